@@ -1,0 +1,64 @@
+# Shared shell helpers for integration tests: sourced, never run.
+# Every daemon runs in the foreground as a child of the test and is killed and
+# waited for at exit (PID 1 here does not reap orphans).
+
+KW_PIDS=""
+KW_NETNS=""
+KW_TMP=""
+
+kw_tmpdir() {
+	KW_TMP=$(mktemp -d /tmp/keyway-test.XXXXXX)
+	echo "$KW_TMP"
+}
+
+kw_spawn() { # kw_spawn CMD... ; remembers the pid in $!
+	"$@" &
+	KW_PIDS="$KW_PIDS $!"
+}
+
+kw_free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+kw_wait_port() { # kw_wait_port HOST PORT [TIMEOUT_S]
+	local i=0 max=$(( ${3:-10} * 20 ))
+	while [ $i -lt $max ]; do
+		if (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; then return 0; fi
+		sleep 0.05; i=$((i + 1))
+	done
+	echo "timed out waiting for $1:$2" >&2
+	return 1
+}
+
+kw_netns_add() { # kw_netns_add NAME ; deleted at cleanup
+	ip netns add "$1"
+	KW_NETNS="$KW_NETNS $1"
+	ip -n "$1" link set lo up
+}
+
+kw_cleanup() {
+	local p n
+	for p in $KW_PIDS; do kill "$p" 2>/dev/null; done
+	for p in $KW_PIDS; do wait "$p" 2>/dev/null; done
+	for n in $KW_NETNS; do ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null; ip netns del "$n" 2>/dev/null; done
+	[ -n "$KW_TMP" ] && [ -z "${KW_KEEP_TMP:-}" ] && rm -rf "$KW_TMP"
+	KW_PIDS=""; KW_NETNS=""
+}
+
+kw_need_root() {
+	if [ "$(id -u)" != 0 ]; then echo "SKIP: needs root"; exit 77; fi
+}
+
+# Tiny assertion helpers: print a readable line and count.
+KW_PASS=0
+KW_FAIL=0
+kw_ok() { KW_PASS=$((KW_PASS + 1)); echo "ok - $*"; }
+kw_not_ok() { KW_FAIL=$((KW_FAIL + 1)); echo "not ok - $*"; }
+kw_check() { # kw_check "description" CMD...
+	local d=$1; shift
+	if "$@"; then kw_ok "$d"; else kw_not_ok "$d"; fi
+}
+kw_summary() {
+	echo "$KW_PASS passed, $KW_FAIL failed"
+	[ "$KW_FAIL" -eq 0 ]
+}

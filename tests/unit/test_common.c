@@ -1,0 +1,176 @@
+/* Check suite for common/: keys, envelope signing and verification, CIDR, files. */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cidr.h"
+#include "envelope.h"
+#include "fileutil.h"
+#include "key.h"
+
+START_TEST(test_key_base64_roundtrip)
+{
+	uint8_t key[KW_KEY_LEN], back[KW_KEY_LEN];
+	char b64[KW_KEY_B64_LEN + 1];
+
+	randombytes_buf(key, sizeof(key));
+	key_to_base64(b64, key);
+	ck_assert_uint_eq(strlen(b64), KW_KEY_B64_LEN);
+	ck_assert_int_eq(key_from_base64(back, b64), 0);
+	ck_assert_mem_eq(key, back, KW_KEY_LEN);
+}
+END_TEST
+
+START_TEST(test_key_base64_rejects)
+{
+	uint8_t key[KW_KEY_LEN];
+
+	ck_assert_int_eq(key_from_base64(key, ""), -EINVAL);
+	ck_assert_int_eq(key_from_base64(key, "AAAA"), -EINVAL);
+	/* 33 bytes encoded */
+	ck_assert_int_eq(key_from_base64(key, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="), -EINVAL);
+	ck_assert_int_eq(key_from_base64(key, "!AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="), -EINVAL);
+	ck_assert_int_eq(key_from_base64(key, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="), 0);
+	ck_assert(key_is_zero(key));
+}
+END_TEST
+
+START_TEST(test_envelope_sign_verify)
+{
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+	uint8_t other_pk[crypto_sign_PUBLICKEYBYTES], other_sk[crypto_sign_SECRETKEYBYTES];
+	const char *payload = "{\"version\":3,\"device_id\":7}";
+	json_t *env = NULL, *out = NULL;
+
+	crypto_sign_keypair(pk, sk);
+	crypto_sign_keypair(other_pk, other_sk);
+	ck_assert_int_eq(envelope_sign(sk, pk, payload, strlen(payload), &env), 0);
+	ck_assert_int_eq(envelope_verify(env, pk, &out), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(out, "version")), 3);
+	json_decref(out);
+	ck_assert_int_eq(envelope_verify(env, other_pk, &out), -EKEYREJECTED);
+	ck_assert_ptr_null(out);
+	json_decref(env);
+}
+END_TEST
+
+START_TEST(test_envelope_flipped_byte_fails)
+{
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+	const char *payload = "{\"version\":3,\"device_id\":7,\"peers\":[]}";
+	json_t *env = NULL, *out = NULL;
+	uint8_t *bytes;
+	size_t len;
+	char *b64;
+
+	crypto_sign_keypair(pk, sk);
+	ck_assert_int_eq(envelope_sign(sk, pk, payload, strlen(payload), &env), 0);
+	ck_assert_int_eq(b64_decode_dup(json_string_value(json_object_get(env, "payload")), &bytes, &len), 0);
+	for (size_t i = 0; i < len; i++) {
+		bytes[i] ^= 0x01;
+		b64 = b64_encode_dup(bytes, len);
+		json_object_set_new(env, "payload", json_string(b64));
+		free(b64);
+		ck_assert_int_eq(envelope_verify(env, pk, &out), -EBADMSG);
+		bytes[i] ^= 0x01;
+	}
+	free(bytes);
+	json_decref(env);
+}
+END_TEST
+
+START_TEST(test_envelope_malformed)
+{
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+	char key_id[KW_KEY_ID_LEN + 1];
+	json_t *env, *out = NULL;
+
+	crypto_sign_keypair(pk, sk);
+	envelope_key_id(key_id, pk);
+	env = json_pack("{s:s,s:s,s:s}", "payload", "e30=", "signature", "AAAA", "key_id", key_id);
+	ck_assert_int_eq(envelope_verify(env, pk, &out), -EINVAL);
+	json_decref(env);
+	env = json_pack("{s:s}", "payload", "e30=");
+	ck_assert_int_eq(envelope_verify(env, pk, &out), -EINVAL);
+	json_decref(env);
+}
+END_TEST
+
+START_TEST(test_cidr)
+{
+	struct kw_cidr net, a;
+	char buf[KW_CIDR_STRLEN];
+
+	ck_assert_int_eq(cidr_parse_network(&net, "10.77.0.0/16"), 0);
+	ck_assert_int_eq(net.family, AF_INET);
+	ck_assert_int_eq(cidr_parse(&a, "10.77.3.4"), 0);
+	ck_assert_int_eq(a.prefix, 32);
+	ck_assert(cidr_contains(&net, &a));
+	ck_assert_int_eq(cidr_parse(&a, "10.78.0.1"), 0);
+	ck_assert(!cidr_contains(&net, &a));
+	ck_assert_int_eq(cidr_parse_network(&net, "10.77.0.1/16"), -EINVAL);
+	ck_assert_int_eq(cidr_parse(&net, "10.77.0.0/33"), -EINVAL);
+	ck_assert_int_eq(cidr_parse(&net, "10.77.0.0/"), -EINVAL);
+	ck_assert_int_eq(cidr_parse(&net, "hello/8"), -EINVAL);
+	ck_assert_int_eq(cidr_parse_network(&net, "2001:db8::/32"), 0);
+	cidr_format(buf, &net);
+	ck_assert_str_eq(buf, "2001:db8::/32");
+}
+END_TEST
+
+START_TEST(test_file_write_atomic_mode)
+{
+	char dir[] = "/tmp/kwtestXXXXXX", path[256], *data = NULL;
+	struct stat st;
+	size_t len;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/secret", dir);
+	ck_assert_int_eq(file_write_atomic(path, "abc", 3, 0600), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(file_read_all(path, 16, &data, &len), 0);
+	ck_assert_str_eq(data, "abc");
+	free(data);
+	ck_assert_int_eq(file_read_all(path, 2, &data, &len), -EFBIG);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+static Suite *common_suite(void)
+{
+	Suite *s = suite_create("common");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_key_base64_roundtrip);
+	tcase_add_test(tc, test_key_base64_rejects);
+	tcase_add_test(tc, test_envelope_sign_verify);
+	tcase_add_test(tc, test_envelope_flipped_byte_fails);
+	tcase_add_test(tc, test_envelope_malformed);
+	tcase_add_test(tc, test_cidr);
+	tcase_add_test(tc, test_file_write_atomic_mode);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	if (sodium_init() < 0)
+		return 1;
+	sr = srunner_create(common_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
