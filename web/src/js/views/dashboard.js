@@ -88,7 +88,7 @@ function renderPending(slot, p, ctx) {
 		}
 	}
 	const btn = h('button', { type: 'button', class: 'danger', id: 'confirm-mass-change' }, 'Confirm and apply this change');
-	const box = h('section', { class: 'held', role: 'region', 'aria-labelledby': 'held-h' },
+	const box = h('section', { class: 'held-change', role: 'region', 'aria-labelledby': 'held-h' },
 		h('h2', { id: 'held-h' }, 'A directory change is held for your confirmation'),
 		h('p', {}, 'The last LDAP sync would suspend or revoke more users than the mass-change limit allows, so it changed nothing. ' +
 			'Check that the directory really says this (and not a broken filter or a renamed OU) before you apply it.'),
