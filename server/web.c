@@ -6,9 +6,9 @@
  * keywayd's config file, then PKGDATADIR/web where `make install` puts them.
  *
  * Path handling is a whitelist, not a blacklist: the HTTP layer has already
- * percent-decoded the path, and every segment must be made of [A-Za-z0-9_.-], must not
- * start with a dot (no "..", no hidden files) and the file must have a known extension
- * and be a regular file opened without following a final symlink. Anything else is 404.
+ * percent-decoded the path, which must name one file of the (flat) root: made of
+ * [A-Za-z0-9_.-] only, not starting with a dot, no "..", a known extension, and a regular
+ * file opened with O_NOFOLLOW below the root. Anything else is 404.
  * Every answer, 404 included, carries the security headers below.
  */
 #include "config.h"
@@ -79,37 +79,28 @@ const char *web_content_type(const char *path)
 
 int web_path_resolve(const char *url_path, char *rel, size_t rel_len)
 {
-	const char *p = url_path;
+	const char *p;
 	size_t n = 0;
-	bool seg_start = true;
 
 	if (!url_path || url_path[0] != '/')
 		return -EINVAL;
-	p++;
-	if (*p == '\0')
-		p = "index.html";
+	p = url_path[1] ? url_path + 1 : "index.html";
 	if (strlen(p) >= WEB_PATH_MAX || strlen(p) >= rel_len)
 		return -ENAMETOOLONG;
+	/* The console is one flat directory: no "/" past the first, so no directory (or
+	 * symlinked directory) is ever walked, and no leading dot ("..", ".hidden"). */
+	if (p[0] == '.')
+		return -EINVAL;
 	for (; *p; p++) {
 		char c = *p;
-		if (c == '/') {
-			if (seg_start) /* "//" or a trailing "/" */
-				return -EINVAL;
-			seg_start = true;
-		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			   c == '_' || c == '-') {
-			seg_start = false;
-		} else if (c == '.') {
-			if (seg_start) /* ".", "..", ".hidden" */
-				return -EINVAL;
-		} else {
-			return -EINVAL; /* %, \, NUL-like, spaces, non-ASCII… */
-		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-' || c == '.'))
+			return -EINVAL; /* "/", "%", "\\", spaces, non-ASCII… */
 		rel[n++] = c;
 	}
-	if (seg_start)
-		return -EINVAL;
 	rel[n] = '\0';
+	if (strstr(rel, ".."))
+		return -EINVAL;
 	if (!web_content_type(rel))
 		return -ENOENT;
 	return 0;

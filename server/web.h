@@ -18,9 +18,9 @@
 int web_serve(struct kw_req *req, json_t *in, json_t **out);
 
 /*
- * Map a decoded URL path ("/", "/app.js") to a file name relative to the root
- * ("index.html", "app.js"). 0, -EINVAL (traversal, a dot segment, a character outside
- * [A-Za-z0-9_.-/]), -ENAMETOOLONG, or -ENOENT (an extension the console never serves).
+ * Map a decoded URL path ("/", "/app.js") to a file name in the (flat) root
+ * ("index.html", "app.js"). 0, -EINVAL (a "/" past the first, "..", a leading dot, a character outside
+ * [A-Za-z0-9_.-]), -ENAMETOOLONG, or -ENOENT (an extension the console never serves).
  */
 int web_path_resolve(const char *url_path, char *rel, size_t rel_len);
 /* The Content-Type for a file name by extension; NULL for an unknown one. */
