@@ -1,10 +1,10 @@
 // Build the console into one directory: index.html, app.css, favicon.svg and
 // app.js, the modules under src/js bundled with their npm dependencies.
 //   node build.mjs [--outdir DIR] [--node-path DIR]
-import { build } from 'esbuild';
 import { mkdirSync, copyFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -14,6 +14,9 @@ const opt = (name, def) => {
 };
 const outdir = opt('--outdir', join(here, 'dist'));
 const nodePath = opt('--node-path', join(here, 'node_modules'));
+
+// esbuild comes from the given node_modules (the build tree's in a VPATH build).
+const { build } = createRequire(join(nodePath, 'x.js'))('esbuild');
 
 mkdirSync(outdir, { recursive: true });
 await build({
