@@ -239,6 +239,17 @@ await scenario('employee', async (page) => {
 	ok(rows.length > 0 && rows.every((r) => r.user === EMPLOYEE), 'employee: every listed device is theirs', rows);
 	await shot(page, '08-employee-devices');
 
+	// Self-service: the employee revokes their own lost laptop.
+	await page.click(`#devices-table tr[data-id="${mine}"] button.danger`);
+	await page.waitForSelector('#confirm[open]');
+	await page.keyboard.press('Tab'); // from Cancel (focused first) to Revoke
+	await page.keyboard.press('Enter');
+	const revoked = await page.waitForSelector(`#devices-table tr[data-id="${mine}"][data-state="revoked"], #main .error`);
+	ok(await revoked.evaluate((el) => el.dataset.state === 'revoked'), 'employee: revokes their own lost laptop (keyboard confirm)',
+		await revoked.innerText());
+	const d = await api('GET', `/devices/${mine}`);
+	ok(d.data && d.data.state === 'revoked', 'employee: the API lists it as revoked', d.data);
+
 	const api403 = page.waitForResponse((r) => r.url().includes('/api/v1/audit'));
 	await page.goto(`${URL_}/#/audit`);
 	const r = await api403;

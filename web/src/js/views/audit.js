@@ -35,6 +35,7 @@ export async function auditView(body, ctx) {
 		} catch (e) {
 			showError(slot, e);
 			prev.disabled = next.disabled = true;
+			if (e.status === 403) { form.remove(); pager.remove(); }
 			return;
 		}
 		const full = rows.length >= PAGE;
