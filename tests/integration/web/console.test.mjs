@@ -75,7 +75,8 @@ function x25519Public(privB64) {
 
 const browser = await chromium.launch({
 	executablePath: env('KW_CHROMIUM', '/usr/bin/chromium'),
-	args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+	args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+		'--no-first-run', '--disable-component-update', '--disable-sync'],
 });
 const cspViolations = [];
 const pageErrors = [];
