@@ -91,6 +91,7 @@ struct kw_req {
 	const char *path;    /* without the query string */
 	const char *params[KW_MAX_PATH_PARAMS]; /* {id}/{username} path segments, in order */
 	size_t nparams;
+	char param_buf[KW_MAX_PATH_PARAMS][256]; /* where params point (set by routing) */
 	struct kw_principal principal;
 	char client_addr[64]; /* "127.0.0.1" or "::1" */
 	int64_t now;          /* unix seconds at arrival (tests set it) */
@@ -201,6 +202,7 @@ int api_devices_delete(struct kw_req *req, json_t *in, json_t **out);
 int api_devices_suspend(struct kw_req *req, json_t *in, json_t **out);
 int api_devices_restore(struct kw_req *req, json_t *in, json_t **out);
 int api_users_revoke(struct kw_req *req, json_t *in, json_t **out);
+int api_users_list(struct kw_req *req, json_t *in, json_t **out);
 int api_audit_list(struct kw_req *req, json_t *in, json_t **out);
 int api_tokens_post(struct kw_req *req, json_t *in, json_t **out);
 int api_tokens_list(struct kw_req *req, json_t *in, json_t **out);

@@ -3,7 +3,7 @@
  * /api/ to web_serve(). Handler contract as in server/api.h (return a status; body via
  * req_set_body(), headers via req_add_header(), errors via api_error()). A weak default
  * in server/hooks_default.c answers 404 JSON until the web module is linked (web/
- * Makefile.am.inc adds server/web.c to keywayd_SOURCES).
+ * Makefile.am.inc adds server/web.c to server_keywayd_SOURCES).
  *
  * Where the files are: $KEYWAY_WEB_ROOT, else `[web] root = DIR` in keywayd's config
  * file, else PKGDATADIR/web (where `make install` puts them).
