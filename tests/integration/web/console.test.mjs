@@ -230,7 +230,7 @@ await scenario('employee', async (page) => {
 	const resp = await login(page, EMPLOYEE, PASSWORD);
 	ok(resp.status() === 200 && (await resp.json()).role === 'user', 'employee login: role user');
 	await page.waitForSelector('#main .view p');
-	ok(await page.isHidden('nav a[href="#/audit"]'), 'employee: admin pages are not in the menu');
+	ok(await page.isVisible('nav a[href="#/devices"]') && await page.isHidden('nav a[href="#/audit"]'), 'employee: admin pages are not in the menu');
 	await shot(page, '07-employee-dashboard');
 	await page.click('nav a[href="#/devices"]');
 	await page.waitForSelector('#devices-table');

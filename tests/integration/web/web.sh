@@ -12,7 +12,7 @@ top_builddir=${top_builddir:-$top_srcdir}
 # shellcheck source=../ldap/slapd.sh
 . "$top_srcdir/tests/integration/ldap/slapd.sh"
 
-KEYWAYD=$top_builddir/keywayd
+KEYWAYD=$top_builddir/server/keywayd
 WEB_ROOT=$top_builddir/web/dist
 NODE_MODULES=$top_builddir/web/node_modules
 CHROMIUM=${KW_CHROMIUM:-/usr/bin/chromium}

@@ -29,16 +29,19 @@ export async function auditView(body, ctx) {
 		if (cursor !== null) q.set('before', String(cursor));
 		if (actor.value.trim()) q.set('actor', actor.value.trim());
 		if (action.value.trim()) q.set('action', action.value.trim());
-		let rows;
+		let rows, data;
 		try {
-			rows = listOf(await api('GET', `/audit?${q}`), 'audit', 'rows', 'entries');
+			data = await api('GET', `/audit?${q}`);
+			rows = listOf(data, 'audit', 'rows', 'entries');
 		} catch (e) {
 			showError(slot, e);
 			prev.disabled = next.disabled = true;
 			if (e.status === 403) { form.remove(); pager.remove(); }
 			return;
 		}
-		const full = rows.length >= PAGE;
+		// The server's cursor when it sends one (null: no older rows), else the oldest id.
+		const hasCursor = data && typeof data === 'object' && 'next_before' in data;
+		const full = hasCursor ? data.next_before !== null && rows.length >= PAGE : rows.length >= PAGE;
 		const a = actor.value.trim().toLowerCase();
 		const ac = action.value.trim().toLowerCase();
 		const shown = rows.filter((r) => (!a || String(r.actor || '').toLowerCase().includes(a)) && (!ac || String(r.action || '').toLowerCase().includes(ac)));
@@ -46,7 +49,8 @@ export async function auditView(body, ctx) {
 		pageInfo.textContent = `Page ${stack.length + 1} · ${shown.length} row${shown.length === 1 ? '' : 's'}`;
 		prev.disabled = stack.length === 0;
 		next.disabled = !full;
-		next.dataset.before = rows.length ? String(rows[rows.length - 1].id) : '';
+		next.dataset.before = hasCursor && data.next_before !== null ? String(data.next_before)
+			: rows.length ? String(rows[rows.length - 1].id) : '';
 		if (!shown.length) { slot.appendChild(h('p', { class: 'empty' }, 'No audit rows match.')); return; }
 		slot.appendChild(h('table', { class: 'data', id: 'audit-table' },
 			h('thead', {}, h('tr', {}, ['Time', 'Actor', 'Action', 'Object', 'Outcome', 'Detail'].map((c) => h('th', { scope: 'col' }, c)))),

@@ -1,4 +1,4 @@
-import { h, clear, confirmAction, announce, showError, badge, field } from '../dom.js';
+import { h, clear, confirmAction, announce, showError, badge, field, fmtTime } from '../dom.js';
 import { api, listOf } from '../api.js';
 import { loadDevices, deviceState } from './common.js';
 
@@ -43,6 +43,8 @@ export async function usersView(body, ctx) {
 		if (u.disabled || u.locked) out.push(h('span', { class: 'badge revoked' }, u.locked ? 'locked' : 'disabled'));
 		if (u.exists === false || u.in_directory === false) out.push(h('span', { class: 'badge revoked' }, 'gone from directory'));
 		if (u.directory_state || u.state) out.push(h('span', { class: 'sub' }, ` ${u.directory_state || u.state}`));
+		if (u.suspended_since) out.push(h('span', { class: 'sub' }, ` suspended since ${fmtTime(u.suspended_since)}`));
+		if (u.reason || u.state_reason) out.push(h('span', { class: 'sub' }, ` (${u.reason || u.state_reason})`));
 		return out.length ? out : '—';
 	};
 
