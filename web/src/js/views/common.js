@@ -28,18 +28,22 @@ export function shortKey(k) {
 // The LDAP status as one normalised object, whatever field names the server uses.
 export function normaliseLdapStatus(st) {
 	if (!st || typeof st !== 'object') return null;
-	const last = st.last_run && typeof st.last_run === 'object' ? st.last_run : st;
+	const last = st.last_run && typeof st.last_run === 'object' ? st.last_run : {};
 	const pick = (o, ...ks) => { for (const k of ks) if (o && o[k] !== undefined && o[k] !== null) return o[k]; return undefined; };
 	let duration = pick(last, 'duration', 'duration_s', 'duration_seconds');
 	const ms = pick(last, 'duration_ms');
 	if (duration === undefined && ms !== undefined) duration = ms / 1000;
 	const counts = {};
 	const src = last.counts && typeof last.counts === 'object' ? last.counts : last;
+	const extra = {};
+	for (const k of ['runs', 'failures', 'held']) if (typeof st[k] === 'number') extra[k] = st[k];
 	for (const k of ['checked', 'suspended', 'restored', 'revoked', 'errors']) if (typeof src[k] === 'number') counts[k] = src[k];
-	let pending = pick(st, 'pending_confirmation', 'pending', 'held', 'mass_change', 'pending_mass_change');
-	if (pending === false || pending === null) pending = undefined;
+	let pending = pick(st, 'pending_confirmation', 'pending', 'mass_change', 'pending_mass_change');
+	if (pending === false || pending === null || typeof pending === 'number') pending = undefined;
 	return {
 		enabled: st.enabled !== false && st.configured !== false,
+		extra,
+		errorAt: pick(st, 'last_error_at'),
 		time: pick(last, 'time', 'finished_at', 'started_at', 'at', 'last_run_at'),
 		duration,
 		outcome: pick(last, 'outcome', 'result', 'status'),

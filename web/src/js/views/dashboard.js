@@ -36,20 +36,23 @@ function renderLdap(slot, pendingSlot, st, ctx) {
 	}
 	const s = normaliseLdapStatus(st.value);
 	if (!s) { slot.appendChild(h('p', {}, 'No sync status.')); return; }
+	if (!s.enabled) { slot.appendChild(h('p', {}, 'This server has no [ldap] section: directory login and sync are off.')); return; }
 	const dl = h('dl', { class: 'kv' });
 	const row = (k, v) => dl.append(h('dt', {}, k), h('dd', {}, v));
 	row('Last run', s.time ? fmtTime(s.time) : 'never');
 	if (s.duration !== undefined) row('Duration', fmtDuration(s.duration));
 	if (s.outcome !== undefined) row('Outcome', h('span', { class: `outcome ${String(s.outcome)}` }, String(s.outcome)));
 	for (const [k, v] of Object.entries(s.counts)) row(k[0].toUpperCase() + k.slice(1), String(v));
-	row('Last error', s.error ? h('span', { class: 'err-text' }, typeof s.error === 'string' ? s.error : JSON.stringify(s.error)) : 'none');
+	row('Last error', s.error ? h('span', { class: 'err-text' }, typeof s.error === 'string' ? s.error : JSON.stringify(s.error),
+		s.errorAt ? ` (${fmtTime(s.errorAt)})` : '') : 'none');
+	if (Object.keys(s.extra).length) row('Runs', Object.entries(s.extra).map(([k, v]) => `${v} ${k}`).join(', '));
 	slot.appendChild(dl);
 	const syncBtn = h('button', { type: 'button', class: 'secondary', id: 'sync-now' }, 'Sync now');
 	syncBtn.addEventListener('click', async () => {
 		syncBtn.disabled = true;
 		try {
 			const r = await api('POST', '/ldap/sync', {});
-			announce(`Sync done: ${summary(r)}.`);
+			announce(`Sync done: ${summary(r)}.`, r && r.outcome && r.outcome !== 'ok' ? 'warn' : 'ok');
 			ctx.rerender();
 		} catch (e) {
 			showError(slot, e);
@@ -63,9 +66,19 @@ function renderLdap(slot, pendingSlot, st, ctx) {
 
 function summary(r) {
 	if (!r || typeof r !== 'object') return 'ok';
-	return ['checked', 'suspended', 'restored', 'revoked', 'errors']
+	const counts = ['checked', 'suspended', 'restored', 'revoked', 'errors']
 		.filter((k) => typeof r[k] === 'number').map((k) => `${r[k]} ${k}`).join(', ') || 'ok';
+	return r.outcome && r.outcome !== 'ok' ? `${r.outcome}: ${counts}${r.message ? ` — ${r.message}` : ''}` : counts;
 }
+
+const PENDING_LABELS = {
+	would_cut: 'Users who would lose access',
+	would_suspend: 'Users who would be suspended',
+	would_revoke: 'Users who would be revoked',
+	limit: 'Mass-change limit (users)',
+	since: 'Held since',
+	reason: 'Why it was held',
+};
 
 // A held mass change: what it would do, and one button to let it through.
 function renderPending(slot, p, ctx) {
@@ -74,10 +87,10 @@ function renderPending(slot, p, ctx) {
 		const dl = h('dl', { class: 'kv' });
 		const lists = [];
 		for (const [k, v] of Object.entries(p)) {
-			const label = k.replace(/_/g, ' ');
+			const label = PENDING_LABELS[k] || k.replace(/_/g, ' ');
 			if (Array.isArray(v)) lists.push([label, v]);
 			else if (v && typeof v === 'object') dl.append(h('dt', {}, label), h('dd', {}, JSON.stringify(v)));
-			else dl.append(h('dt', {}, label), h('dd', {}, /(_at|time)$/.test(k) && typeof v === 'number' ? fmtTime(v) : String(v)));
+			else dl.append(h('dt', {}, label), h('dd', {}, /(_at|time|since)$/.test(k) && typeof v === 'number' ? fmtTime(v) : String(v)));
 		}
 		details.appendChild(dl);
 		for (const [label, arr] of lists) {
@@ -100,7 +113,7 @@ function renderPending(slot, p, ctx) {
 		btn.disabled = true;
 		try {
 			const r = await api('POST', '/ldap/sync', { confirm_mass_change: true });
-			announce(`Mass change applied: ${summary(r)}.`);
+			announce(`Confirmed sync: ${summary(r)}.`, r && r.outcome && r.outcome !== 'ok' ? 'warn' : 'ok');
 			ctx.rerender();
 		} catch (e) {
 			showError(box, e);
