@@ -321,6 +321,37 @@ await scenario('phone', async (page) => {
 	ok(files.some((f) => /\.(db|sqlite3?)$/.test(f)) && holders.length === 0, 'phone: no file of the server holds the private key', { files, holders });
 });
 
+// ---- the dashboard holds a mass change for confirmation, and applies it once confirmed ----
+await scenario('mass-change', async (page) => {
+	// Eleven users who hold a device but are not in the directory: one sync would revoke
+	// them all, more than the guard's floor of 10 users, so the sync holds it.
+	const ghosts = [];
+	for (let i = 1; i <= 11; i++) ghosts.push(await enrollViaApi(`kww-ghost${String(i).padStart(2, '0')}`, `ghost-laptop-${i}`));
+	await login(page, ADMIN_USER, PASSWORD);
+	await page.waitForSelector('#sync-now');
+	const syncResp = page.waitForResponse((r) => r.url().endsWith('/api/v1/ldap/sync'));
+	await page.click('#sync-now');
+	const sr = await (await syncResp).json();
+	ok(sr.outcome === 'held', 'mass change: the sync holds it', sr);
+	const held = await page.waitForSelector('.held-change');
+	const text = await held.innerText();
+	ok(/held for your confirmation/.test(text) && /\b11\b/.test(text), 'mass change: the dashboard shows the held change and its size', text);
+	const still = await api('GET', `/devices/${ghosts[0]}`);
+	ok(still.data && still.data.state === 'active', 'mass change: nothing changed before the confirmation', still.data);
+	await shot(page, '13-mass-change-held');
+	await page.click('#confirm-mass-change');
+	await page.waitForSelector('#confirm[open]');
+	const confirmResp = page.waitForResponse((r) => r.url().endsWith('/api/v1/ldap/sync'));
+	await page.click('#confirm-ok');
+	const cr = await (await confirmResp).json();
+	ok(cr.outcome === 'ok' && cr.revoked >= 11, 'mass change: confirmed, the sync applies it', cr);
+	await page.waitForSelector('#ldap-status dl');
+	ok(await page.$('.held-change') === null, 'mass change: the banner is gone once applied');
+	const states = await Promise.all(ghosts.map(async (id) => (await api('GET', `/devices/${id}`)).data.state));
+	ok(states.every((st) => st === 'revoked'), 'mass change: the devices of users gone from the directory are revoked', states);
+	await shot(page, '14-mass-change-applied');
+});
+
 ok(cspViolations.length === 0, 'no Content-Security-Policy violation on any page', cspViolations);
 ok(pageErrors.length === 0, 'no uncaught script error on any page', pageErrors);
 await browser.close();
