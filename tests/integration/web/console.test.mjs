@@ -117,6 +117,13 @@ async function scenario(name, fn) {
 	}
 }
 
+// A gateway, so that device configs have a peer.
+{
+	const t = await api('POST', '/enrollment-tokens', { username: 'gateway', role: 'gateway', expires_in: 600, uses: 1 });
+	const g = t.status === 201 && await api('POST', '/enroll', { token: t.data.token, public_key: randKey(), hostname: 'gw1', endpoint: '198.51.100.1:51820' });
+	ok(g && g.status === 201, 'setup: a gateway is enrolled', g ? g.data : t.data);
+}
+
 // ---- security headers on the pages ----
 {
 	const r = await fetch(`${URL_}/`);
@@ -287,7 +294,8 @@ await scenario('phone', async (page) => {
 	const id = (await page.innerText('#res-device-id')).trim();
 	const priv = (conf.match(/^PrivateKey = (\S+)$/m) || [])[1];
 	ok(priv && Buffer.from(priv, 'base64').length === 32, 'phone: the config holds a 32-byte private key');
-	ok(/^\[Peer\]$/m.test(conf) && /^AllowedIPs = /m.test(conf) && /^Address = 10\./m.test(conf), 'phone: the config has an address and a peer', conf);
+	ok(/^\[Peer\]$/m.test(conf) && /^AllowedIPs = 10\.77\.0\.0\/16/m.test(conf) && /^Endpoint = 198\.51\.100\.1:51820$/m.test(conf) &&
+		/^Address = 10\.77\./m.test(conf), 'phone: the config has its address and the gateway as peer', conf);
 	ok(priv && x25519Public(priv) === pub, 'phone: the private key matches the public key sent');
 	const sig = await page.innerText('#res-signature');
 	ok(/verified/.test(sig) && !/NOT/.test(sig), 'phone: the signed config verifies with the controller key', sig);

@@ -103,9 +103,12 @@ async function showResult(slot, r, keys, name) {
 			h('dt', {}, 'Public key (sent to the server)'), h('dd', {}, h('code', { class: 'key', id: 'res-public-key' }, keys.publicKey)),
 			h('dt', {}, 'Config signature'), h('dd', { id: 'res-signature' }, verified === true ? 'verified with the controller\'s signing key' : verified === false ? 'DOES NOT VERIFY — do not use this configuration' : 'not checked (no Ed25519 in this browser)'),
 			h('dt', {}, 'Signed config expires'), h('dd', {}, fmtTime(payload.expires_at))),
+		(payload.peers || []).length ? null : h('p', { class: 'error', role: 'alert' },
+			'No gateway is enrolled yet, so this configuration has no peer: the phone cannot reach anything until you add it again after a gateway is enrolled.'),
 		h('div', { class: 'qr-wrap' }, qrSvg(conf, 'QR code of the WireGuard configuration')),
 		h('p', { class: 'note' }, 'Scan it in the WireGuard app: "+" → "Scan from QR code". The private key is in this code and the text below, ' +
-			'and nowhere else: it never reached the server. Close this page once the phone has it.'),
+			'and nowhere else: it never reached the server. Close this page once the phone has it. ' +
+			'The app keeps this configuration as it is: if the gateways change, remove the phone here and add it again.'),
 		pre,
 		h('div', { class: 'actions' }, copy, dl, forget));
 	forget.addEventListener('click', () => {
