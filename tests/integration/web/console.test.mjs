@@ -358,6 +358,21 @@ await scenario('mass-change', async (page) => {
 	const states = await Promise.all(ghosts.map(async (id) => (await api('GET', `/devices/${id}`)).data.state));
 	ok(states.every((st) => st === 'revoked'), 'mass change: the devices of users gone from the directory are revoked', states);
 	await shot(page, '14-mass-change-applied');
+
+	// The audit log pages: 50 rows a page, older rows on the next, back again.
+	await page.click('nav a[href="#/audit"]');
+	await page.waitForSelector('#audit-table');
+	const ids = () => page.$$eval('#audit-table tbody tr', (trs) => trs.map((t) => Number(t.dataset.id)));
+	const p1 = await ids();
+	ok(p1.length === 50 && p1.every((v, i) => i === 0 || v < p1[i - 1]), 'audit: the first page holds 50 rows, newest first', p1.length);
+	await page.click('#audit-older');
+	await page.waitForFunction((first) => { const tr = document.querySelector('#audit-table tbody tr'); return tr && Number(tr.dataset.id) !== first; }, p1[0]);
+	const p2 = await ids();
+	ok(p2.length > 0 && Math.max(...p2) < Math.min(...p1), 'audit: the next page holds older rows', { p2: p2.slice(0, 3) });
+	await shot(page, '15-audit-page-2');
+	await page.click('#audit-newer');
+	await page.waitForFunction((first) => Number(document.querySelector('#audit-table tbody tr')?.dataset.id) === first, p1[0]);
+	ok(JSON.stringify(await ids()) === JSON.stringify(p1), 'audit: back to the first page');
 });
 
 ok(cspViolations.length === 0, 'no Content-Security-Policy violation on any page', cspViolations);

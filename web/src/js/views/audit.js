@@ -2,6 +2,7 @@ import { h, clear, fmtTime, showError, field } from '../dom.js';
 import { api, listOf } from '../api.js';
 
 const PAGE = 50;
+const SCAN_MAX = 5000;
 
 // Newest first, paged with ?before=<id of the oldest row shown>; the server
 // filters by actor and action when it can, and the page filters again.
@@ -23,39 +24,56 @@ export async function auditView(body, ctx) {
 	let cursor = null;
 	const known = new Set();
 
+	// One page: PAGE matching rows, newest first, older than the cursor. Without filters one
+	// request does it; with filters the page reads on (200 rows a request, at most
+	// SCAN_MAX rows) until it has PAGE matches, so paging stays right even when the
+	// server does not filter by itself.
 	const load = async () => {
 		clear(slot);
-		const q = new URLSearchParams({ limit: String(PAGE) });
-		if (cursor !== null) q.set('before', String(cursor));
-		if (actor.value.trim()) q.set('actor', actor.value.trim());
-		if (action.value.trim()) q.set('action', action.value.trim());
-		let rows, data;
+		const a = actor.value.trim().toLowerCase();
+		const ac = action.value.trim().toLowerCase();
+		const filtering = !!(a || ac);
+		const match = (r) => (!a || String(r.actor || '').toLowerCase().includes(a)) && (!ac || String(r.action || '').toLowerCase().includes(ac));
+		const shown = [];
+		let before = cursor, more = true, scanned = 0, nextCursor = null;
 		try {
-			data = await api('GET', `/audit?${q}`);
-			rows = listOf(data, 'audit', 'rows', 'entries');
+			while (shown.length < PAGE && more && scanned < SCAN_MAX) {
+				const q = new URLSearchParams({ limit: String(filtering ? 200 : PAGE) });
+				if (before !== null) q.set('before', String(before));
+				if (a) q.set('actor', actor.value.trim());
+				if (ac) q.set('action', action.value.trim());
+				const data = await api('GET', `/audit?${q}`);
+				const rows = listOf(data, 'audit', 'rows', 'entries');
+				scanned += rows.length;
+				for (const r of rows) if (r.action && !known.has(r.action)) { known.add(r.action); actions.appendChild(h('option', { value: r.action })); }
+				const hasCursor = data && typeof data === 'object' && 'next_before' in data;
+				more = hasCursor ? data.next_before !== null && rows.length > 0 : rows.length >= Number(q.get('limit'));
+				let i = 0;
+				for (; i < rows.length && shown.length < PAGE; i++) if (match(rows[i])) shown.push(rows[i]);
+				if (shown.length === PAGE) {
+					// Full: the next page starts after the last row shown, unless nothing is left.
+					nextCursor = i < rows.length || more ? shown[shown.length - 1].id : null;
+					break;
+				}
+				before = hasCursor && data.next_before !== null ? data.next_before : rows.length ? rows[rows.length - 1].id : before;
+				nextCursor = more ? before : null;
+			}
 		} catch (e) {
 			showError(slot, e);
 			prev.disabled = next.disabled = true;
 			if (e.status === 403) { form.remove(); pager.remove(); }
 			return;
 		}
-		// The server's cursor when it sends one (null: no older rows), else the oldest id.
-		const hasCursor = data && typeof data === 'object' && 'next_before' in data;
-		const full = hasCursor ? data.next_before !== null && rows.length >= PAGE : rows.length >= PAGE;
-		const a = actor.value.trim().toLowerCase();
-		const ac = action.value.trim().toLowerCase();
-		const shown = rows.filter((r) => (!a || String(r.actor || '').toLowerCase().includes(a)) && (!ac || String(r.action || '').toLowerCase().includes(ac)));
-		for (const r of rows) if (r.action && !known.has(r.action)) { known.add(r.action); actions.appendChild(h('option', { value: r.action })); }
-		pageInfo.textContent = `Page ${stack.length + 1} · ${shown.length} row${shown.length === 1 ? '' : 's'}`;
+		pageInfo.textContent = `Page ${stack.length + 1} · ${shown.length} row${shown.length === 1 ? '' : 's'}` +
+			(filtering ? ` matching (${scanned} read)` : '');
 		prev.disabled = stack.length === 0;
-		next.disabled = !full;
-		next.dataset.before = hasCursor && data.next_before !== null ? String(data.next_before)
-			: rows.length ? String(rows[rows.length - 1].id) : '';
+		next.disabled = nextCursor === null || nextCursor === undefined;
+		next.dataset.before = next.disabled ? '' : String(nextCursor);
 		if (!shown.length) { slot.appendChild(h('p', { class: 'empty' }, 'No audit rows match.')); return; }
 		slot.appendChild(h('table', { class: 'data', id: 'audit-table' },
 			h('thead', {}, h('tr', {}, ['Time', 'Actor', 'Action', 'Object', 'Outcome', 'Detail'].map((c) => h('th', { scope: 'col' }, c)))),
 			h('tbody', {}, shown.map((r) => h('tr', { dataset: { id: String(r.id), action: r.action || '' } },
-				h('td', { 'data-label': 'Time' }, fmtTime(r.time ?? r.created_at ?? r.at)),
+				h('td', { 'data-label': 'Time' }, fmtTime(r.time ?? r.at ?? r.created_at)),
 				h('td', { 'data-label': 'Actor' }, r.actor || '—'),
 				h('td', { 'data-label': 'Action' }, h('code', {}, r.action || '—')),
 				h('td', { 'data-label': 'Object' }, r.object ?? r.target ?? '—'),
