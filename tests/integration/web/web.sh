@@ -109,7 +109,7 @@ kw_check "a 404 page carries the security headers too" grep -qi '^content-securi
 # The console logs in through the LDAP module's POST /api/v1/login; a keywayd built
 # without that module cannot run the browser scenarios.
 login_st=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
-	-d '{"username":"nobody-kww","password":"x"}' "$URL/api/v1/login")
+	-d '{}' "$URL/api/v1/login")
 if [ "$login_st" = 404 ]; then
 	kw_summary
 	echo "SKIP: this keywayd has no POST /api/v1/login (LDAP module not linked): browser scenarios not run"
