@@ -359,6 +359,23 @@ await scenario('mass-change', async (page) => {
 	ok(states.every((st) => st === 'revoked'), 'mass change: the devices of users gone from the directory are revoked', states);
 	await shot(page, '14-mass-change-applied');
 
+	// Users: everyone holding a device; "revoke all" for one of them.
+	await page.click('nav a[href="#/users"]');
+	await page.waitForSelector('#users-table');
+	const users = await page.$$eval('#users-table tbody tr', (trs) => trs.map((t) => t.dataset.user));
+	ok(users.includes(EMPLOYEE) && users.includes('dave'), 'users: lists the users holding devices', users);
+	const daveRow = await page.innerText('#users-table tr[data-user="dave"]');
+	const ghostRow = await page.innerText('#users-table tr[data-user="kww-ghost01"]');
+	ok(/disabled or locked/.test(daveRow) && /gone from the directory/.test(ghostRow), 'users: the directory state the sync saw is shown', { daveRow, ghostRow });
+	await shot(page, '16-users');
+	await page.click('#users-table tr[data-user="dave"] button.danger');
+	await page.waitForSelector('#confirm[open]');
+	const revResp = page.waitForResponse((r) => r.url().includes('/api/v1/users/dave/revoke'));
+	await page.click('#confirm-ok');
+	ok((await revResp).status() === 200, 'users: revoke all answers 200');
+	const daves = listOf((await api('GET', '/devices?username=dave')).data, 'devices');
+	ok(daves.length > 0 && daves.every((d) => d.state === 'revoked'), 'users: every device of dave is revoked', daves.map((d) => d.state));
+
 	// The audit log pages: 50 rows a page, older rows on the next, back again.
 	await page.click('nav a[href="#/audit"]');
 	await page.waitForSelector('#audit-table');

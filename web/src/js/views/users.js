@@ -2,6 +2,12 @@ import { h, clear, confirmAction, announce, showError, badge, field, fmtTime } f
 import { api, listOf } from '../api.js';
 import { loadDevices, deviceState } from './common.js';
 
+const REASONS = {
+	not_in_vpn_group: ['not in VPN group', 'suspended'],
+	deleted: ['gone from the directory', 'revoked'],
+	suspended_too_long: ['suspended too long', 'revoked'],
+};
+
 // Everyone holding a device. The directory state comes from GET /users when the
 // server has it; otherwise the list is built from the devices alone.
 export async function usersView(body, ctx) {
@@ -13,15 +19,21 @@ export async function usersView(body, ctx) {
 	}
 	const devices = await loadDevices();
 	const byUser = new Map();
+	const gatewayOnly = new Set();
 	for (const d of devices) {
-		if (!d.username || d.role === 'gateway') continue;
-		const u = byUser.get(d.username) || { username: d.username, active: 0, suspended: 0, revoked: 0 };
+		if (!d.username) continue;
+		if (d.role === 'gateway') { if (!byUser.has(d.username)) gatewayOnly.add(d.username); continue; }
+		gatewayOnly.delete(d.username);
+		const u = byUser.get(d.username) || { username: d.username, active: 0, suspended: 0, revoked: 0, reasons: new Set() };
 		u[deviceState(d)] = (u[deviceState(d)] || 0) + 1;
+		// Why the sync suspended or revoked a device says what the directory said of its owner.
+		if (deviceState(d) !== 'active' && d.state_reason) u.reasons.add(d.state_reason);
 		byUser.set(d.username, u);
 	}
 	if (users) {
 		for (const u of users) {
 			const name = u.username || u.uid || u.name;
+			if (gatewayOnly.has(name)) continue;
 			const merged = Object.assign(byUser.get(name) || { username: name, active: 0, suspended: 0, revoked: 0 }, u, { username: name });
 			byUser.set(name, merged);
 		}
@@ -43,6 +55,11 @@ export async function usersView(body, ctx) {
 		if (u.disabled || u.locked) out.push(h('span', { class: 'badge revoked' }, u.locked ? 'locked' : 'disabled'));
 		if (u.exists === false || u.in_directory === false) out.push(h('span', { class: 'badge revoked' }, 'gone from directory'));
 		if (u.directory_state || u.state) out.push(h('span', { class: 'sub' }, ` ${u.directory_state || u.state}`));
+		for (const full of u.reasons || []) {
+			const r = full.replace(/^ldap:/, ''); // the sync's reasons: "ldap:not_in_vpn_group", "ldap:disabled:ppolicy"…
+			const known = REASONS[r] || (r.startsWith('disabled:') ? [`disabled or locked (${r.slice(9)})`, 'revoked'] : null);
+			if (known) out.push(h('span', { class: `badge ${known[1]}` }, known[0]), ' ');
+		}
 		if (u.suspended_since) out.push(h('span', { class: 'sub' }, ` suspended since ${fmtTime(u.suspended_since)}`));
 		if (u.reason || u.state_reason) out.push(h('span', { class: 'sub' }, ` (${u.reason || u.state_reason})`));
 		return out.length ? out : '—';
