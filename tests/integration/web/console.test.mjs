@@ -189,6 +189,20 @@ await scenario('admin-token', async (page) => {
 	const rows = await page.$$eval('#tokens-table tbody tr', (trs) => trs.map((t) => t.innerText));
 	ok(rows.length >= 1 && m && !rows.some((r) => r.includes(m[3])), 'token: the list shows tokens without their secret');
 
+	// Revoke a token from the list.
+	await page.fill('#tok-user', 'carol');
+	await page.click('#token-form button[type=submit]');
+	await page.waitForFunction(() => document.querySelector('#enroll-command')?.innerText.includes('--token'));
+	const fresh = (await api('GET', '/enrollment-tokens')).data;
+	const tk = listOf(fresh, 'enrollment_tokens').filter((t) => t.username === 'carol').pop();
+	await page.click(`#tokens-table tr[data-id="${tk.id}"] button.danger`);
+	await page.waitForSelector('#confirm[open]');
+	await page.click('#confirm-ok');
+	await page.waitForSelector(`#tokens-table tr[data-id="${tk.id}"][data-state="revoked"], #tokens-table tr[data-id="${tk.id}"]:not([data-state="active"])`);
+	const after = listOf((await api('GET', '/enrollment-tokens')).data, 'enrollment_tokens').find((t) => t.id === tk.id);
+	ok(!after || after.state === 'revoked' || after.revoked_at, 'token: revoked from the list', after);
+	await shot(page, '03b-token-revoked');
+
 	// A cookie session without the CSRF header is refused.
 	const csrf = await page.evaluate(async () => {
 		const r = await fetch('/api/v1/enrollment-tokens', { method: 'POST', headers: { 'Content-Type': 'application/json' },

@@ -1,6 +1,14 @@
-import { h, clear, fmtTime, confirmAction, announce, showError, field, copyText } from '../dom.js';
+import { h, clear, fmtTime, confirmAction, announce, showError, field, copyText, badge } from '../dom.js';
 import { api, listOf } from '../api.js';
 import { serverInfo, shq } from './info.js';
+
+function tokenState(t) {
+	if (t.state) return t.state;
+	if (t.revoked_at) return 'revoked';
+	if (t.expires_at && t.expires_at * 1000 < Date.now()) return 'expired';
+	if (t.uses_left === 0) return 'used';
+	return 'active';
+}
 
 export async function tokensView(body, ctx) {
 	const username = h('input', { id: 'tok-user', required: true, autocapitalize: 'none', spellcheck: 'false' });
@@ -52,15 +60,17 @@ export async function tokensView(body, ctx) {
 		}
 		if (!tokens.length) { listSlot.appendChild(h('p', { class: 'empty' }, 'No enrollment tokens.')); return; }
 		listSlot.appendChild(h('div', { class: 'table-wrap' }, h('table', { class: 'data', id: 'tokens-table' },
-			h('thead', {}, h('tr', {}, ['ID', 'User', 'Role', 'Uses left', 'Created', 'Expires', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
-			h('tbody', {}, tokens.map((t) => h('tr', { dataset: { id: String(t.id) } },
+			h('thead', {}, h('tr', {}, ['ID', 'User', 'Role', 'State', 'Uses left', 'Created', 'Expires', 'By', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
+			h('tbody', {}, tokens.map((t) => h('tr', { dataset: { id: String(t.id), state: tokenState(t) } },
 				h('td', { 'data-label': 'ID' }, String(t.id)),
 				h('td', { 'data-label': 'User' }, t.username || '—'),
 				h('td', { 'data-label': 'Role' }, t.role || 'device'),
-				h('td', { 'data-label': 'Uses left' }, String(t.uses_left ?? t.remaining_uses ?? t.uses ?? '—')),
+				h('td', { 'data-label': 'State' }, badge(tokenState(t))),
+				h('td', { 'data-label': 'Uses left' }, `${t.uses_left ?? t.remaining_uses ?? t.uses ?? '—'}${t.uses_total ? ` of ${t.uses_total}` : ''}`),
 				h('td', { 'data-label': 'Created' }, fmtTime(t.created_at)),
 				h('td', { 'data-label': 'Expires' }, fmtTime(t.expires_at)),
-				h('td', { 'data-label': 'Actions' }, h('button', {
+				h('td', { 'data-label': 'By' }, t.created_by || '—'),
+				h('td', { 'data-label': 'Actions' }, tokenState(t) !== 'active' ? '—' : h('button', {
 					type: 'button', class: 'small danger', 'aria-label': `Revoke token ${t.id}`,
 					onclick: async () => {
 						if (!await confirmAction({ title: `Revoke token ${t.id}?`, body: `Nobody can enroll with it any more. Devices already enrolled keep working.`, ok: 'Revoke' })) return;
