@@ -75,6 +75,7 @@ struct kw_principal {
 	char username[KW_NAME_MAX];  /* session or device owner; token name for an API token */
 	char actor[KW_NAME_MAX + 16]; /* for audit rows: "api-token:NAME", "user:alice", "device:12" */
 	bool via_cookie;             /* session came from the cookie (CSRF was checked) */
+	bool is_gateway;             /* a device token of a gateway */
 };
 
 struct kw_kv {

@@ -58,6 +58,7 @@ int auth_resolve(struct kw_server *srv, const char *token, int64_t now, struct k
 			p->kind = KW_PRINCIPAL_DEVICE;
 			p->role = KW_ROLE_DEVICE;
 			p->id = d.id;
+			p->is_gateway = d.role == KW_DEV_GATEWAY;
 			snprintf(p->username, sizeof(p->username), "%s", d.username);
 			snprintf(p->actor, sizeof(p->actor), "device:%lld", (long long)d.id);
 		}

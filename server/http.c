@@ -347,7 +347,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			break;
 		json_decref(out);
 		out = NULL;
-		switch (longpoll_park(h->srv->longpoll, conn, x->req.wait_seen, x->req.wait_deadline_ms)) {
+		switch (longpoll_park(h->srv->longpoll, conn, x->req.principal.id, x->req.principal.is_gateway,
+				      x->req.wait_seen,
+				      x->req.wait_deadline_ms)) {
 		case LONGPOLL_PARKED:
 			return MHD_YES;
 		case LONGPOLL_STOPPING:
