@@ -103,7 +103,8 @@ for p in /../../../../etc/passwd /%2e%2e/%2e%2e/etc/passwd /..%2f..%2fetc/passwd
 	body=$(curl -s --path-as-is "$URL$p")
 	kw_check "GET $p is 404 and leaks nothing" bash -c '[ "$1" = 404 ] && ! grep -q "root:\|secret" <<<"$2"' _ "$st" "$body"
 done
-kw_check "a 404 page carries the security headers too" grep -qi '^content-security-policy:' <<<"$(hdrs /nonexistent.html)"
+kw_check "a 404 carries the security headers too" grep -qi "^content-security-policy:" <<<"$(hdrs /nonexistent.html)"
+kw_check "a 404 is the API's JSON error" bash -c 'curl -s "$1/nonexistent.html" | grep -q "\"error\":{\"code\":\"not_found\""' _ "$URL"
 
 # ---- the browser ----
 # The console logs in through the LDAP module's POST /api/v1/login; a keywayd built
