@@ -91,7 +91,15 @@ async function newPage(viewport = { width: 1280, height: 900 }) {
 	page.on('pageerror', (e) => pageErrors.push(e.message));
 	return { ctx, page };
 }
-const shot = (page, name) => page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: true });
+// Every screenshot is also a moment to check that each form field on the page has a label.
+const unlabelled = [];
+const shot = async (page, name) => {
+	const bad = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea')]
+		.filter((e) => e.type !== 'hidden' && !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+		.map((e) => e.id || e.name || e.outerHTML.slice(0, 60))).catch(() => []);
+	for (const b of bad) unlabelled.push(`${name}: ${b}`);
+	await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: true });
+};
 
 // Logs in with the keyboard only: the field has focus, Tab to the password, Enter submits.
 async function login(page, user, password) {
@@ -406,6 +414,7 @@ await scenario('mass-change', async (page) => {
 	ok(JSON.stringify(await ids()) === JSON.stringify(p1), 'audit: back to the first page');
 });
 
+ok(unlabelled.length === 0, 'every form field on every page has a label', unlabelled);
 ok(cspViolations.length === 0, 'no Content-Security-Policy violation on any page', cspViolations);
 ok(pageErrors.length === 0, 'no uncaught script error on any page', pageErrors);
 await browser.close();
