@@ -306,6 +306,15 @@ await scenario('phone', async (page) => {
 	await page.click('nav a[href="#/add-device"]');
 	ok((await page.innerText('#private-key-note')).includes('never reaches the server'), 'phone: the page says the private key never reaches the server');
 	await page.fill('#add-hostname', 'alice-phone');
+	// A wrong password: the API's message, and the session goes on.
+	await page.fill('#add-password', 'not-my-password');
+	const bad = page.waitForResponse((r) => r.url().endsWith('/api/v1/enroll'));
+	await page.click('#add-form button[type=submit]');
+	const badResp = await bad;
+	const badBody = await badResp.json().catch(() => null);
+	const badText = await (await page.waitForSelector('#add-form .error')).innerText();
+	ok(badResp.status() === 401 && badBody && badText.includes(badBody.error.message), 'phone: a wrong password shows the API message', { badText, badBody });
+	ok(await page.isVisible('#add-form') && await page.isVisible('#nav'), 'phone: a wrong password does not end the session');
 	await page.fill('#add-password', PASSWORD);
 	const sent = [];
 	page.on('request', (rq) => { if (rq.postData()) sent.push(rq.postData()); });
