@@ -423,6 +423,28 @@ await scenario('mass-change', async (page) => {
 	ok(JSON.stringify(await ids()) === JSON.stringify(p1), 'audit: back to the first page');
 });
 
+// ---- under TLS the session cookie is Secure, and the console works the same ----
+if (process.env.KW_TLS_URL) {
+	const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, ignoreHTTPSErrors: true });
+	const page = await ctx.newPage();
+	page.setDefaultTimeout(10000);
+	page.on('pageerror', (e) => pageErrors.push(e.message));
+	try {
+		await page.goto(`${process.env.KW_TLS_URL}/`);
+		await page.fill('#login-username', ADMIN_USER);
+		await page.fill('#login-password', PASSWORD);
+		await page.press('#login-password', 'Enter');
+		await page.waitForSelector('#tiles .tile');
+		const kc = (await ctx.cookies()).find((c) => c.name === 'kw_session');
+		ok(kc && kc.secure && kc.httpOnly && kc.sameSite === 'Strict', 'TLS: the session cookie is Secure, HttpOnly, SameSite=Strict', kc);
+		await shot(page, '17-tls-dashboard');
+	} catch (e) {
+		ok(false, `tls: ${e.message.split('\n')[0]}`);
+	} finally {
+		await ctx.close();
+	}
+}
+
 ok(unlabelled.length === 0, 'every form field on every page has a label', unlabelled);
 ok(cspViolations.length === 0, 'no Content-Security-Policy violation on any page', cspViolations);
 ok(pageErrors.length === 0, 'no uncaught script error on any page', pageErrors);
