@@ -7,6 +7,7 @@
 #define KW_CONF_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cidr.h"

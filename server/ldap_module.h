@@ -2,7 +2,7 @@
  * Hooks between keywayd and the LDAP module (issue 3). keywayd calls these; weak no-op
  * defaults live in server/hooks_default.c, so keywayd builds and runs without the module.
  *
- * IMPORTANT for the module's Makefile fragment: add its objects to keywayd_SOURCES (linked
+ * IMPORTANT for the module's Makefile fragment: add its objects to server_keywayd_SOURCES (linked
  * directly), not to libkeywayd.la: a weak default is only overridden by an object that is
  * actually linked, and the linker never pulls an archive member to replace a weak symbol.
  */
@@ -33,5 +33,8 @@ void ldap_module_stop(struct kw_server *srv);
  */
 int ldap_enroll_check(struct kw_req *req, const char *username, const char *password, int *max_devices,
 		      json_t **out);
+
+/* Device limit per user for a self-service enrollment by a login session (0 = none). */
+int ldap_max_devices(struct kw_server *srv);
 
 #endif
