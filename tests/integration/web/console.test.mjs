@@ -238,6 +238,25 @@ await scenario('revoke-audit', async (page) => {
 	ok(d.status === 200 && d.data.state === 'revoked', 'revoke: the API lists the device as revoked', d.data);
 	await shot(page, '05-revoked');
 
+	// Suspend and restore another device, filtered by state.
+	const other = await enrollViaApi('dave', 'dave-desktop');
+	await page.reload();
+	await page.waitForSelector('#devices-table');
+	await page.fill('#dev-search', 'dave-desktop');
+	await page.click(`#devices-table tr[data-id="${other}"] button[aria-label^="Suspend"]`);
+	await page.click('#confirm-ok');
+	await page.waitForSelector(`#devices-table tr[data-id="${other}"][data-state="suspended"]`);
+	ok((await api('GET', `/devices/${other}`)).data.state === 'suspended', 'suspend: the API lists the device as suspended');
+	await page.fill('#dev-search', '');
+	await page.selectOption('#dev-state', 'suspended');
+	const susp = await page.$$eval('#devices-table tbody tr', (trs) => trs.map((t) => t.dataset.state));
+	ok(susp.length >= 1 && susp.every((x) => x === 'suspended'), 'devices: the state filter shows only suspended devices', susp);
+	await shot(page, '05b-suspended-filter');
+	await page.click(`#devices-table tr[data-id="${other}"] button[aria-label^="Restore"]`);
+	await page.click('#confirm-ok');
+	await page.waitForSelector(`#devices-table tr[data-id="${other}"][data-state="active"], #devices-table:not(:has(tr[data-id="${other}"])), p.empty`);
+	ok((await api('GET', `/devices/${other}`)).data.state === 'active', 'restore: the API lists the device as active again');
+
 	await page.click('nav a[href="#/audit"]');
 	await page.waitForSelector('#audit-table');
 	const rows = await page.$$eval('#audit-table tbody tr', (trs) => trs.map((t) => ({ action: t.dataset.action, text: t.innerText })));
