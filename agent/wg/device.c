@@ -190,7 +190,19 @@ void device_request_stop(struct wg_device *dev, int reason)
 
 /* --- lifecycle --- */
 
+static int device_new_common(struct wg_device **out, const char *ifname, bool with_tun);
+
 int wg_device_new(struct wg_device **out, const char *ifname)
+{
+	return device_new_common(out, ifname, true);
+}
+
+int device_new_detached(struct wg_device **out, const char *name)
+{
+	return device_new_common(out, name, false);
+}
+
+static int device_new_common(struct wg_device **out, const char *ifname, bool with_tun)
 {
 	struct wg_device *dev;
 	pthread_rwlockattr_t attr;
@@ -224,13 +236,16 @@ int wg_device_new(struct wg_device **out, const char *ifname)
 		ret = -errno;
 		goto fail;
 	}
-	ret = tun_open(&dev->tun, ifname, getenv("KEYWAY_WG_NO_OFFLOAD") == NULL);
-	if (ret)
-		goto fail;
-	if (tun_mtu(dev->tun) == 1500)
-		(void)tun_set_mtu(dev->tun, 1420); /* wireguard-go's default */
-	ret = tun_mtu(dev->tun);
-	atomic_store(&dev->mtu, ret > 0 ? ret : 1420);
+	atomic_store(&dev->mtu, 1420);
+	if (with_tun) {
+		ret = tun_open(&dev->tun, ifname, getenv("KEYWAY_WG_NO_OFFLOAD") == NULL);
+		if (ret)
+			goto fail;
+		if (tun_mtu(dev->tun) == 1500)
+			(void)tun_set_mtu(dev->tun, 1420); /* wireguard-go's default */
+		ret = tun_mtu(dev->tun);
+		atomic_store(&dev->mtu, ret > 0 ? ret : 1420);
+	}
 	*out = dev;
 	return 0;
 fail:
@@ -623,6 +638,8 @@ int wg_device_start(struct wg_device *dev)
 
 	if (dev->started)
 		return -EALREADY;
+	if (!dev->tun)
+		return -ENODEV;
 	pthread_rwlock_wrlock(&dev->cfg_lock);
 	dev->started = true;
 	ret = device_rebind_locked(dev);

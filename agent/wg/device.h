@@ -116,6 +116,9 @@ uint64_t wg_now(void);          /* monotonic ns */
 uint64_t wg_jitter(void);       /* [0, REKEY_TIMEOUT_JITTER_MAX_MS) in ns */
 
 /* device.c */
+/* A device without a TUN interface or threads: for unit tests and fuzzing
+ * (configuration, UAPI, receive_datagram()). Freed with wg_device_free(). */
+int device_new_detached(struct wg_device **out, const char *name);
 struct wg_peer *device_peer_lookup(struct wg_device *dev, const uint8_t pub[WG_KEY_LEN]);
 void device_request_stop(struct wg_device *dev, int reason);
 bool device_under_load(struct wg_device *dev, uint64_t now);

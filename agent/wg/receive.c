@@ -65,8 +65,11 @@ static void receive_initiation(struct wg_device *dev, uint8_t *buf, size_t len,
 	uint64_t now = wg_now();
 	uint32_t idx;
 
-	if (len != sizeof(*msg) ||
-	    !handshake_admit(dev, buf, len, le32_read(&msg->sender_index), src, now))
+	if (len != sizeof(*msg)) {
+		atomic_fetch_add(&dev->drop_invalid, 1);
+		return;
+	}
+	if (!handshake_admit(dev, buf, len, le32_read(&msg->sender_index), src, now))
 		return;
 	if (noise_consume_initiation_begin(&dev->local, msg, &sc) != 0)
 		goto bad;
@@ -128,8 +131,11 @@ static void receive_response(struct wg_device *dev, uint8_t *buf, size_t len,
 	uint64_t now = wg_now();
 	uint32_t recv_idx;
 
-	if (len != sizeof(*msg) ||
-	    !handshake_admit(dev, buf, len, le32_read(&msg->sender_index), src, now))
+	if (len != sizeof(*msg)) {
+		atomic_fetch_add(&dev->drop_invalid, 1);
+		return;
+	}
+	if (!handshake_admit(dev, buf, len, le32_read(&msg->sender_index), src, now))
 		return;
 	recv_idx = le32_read(&msg->receiver_index);
 	peer = index_lookup_handshake(dev, recv_idx);
