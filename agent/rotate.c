@@ -2,6 +2,8 @@
 #include "rotate.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <getopt.h>
 #include <signal.h>
 #include <sodium.h>
@@ -13,6 +15,7 @@
 
 #include "agent.h"
 #include "log.h"
+#include "verify.h"
 
 int rotate_perform(const struct agent_state *st, uint8_t new_priv[KW_KEY_LEN])
 {
@@ -59,6 +62,21 @@ out:
 	return ret;
 }
 
+static bool rotate_is_gateway(const struct agent_state *st)
+{
+	struct verify_params vp = { .signing_pk = st->signing_pk, .device_id = st->device_id,
+				    .min_version = 0, .now = INT64_MIN };
+	struct agent_config *cfg = NULL;
+	json_t *env = NULL;
+	bool gw = false;
+
+	if (state_config_load(st->dir, &env) == 0 && verify_envelope(env, &vp, &cfg) == VERIFY_OK)
+		gw = cfg->listen_port >= 0;
+	agent_config_free(cfg);
+	json_decref(env);
+	return gw;
+}
+
 int cmd_rotate(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -71,7 +89,7 @@ int cmd_rotate(int argc, char **argv)
 	uint8_t priv[KW_KEY_LEN], pub[KW_KEY_LEN];
 	char b64[KW_KEY_B64_LEN + 1];
 	json_t *status = NULL;
-	long delay_ms = 200;
+	long delay_ms = -1;
 	int c, ret;
 
 	memset(&st, 0, sizeof(st));
@@ -100,8 +118,11 @@ int cmd_rotate(int argc, char **argv)
 	(void)state_public_from_private(pub, priv);
 	sodium_memzero(priv, sizeof(priv));
 	key_to_base64(b64, pub);
-	/* Give the gateways a moment to take the new key (they long-poll), then switch the
-	 * running tunnel over so the new handshake finds its peer. */
+	/* Who switches first matters: a laptop's new handshake must find its new key on the
+	 * gateways, so it gives them a moment (they long-poll) to take it; a gateway switches
+	 * at once, before the laptops learn its new key and start handshaking with it. */
+	if (delay_ms < 0)
+		delay_ms = rotate_is_gateway(&st) ? 0 : 200;
 	if (state_status_load(st.dir, &status) == 0) {
 		pid_t pid = (pid_t)json_integer_value(json_object_get(status, "pid"));
 		struct timespec ts = { delay_ms / 1000, (delay_ms % 1000) * 1000000L };

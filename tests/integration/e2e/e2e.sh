@@ -32,6 +32,7 @@ dump_logs() {
 	for f in "$KWE_DIR"/*.log; do echo "--- $f"; tail -25 "$f"; done
 }
 fatal() { kw_not_ok "$*"; dump_logs; kw_summary; exit 1; }
+within() { local ms=$1; shift; kwe_wait_ms "$ms" "$@" >/dev/null; }
 
 kwe_topology || fatal "network namespaces"
 kwe_ldap_start || fatal "slapd"
@@ -55,7 +56,7 @@ kwe_enroll gw "$KWE_URL" --token "$T_GW" --endpoint "$KWE_GW_IP:$KWE_WG_PORT" >"
 kw_ok "gateway enrolls with an admin token"
 RUNOPTS="--backoff-max 2 --suspended-max 2 --wait 20"
 kwe_run gw $RUNOPTS
-kw_check "gateway tunnel up" kwe_wait_ms 5000 kwe_up gw >/dev/null
+kw_check "gateway tunnel up" within 5000 kwe_up gw
 
 echo 'Passw0rd!' | kwe_enroll l1 "$KWE_URL" --user alice >"$KWE_DIR/enroll-l1.out" 2>&1 ||
 	{ cat "$KWE_DIR/enroll-l1.out"; fatal "alice enrolls with her LDAP password"; }
@@ -96,7 +97,7 @@ for m in flip:bad_signature foreign:foreign_key forged:bad_signature; do
 	mode=${m%%:*}; why=${m#*:}
 	before=$(rejections "$why")
 	echo "$mode" >"$MODE"
-	kw_check "a $mode config is rejected ($why)" kwe_wait_ms 8000 more_rejections "$why" "$before" >/dev/null
+	kw_check "a $mode config is rejected ($why)" within 8000 more_rejections "$why" "$before"
 	echo pass >"$MODE"
 	kw_check "  … and bob's tunnel keeps running on the good one" kwe_ping l2
 	kw_check "  … at the same version" test "$(kwe_json version <"$KWE_DIR/l2/status.json")" = "$V2"
@@ -117,16 +118,16 @@ rotate_under_traffic() { # NAME PINGER
 }
 kw_check "bob's laptop rotates its key under traffic, losing at most a handshake" rotate_under_traffic l2 l2 "$L2"
 L2=$(kwe_pubkey l2)
-kw_check "  … the gateway has the new key and not the old" kwe_wait_ms 2000 kwe_gw_has "$L2" >/dev/null
+kw_check "  … the gateway has the new key and not the old" within 2000 kwe_gw_has "$L2"
 GW=$(kwe_pubkey gw)
 kw_check "the gateway rotates its key under alice's traffic" rotate_under_traffic gw l1 "$GW"
-kw_check "  … bob still gets through after the gateway's rotation" kwe_wait_ms 5000 kwe_ping l2 >/dev/null
+kw_check "  … bob still gets through after the gateway's rotation" within 5000 kwe_ping l2
 
 # 4. An older config replayed: refused (no rollback).
-kw_check "bob's laptop moved to a newer version" kwe_wait_ms 5000 bash -c "[ \$(python3 -c 'import json;print(json.load(open(\"$KWE_DIR/l2/status.json\"))[\"version\"])') -gt $V2 ]" >/dev/null
+kw_check "bob's laptop moved to a newer version" within 5000 bash -c "[ \$(python3 -c 'import json;print(json.load(open(\"$KWE_DIR/l2/status.json\"))[\"version\"])') -gt $V2 ]"
 before=$(rejections rollback)
 echo older >"$MODE"
-kw_check "an older config is rejected (rollback)" kwe_wait_ms 8000 more_rejections rollback "$before" >/dev/null
+kw_check "an older config is rejected (rollback)" within 8000 more_rejections rollback "$before"
 echo pass >"$MODE"
 kw_check "  … and bob's tunnel keeps running" kwe_ping l2
 
@@ -135,7 +136,7 @@ kwe_keywayd_kill
 sleep 3
 kw_check "keywayd down: alice still pings" kwe_ping l1
 kw_check "keywayd down: bob still pings" kwe_ping l2
-kw_check "keywayd down: the gateway agent backs off and says so" kwe_wait_ms 5000 grep -q "event=poll_failed" "$KWE_DIR/gw.log" >/dev/null
+kw_check "keywayd down: the gateway agent backs off and says so" within 5000 grep -q "event=poll_failed" "$KWE_DIR/gw.log"
 kwe_keywayd_start || fatal "keywayd restarts"
 kw_ok "keywayd restarted"
 sleep 3 # the agents' backoff is capped at 2 s in this test
@@ -150,7 +151,7 @@ ms=$(kwe_wait_ms 2000 kwe_gw_lacks "$L2") && kw_ok "the gateway dropped bob's pe
 echo "measure: DELETE to gateway drop after a keywayd restart: $ms ms"
 kw_check "bob's traffic stops" kwe_no_ping l2
 kw_check "alice is unaffected" kwe_ping l1
-kw_check "bob's agent says revoked" kwe_wait_ms 25000 kwe_state_is l2 revoked >/dev/null
+kw_check "bob's agent says revoked" within 25000 kwe_state_is l2 revoked
 kw_check "keyway-agent status says revoked" bash -c "'$KWE_AGENT' status --state '$KWE_DIR/l2' | grep -q revoked"
 
 # 7. ppolicy lock: alice suspended after one sync; unlocked: back without re-enrolling.
@@ -158,15 +159,15 @@ D1=$(kwe_device_id l1)
 kwe_ldap_lock alice || fatal "ldapmodify lock"
 out=$(kwe_sync)
 kw_check "a sync suspends alice's device ($out)" bash -c "echo '$out' | grep -q '\"suspended\": *1'"
-kw_check "the gateway drops alice's peer" kwe_wait_ms 2000 kwe_gw_lacks "$L1" >/dev/null
+kw_check "the gateway drops alice's peer" within 2000 kwe_gw_lacks "$L1"
 kw_check "alice's traffic stops" kwe_no_ping l1
-kw_check "alice's agent tears down, suspended" kwe_wait_ms 25000 kwe_state_is l1 suspended >/dev/null
+kw_check "alice's agent tears down, suspended" within 25000 kwe_state_is l1 suspended
 kw_check "  … and its interface has no peers" bash -c "[ -z \"\$(wg show ${KWE_P}l1 peers)\" ]"
 kwe_ldap_unlock alice || fatal "ldapmodify unlock"
 out=$(kwe_sync)
 kw_check "the next sync restores it ($out)" bash -c "echo '$out' | grep -q '\"restored\": *1'"
-kw_check "alice's agent brings the tunnel back" kwe_wait_ms 10000 kwe_up l1 >/dev/null
-kw_check "alice pings again" kwe_wait_ms 8000 kwe_ping l1 >/dev/null
+kw_check "alice's agent brings the tunnel back" within 10000 kwe_up l1
+kw_check "alice pings again" within 8000 kwe_ping l1
 kw_check "same device, same key: no re-enrollment" test "$(kwe_device_id l1) $(kwe_pubkey l1)" = "$D1 $L1"
 
 # SIGTERM tears down cleanly.
