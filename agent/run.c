@@ -53,6 +53,8 @@ struct runner {
 	unsigned failures;  /* consecutive failed polls (backoff) */
 	unsigned suspended_polls;
 	int64_t next_poll_ms;
+	int64_t nudge_ms; /* when to look for unanswered handshakes (0: not needed) */
+	unsigned nudges;
 	int64_t last_contact;
 	char last_error[160];
 	/* options */
@@ -114,7 +116,7 @@ static void runner_teardown(struct runner *r)
 /* A verified config: apply the difference and persist it as the last good one. */
 static void runner_accept(struct runner *r, struct agent_config *cfg, const json_t *env)
 {
-	struct apply_stats s;
+	struct apply_stats s = { 0 };
 	int ret;
 
 	ret = tunnel_apply(&r->tun, r->cur, cfg, &s);
@@ -125,6 +127,10 @@ static void runner_accept(struct runner *r, struct agent_config *cfg, const json
 		 "removed=%zu kept=%zu expires_at=%" PRId64,
 		 cfg->version, cfg->n_peers, s.peers_added, s.peers_changed, s.peers_removed,
 		 s.peers_kept, cfg->expires_at);
+	if (s.peers_added > 0 || !r->cur) {
+		r->nudge_ms = now_ms() + 1000;
+		r->nudges = 0;
+	}
 	agent_config_free(r->cur);
 	r->cur = cfg;
 	r->version = cfg->version;
@@ -251,6 +257,8 @@ static void runner_reload(struct runner *r, struct fetch_poll *poll)
 		if (ret == 0) {
 			memcpy(r->priv, priv, KW_KEY_LEN);
 			log_info("event=private_key_switched");
+			r->nudge_ms = now_ms() + 1000;
+			r->nudges = 0;
 		} else {
 			log_error("event=private_key_switch_failed error=\"%s\"", strerror(-ret));
 		}
@@ -261,6 +269,16 @@ static void runner_reload(struct runner *r, struct fetch_poll *poll)
 	fetch_poll_cancel(poll);
 	r->failures = 0;
 	runner_schedule(r, 0);
+}
+
+static void runner_maybe_nudge(struct runner *r)
+{
+	if (!r->nudge_ms || now_ms() < r->nudge_ms)
+		return;
+	if (!r->cur || tunnel_nudge(&r->tun, r->cur) == 0 || ++r->nudges >= 8)
+		r->nudge_ms = 0;
+	else
+		r->nudge_ms = now_ms() + 1000;
 }
 
 static void runner_maybe_rotate(struct runner *r)
@@ -434,6 +452,7 @@ int cmd_run(int argc, char **argv)
 
 		runner_check_expiry(r);
 		runner_maybe_rotate(r);
+		runner_maybe_nudge(r);
 		if (!fetch_poll_busy(poll) && now >= r->next_poll_ms) {
 			uint64_t after = r->cur ? r->version : 0;
 
@@ -445,8 +464,8 @@ int cmd_run(int argc, char **argv)
 			}
 		}
 		timeout = fetch_poll_busy(poll) ? 1000 : (int)(r->next_poll_ms - now);
-		if (timeout > 1000)
-			timeout = 1000; /* wake up now and then to check expiry */
+		if (timeout > 250)
+			timeout = 250; /* wake up now and then: expiry, handshake nudges */
 		if (timeout < 0)
 			timeout = 0;
 		ret = fetch_poll_wait(poll, sfd, timeout, &sig_ready, &status, &reply, &err);

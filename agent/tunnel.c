@@ -191,6 +191,30 @@ int tunnel_set_private_key(struct tunnel *t, const uint8_t priv[KW_KEY_LEN])
 	return wg_device_set_private_key(t->dev, priv);
 }
 
+int tunnel_nudge(struct tunnel *t, const struct agent_config *cfg)
+{
+	struct wg_peer_stats *st = NULL;
+	size_t n = 0, i;
+	int waiting = 0;
+
+	if (!cfg || !t->dev || wg_device_peer_stats(t->dev, &st, &n) < 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		const struct agent_peer *p = agent_config_find_peer(cfg, st[i].public_key);
+
+		if (!p || !p->endpoint[0] || st[i].last_handshake_sec != 0)
+			continue;
+		waiting++;
+		if (st[i].tx_bytes == 0 || st[i].rx_bytes != 0)
+			continue;
+		log_info("event=handshake_retry reason=unanswered");
+		(void)wg_device_peer_remove(t->dev, p->public_key);
+		(void)op_peer_set(t, p);
+	}
+	free(st);
+	return waiting;
+}
+
 void tunnel_close(struct tunnel *t)
 {
 	wg_device_free(t->dev);

@@ -30,6 +30,14 @@ int tunnel_apply(struct tunnel *t, const struct agent_config *old_cfg,
 /* Remove every peer, route and address of cfg and set the link down; keys stay. */
 int tunnel_down(struct tunnel *t, const struct agent_config *cfg);
 int tunnel_set_private_key(struct tunnel *t, const uint8_t priv[KW_KEY_LEN]);
+/*
+ * Peers of cfg with an endpoint that sent a handshake but never got an answer are
+ * removed and set again, so the next packet starts a fresh handshake at once instead
+ * of after the protocol's 5 s retry. That happens when our first handshake reached a
+ * gateway before the gateway's long-poll brought it our key (enroll, rotate). Returns
+ * how many peers were still waiting.
+ */
+int tunnel_nudge(struct tunnel *t, const struct agent_config *cfg);
 /* Stop the device and remove the interface. */
 void tunnel_close(struct tunnel *t);
 
