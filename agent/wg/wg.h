@@ -105,6 +105,9 @@ int wg_device_start(struct wg_device *dev);
 int wg_device_uapi_listen(struct wg_device *dev, const char *dir);
 /* Ask the threads to stop and join them. Idempotent. */
 void wg_device_stop(struct wg_device *dev);
+/* Ask the device to stop and return at once (safe from any thread, e.g. a
+ * signal-handling one); wg_device_wait() then returns. */
+void wg_device_stop_async(struct wg_device *dev);
 /* Block until the device stops by itself (UAPI socket deleted, TUN gone) or
  * wg_device_stop() is called from another thread. Returns 0 or why it
  * stopped (negative errno). */
