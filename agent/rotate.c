@@ -17,52 +17,81 @@
 #include "log.h"
 #include "verify.h"
 
-int rotate_perform(const struct agent_state *st, uint8_t new_priv[KW_KEY_LEN])
+static int put_key(const struct agent_state *st, const char *b64)
 {
 	struct fetch_opts fo = { .server = st->server, .ca_file = st->ca_file,
 				 .insecure_http = st->insecure_http };
-	char path[PATH_MAX], next[PATH_MAX], url[AGENT_ID_MAX + 64], b64[KW_KEY_B64_LEN + 1];
-	uint8_t pub[KW_KEY_LEN];
-	json_t *body = NULL, *reply = NULL;
+	char url[AGENT_ID_MAX + 64];
+	json_t *body, *reply = NULL;
 	long status = 0;
 	int ret;
 
-	state_keypair_generate(new_priv, pub);
-	ret = state_private_key_save(st->dir, "private.key.next", new_priv);
-	if (ret < 0)
-		goto out;
-	key_to_base64(b64, pub);
 	body = json_pack("{s:s}", "public_key", b64);
-	if (!body) {
-		ret = -ENOMEM;
-		goto out;
-	}
+	if (!body)
+		return -ENOMEM;
 	snprintf(url, sizeof(url), "/api/v1/devices/%s/public-key", st->device_id);
 	ret = fetch_request(&fo, "PUT", url, st->device_token, body, &status, &reply);
 	if (ret == 0 && status != 200 && status != 204) {
 		log_error("event=rotate_refused status=%ld code=%s", status, fetch_error_code(reply));
 		ret = status == 409 ? -EEXIST : -EACCES;
 	}
+	json_decref(body);
+	json_decref(reply);
+	return ret;
+}
+
+int rotate_perform(const struct agent_state *st, bool switch_first, rotate_switch_fn switch_fn,
+		   void *ctx, uint8_t new_priv[KW_KEY_LEN])
+{
+	char cur[PATH_MAX], next[PATH_MAX], prev[PATH_MAX], b64[KW_KEY_B64_LEN + 1];
+	uint8_t pub[KW_KEY_LEN];
+	bool switched = false;
+	int ret;
+
+	if (state_path(cur, st->dir, "private.key") < 0 ||
+	    state_path(next, st->dir, "private.key.next") < 0 ||
+	    state_path(prev, st->dir, "private.key.prev") < 0)
+		return -ENAMETOOLONG;
+	state_keypair_generate(new_priv, pub);
+	key_to_base64(b64, pub);
+	ret = state_private_key_save(st->dir, "private.key.next", new_priv);
 	if (ret < 0)
 		goto out;
-	if (state_path(path, st->dir, "private.key") < 0 ||
-	    state_path(next, st->dir, "private.key.next") < 0 || rename(next, path) < 0) {
+	if (switch_first) {
+		/* Keep the old key until the controller has the new one. */
+		(void)unlink(prev);
+		if (link(cur, prev) < 0) {
+			ret = -errno;
+			goto out;
+		}
+		if (rename(next, cur) < 0) {
+			ret = -errno;
+			goto out;
+		}
+		switched = true;
+		if (switch_fn)
+			(void)switch_fn(ctx);
+	}
+	ret = put_key(st, b64);
+	if (ret < 0)
+		goto out;
+	if (!switch_first && rename(next, cur) < 0) {
 		ret = -errno;
 		goto out;
 	}
 	log_info("event=key_rotated public_key=%s", b64);
 out:
 	if (ret < 0) {
-		if (state_path(next, st->dir, "private.key.next") == 0)
-			(void)unlink(next);
+		if (switched && rename(prev, cur) == 0 && switch_fn)
+			(void)switch_fn(ctx); /* back to the key the controller knows */
+		(void)unlink(next);
 		sodium_memzero(new_priv, KW_KEY_LEN);
 	}
-	json_decref(body);
-	json_decref(reply);
+	(void)unlink(prev);
 	return ret;
 }
 
-static bool rotate_is_gateway(const struct agent_state *st)
+bool rotate_is_gateway(const struct agent_state *st)
 {
 	struct verify_params vp = { .signing_pk = st->signing_pk, .device_id = st->device_id,
 				    .min_version = 0, .now = INT64_MIN };
@@ -77,6 +106,28 @@ static bool rotate_is_gateway(const struct agent_state *st)
 	return gw;
 }
 
+static pid_t running_agent(const struct agent_state *st)
+{
+	json_t *status = NULL;
+	pid_t pid = 0;
+
+	if (state_status_load(st->dir, &status) == 0) {
+		pid = (pid_t)json_integer_value(json_object_get(status, "pid"));
+		if (pid <= 1 || kill(pid, 0) < 0 ||
+		    strcmp(json_string_value(json_object_get(status, "state")) ?: "", "stopped") == 0)
+			pid = 0;
+		json_decref(status);
+	}
+	return pid;
+}
+
+static int signal_switch(void *ctx)
+{
+	pid_t pid = *(pid_t *)ctx;
+
+	return pid > 0 && kill(pid, SIGHUP) < 0 ? -errno : 0;
+}
+
 int cmd_rotate(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -88,8 +139,9 @@ int cmd_rotate(int argc, char **argv)
 	struct agent_state st;
 	uint8_t priv[KW_KEY_LEN], pub[KW_KEY_LEN];
 	char b64[KW_KEY_B64_LEN + 1];
-	json_t *status = NULL;
-	long delay_ms = -1;
+	long delay_ms = 100;
+	bool gateway;
+	pid_t pid;
 	int c, ret;
 
 	memset(&st, 0, sizeof(st));
@@ -109,7 +161,9 @@ int cmd_rotate(int argc, char **argv)
 		agent_die_msg("not enrolled (state in %s): %s", st.dir, strerror(-ret));
 		return 1;
 	}
-	ret = rotate_perform(&st, priv);
+	gateway = rotate_is_gateway(&st);
+	pid = running_agent(&st);
+	ret = rotate_perform(&st, gateway, signal_switch, &pid, priv);
 	if (ret < 0) {
 		agent_die_msg("key rotation failed: %s; the old key stays in use", strerror(-ret));
 		state_clear(&st);
@@ -118,22 +172,14 @@ int cmd_rotate(int argc, char **argv)
 	(void)state_public_from_private(pub, priv);
 	sodium_memzero(priv, sizeof(priv));
 	key_to_base64(b64, pub);
-	/* Who switches first matters: a laptop's new handshake must find its new key on the
-	 * gateways, so it gives them a moment (they long-poll) to take it; a gateway switches
-	 * at once, before the laptops learn its new key and start handshaking with it. */
-	if (delay_ms < 0)
-		delay_ms = rotate_is_gateway(&st) ? 0 : 200;
-	if (state_status_load(st.dir, &status) == 0) {
-		pid_t pid = (pid_t)json_integer_value(json_object_get(status, "pid"));
+	if (!gateway && pid > 0) {
 		struct timespec ts = { delay_ms / 1000, (delay_ms % 1000) * 1000000L };
 
-		if (pid > 1 && kill(pid, 0) == 0) {
-			nanosleep(&ts, NULL);
-			if (kill(pid, SIGHUP) == 0)
-				printf("running agent (pid %d) switched to the new key\n", (int)pid);
-		}
-		json_decref(status);
+		nanosleep(&ts, NULL);
+		(void)signal_switch(&pid);
 	}
+	if (pid > 0)
+		printf("running agent (pid %d) switched to the new key\n", (int)pid);
 	printf("rotated: new public key %s\n", b64);
 	state_clear(&st);
 	return 0;

@@ -281,11 +281,29 @@ static void runner_maybe_nudge(struct runner *r)
 		r->nudge_ms = now_ms() + 1000;
 }
 
+static int runner_switch_key(void *ctx)
+{
+	struct runner *r = ctx;
+	uint8_t priv[KW_KEY_LEN];
+	int ret = state_private_key_load(r->st.dir, "private.key", priv);
+
+	if (ret == 0)
+		ret = tunnel_set_private_key(&r->tun, priv);
+	if (ret == 0) {
+		memcpy(r->priv, priv, KW_KEY_LEN);
+		r->nudge_ms = now_ms() + 1000;
+		r->nudges = 0;
+	}
+	sodium_memzero(priv, sizeof(priv));
+	return ret;
+}
+
 static void runner_maybe_rotate(struct runner *r)
 {
 	char path[PATH_MAX];
 	struct stat sb;
 	uint8_t priv[KW_KEY_LEN];
+	bool gateway;
 
 	if (r->rotate_days <= 0 || r->state != RUN_UP)
 		return;
@@ -293,13 +311,18 @@ static void runner_maybe_rotate(struct runner *r)
 		return;
 	if (time(NULL) - sb.st_mtime < r->rotate_days * 86400)
 		return;
-	if (rotate_perform(&r->st, priv) < 0) {
+	gateway = r->cur && r->cur->listen_port >= 0;
+	if (rotate_perform(&r->st, gateway, runner_switch_key, r, priv) < 0) {
 		(void)utimensat(AT_FDCWD, path, NULL, 0); /* do not retry in a tight loop */
 		return;
 	}
-	if (tunnel_set_private_key(&r->tun, priv) == 0)
-		memcpy(r->priv, priv, KW_KEY_LEN);
 	sodium_memzero(priv, sizeof(priv));
+	if (!gateway) {
+		struct timespec ts = { 0, 100 * 1000000L };
+
+		nanosleep(&ts, NULL); /* let the gateways take the new key first */
+		(void)runner_switch_key(r);
+	}
 }
 
 static int runner_start_tunnel(struct runner *r)

@@ -20,7 +20,7 @@ KWE_CORP_HOST=198.51.100.10
 KWE_WG_PORT=51820
 KWE_DIR=${KWE_DIR:-}
 KWE_AGENT=${KWE_AGENT:-$top_builddir/keyway-agent}
-KWE_KEYWAYD=${KWE_KEYWAYD:-$top_builddir/keywayd}
+KWE_KEYWAYD=${KWE_KEYWAYD:-$top_builddir/server/keywayd}
 KWE_KEYWAYD_PID=""
 KWE_ADMIN=""
 KWE_URL=""
@@ -203,7 +203,7 @@ kwe_gw_lacks() { ! kwe_gw_has "$1"; }
 kwe_ping() { ip netns exec "${KWE_P}$1" ping -c 1 -W 1 -q "$KWE_CORP_HOST" >/dev/null 2>&1; }
 kwe_no_ping() { ! kwe_ping "$1"; }
 kwe_state_is() { # kwe_state_is NAME STATE : what the running agent says
-	[ "$(kwe_json state <"$KWE_DIR/$1/status.json" 2>/dev/null)" = "$2" ]
+	[ -f "$KWE_DIR/$1/status.json" ] && [ "$(kwe_json state <"$KWE_DIR/$1/status.json" 2>/dev/null)" = "$2" ]
 }
 kwe_up() { kwe_state_is "$1" up; }
 
