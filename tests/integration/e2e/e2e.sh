@@ -9,7 +9,8 @@
 #   4. an older config (replayed) is rejected
 #   5. keywayd killed: tunnels keep working; restarted: the agents resume long-polling
 #   6. admin revokes bob's laptop: its traffic stops within 2 s, alice unaffected
-#   7. alice locked by ppolicy: suspended after one sync; unlocked: back, same enrollment
+#   7. an admin suspends and restores alice's laptop
+#   8. alice locked by ppolicy: suspended after one sync; unlocked: back, same enrollment
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 . "$top_srcdir/tests/integration/lib.sh"
@@ -154,20 +155,31 @@ kw_check "alice is unaffected" kwe_ping l1
 kw_check "bob's agent says revoked" within 25000 kwe_state_is l2 revoked
 kw_check "keyway-agent status says revoked" bash -c "'$KWE_AGENT' status --state '$KWE_DIR/l2' | grep -q revoked"
 
-# 7. ppolicy lock: alice suspended after one sync; unlocked: back without re-enrolling.
+# 7. An admin suspends alice's laptop, then restores it (the agent's side of a suspension).
 D1=$(kwe_device_id l1)
+kwe_api POST "/api/v1/devices/$D1/suspend" >/dev/null
+kw_check "admin suspend answers 2xx" test "${KWE_STATUS:0:1}" = 2
+kw_check "the gateway drops alice's peer" within 2000 kwe_gw_lacks "$L1"
+kw_check "alice's agent tears down on 403 device_suspended" within 25000 kwe_state_is l1 suspended
+kw_check "  … its interface has no peers" bash -c "[ -z \"\$(wg show ${KWE_P}l1 peers)\" ]"
+kw_check "  … and no route to the corporate network" bash -c "! ip -n ${KWE_P}l1 route get $KWE_CORP_HOST | grep -q ${KWE_P}l1"
+kwe_api POST "/api/v1/devices/$D1/restore" >/dev/null
+kw_check "admin restore answers 2xx" test "${KWE_STATUS:0:1}" = 2
+kw_check "alice's agent brings the tunnel back" within 10000 kwe_up l1
+kw_check "alice pings again" within 8000 kwe_ping l1
+
+# 8. ppolicy lock: alice suspended after one sync; unlocked: back without re-enrolling.
 kwe_ldap_lock alice || fatal "ldapmodify lock"
 out=$(kwe_sync)
 kw_check "a sync suspends alice's device ($out)" bash -c "echo '$out' | grep -q '\"suspended\": *1'"
 kw_check "the gateway drops alice's peer" within 2000 kwe_gw_lacks "$L1"
 kw_check "alice's traffic stops" kwe_no_ping l1
 kw_check "alice's agent tears down, suspended" within 25000 kwe_state_is l1 suspended
-kw_check "  … and its interface has no peers" bash -c "[ -z \"\$(wg show ${KWE_P}l1 peers)\" ]"
 kwe_ldap_unlock alice || fatal "ldapmodify unlock"
 out=$(kwe_sync)
 kw_check "the next sync restores it ($out)" bash -c "echo '$out' | grep -q '\"restored\": *1'"
-kw_check "alice's agent brings the tunnel back" within 10000 kwe_up l1
-kw_check "alice pings again" within 8000 kwe_ping l1
+kw_check "alice's agent is back" within 10000 kwe_up l1
+kw_check "alice pings again after the unlock" within 8000 kwe_ping l1
 kw_check "same device, same key: no re-enrollment" test "$(kwe_device_id l1) $(kwe_pubkey l1)" = "$D1 $L1"
 
 # SIGTERM tears down cleanly.
