@@ -316,6 +316,27 @@ await scenario('employee', async (page) => {
 	const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 	ok(overflow <= 0, 'phone width: no horizontal scrolling', overflow);
 	await shot(page, '10-employee-devices-phone');
+
+	// The session ends elsewhere (another tab logs out): the next request says so and asks to log in.
+	const lo = await page.evaluate(async () => {
+		const s = JSON.parse(sessionStorage.getItem('keyway.session'));
+		const r = await fetch('/api/v1/logout', { method: 'POST', headers: { 'X-CSRF-Token': s.csrf_token } });
+		return r.status;
+	});
+	ok(lo === 200 || lo === 204, 'logout elsewhere: POST /api/v1/logout ends the session', lo);
+	await page.setViewportSize({ width: 1280, height: 900 });
+	await page.click('nav a[href="#/"]');
+	await page.waitForSelector('#login-form');
+	ok(/session has ended/i.test(await page.innerText('#status')), 'logout elsewhere: the page says the session ended and shows the login');
+	// The Log out button.
+	await login(page, EMPLOYEE, PASSWORD);
+	await page.waitForSelector('#nav:not([hidden])');
+	await page.click('#logout');
+	await page.waitForSelector('#login-form');
+	await page.goto(`${URL_}/#/devices`);
+	await page.waitForSelector('#login-form');
+	const after = await page.evaluate(async () => (await fetch('/api/v1/devices')).status);
+	ok(after === 401, 'log out: the cookie no longer works', after);
 });
 
 // ---- a phone enrolled from the browser: QR code, config, key pair made in the browser ----
