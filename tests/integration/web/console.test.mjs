@@ -437,7 +437,9 @@ await scenario('mass-change', async (page) => {
 	ok(users.includes(EMPLOYEE) && users.includes('dave'), 'users: lists the users holding devices', users);
 	const daveRow = await page.innerText('#users-table tr[data-user="dave"]');
 	const ghostRow = await page.innerText('#users-table tr[data-user="kww-ghost01"]');
-	ok(/disabled or locked/.test(daveRow) && /gone from the directory/.test(ghostRow), 'users: the directory state the sync saw is shown', { daveRow, ghostRow });
+	const aliceRow = await page.innerText(`#users-table tr[data-user="${EMPLOYEE}"]`);
+	ok(/disabled or locked/.test(daveRow) && /gone from the directory/.test(ghostRow) && /in VPN group, enabled/.test(aliceRow),
+		'users: the directory state the sync saw is shown', { daveRow, ghostRow, aliceRow });
 	await shot(page, '16-users');
 	await page.click('#users-table tr[data-user="dave"] button.danger');
 	await page.waitForSelector('#confirm[open]');
