@@ -373,10 +373,22 @@ await scenario('phone', async (page) => {
 	ok(priv && !sent.some((b) => b.includes(priv)), 'phone: no request carried the private key');
 	await shot(page, '11-phone-qr');
 
+	// The .conf download is the same config.
+	const dl = page.waitForEvent('download');
+	await page.click('a[download]');
+	const file = await (await dl).path();
+	ok(file && fs.readFileSync(file, 'utf8').trim() === conf.trim() && (await (await dl).suggestedFilename()) === 'alice-phone.conf',
+		'phone: the .conf download holds the config');
+
 	// The QR code decodes to exactly the config shown.
 	const png = PNG.sync.read(await qr.screenshot({ scale: 'device' }));
 	const code = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
 	ok(code && code.data.trim() === conf.trim(), 'phone: the QR code decodes to the config', code ? code.data.slice(0, 60) : 'no QR found');
+
+	// "Done": the private key leaves the page.
+	await page.click('text=Done — forget the private key');
+	await page.waitForSelector('#wg-config', { state: 'detached' });
+	ok(!(await page.content()).includes(priv), 'phone: after "Done" the page no longer holds the private key');
 
 	// The device list (API and page) now shows that public key for the new device.
 	const d = await api('GET', `/devices/${id}`);
