@@ -229,6 +229,13 @@ static int authenticate(struct http_ctx *x, enum kw_auth need, json_t **out)
 		if (method_changes_state(req->method) &&
 		    !token_matches(req_header(req, "X-CSRF-Token"), csrf)) {
 			sodium_memzero(csrf, sizeof(csrf));
+			if (need == KW_AUTH_NONE) {
+				/* A public route (login, enroll) runs anonymously instead: the
+				 * cookie alone never acts, and a stale cookie never blocks a login. */
+				memset(&req->principal, 0, sizeof(req->principal));
+				req->auth_device = NULL;
+				return 0;
+			}
 			return api_error(out, 403, "csrf_failed", "missing or wrong X-CSRF-Token header");
 		}
 	}
