@@ -124,6 +124,8 @@ START_TEST(test_enrollment_tokens_validation)
 		{ "{}", "missing_field" },
 		{ "{\"username\":5}", "invalid_field" },
 		{ "{\"username\":\"\"}", "invalid_field" },
+		{ "{\"username\":\"a\\nb\"}", "invalid_field" },
+		{ "{\"username\":\"a\\u0000b\"}", "invalid_field" },
 		{ "{\"username\":\"a\",\"role\":\"root\"}", "invalid_field" },
 		{ "{\"username\":\"a\",\"uses\":0}", "invalid_field" },
 		{ "{\"username\":\"a\",\"uses\":\"3\"}", "invalid_field" },
