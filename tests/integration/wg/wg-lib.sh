@@ -100,3 +100,5 @@ kwg_transfer() { # kwg_transfer NS IFNAME
 kwg_latest_handshake() { # kwg_latest_handshake NS IFNAME -> unix seconds (0 = none)
 	ip netns exec "$1" wg show "$2" latest-handshakes | awk '{print $2}'
 }
+
+kwg_fails() { ! "$@"; } # kw_check "desc" kwg_fails CMD... : CMD must fail
