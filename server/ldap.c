@@ -842,7 +842,8 @@ int ldap_dir_check_users(struct kw_ldap *d, struct kw_ldap_user_fact *facts, siz
 		}
 		goto out;
 	}
-	qsort(group.members.v, group.members.n, sizeof(*group.members.v), cmp_str);
+	if (group.members.n)
+		qsort(group.members.v, group.members.n, sizeof(*group.members.v), cmp_str);
 
 	/* 2. users, batch_size at a time, one OR filter each. */
 	for (size_t off = 0; off < n; off += cfg->batch_size) {
