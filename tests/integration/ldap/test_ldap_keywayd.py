@@ -135,6 +135,12 @@ def run(d, k, admin, tmp):
     check("past max_devices_per_user: 409", st == 409, (st, j))
     st, j, _ = self_enroll(k, "carol")
     check("outside the VPN group: login works but enroll is 403", st == 403 and err(j) == "not_in_vpn_group", (st, j))
+    st, j, _ = login(k, "carol")
+    st, j, _ = k.req("POST", "/api/v1/enroll", {"public_key": kwl.wg_pub(), "hostname": "c"}, token=j["token"])
+    check("a session of someone outside the VPN group cannot enroll either (403)", st == 403 and
+          err(j) == "not_in_vpn_group", (st, j))
+    st, j, _ = k.req("POST", "/api/v1/enroll", {"public_key": kwl.wg_pub(), "hostname": "b"}, token=bob_tok)
+    check("a VPN member's session enrolls (201)", st == 201, (st, j))
     st, j, _ = self_enroll(k, "alice", pw="wrong-password")
     check("enroll with a bad password: 401", st == 401, (st, j))
     st, j, _ = self_enroll(k, "frank")
@@ -152,7 +158,7 @@ def run(d, k, admin, tmp):
     st, j, _ = sync(k, admin)
     check("first sync: 200 with the counts", st == 200 and set(j) >= {"checked", "suspended", "restored", "revoked",
                                                                        "errors"}, (st, j))
-    check("... checked every holder, suspended erin, frank, grace", j.get("checked") == 38 and j.get("suspended") == 3
+    check("... checked every holder, suspended erin, frank, grace", j.get("checked") == 39 and j.get("suspended") == 3
           and j.get("revoked") == 0 and j.get("outcome") == "ok", j)
     for name, dev in (("nsAccountLock", erin), ("userAccountControl", frank), ("shadowExpire", grace)):
         dv = device(k, admin, dev["device_id"])
@@ -244,7 +250,7 @@ def run(d, k, admin, tmp):
         kwl.GROUPS, "".join("member: uid=%s,%s\n" % (u, kwl.PEOPLE) for u in out)))
     ids = [g["device_id"] for g in gen]
     st, j, _ = sync(k, admin)
-    check("15 of 38 users out: held for confirmation", st == 200 and j.get("outcome") == "held" and
+    check("15 of 39 users out: held for confirmation", st == 200 and j.get("outcome") == "held" and
           j.get("pending_confirmation") is True and j.get("suspended") == 0, j)
     check("... and nothing changed", states(k, admin, ids).count("active") == 30)
     st, j, _ = k.req("GET", "/api/v1/ldap/status", token=admin)
