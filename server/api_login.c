@@ -244,6 +244,7 @@ int ldap_session_enroll_check(struct kw_req *req, json_t **out)
 		return 0;
 	/* A session outlives a group change: ask the directory again before a new device. */
 	r = ldap_dir_check_users(m->dir, &f, 1, NULL, err, sizeof(err));
+	ldap_user_facts_release(&f, 1);
 	if (r == -ENODATA || (r == 0 && f.presence != KW_LDAP_USER_FOUND))
 		return api_error(out, 403, "not_in_vpn_group", "your directory entry cannot be found");
 	if (r == -EHOSTUNREACH || r == -ETIMEDOUT)

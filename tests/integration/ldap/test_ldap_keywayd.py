@@ -26,7 +26,8 @@ def main(tmp):
     d = kwl.Slapd(tmp, users=30).start()
     k = kwl.Keywayd(tmp, "k", ldap=d.ldap_section(sync_interval=3600, mass_change_limit="25%",
                                                     login_max_failures_address=1000,
-                                                    max_devices_per_user=2))
+                                                    max_devices_per_user=2,
+                                                    publish_attribute="keywayWireguardKey"))
     try:
         k.start()
         admin = k.admin_token()
@@ -169,18 +170,32 @@ def run(d, k, admin, tmp):
     check("a suspended device's config fetch: 403 device_suspended", st == 403 and err(j) == "device_suspended", (st, j))
     check("active devices untouched", states(k, admin, [a1["device_id"], ivan["device_id"]]) == ["active", "active"])
 
+    # ---- published keys (publish_attribute = keywayWireguardKey) ----
+    def published(uid):
+        out = d.search(kwl.PEOPLE, "(uid=%s)" % uid, ["keywayWireguardKey"])
+        return sorted(l.split(": ", 1)[1] for l in out.splitlines() if l.startswith("keywayWireguardKey: "))
+    alice_keys = sorted(dv["public_key"] for dv in k.req("GET", "/api/v1/devices?username=alice",
+                                                          token=admin)[1]["devices"] if dv["state"] == "active")
+    check("active devices' keys published in the user's entry", len(alice_keys) == 2 and
+          published("alice") == alice_keys, (published("alice"), alice_keys))
+    check("a suspended user's entry holds no key", published("erin") == [], published("erin"))
+    ivan_key = device(k, admin, ivan["device_id"]).get("public_key")
+    check("ivan's key published", published("ivan") == [ivan_key], published("ivan"))
+
     # ---- removed from the VPN group -> suspended; back -> restored, same address and key ----
     before = device(k, admin, ivan["device_id"])
     d.group_remove("ivan")
     st, j, _ = sync(k, admin)
     check("ivan out of the group: suspended after one sync", st == 200 and j["suspended"] == 1 and
           device(k, admin, ivan["device_id"]).get("state") == "suspended", j)
+    check("... and his key removed from the directory", published("ivan") == [], published("ivan"))
     d.group_add("ivan")
     st, j, _ = sync(k, admin)
     after = device(k, admin, ivan["device_id"])
     check("ivan back: restored", j.get("restored") == 1 and after.get("state") == "active", (j, after))
     check("... with the same address and key", after.get("address") == before.get("address") and
           after.get("public_key") == before.get("public_key"), (before, after))
+    check("... and his key published again", published("ivan") == [ivan_key], published("ivan"))
     st, j, _ = k.req("GET", "/api/v1/devices/%d/config" % ivan["device_id"], token=ivan["device_token"])
     check("... and its config is served again", st == 200, (st, j))
 
