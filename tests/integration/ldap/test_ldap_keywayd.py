@@ -23,7 +23,7 @@ def err(j):
 
 
 def main(tmp):
-    d = kwl.Slapd(tmp, users=30).start()
+    d = kwl.Slapd(tmp, users=30, tls=True).start()
     k = kwl.Keywayd(tmp, "k", ldap=d.ldap_section(sync_interval=3600, mass_change_limit="25%",
                                                     login_max_failures_address=1000,
                                                     max_devices_per_user=2,
@@ -300,6 +300,32 @@ def run(d, k, admin, tmp):
     check("the periodic sync (sync_interval = 1) suspends without being asked", ok)
     d.group_add("ivan")
     k.stop()
+
+    # ---- TLS: keywayd over HTTPS, the directory over ldaps:// and StartTLS ----
+    tls = (os.path.join(d.dir, "server.pem"), os.path.join(d.dir, "server.key"), d.env["KWL_LDAP_CA"])
+    t = kwl.Keywayd(tmp, "tls", tls=tls, ldap=d.ldap_section(uri=d.env["KWL_LDAPS_URI"], ca_file=d.env["KWL_LDAP_CA"]))
+    t.start()
+    try:
+        st, j, h = login(t, "alice")
+        check("HTTPS + ldaps://: login works", st == 200, (st, j))
+        check("... and the cookie is Secure under TLS", "; Secure" in h.get("set-cookie", ""), h.get("set-cookie"))
+    finally:
+        t.stop()
+    t = kwl.Keywayd(tmp, "starttls", ldap=d.ldap_section(starttls="yes", ca_file=d.env["KWL_LDAP_CA"]))
+    t.start()
+    try:
+        st, j, _ = login(t, "alice")
+        check("StartTLS with the test CA: login works", st == 200, (st, j))
+    finally:
+        t.stop()
+    t = kwl.Keywayd(tmp, "wrongca", ldap=d.ldap_section(uri=d.env["KWL_LDAPS_URI"],
+                                                        ca_file=d.env["KWL_LDAP_WRONG_CA"]))
+    t.start()
+    try:
+        st, j, _ = login(t, "alice")
+        check("a directory certificate from another CA is refused: 503", st == 503, (st, j))
+    finally:
+        t.stop()
 
     # ---- rate limiting (own keywayd with small limits) ----
     r = kwl.Keywayd(tmp, "rl", ldap=d.ldap_section(login_max_failures=3, login_max_failures_address=6,
