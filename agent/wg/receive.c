@@ -1,0 +1,362 @@
+/* The receive thread: UDP -> (handshake | decrypt) -> source check -> TUN.
+ * Handshake messages are handled inline; under load they must carry a valid
+ * cookie MAC (else we answer with a cookie reply) and pass the per-source
+ * rate limiter before any X25519 work. Every dropped packet is counted. */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sodium.h>
+
+#include "device.h"
+#include "log.h"
+
+static void wall_now(int64_t *sec, int64_t *nsec)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	*sec = ts.tv_sec;
+	*nsec = ts.tv_nsec;
+}
+
+/* MAC checks and the load policy shared by initiations and responses.
+ * Returns true when the message may proceed to the Noise layer. */
+static bool handshake_admit(struct wg_device *dev, uint8_t *msg, size_t len,
+			    uint32_t sender_index, const union wg_endpoint *src, uint64_t now)
+{
+	uint8_t sb[18];
+	size_t sl = endpoint_to_bytes(src, sb);
+	bool load = device_under_load(dev, now);
+	enum cookie_verdict v = cookie_validate(&dev->cookie, msg, len, sb, sl, load, now);
+
+	if (v == COOKIE_INVALID_MAC) {
+		atomic_fetch_add(&dev->drop_mac, 1);
+		return false;
+	}
+	if (!load)
+		return true;
+	if (v != COOKIE_VALID_MAC_WITH_COOKIE) {
+		struct msg_cookie_reply reply;
+		cookie_create_reply(&dev->cookie, &reply, msg, len, sender_index, sb, sl, now);
+		(void)udp_send(&dev->udp, src, &reply, sizeof(reply));
+		atomic_fetch_add(&dev->cookies_sent, 1);
+		return false;
+	}
+	if (!ratelimiter_allow(&dev->ratelimiter, sb, sl - 2, now)) {
+		atomic_fetch_add(&dev->drop_ratelimit, 1);
+		return false;
+	}
+	return true;
+}
+
+static void receive_initiation(struct wg_device *dev, uint8_t *buf, size_t len,
+			       const union wg_endpoint *src)
+{
+	struct msg_initiation *msg = (struct msg_initiation *)buf;
+	struct noise_initiation_scratch sc;
+	struct msg_response resp;
+	struct wg_keypair *kp;
+	struct wg_peer *peer;
+	uint64_t now = wg_now();
+	uint32_t idx;
+
+	if (len != sizeof(*msg)) {
+		atomic_fetch_add(&dev->drop_invalid, 1);
+		return;
+	}
+	if (!handshake_admit(dev, buf, len, le32_read(&msg->sender_index), src, now))
+		return;
+	if (noise_consume_initiation_begin(&dev->local, msg, &sc) != 0)
+		goto bad;
+	peer = device_peer_lookup(dev, sc.remote_static);
+	if (!peer) {
+		sodium_memzero(&sc, sizeof(sc));
+		goto bad;
+	}
+	kp = calloc(1, sizeof(*kp));
+	if (!kp) {
+		sodium_memzero(&sc, sizeof(sc));
+		return;
+	}
+	pthread_mutex_lock(&peer->lock);
+	if (noise_consume_initiation_finish(&peer->hs, &dev->local, msg, &sc, now) != 0) {
+		pthread_mutex_unlock(&peer->lock);
+		free(kp);
+		goto bad;
+	}
+	peer_update_endpoint(peer, src);
+	atomic_fetch_add(&peer->rx_bytes, len);
+	timers_any_authenticated_packet_received(&peer->timers);
+	timers_any_authenticated_packet_traversal(&peer->timers, now);
+
+	index_unregister(dev, &peer->hs_idx);
+	idx = index_register(dev, &peer->hs_idx);
+	if (noise_create_response(&peer->hs, &resp, idx) != 0) {
+		index_unregister(dev, &peer->hs_idx);
+		pthread_mutex_unlock(&peer->lock);
+		free(kp);
+		return;
+	}
+	cookie_add_macs(&peer->cookie, (uint8_t *)&resp, sizeof(resp), now);
+	if (noise_begin_session(&peer->hs, &kp->k, now) != 0) {
+		index_unregister(dev, &peer->hs_idx);
+		pthread_mutex_unlock(&peer->lock);
+		free(kp);
+		return;
+	}
+	device_keypair_take_index(peer, kp);
+	peer_add_keypair(peer, kp);
+	timers_session_derived(&peer->timers, now);
+	if (udp_send(&dev->udp, &peer->endpoint, &resp, sizeof(resp)) == 0)
+		atomic_fetch_add(&peer->tx_bytes, sizeof(resp));
+	timers_any_authenticated_packet_traversal(&peer->timers, now);
+	timers_any_authenticated_packet_sent(&peer->timers);
+	pthread_mutex_unlock(&peer->lock);
+	return;
+bad:
+	atomic_fetch_add(&dev->drop_invalid, 1);
+}
+
+static void receive_response(struct wg_device *dev, uint8_t *buf, size_t len,
+			     const union wg_endpoint *src)
+{
+	struct msg_response *msg = (struct msg_response *)buf;
+	struct wg_keypair *kp;
+	struct wg_peer *peer;
+	uint64_t now = wg_now();
+	uint32_t recv_idx;
+
+	if (len != sizeof(*msg)) {
+		atomic_fetch_add(&dev->drop_invalid, 1);
+		return;
+	}
+	if (!handshake_admit(dev, buf, len, le32_read(&msg->sender_index), src, now))
+		return;
+	recv_idx = le32_read(&msg->receiver_index);
+	peer = index_lookup_handshake(dev, recv_idx);
+	if (!peer)
+		goto bad;
+	kp = calloc(1, sizeof(*kp));
+	if (!kp)
+		return;
+	pthread_mutex_lock(&peer->lock);
+	if (peer->hs.state != NOISE_CREATED_INITIATION || peer->hs.local_index != recv_idx ||
+	    peer->hs_idx.index != recv_idx ||
+	    noise_consume_response(&peer->hs, &dev->local, msg) != 0 ||
+	    noise_begin_session(&peer->hs, &kp->k, now) != 0) {
+		pthread_mutex_unlock(&peer->lock);
+		free(kp);
+		goto bad;
+	}
+	device_keypair_take_index(peer, kp);
+	peer_add_keypair(peer, kp);
+	peer_update_endpoint(peer, src);
+	atomic_fetch_add(&peer->rx_bytes, len);
+	timers_session_derived(&peer->timers, now);
+	timers_handshake_complete(&peer->timers);
+	timers_any_authenticated_packet_received(&peer->timers);
+	timers_any_authenticated_packet_traversal(&peer->timers, now);
+	wall_now(&peer->last_handshake_sec, &peer->last_handshake_nsec);
+	/* Confirm the session to the responder: staged data or a keepalive. */
+	peer_send_keepalive(peer);
+	pthread_mutex_unlock(&peer->lock);
+	return;
+bad:
+	atomic_fetch_add(&dev->drop_invalid, 1);
+}
+
+static void receive_cookie_reply(struct wg_device *dev, uint8_t *buf, size_t len)
+{
+	struct msg_cookie_reply *msg = (struct msg_cookie_reply *)buf;
+	struct wg_peer *peer;
+	int ret;
+
+	if (len != sizeof(*msg))
+		goto bad;
+	peer = index_lookup_handshake(dev, le32_read(&msg->receiver_index));
+	if (!peer)
+		goto bad;
+	pthread_mutex_lock(&peer->lock);
+	ret = cookie_consume_reply(&peer->cookie, msg, wg_now());
+	pthread_mutex_unlock(&peer->lock);
+	if (ret == 0)
+		return;
+bad:
+	atomic_fetch_add(&dev->drop_invalid, 1);
+}
+
+static void receive_data(struct wg_device *dev, uint8_t *buf, size_t len,
+			 const union wg_endpoint *src, struct wg_tun_batch *out)
+{
+	struct wg_keypair *kp;
+	struct wg_peer *peer, *routed;
+	uint64_t counter, now;
+	uint8_t *pkt = buf + MSG_DATA_HEADER_LEN;
+	size_t plen, tot;
+
+	if (len < MSG_DATA_MIN_LEN) {
+		atomic_fetch_add(&dev->drop_invalid, 1);
+		return;
+	}
+	kp = index_lookup_keypair(dev, le32_read(buf + 4));
+	if (!kp) {
+		atomic_fetch_add(&dev->drop_invalid, 1);
+		return;
+	}
+	now = wg_now();
+	counter = le64_read(buf + 8);
+	if (!atomic_load(&kp->k.receiving_ok) || now - kp->k.birth >= REJECT_AFTER_TIME ||
+	    noise_decrypt(&kp->k, counter, pkt, len - MSG_DATA_HEADER_LEN) != 0) {
+		atomic_fetch_add(&dev->drop_invalid, 1);
+		goto out;
+	}
+	/* Only the receive thread touches the replay window. */
+	if (!replay_check(&kp->k.replay, counter)) {
+		atomic_fetch_add(&dev->drop_replay, 1);
+		goto out;
+	}
+	peer = kp->k.peer;
+	plen = len - MSG_DATA_MIN_LEN;
+
+	pthread_mutex_lock(&peer->lock);
+	if (peer_received_with_keypair(peer, kp)) {
+		timers_handshake_complete(&peer->timers);
+		wall_now(&peer->last_handshake_sec, &peer->last_handshake_nsec);
+		peer_send_staged(peer);
+	}
+	peer_update_endpoint(peer, src);
+	atomic_fetch_add(&peer->rx_bytes, len);
+	timers_any_authenticated_packet_received(&peer->timers);
+	timers_any_authenticated_packet_traversal(&peer->timers, now);
+	/* Receiver side of keep_key_fresh: the initiator rekeys before the
+	 * session dies even if it only receives. */
+	if (peer->kp_current == kp && kp->k.initiator && !peer->timers.sent_lastminute_handshake &&
+	    now - kp->k.birth > REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT) {
+		peer->timers.sent_lastminute_handshake = true;
+		peer_send_initiation(peer, false);
+	}
+	if (plen)
+		timers_data_received(&peer->timers, now);
+	pthread_mutex_unlock(&peer->lock);
+
+	if (!plen)
+		goto out; /* keepalive */
+	/* Inner packet: trim padding by the IP length, check the source is one
+	 * the peer may use (cryptokey routing, inbound). */
+	if ((pkt[0] >> 4) == 4 && plen >= 20) {
+		tot = (size_t)pkt[2] << 8 | pkt[3];
+		if (tot < 20 || tot > plen)
+			goto invalid;
+		routed = allowedips_lookup(&dev->aips, AF_INET, pkt + 12);
+	} else if ((pkt[0] >> 4) == 6 && plen >= 40) {
+		tot = 40 + ((size_t)pkt[4] << 8 | pkt[5]);
+		if (tot > plen)
+			goto invalid;
+		routed = allowedips_lookup(&dev->aips, AF_INET6, pkt + 8);
+	} else {
+		goto invalid;
+	}
+	if (routed != peer) {
+		atomic_fetch_add(&dev->drop_source, 1);
+		goto out;
+	}
+	if (out && out->n < TUN_BATCH) {
+		out->pkt[out->n] = pkt;
+		out->len[out->n] = (uint16_t)tot;
+		out->n++;
+	}
+	goto out;
+invalid:
+	atomic_fetch_add(&dev->drop_invalid, 1);
+out:
+	keypair_put(kp);
+}
+
+void receive_datagram(struct wg_device *dev, uint8_t *buf, size_t len,
+		      const union wg_endpoint *src, struct wg_tun_batch *out)
+{
+	if (len < 4) {
+		atomic_fetch_add(&dev->drop_invalid, 1);
+		return;
+	}
+	switch (le32_read(buf)) {
+	case MSG_DATA:
+		receive_data(dev, buf, len, src, out);
+		break;
+	case MSG_INITIATION:
+		receive_initiation(dev, buf, len, src);
+		break;
+	case MSG_RESPONSE:
+		receive_response(dev, buf, len, src);
+		break;
+	case MSG_COOKIE_REPLY:
+		receive_cookie_reply(dev, buf, len);
+		break;
+	default:
+		atomic_fetch_add(&dev->drop_invalid, 1);
+	}
+}
+
+#define RX_MSGS 32
+
+void *receive_thread_main(void *arg)
+{
+	struct wg_device *dev = arg;
+	struct udp_rx_batch *b = calloc(1, sizeof(*b));
+	struct wg_tun_batch *tb = calloc(1, sizeof(*tb));
+	uint8_t *mem = malloc((size_t)RX_MSGS * UDP_RX_BUF);
+	unsigned i;
+
+	if (!b || !tb || !mem) {
+		device_request_stop(dev, -ENOMEM);
+		goto out;
+	}
+	for (i = 0; i < RX_MSGS; i++)
+		b->msg[i].buf = mem + (size_t)i * UDP_RX_BUF;
+	while (!atomic_load(&dev->stopping)) {
+		int fd, r;
+
+		pthread_rwlock_rdlock(&dev->cfg_lock);
+		if (dev->old_udp_fd >= 0) {
+			close(dev->old_udp_fd);
+			dev->old_udp_fd = -1;
+		}
+		fd = dev->udp.fd;
+		r = fd >= 0 ? udp_recv_batch(&dev->udp, b, RX_MSGS) : -EAGAIN;
+		if (r > 0) {
+			for (i = 0; i < (unsigned)r; i++) {
+				size_t seg = b->msg[i].gso_size ? b->msg[i].gso_size : b->msg[i].len;
+				size_t off;
+				/* A GRO'd message is a train of datagrams of `seg` bytes. */
+				for (off = 0; off < b->msg[i].len; off += seg) {
+					size_t l = b->msg[i].len - off < seg ? b->msg[i].len - off : seg;
+					if (tb->n == TUN_BATCH)
+						tun_write_batch(dev->tun, tb);
+					receive_datagram(dev, b->msg[i].buf + off, l, &b->msg[i].src, tb);
+				}
+			}
+			tun_write_batch(dev->tun, tb);
+		}
+		pthread_rwlock_unlock(&dev->cfg_lock);
+		if (r <= 0) {
+			struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
+					       { .fd = dev->stop_efd, .events = POLLIN } };
+			if (r != -EAGAIN && r != -EINTR && fd >= 0) {
+				/* A shut-down old socket, or a transient error: do not spin. */
+				struct timespec ts = { 0, 1000000 };
+				nanosleep(&ts, NULL);
+			}
+			(void)poll(p, 2, fd >= 0 ? -1 : 100);
+		}
+	}
+out:
+	free(mem);
+	free(b);
+	free(tb);
+	return NULL;
+}

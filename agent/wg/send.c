@@ -1,0 +1,222 @@
+/* The send thread: TUN -> cryptokey routing -> encrypt -> UDP. Reads a burst
+ * of frames, splits TSO super-packets (offload.c), encrypts every segment in
+ * place in a preallocated arena, and hands the whole burst to one sendmmsg
+ * with UDP GSO trains. Inline crypto: on this 2-core target a hand-off to
+ * worker threads cost more than it gave (see README). */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+#include "device.h"
+#include "log.h"
+#include "offload.h"
+
+#define SEND_ARENA (1u << 20)
+#define SEND_BURST 64
+#define SEND_MAX_SEGS 128
+#define GSO_MAX_BYTES 65000
+
+struct send_ctx {
+	struct wg_device *dev;
+	uint8_t *in;      /* one TUN frame */
+	uint8_t *arena;   /* encrypted output of the burst */
+	size_t used;
+	struct udp_tx_batch batch;
+	uint16_t seg_len[SEND_MAX_SEGS];
+};
+
+static void send_flush(struct send_ctx *c)
+{
+	if (c->batch.n)
+		(void)udp_send_batch(&c->dev->udp, &c->batch);
+	c->used = 0;
+}
+
+static size_t padded_len(size_t len, int mtu)
+{
+	size_t p = (len + 15) & ~(size_t)15;
+
+	if (mtu > 0 && p > (size_t)mtu)
+		p = len > (size_t)mtu ? len : (size_t)mtu;
+	return p;
+}
+
+/* Longest IP packet the frame will yield (a full segment), or 0 if bad. */
+static size_t frame_max_segment(const uint8_t *frame, size_t len, bool vnet)
+{
+	struct vnet_hdr h;
+	const uint8_t *p;
+	size_t iphl, plen;
+
+	if (!vnet)
+		return len;
+	if (len < sizeof(h) + 1)
+		return 0;
+	memcpy(&h, frame, sizeof(h));
+	p = frame + sizeof(h);
+	plen = len - sizeof(h);
+	if (h.gso_type == VIRTIO_NET_HDR_GSO_NONE)
+		return plen;
+	iphl = (p[0] >> 4) == 6 ? 40 : (size_t)(p[0] & 0xf) * 4;
+	if (plen < iphl + 20)
+		return 0;
+	return iphl + (size_t)(p[iphl + 12] >> 4) * 4 + h.gso_size;
+}
+
+static void send_frame(struct send_ctx *c, size_t flen)
+{
+	struct wg_device *dev = c->dev;
+	bool vnet = dev->tun->vnet_hdr;
+	int mtu = atomic_load(&dev->mtu);
+	size_t maxseg, stride, total = 0;
+	uint8_t *base, *ip;
+	struct wg_peer *peer;
+	struct wg_keypair *kp;
+	union wg_endpoint ep;
+	uint64_t ctr, now;
+	int nseg, i;
+
+	maxseg = frame_max_segment(c->in, flen, vnet);
+	if (!maxseg || maxseg > 65535) {
+		atomic_fetch_add(&dev->drop_invalid, 1);
+		return;
+	}
+	stride = MSG_DATA_HEADER_LEN + padded_len(maxseg, mtu) + NOISE_AUTHTAG_LEN;
+	if (c->used + stride * SEND_MAX_SEGS > SEND_ARENA || c->batch.n + 4 > UDP_TX_MSGS)
+		send_flush(c);
+	base = c->arena + c->used;
+	if (vnet) {
+		nseg = offload_split(c->in, flen, base + MSG_DATA_HEADER_LEN, stride,
+				     SEND_MAX_SEGS, c->seg_len);
+	} else {
+		memcpy(base + MSG_DATA_HEADER_LEN, c->in, flen);
+		c->seg_len[0] = (uint16_t)flen;
+		nseg = 1;
+	}
+	if (nseg <= 0) {
+		atomic_fetch_add(&dev->drop_invalid, 1);
+		return;
+	}
+	ip = base + MSG_DATA_HEADER_LEN;
+	if ((ip[0] >> 4) == 4 && c->seg_len[0] >= 20)
+		peer = allowedips_lookup(&dev->aips, AF_INET, ip + 16);
+	else if ((ip[0] >> 4) == 6 && c->seg_len[0] >= 40)
+		peer = allowedips_lookup(&dev->aips, AF_INET6, ip + 24);
+	else
+		peer = NULL;
+	if (!peer) {
+		atomic_fetch_add(&dev->drop_no_peer, 1);
+		return;
+	}
+
+	pthread_mutex_lock(&peer->lock);
+	kp = peer_current_keypair_get(peer);
+	ep = peer->endpoint;
+	if (!kp || !ep.sa.sa_family) {
+		/* No session yet: keep the packets for when the handshake completes. */
+		for (i = 0; i < nseg; i++)
+			peer_stage(peer, base + MSG_DATA_HEADER_LEN + (size_t)i * stride,
+				   c->seg_len[i]);
+		if (!kp)
+			peer_send_initiation(peer, false);
+		pthread_mutex_unlock(&peer->lock);
+		keypair_put(kp);
+		return;
+	}
+	pthread_mutex_unlock(&peer->lock);
+
+	ctr = atomic_fetch_add(&kp->k.send_counter, (uint64_t)nseg);
+	if (ctr + (uint64_t)nseg >= REJECT_AFTER_MESSAGES) {
+		keypair_put(kp);
+		return;
+	}
+	for (i = 0; i < nseg; i++) {
+		uint8_t *o = base + (size_t)i * stride;
+		size_t w = peer_seal(kp, ctr + (uint64_t)i, o, o + MSG_DATA_HEADER_LEN,
+				     c->seg_len[i], mtu);
+		total += w;
+		if (i + 1 == nseg)
+			c->used += (size_t)i * stride + w;
+	}
+	/* One GSO train per at most GSO_MAX_BYTES (the IP length limit). */
+	{
+		int per = (int)(GSO_MAX_BYTES / stride), done = 0;
+		if (per < 1)
+			per = 1;
+		while (done < nseg) {
+			int k = nseg - done < per ? nseg - done : per;
+			size_t len = (k == nseg - done) ? total - (size_t)done * stride
+							: (size_t)k * stride;
+			c->batch.msg[c->batch.n].buf = base + (size_t)done * stride;
+			c->batch.msg[c->batch.n].len = len;
+			c->batch.msg[c->batch.n].gso_size = k > 1 ? (uint16_t)stride : 0;
+			c->batch.msg[c->batch.n].dst = ep;
+			c->batch.n++;
+			done += k;
+		}
+	}
+	atomic_fetch_add(&peer->tx_bytes, total);
+
+	now = wg_now();
+	pthread_mutex_lock(&peer->lock);
+	timers_any_authenticated_packet_traversal(&peer->timers, now);
+	timers_any_authenticated_packet_sent(&peer->timers);
+	timers_data_sent(&peer->timers, now, wg_jitter());
+	if (kp->k.initiator && (atomic_load(&kp->k.send_counter) > REKEY_AFTER_MESSAGES ||
+				now - kp->k.birth > REKEY_AFTER_TIME))
+		peer_send_initiation(peer, false);
+	pthread_mutex_unlock(&peer->lock);
+	keypair_put(kp);
+}
+
+void *send_thread_main(void *arg)
+{
+	struct send_ctx c = { .dev = arg };
+	struct wg_device *dev = c.dev;
+	size_t cap = TUN_VNET_HDR_LEN + 65536;
+
+	c.in = malloc(cap);
+	c.arena = malloc(SEND_ARENA);
+	if (!c.in || !c.arena) {
+		device_request_stop(dev, -ENOMEM);
+		goto out;
+	}
+	while (!atomic_load(&dev->stopping)) {
+		bool idle = false;
+		int k;
+
+		pthread_rwlock_rdlock(&dev->cfg_lock);
+		for (k = 0; k < SEND_BURST; k++) {
+			ssize_t r = tun_read(dev->tun, c.in, cap);
+			if (r == -EAGAIN) {
+				idle = true;
+				break;
+			}
+			if (r == -EINTR)
+				continue;
+			if (r < 0) {
+				log_error("tun read failed: %s", strerror((int)-r));
+				device_request_stop(dev, (int)r);
+				break;
+			}
+			send_frame(&c, (size_t)r);
+		}
+		send_flush(&c);
+		pthread_rwlock_unlock(&dev->cfg_lock);
+		if (idle) {
+			struct pollfd p[2] = { { .fd = dev->tun->fd, .events = POLLIN },
+					       { .fd = dev->stop_efd, .events = POLLIN } };
+			(void)poll(p, 2, -1);
+		}
+	}
+out:
+	if (c.arena)
+		sodium_memzero(c.arena, SEND_ARENA);
+	free(c.in);
+	free(c.arena);
+	return NULL;
+}

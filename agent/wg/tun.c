@@ -1,0 +1,138 @@
+#include "config.h"
+
+#include "tun.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "offload.h"
+
+int tun_open(struct wg_tun **out, const char *name, bool offload)
+{
+	struct wg_tun *t;
+	struct ifreq ifr;
+	int ret;
+
+	if (!name || !*name || strlen(name) >= IFNAMSIZ)
+		return -EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (t->fd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
+	memcpy(ifr.ifr_name, name, strlen(name));
+	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	memcpy(t->name, ifr.ifr_name, IFNAMSIZ);
+	t->name[IFNAMSIZ - 1] = 0;
+	if (offload) {
+		int hdrlen = TUN_VNET_HDR_LEN;
+		unsigned off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+		if (ioctl(t->fd, TUNSETVNETHDRSZ, &hdrlen) == 0 &&
+		    ioctl(t->fd, TUNSETOFFLOAD, off) == 0 &&
+		    (t->gro_buf = malloc(TUN_VNET_HDR_LEN + 65535))) {
+			t->vnet_hdr = true;
+		} else {
+			/* Reopen without the header rather than run half-configured. */
+			close(t->fd);
+			free(t);
+			return tun_open(out, name, false);
+		}
+	}
+	*out = t;
+	return 0;
+fail:
+	if (t->fd >= 0)
+		close(t->fd);
+	free(t);
+	return ret;
+}
+
+void tun_close(struct wg_tun *t)
+{
+	if (!t)
+		return;
+	if (t->fd >= 0)
+		close(t->fd);
+	free(t->gro_buf);
+	free(t);
+}
+
+static int ifreq_ioctl(const char *name, unsigned long req, struct ifreq *ifr)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = 0;
+
+	if (s < 0)
+		return -errno;
+	memcpy(ifr->ifr_name, name, IFNAMSIZ);
+	if (ioctl(s, req, ifr) < 0)
+		ret = -errno;
+	close(s);
+	return ret;
+}
+
+int tun_mtu(const struct wg_tun *t)
+{
+	struct ifreq ifr;
+	int ret;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ret = ifreq_ioctl(t->name, SIOCGIFMTU, &ifr);
+	return ret ? ret : ifr.ifr_mtu;
+}
+
+int tun_set_mtu(const struct wg_tun *t, int mtu)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_mtu = mtu;
+	return ifreq_ioctl(t->name, SIOCSIFMTU, &ifr);
+}
+
+ssize_t tun_read(struct wg_tun *t, uint8_t *buf, size_t cap)
+{
+	ssize_t r = read(t->fd, buf, cap);
+
+	if (r < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return r;
+}
+
+int tun_write(struct wg_tun *t, const uint8_t *buf, size_t len)
+{
+	for (;;) {
+		ssize_t r = write(t->fd, buf, len);
+		if (r >= 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		return -errno;
+	}
+}
+
+void tun_write_batch(struct wg_tun *t, struct wg_tun_batch *b)
+{
+	unsigned i;
+
+	if (t && t->vnet_hdr) {
+		offload_write_coalesced(t, b);
+	} else if (t) {
+		for (i = 0; i < b->n; i++)
+			(void)tun_write(t, b->pkt[i], b->len[i]);
+	}
+	b->n = 0;
+}
