@@ -45,7 +45,7 @@ def wg_pub():
 class Slapd:
     def __init__(self, tmp, users=0, tls=False, name="slapd"):
         self.dir = os.path.join(tmp, name)
-        args = [SLAPD_SH, "prepare", self.dir, "--users", str(users)] + (["--tls"] if tls else [])
+        args = ["bash", SLAPD_SH, "prepare", self.dir, "--users", str(users)] + (["--tls"] if tls else [])
         r = subprocess.run(args, capture_output=True, text=True, timeout=300)
         if r.returncode != 0:
             raise RuntimeError("slapd.sh prepare failed: " + r.stderr)
@@ -58,7 +58,7 @@ class Slapd:
         self.log = open(os.path.join(self.dir, "slapd.log"), "ab")
 
     def start(self):
-        self.proc = subprocess.Popen([SLAPD_SH, "exec", self.dir], stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(["bash", SLAPD_SH, "exec", self.dir], stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(400):
             r = subprocess.run(["ldapsearch", "-x", "-H", self.env["KWL_LDAP_URI"], "-D", self.env["KWL_LDAP_BINDDN"],
                                 "-w", self.env["KWL_LDAP_BINDPW"], "-b", self.env["KWL_LDAP_BASE"], "-s", "base", "dn"],

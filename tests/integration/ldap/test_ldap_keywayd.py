@@ -142,6 +142,9 @@ def run(d, k, admin, tmp):
           err(j) == "not_in_vpn_group", (st, j))
     st, j, _ = k.req("POST", "/api/v1/enroll", {"public_key": kwl.wg_pub(), "hostname": "b"}, token=bob_tok)
     check("a VPN member's session enrolls (201)", st == 201, (st, j))
+    st, j, _ = self_enroll(k, "ALICE", "a9")
+    check("self-enroll with another spelling of the username: 400 username_spelling",
+          st == 400 and err(j) == "username_spelling", (st, j))
     st, j, _ = self_enroll(k, "alice", pw="wrong-password")
     check("enroll with a bad password: 401", st == 401, (st, j))
     st, j, _ = self_enroll(k, "frank")
