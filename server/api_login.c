@@ -157,7 +157,7 @@ int api_login_post(struct kw_req *req, json_t *in, json_t **out)
 	int64_t expires_at, id;
 	int st, r;
 
-	if ((st = json_get_string(in, "username", true, USERNAME_JSON_MAX, &username, out)) ||
+	if ((st = json_get_label(in, "username", true, USERNAME_JSON_MAX, &username, out)) ||
 	    (st = get_password(in, &password, &pwlen, out)))
 		return st;
 	st = authenticate(req, username, password, pwlen, "login", &lg, out);

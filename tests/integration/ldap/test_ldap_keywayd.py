@@ -110,6 +110,8 @@ def run(d, k, admin, tmp):
     for u in ("*", "*)(uid=*", "admin)(|(uid=*", "\\00", "adm*", "a" * 300, "b" * 4000):
         st, j, _ = login(k, u)
         check("injection %r: 401, nobody logged in" % u[:16], st == 401 and "token" not in (j or {}), (st, j))
+    st, j, _ = login(k, "alice\nfake log line")
+    check("a username with control characters: 400", st == 400, (st, j))
     st, j, _ = k.req("POST", "/api/v1/login", {"username": "alice"})
     check("missing password: 400", st == 400, (st, j))
     st, j, _ = k.req("POST", "/api/v1/login", {"username": "alice", "password": 5})
