@@ -658,6 +658,21 @@ static int group_entry_cb(LDAP *ld, LDAPMessage *e, void *arg)
 	g->seen = true;
 	if (g->style == KW_LDAP_GROUP_MEMBER_OF)
 		return 0;
+	{
+		/* Active Directory hands out big groups in ranges ("member;range=0-1499"): a
+		 * partial member list would look like a mass removal, so refuse it outright. */
+		BerElement *ber = NULL;
+		bool ranged = false;
+
+		for (char *a = ldap_first_attribute(ld, e, &ber); a; a = ldap_next_attribute(ld, e, ber)) {
+			if (strcasestr(a, ";range="))
+				ranged = true;
+			ldap_memfree(a);
+		}
+		ber_free(ber, 0);
+		if (ranged)
+			return -ENOTSUP;
+	}
 	v = ldap_get_values_len(ld, e, group_attr(g->style));
 	for (size_t i = 0; v && v[i] && r == 0; i++) {
 		char *c = NULL;
@@ -898,6 +913,8 @@ int ldap_dir_check_users(struct kw_ldap *d, struct kw_ldap_user_fact *facts, siz
 		if (r == -ENOENT || (r == 0 && !group.seen)) {
 			r = -ENOENT;
 			snprintf(err, errlen, "VPN group entry %s cannot be read", cfg->vpn_group);
+		} else if (r == -ENOTSUP) {
+			snprintf(err, errlen, "the VPN group is served in ranges (Active Directory); use group_style = memberOf");
 		} else {
 			snprintf(err, errlen, "reading the VPN group failed: %s", ldap_err2string(rc));
 		}
