@@ -75,6 +75,7 @@ struct kw_principal {
 	char username[KW_NAME_MAX];  /* session or device owner; token name for an API token */
 	char actor[KW_NAME_MAX + 16]; /* for audit rows: "api-token:NAME", "user:alice", "device:12" */
 	bool via_cookie;             /* session came from the cookie (CSRF was checked) */
+	bool is_gateway;             /* a device token of a gateway */
 };
 
 struct kw_kv {
@@ -117,6 +118,7 @@ struct kw_req {
 	int ncalls;               /* how often the handler has run for this request */
 
 	void *http; /* the HTTP layer's private state; handlers never touch it */
+	const void *auth_device; /* struct kw_device * read by authentication (device tokens), or NULL */
 };
 
 typedef int (*kw_handler_fn)(struct kw_req *req, json_t *in, json_t **out);
@@ -167,6 +169,8 @@ bool req_param_id(const struct kw_req *req, size_t i, int64_t *id);
 int req_add_header(struct kw_req *req, const char *name, const char *value);
 /* Raw response body (copied), instead of *out. 0 or -ENOMEM. */
 int req_set_body(struct kw_req *req, const char *content_type, const void *data, size_t len);
+/* The same, taking ownership of malloc'd data (freed with free()). */
+void req_set_body_owned(struct kw_req *req, const char *content_type, char *data, size_t len);
 /* Park the request until the deadline (ms since the epoch, CLOCK_REALTIME) or a change. */
 void req_longpoll_until(struct kw_req *req, int64_t deadline_ms);
 

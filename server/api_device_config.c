@@ -56,9 +56,14 @@ static int own_device(struct kw_req *req, struct kw_device *d, json_t **out)
 		return api_error(out, 403, "forbidden", "only the device itself may do this, with its device token");
 	if (req->principal.id != id)
 		return api_error(out, 403, "forbidden", "this device token belongs to another device");
-	ret = store_device_get(req->srv->store, id, d);
-	if (ret < 0)
-		return api_error_errno(out, ret, "device");
+	if (req->auth_device && ((const struct kw_device *)req->auth_device)->id == id && req->ncalls <= 1) {
+		/* Read by authentication a moment ago, in this request: no second query. */
+		*d = *(const struct kw_device *)req->auth_device;
+	} else {
+		ret = store_device_get(req->srv->store, id, d);
+		if (ret < 0)
+			return api_error_errno(out, ret, "device");
+	}
 	if (d->state == KW_STATE_REVOKED)
 		return api_error(out, 401, "device_revoked", "this device has been revoked");
 	if (d->state == KW_STATE_SUSPENDED)
@@ -107,10 +112,7 @@ int api_device_config_get(struct kw_req *req, json_t *in, json_t **out)
 	ret = wgconf_envelope(req->srv, &d, now, &text, &len);
 	if (ret < 0)
 		return api_error_errno(out, ret, "config");
-	ret = req_set_body(req, "application/json", text, len);
-	free(text);
-	if (ret < 0)
-		return api_error_errno(out, ret, "config");
+	req_set_body_owned(req, "application/json", text, len);
 	return 200;
 }
 

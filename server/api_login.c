@@ -152,8 +152,8 @@ int api_login_post(struct kw_req *req, json_t *in, json_t **out)
 	struct kw_ldap_login lg;
 	char token[KW_TOKEN_TEXT_MAX], csrf[KW_TOKEN_TEXT_MAX], cookie[KW_TOKEN_TEXT_MAX + 128];
 	uint8_t token_hash[KW_TOKEN_HASH_BYTES], csrf_hash[KW_TOKEN_HASH_BYTES];
-	const char *username, *password;
-	size_t pwlen;
+	const char *username = NULL, *password = NULL;
+	size_t pwlen = 0;
 	int64_t expires_at, id;
 	int st, r;
 

@@ -120,6 +120,14 @@ int req_set_body(struct kw_req *req, const char *content_type, const void *data,
 	return 0;
 }
 
+void req_set_body_owned(struct kw_req *req, const char *content_type, char *data, size_t len)
+{
+	free(req->resp_body);
+	req->resp_body = data;
+	req->resp_body_len = len;
+	snprintf(req->resp_type, sizeof(req->resp_type), "%s", content_type);
+}
+
 void req_longpoll_until(struct kw_req *req, int64_t deadline_ms)
 {
 	req->wait_deadline_ms = deadline_ms;

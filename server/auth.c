@@ -12,6 +12,12 @@
 int auth_resolve(struct kw_server *srv, const char *token, int64_t now, struct kw_principal *p,
 		 uint8_t csrf_hash[KW_TOKEN_HASH_LEN], json_t **err)
 {
+	return auth_resolve_device(srv, token, now, p, csrf_hash, NULL, err);
+}
+
+int auth_resolve_device(struct kw_server *srv, const char *token, int64_t now, struct kw_principal *p,
+			uint8_t csrf_hash[KW_TOKEN_HASH_LEN], struct kw_device *dev, json_t **err)
+{
 	uint8_t hash[KW_TOKEN_HASH_BYTES];
 	int ret = -ENOENT;
 
@@ -58,6 +64,9 @@ int auth_resolve(struct kw_server *srv, const char *token, int64_t now, struct k
 			p->kind = KW_PRINCIPAL_DEVICE;
 			p->role = KW_ROLE_DEVICE;
 			p->id = d.id;
+			p->is_gateway = d.role == KW_DEV_GATEWAY;
+			if (dev)
+				*dev = d;
 			snprintf(p->username, sizeof(p->username), "%s", d.username);
 			snprintf(p->actor, sizeof(p->actor), "device:%lld", (long long)d.id);
 		}

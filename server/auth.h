@@ -15,5 +15,8 @@
  */
 int auth_resolve(struct kw_server *srv, const char *token, int64_t now, struct kw_principal *p,
 		 uint8_t csrf_hash[KW_TOKEN_HASH_LEN], json_t **err);
+/* The same; for a device token also copies the device row into *dev (when dev is not NULL). */
+int auth_resolve_device(struct kw_server *srv, const char *token, int64_t now, struct kw_principal *p,
+			uint8_t csrf_hash[KW_TOKEN_HASH_LEN], struct kw_device *dev, json_t **err);
 
 #endif

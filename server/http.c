@@ -50,6 +50,7 @@ struct http_ctx {
 	const struct kw_route *route;
 	json_t *in;
 	struct timespec start;
+	struct kw_device auth_device; /* a device token's row, for the handler */
 	struct kw_kv query[MAX_KV], headers[MAX_KV], cookies[MAX_KV];
 };
 
@@ -205,7 +206,9 @@ static int authenticate(struct http_ctx *x, enum kw_auth need, json_t **out)
 		return api_error(out, 401, "unauthorized", "this needs a credential (Authorization: Bearer <token>)");
 	}
 	memset(csrf, 0, sizeof(csrf));
-	st = auth_resolve(req->srv, token, req->now, &req->principal, csrf, out);
+	st = auth_resolve_device(req->srv, token, req->now, &req->principal, csrf, &x->auth_device, out);
+	if (st == 0 && req->principal.kind == KW_PRINCIPAL_DEVICE)
+		req->auth_device = &x->auth_device;
 	if (st) {
 		if (need == KW_AUTH_NONE) {
 			/* Public route: a stale credential does not stop it; it is simply ignored. */
@@ -347,7 +350,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			break;
 		json_decref(out);
 		out = NULL;
-		switch (longpoll_park(h->srv->longpoll, conn, x->req.wait_seen, x->req.wait_deadline_ms)) {
+		switch (longpoll_park(h->srv->longpoll, conn, x->req.principal.id, x->req.principal.is_gateway,
+				      x->req.wait_seen,
+				      x->req.wait_deadline_ms)) {
 		case LONGPOLL_PARKED:
 			return MHD_YES;
 		case LONGPOLL_STOPPING:

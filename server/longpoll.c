@@ -13,6 +13,8 @@
 struct waiter {
 	struct waiter *next;
 	struct MHD_Connection *conn;
+	int64_t device_id;
+	bool gateway;
 	int64_t deadline_ms;
 };
 
@@ -127,8 +129,8 @@ void longpoll_free(struct kw_longpoll *lp)
 	free(lp);
 }
 
-enum longpoll_park_result longpoll_park(struct kw_longpoll *lp, struct MHD_Connection *conn, uint64_t seen,
-					int64_t deadline_ms)
+enum longpoll_park_result longpoll_park(struct kw_longpoll *lp, struct MHD_Connection *conn, int64_t device_id,
+					bool gateway, uint64_t seen, int64_t deadline_ms)
 {
 	struct waiter *w;
 	enum longpoll_park_result res = LONGPOLL_PARKED;
@@ -149,6 +151,8 @@ enum longpoll_park_result longpoll_park(struct kw_longpoll *lp, struct MHD_Conne
 		goto out;
 	}
 	w->conn = conn;
+	w->device_id = device_id;
+	w->gateway = gateway;
 	w->deadline_ms = deadline_ms;
 	MHD_suspend_connection(conn);
 	w->next = lp->head;
@@ -161,12 +165,27 @@ out:
 	return res;
 }
 
-void longpoll_on_change(void *arg)
+void longpoll_on_change(void *arg, int64_t device_id)
 {
 	struct kw_longpoll *lp = arg;
+	struct waiter **pp, *w;
 
 	pthread_mutex_lock(&lp->lock);
-	resume_all_locked(lp);
+	if (device_id == KW_CHANGE_ALL) {
+		resume_all_locked(lp);
+	} else {
+		for (pp = &lp->head; (w = *pp);) {
+			if (w->device_id == device_id || (device_id == KW_CHANGE_GATEWAYS && w->gateway) ||
+			    (device_id == KW_CHANGE_DEVICES && !w->gateway)) {
+				*pp = w->next;
+				MHD_resume_connection(w->conn);
+				free(w);
+				lp->count--;
+				continue;
+			}
+			pp = &w->next;
+		}
+	}
 	pthread_mutex_unlock(&lp->lock);
 }
 

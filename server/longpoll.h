@@ -25,11 +25,13 @@ enum longpoll_park_result {
 	LONGPOLL_STOPPING /* shutting down: answer now */
 };
 
-/* From inside the access handler: suspend conn until a change after `seen` or the deadline. */
-enum longpoll_park_result longpoll_park(struct kw_longpoll *lp, struct MHD_Connection *conn, uint64_t seen,
-					int64_t deadline_ms);
-/* Store change callback (store_set_change_cb). */
-void longpoll_on_change(void *lp);
+/* From inside the access handler: suspend conn (waiting for device_id's config) until a
+ * change after `seen` or the deadline. */
+enum longpoll_park_result longpoll_park(struct kw_longpoll *lp, struct MHD_Connection *conn, int64_t device_id,
+					bool gateway, uint64_t seen, int64_t deadline_ms);
+/* Store change callback (store_set_change_cb): a device id wakes its waiters, a KW_CHANGE_*
+ * scope every gateway, every device, or everyone. */
+void longpoll_on_change(void *lp, int64_t device_id);
 /* Number of parked requests (tests, status). */
 unsigned longpoll_count(struct kw_longpoll *lp);
 

@@ -218,9 +218,9 @@ void store_tx_rollback(struct kw_store *st, struct kw_conn *c)
 	pthread_mutex_unlock(&st->write_lock);
 }
 
-void store_notify_change(struct kw_store *st)
+void store_notify_change(struct kw_store *st, int64_t device_id)
 {
-	void (*cb)(void *);
+	void (*cb)(void *, int64_t);
 	void *arg;
 
 	atomic_fetch_add(&st->changes, 1);
@@ -229,10 +229,10 @@ void store_notify_change(struct kw_store *st)
 	arg = st->change_arg;
 	pthread_mutex_unlock(&st->lock);
 	if (cb)
-		cb(arg);
+		cb(arg, device_id);
 }
 
-void store_set_change_cb(struct kw_store *st, void (*cb)(void *arg), void *arg)
+void store_set_change_cb(struct kw_store *st, void (*cb)(void *arg, int64_t device_id), void *arg)
 {
 	pthread_mutex_lock(&st->lock);
 	st->change_cb = cb;

@@ -123,8 +123,12 @@ int store_open(const char *path, const struct kw_store_net *net, struct kw_store
 void store_close(struct kw_store *st);
 /* Highest applied migration number. */
 int store_schema_version(struct kw_store *st, int *version);
-/* Called (outside any lock) after every commit that changed some config version. */
-void store_set_change_cb(struct kw_store *st, void (*cb)(void *arg), void *arg);
+/* Called (outside any lock) after every commit that changed some config version; device_id
+ * names the only device concerned (> 0), or a KW_CHANGE_* scope. */
+#define KW_CHANGE_ALL 0
+#define KW_CHANGE_GATEWAYS (-1) /* every gateway's config (a device changed) */
+#define KW_CHANGE_DEVICES (-2)  /* every device's config (a gateway changed) */
+void store_set_change_cb(struct kw_store *st, void (*cb)(void *arg, int64_t device_id), void *arg);
 /* Monotonic counter of such commits (for long-poll races). */
 uint64_t store_change_counter(struct kw_store *st);
 

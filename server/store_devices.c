@@ -193,6 +193,12 @@ static int bump_role_seq(struct kw_conn *c, enum kw_device_role role, int64_t se
 	return store_step_done(c, s);
 }
 
+/* Whose configs a change to a device of this role alters: the other role's. */
+static int64_t change_scope(enum kw_device_role role)
+{
+	return role == KW_DEV_DEVICE ? KW_CHANGE_GATEWAYS : KW_CHANGE_DEVICES;
+}
+
 static int key_taken(struct kw_conn *c, const char *public_key)
 {
 	static const char sql[] = "SELECT 1 FROM devices WHERE public_key = ?1 "
@@ -463,7 +469,7 @@ int store_enroll(struct kw_store *st, const struct kw_enroll_params *p, struct k
 	ret = store_tx_commit(st, c);
 	if (ret == 0) {
 		store_conn_put(st, c);
-		store_notify_change(st);
+		store_notify_change(st, change_scope(who.role));
 		return 0;
 	}
 out:
@@ -559,7 +565,8 @@ static int device_change(struct kw_store *st, int64_t id, enum dev_change what, 
 	ret = store_tx_commit(st, c);
 	if (ret == 0) {
 		store_conn_put(st, c);
-		store_notify_change(st);
+		store_notify_change(st, change_scope(d.role));
+		store_notify_change(st, id); /* and the device itself (a 403 or 401 at once) */
 		return 0;
 	}
 out:
@@ -645,7 +652,8 @@ int store_device_rotate_key(struct kw_store *st, int64_t id, const char *public_
 	ret = store_tx_commit(st, c);
 	if (ret == 0) {
 		store_conn_put(st, c);
-		store_notify_change(st);
+		store_notify_change(st, change_scope(d.role));
+		store_notify_change(st, id); /* and the device itself (a 403 or 401 at once) */
 		return 0;
 	}
 out:
@@ -686,7 +694,7 @@ int store_device_renew(struct kw_store *st, int64_t id, int64_t now)
 	ret = store_tx_commit(st, c);
 	if (ret == 0) {
 		store_conn_put(st, c);
-		store_notify_change(st);
+		store_notify_change(st, id); /* only this device's config changed */
 		return 0;
 	}
 out:
@@ -822,7 +830,7 @@ static int user_change(struct kw_store *st, const char *username, enum user_chan
 	if (ret == 0) {
 		store_conn_put(st, c);
 		*count = n;
-		store_notify_change(st);
+		store_notify_change(st, KW_CHANGE_ALL); /* the user's own devices too */
 		return 0;
 	}
 out:

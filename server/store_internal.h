@@ -33,7 +33,7 @@ struct kw_store {
 	pthread_mutex_t write_lock; /* one writer at a time, without SQLite busy sleeps */
 	struct kw_conn conns[KW_STORE_POOL];
 	atomic_uint_fast64_t changes;
-	void (*change_cb)(void *arg);
+	void (*change_cb)(void *arg, int64_t device_id);
 	void *change_arg;
 };
 
@@ -48,8 +48,9 @@ sqlite3_stmt *store_stmt(struct kw_conn *c, const char *sql);
 int store_tx_begin(struct kw_store *st, struct kw_conn *c);
 int store_tx_commit(struct kw_store *st, struct kw_conn *c);
 void store_tx_rollback(struct kw_store *st, struct kw_conn *c);
-/* After a commit that changed some config version: bump the counter, call the callback. */
-void store_notify_change(struct kw_store *st);
+/* After a commit that changed some config version: bump the counter, call the callback
+ * (device_id: the only device concerned, 0 for many). */
+void store_notify_change(struct kw_store *st, int64_t device_id);
 
 /* Run a statement to completion (no rows expected). 0, -EEXIST (constraint), -EIO. */
 int store_step_done(struct kw_conn *c, sqlite3_stmt *s);

@@ -4,6 +4,8 @@
  *   ldap_probe CONF check USER...             -> one "user=X presence=found vpn=1 disabled=none" line each
  *   ldap_probe CONF check-gen N               -> checks user00001..userN (+ prints timing)
  *   ldap_probe CONF logins N USER PASS        -> N logins in a row (reuse), prints logins/s
+ *   ldap_probe CONF relogin USER PASS         -> logs in now and again on every line read from stdin,
+ *                                               printing "N <result>" (one client across a restart)
  * The password may be given as "-" for an empty one.
  */
 #include "config.h"
@@ -134,6 +136,21 @@ int main(int argc, char **argv)
 		for (size_t i = 0; names && i < n; i++)
 			free(names[i]);
 		free(names);
+	} else if (!strcmp(argv[2], "relogin") && argc == 5) {
+		char line[64];
+		int i = 1;
+
+		setvbuf(stdout, NULL, _IOLBF, 0);
+		do {
+			struct kw_ldap_login lg;
+
+			r = ldap_dir_login(dir, argv[3], argv[4], strlen(argv[4]), &lg);
+			if (r < 0)
+				printf("%d error=%s\n", i++, err_name(r));
+			else
+				printf("%d ok user=%s\n", i++, lg.username);
+		} while (fgets(line, sizeof(line), stdin));
+		rc = 0;
 	} else if (!strcmp(argv[2], "logins") && argc == 6) {
 		long n = strtol(argv[3], NULL, 10), ok = 0;
 		struct kw_ldap_login lg;

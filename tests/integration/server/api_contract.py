@@ -65,7 +65,7 @@ class Keywayd:
             f.write("[server]\nlisten = 127.0.0.1:%d\nstate_dir = %s\nthreads = 2\n%s"
                     "[network]\ncidr = %s\nroutes = 192.168.10.0/24, 198.51.100.0/24\n"
                     "gateway_endpoint = vpn.example.com:51820\n"
-                    "[ldap]\nuri = ldap://127.0.0.1:1 ; another module's section: ignored here\n"
+                    "[ldap]\nsync_interval = 60 ; another module's section (no uri: LDAP off): ignored here\n"
                     "[web]\nroot = /nonexistent\n"
                     "[log]\nlevel = info\n%s" % (self.port, self.state, tls_lines, cidr, extra))
         self.tls = tls
@@ -405,13 +405,26 @@ def run(k, tmp, others):
         got.append(k.req("GET", "/api/v1/devices/%d/config?after=%d&wait=10" % (gw["device_id"], vg),
                          token=gw["device_token"]))
 
+    own = []
+    va = config_of(k, a["device_id"], a["device_token"], signing_key, tmp)[1]["version"]
+
+    def dev_wait():
+        own.append(k.req("GET", "/api/v1/devices/%d/config?after=%d&wait=10" % (a["device_id"], va),
+                         token=a["device_token"]) + (time.time(),))
+
     t = threading.Thread(target=gw_wait)
     t.start()
+    t2 = threading.Thread(target=dev_wait)
+    t2.start()
     time.sleep(0.3)
+    t_change = time.time()
     st, j, _, _ = k.req("POST", "/api/v1/devices/%d/suspend" % a["device_id"], {"reason": "lost laptop"}, token=admin)
     check("200 suspend", st == 200 and j["state"] == "suspended" and j["state_reason"] == "lost laptop", j)
     t.join(15)
+    t2.join(15)
     check("gateway long-poll woke on the suspension", got and got[0][0] == 200, got[:1])
+    check("the suspended device's own long-poll answered 403 device_suspended at once",
+          own and is_error(own[0][0], own[0][1], 403, "device_suspended") and own[0][4] - t_change < 1, own[:1])
     st, pg = config_of(k, gw["device_id"], gw["device_token"], signing_key, tmp)
     check("suspended device left the gateway config", a_key not in [p["public_key"] for p in pg["peers"]] and
           pg["version"] > vg, pg)
