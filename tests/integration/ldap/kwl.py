@@ -17,6 +17,7 @@ import json
 import os
 import secrets
 import socket
+import ssl
 import subprocess
 import time
 
@@ -44,7 +45,7 @@ def wg_pub():
 class Slapd:
     def __init__(self, tmp, users=0, tls=False, name="slapd"):
         self.dir = os.path.join(tmp, name)
-        args = [SLAPD_SH, "prepare", self.dir, "--users", str(users)] + (["--tls"] if tls else [])
+        args = ["bash", SLAPD_SH, "prepare", self.dir, "--users", str(users)] + (["--tls"] if tls else [])
         r = subprocess.run(args, capture_output=True, text=True, timeout=300)
         if r.returncode != 0:
             raise RuntimeError("slapd.sh prepare failed: " + r.stderr)
@@ -57,7 +58,7 @@ class Slapd:
         self.log = open(os.path.join(self.dir, "slapd.log"), "ab")
 
     def start(self):
-        self.proc = subprocess.Popen([SLAPD_SH, "exec", self.dir], stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(["bash", SLAPD_SH, "exec", self.dir], stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(400):
             r = subprocess.run(["ldapsearch", "-x", "-H", self.env["KWL_LDAP_URI"], "-D", self.env["KWL_LDAP_BINDDN"],
                                 "-w", self.env["KWL_LDAP_BINDPW"], "-b", self.env["KWL_LDAP_BASE"], "-s", "base", "dn"],
@@ -135,7 +136,9 @@ class Slapd:
 class Keywayd:
     """keywayd on a free loopback port with a fresh state directory, as a child process."""
 
-    def __init__(self, tmp, name, ldap="", extra="", cidr="10.77.0.0/16", state=None):
+    def __init__(self, tmp, name, ldap="", extra="", cidr="10.77.0.0/16", state=None, tls=None):
+        """tls: (cert_pem, key_pem, ca_pem) to serve HTTPS."""
+        self.tls = tls
         self.dir = os.path.join(tmp, name)
         os.makedirs(self.dir, exist_ok=True)
         self.port = free_port()
@@ -148,9 +151,10 @@ class Keywayd:
 
     def write_conf(self, ldap, extra="", cidr="10.77.0.0/16"):
         with open(self.conf, "w") as f:
-            f.write("[server]\nlisten = 127.0.0.1:%d\nstate_dir = %s\nthreads = 4\n"
+            tls = "tls_cert = %s\ntls_key = %s\n" % self.tls[:2] if self.tls else ""
+            f.write("[server]\nlisten = 127.0.0.1:%d\nstate_dir = %s\nthreads = 4\n%s"
                     "[network]\ncidr = %s\nroutes = 192.168.10.0/24\ngateway_endpoint = vpn.example.com:51820\n"
-                    "[log]\nlevel = info\n%s%s" % (self.port, self.state, cidr, ldap, extra))
+                    "[log]\nlevel = info\n%s%s" % (self.port, self.state, tls, cidr, ldap, extra))
 
     def start(self):
         self.proc = subprocess.Popen([KEYWAYD, "-c", self.conf, "--foreground"], stdout=self.log,
@@ -190,7 +194,11 @@ class Keywayd:
         if body is not None:
             data = json.dumps(body).encode()
             h["Content-Type"] = "application/json"
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        if self.tls:
+            ctx = ssl.create_default_context(cafile=self.tls[2])
+            c = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, context=ctx)
+        else:
+            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             c.request(method, path, body=data, headers=h)
             r = c.getresponse()

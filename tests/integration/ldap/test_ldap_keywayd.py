@@ -23,10 +23,11 @@ def err(j):
 
 
 def main(tmp):
-    d = kwl.Slapd(tmp, users=30).start()
+    d = kwl.Slapd(tmp, users=30, tls=True).start()
     k = kwl.Keywayd(tmp, "k", ldap=d.ldap_section(sync_interval=3600, mass_change_limit="25%",
                                                     login_max_failures_address=1000,
-                                                    max_devices_per_user=2))
+                                                    max_devices_per_user=2,
+                                                    publish_attribute="keywayWireguardKey"))
     try:
         k.start()
         admin = k.admin_token()
@@ -109,6 +110,8 @@ def run(d, k, admin, tmp):
     for u in ("*", "*)(uid=*", "admin)(|(uid=*", "\\00", "adm*", "a" * 300, "b" * 4000):
         st, j, _ = login(k, u)
         check("injection %r: 401, nobody logged in" % u[:16], st == 401 and "token" not in (j or {}), (st, j))
+    st, j, _ = login(k, "alice\nfake log line")
+    check("a username with control characters: 400", st == 400, (st, j))
     st, j, _ = k.req("POST", "/api/v1/login", {"username": "alice"})
     check("missing password: 400", st == 400, (st, j))
     st, j, _ = k.req("POST", "/api/v1/login", {"username": "alice", "password": 5})
@@ -135,6 +138,15 @@ def run(d, k, admin, tmp):
     check("past max_devices_per_user: 409", st == 409, (st, j))
     st, j, _ = self_enroll(k, "carol")
     check("outside the VPN group: login works but enroll is 403", st == 403 and err(j) == "not_in_vpn_group", (st, j))
+    st, j, _ = login(k, "carol")
+    st, j, _ = k.req("POST", "/api/v1/enroll", {"public_key": kwl.wg_pub(), "hostname": "c"}, token=j["token"])
+    check("a session of someone outside the VPN group cannot enroll either (403)", st == 403 and
+          err(j) == "not_in_vpn_group", (st, j))
+    st, j, _ = k.req("POST", "/api/v1/enroll", {"public_key": kwl.wg_pub(), "hostname": "b"}, token=bob_tok)
+    check("a VPN member's session enrolls (201)", st == 201, (st, j))
+    st, j, _ = self_enroll(k, "ALICE", "a9")
+    check("self-enroll with another spelling of the username: 400 username_spelling",
+          st == 400 and err(j) == "username_spelling", (st, j))
     st, j, _ = self_enroll(k, "alice", pw="wrong-password")
     check("enroll with a bad password: 401", st == 401, (st, j))
     st, j, _ = self_enroll(k, "frank")
@@ -152,7 +164,7 @@ def run(d, k, admin, tmp):
     st, j, _ = sync(k, admin)
     check("first sync: 200 with the counts", st == 200 and set(j) >= {"checked", "suspended", "restored", "revoked",
                                                                        "errors"}, (st, j))
-    check("... checked every holder, suspended erin, frank, grace", j.get("checked") == 38 and j.get("suspended") == 3
+    check("... checked every holder, suspended erin, frank, grace", j.get("checked") == 39 and j.get("suspended") == 3
           and j.get("revoked") == 0 and j.get("outcome") == "ok", j)
     for name, dev in (("nsAccountLock", erin), ("userAccountControl", frank), ("shadowExpire", grace)):
         dv = device(k, admin, dev["device_id"])
@@ -163,18 +175,32 @@ def run(d, k, admin, tmp):
     check("a suspended device's config fetch: 403 device_suspended", st == 403 and err(j) == "device_suspended", (st, j))
     check("active devices untouched", states(k, admin, [a1["device_id"], ivan["device_id"]]) == ["active", "active"])
 
+    # ---- published keys (publish_attribute = keywayWireguardKey) ----
+    def published(uid):
+        out = d.search(kwl.PEOPLE, "(uid=%s)" % uid, ["keywayWireguardKey"])
+        return sorted(l.split(": ", 1)[1] for l in out.splitlines() if l.startswith("keywayWireguardKey: "))
+    alice_keys = sorted(dv["public_key"] for dv in k.req("GET", "/api/v1/devices?username=alice",
+                                                          token=admin)[1]["devices"] if dv["state"] == "active")
+    check("active devices' keys published in the user's entry", len(alice_keys) == 2 and
+          published("alice") == alice_keys, (published("alice"), alice_keys))
+    check("a suspended user's entry holds no key", published("erin") == [], published("erin"))
+    ivan_key = device(k, admin, ivan["device_id"]).get("public_key")
+    check("ivan's key published", published("ivan") == [ivan_key], published("ivan"))
+
     # ---- removed from the VPN group -> suspended; back -> restored, same address and key ----
     before = device(k, admin, ivan["device_id"])
     d.group_remove("ivan")
     st, j, _ = sync(k, admin)
     check("ivan out of the group: suspended after one sync", st == 200 and j["suspended"] == 1 and
           device(k, admin, ivan["device_id"]).get("state") == "suspended", j)
+    check("... and his key removed from the directory", published("ivan") == [], published("ivan"))
     d.group_add("ivan")
     st, j, _ = sync(k, admin)
     after = device(k, admin, ivan["device_id"])
     check("ivan back: restored", j.get("restored") == 1 and after.get("state") == "active", (j, after))
     check("... with the same address and key", after.get("address") == before.get("address") and
           after.get("public_key") == before.get("public_key"), (before, after))
+    check("... and his key published again", published("ivan") == [ivan_key], published("ivan"))
     st, j, _ = k.req("GET", "/api/v1/devices/%d/config" % ivan["device_id"], token=ivan["device_token"])
     check("... and its config is served again", st == 200, (st, j))
 
@@ -244,7 +270,7 @@ def run(d, k, admin, tmp):
         kwl.GROUPS, "".join("member: uid=%s,%s\n" % (u, kwl.PEOPLE) for u in out)))
     ids = [g["device_id"] for g in gen]
     st, j, _ = sync(k, admin)
-    check("15 of 38 users out: held for confirmation", st == 200 and j.get("outcome") == "held" and
+    check("15 of 39 users out: held for confirmation", st == 200 and j.get("outcome") == "held" and
           j.get("pending_confirmation") is True and j.get("suspended") == 0, j)
     check("... and nothing changed", states(k, admin, ids).count("active") == 30)
     st, j, _ = k.req("GET", "/api/v1/ldap/status", token=admin)
@@ -279,6 +305,32 @@ def run(d, k, admin, tmp):
     check("the periodic sync (sync_interval = 1) suspends without being asked", ok)
     d.group_add("ivan")
     k.stop()
+
+    # ---- TLS: keywayd over HTTPS, the directory over ldaps:// and StartTLS ----
+    tls = (os.path.join(d.dir, "server.pem"), os.path.join(d.dir, "server.key"), d.env["KWL_LDAP_CA"])
+    t = kwl.Keywayd(tmp, "tls", tls=tls, ldap=d.ldap_section(uri=d.env["KWL_LDAPS_URI"], ca_file=d.env["KWL_LDAP_CA"]))
+    t.start()
+    try:
+        st, j, h = login(t, "alice")
+        check("HTTPS + ldaps://: login works", st == 200, (st, j))
+        check("... and the cookie is Secure under TLS", "; Secure" in h.get("set-cookie", ""), h.get("set-cookie"))
+    finally:
+        t.stop()
+    t = kwl.Keywayd(tmp, "starttls", ldap=d.ldap_section(starttls="yes", ca_file=d.env["KWL_LDAP_CA"]))
+    t.start()
+    try:
+        st, j, _ = login(t, "alice")
+        check("StartTLS with the test CA: login works", st == 200, (st, j))
+    finally:
+        t.stop()
+    t = kwl.Keywayd(tmp, "wrongca", ldap=d.ldap_section(uri=d.env["KWL_LDAPS_URI"],
+                                                        ca_file=d.env["KWL_LDAP_WRONG_CA"]))
+    t.start()
+    try:
+        st, j, _ = login(t, "alice")
+        check("a directory certificate from another CA is refused: 503", st == 503, (st, j))
+    finally:
+        t.stop()
 
     # ---- rate limiting (own keywayd with small limits) ----
     r = kwl.Keywayd(tmp, "rl", ldap=d.ldap_section(login_max_failures=3, login_max_failures_address=6,
