@@ -26,9 +26,11 @@ static int conn_open(struct kw_store *st, struct kw_conn *c)
 	}
 	sqlite3_busy_timeout(c->db, 10000);
 	/* WAL: readers never block the writer. synchronous=NORMAL is durable against
-	 * corruption; a power cut may lose the last commits (never half of one). */
+	 * corruption; a power cut may lose the last commits (never half of one). Reads go
+	 * through a memory map: a token lookup among 100,000 devices costs no read(2). */
 	rc = sqlite3_exec(c->db,
-			  "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;",
+			  "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; "
+			  "PRAGMA mmap_size=268435456;",
 			  NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		log_error("store: cannot set pragmas path=%s error=\"%s\"", st->path, sqlite3_errmsg(c->db));
