@@ -13,7 +13,6 @@
 #include "ldap_int.h"
 #include "log.h"
 
-
 static void login_search(struct kw_ldap *d, LDAP *ld, const char *filter, LDAPMessage **res, int *rc_out)
 {
 	char *attrs[A_END + 1];
