@@ -327,8 +327,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		x->req.query = x->query;
 		x->req.headers = x->headers;
 		x->req.cookies = x->cookies;
-		if (cl && strtoull(cl, NULL, 10) > KW_BODY_MAX)
-			x->too_large = true; /* drained below, answered when complete */
+		if (cl && strtoull(cl, NULL, 10) > KW_BODY_MAX) {
+			/* Answer at once, without reading the body; MHD closes the connection. */
+			x->too_large = true;
+			x->prepared = true;
+			st = api_error(&out, 400, "body_too_large", "the request body is larger than %d bytes",
+				       KW_BODY_MAX);
+			return respond(x, conn, st, out);
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -370,11 +376,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		case LONGPOLL_PARKED:
 			return MHD_YES;
 		case LONGPOLL_STOPPING:
-			return respond(x, conn, api_error(&out, 503, "shutting_down", "keywayd is stopping"), out);
+			st = api_error(&out, 503, "shutting_down", "keywayd is stopping");
+			return respond(x, conn, st, out);
 		case LONGPOLL_RETRY:
 			if (tries < 100)
 				continue;
-			return respond(x, conn, api_error(&out, 503, "busy", "too many changes, retry"), out);
+			st = api_error(&out, 503, "busy", "too many changes, retry");
+			return respond(x, conn, st, out);
 		}
 	}
 	return respond(x, conn, st, out);

@@ -12,7 +12,6 @@
 #include "ldap_int.h"
 #include "log.h"
 
-
 static const char *const user_attr_names[A_END] = {
 	[A_USER] = NULL, /* cfg->user_attribute */
 	[A_MEMBEROF] = "memberOf",

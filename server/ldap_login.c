@@ -13,7 +13,6 @@
 #include "ldap_int.h"
 #include "log.h"
 
-
 static void login_search(struct kw_ldap *d, LDAP *ld, const char *filter, LDAPMessage **res, int *rc_out)
 {
 	char *attrs[A_END + 1];
@@ -23,6 +22,25 @@ static void login_search(struct kw_ldap *d, LDAP *ld, const char *filter, LDAPMe
 	/* Size limit 2: one entry is the answer, two mean ambiguous. */
 	*rc_out = ldap_search_ext_s(ld, d->cfg->user_base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL, NULL, &tv,
 				    2, res);
+}
+
+/*
+ * An unknown username costs the same round trips as a wrong password: a bind with the
+ * given password to a DN that does not exist (the server answers invalidCredentials and
+ * no account's failure counter moves). Its result is ignored.
+ */
+static void decoy_bind(struct kw_ldap *d, struct ldap_slot *s, const char *password, size_t password_len)
+{
+	struct berval cred = { .bv_val = (char *)password, .bv_len = password_len };
+	char dn[1100];
+	bool fresh;
+
+	if ((size_t)snprintf(dn, sizeof(dn), "cn=keyway-no-such-user,%s", d->cfg->user_base) >= sizeof(dn))
+		return;
+	if (kwl_conn_ensure(d, &s->auth, false, &fresh) < 0)
+		return;
+	if (kwl_rc_is_down(ldap_sasl_bind_s(s->auth, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL)))
+		kwl_conn_drop(&s->auth);
 }
 
 int ldap_dir_login(struct kw_ldap *d, const char *username, const char *password, size_t password_len,
@@ -70,6 +88,7 @@ int ldap_dir_login(struct kw_ldap *d, const char *username, const char *password
 	if (n != 1 || rc == LDAP_SIZELIMIT_EXCEEDED) {
 		if (n > 1 || rc == LDAP_SIZELIMIT_EXCEEDED)
 			log_warn("ldap: login matches several entries; refused");
+		decoy_bind(d, s, password, password_len);
 		r = -EACCES;
 		goto out;
 	}

@@ -389,7 +389,8 @@ int ldap_dir_check_users(struct kw_ldap *d, struct kw_ldap_user_fact *facts, siz
 	for (int attempt = 0; attempt < 2; attempt++) {
 		r = kwl_conn_ensure(d, &s->svc, true, &fresh);
 		if (r < 0) {
-			snprintf(err, errlen, "directory unreachable (%s)", strerror(-r));
+			snprintf(err, errlen, "%s", r == -ETIMEDOUT ? "the directory did not answer within the timeout"
+								   : "no directory URI could be reached");
 			goto out;
 		}
 		strset_free(&group.members);

@@ -331,6 +331,24 @@ def run(k, tmp, others):
     j = json.loads(r.read())
     c.close()
     check("400 body_too_large for a chunked body", is_error(r.status, j, 400, "body_too_large"), (r.status, j))
+    # a declared 10 MB body is answered at once, before a byte of it is read
+    sk = socket.create_connection(("127.0.0.1", k.port), timeout=5)
+    sk.sendall(b"POST /api/v1/enroll HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Content-Length: 10000000\r\n\r\n")
+    t0 = time.time()
+    head = b""
+    try:
+        while b"\r\n\r\n" not in head:
+            chunk = sk.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+        head += sk.recv(4096)
+    except OSError:
+        pass
+    sk.close()
+    check("10 MB Content-Length: 400 body_too_large at once, without reading the body",
+          head.startswith(b"HTTP/1.1 400") and b"body_too_large" in head and time.time() - t0 < 2, head[:120])
     after = k.db_dump()
     check("rejected requests left the database exactly as it was", before == after)
 
