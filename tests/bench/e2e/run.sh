@@ -76,15 +76,20 @@ stats "LDAP lock -> gateway drops the peer (sync_interval 5 s)" "${vals[@]}"
 kwe_stop l1
 
 # 3. enroll → first ping (fresh key pair and state each time).
-vals=()
+vals=(); v_enroll=(); v_start=()
 for i in $(seq "$N_ENROLL"); do
 	rm -rf "$KWE_DIR/l2"
+	tok=$(kwe_token device bob)
 	t0=$(kwe_now_ms)
-	kwe_enroll l2 "$KWE_URL" --token "$(kwe_token device bob)" >/dev/null || die "enroll l2"
+	kwe_enroll l2 "$KWE_URL" --token "$tok" >/dev/null || die "enroll l2"
+	t1=$(kwe_now_ms)
 	kwe_run l2 --wait 30
 	kwe_wait_ms 10000 kwe_ping l2 >/dev/null || die "no ping $i"
-	vals+=($(( $(kwe_now_ms) - t0 )))
+	t2=$(kwe_now_ms)
+	vals+=($(( t2 - t0 ))); v_enroll+=($(( t1 - t0 ))); v_start+=($(( t2 - t1 )))
 	kwe_stop l2
 	kwe_api DELETE "/api/v1/devices/$(kwe_device_id l2)" >/dev/null
 done
 stats "enroll -> first ping through the gateway" "${vals[@]}"
+stats "  of which keyway-agent enroll" "${v_enroll[@]}"
+stats "  of which keyway-agent run -> first ping" "${v_start[@]}"
