@@ -137,6 +137,16 @@ kw_check "an older config is rejected (rollback)" within 8000 more_rejections ro
 echo pass >"$MODE"
 kw_check "  … and bob's tunnel keeps running" kwe_ping l2
 
+# Automatic rotation: alice's key is "two days old", her agent rotates every day.
+kwe_stop l1
+touch -d '2 days ago' "$KWE_DIR/l1/private.key"
+kwe_run l1 $RUNOPTS --rotate-days 1
+new_key() { [ "$(kwe_pubkey l1)" != "$L1" ]; }
+kw_check "automatic rotation (--rotate-days) makes a new key at start" within 5000 new_key
+L1=$(kwe_pubkey l1)
+kw_check "  … the gateway has it" within 3000 kwe_gw_has "$L1"
+kw_check "  … and alice pings with it" within 5000 kwe_ping l1
+
 # 5. keywayd killed: tunnels keep working; restarted: long-polls resume.
 kwe_keywayd_kill
 sleep 3
