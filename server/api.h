@@ -187,6 +187,9 @@ int json_get_string(json_t *in, const char *field, bool required, size_t max_len
 int json_get_int(json_t *in, const char *field, bool required, int64_t min, int64_t max,
 		 int64_t *value, json_t **err);
 int json_get_bool(json_t *in, const char *field, bool required, bool *value, json_t **err);
+/* Like json_get_string, for labels (names, usernames, reasons): no control characters. */
+int json_get_label(json_t *in, const char *field, bool required, size_t max_len, const char **value,
+		   json_t **err);
 /* A WireGuard public key: base64 of exactly 32 bytes. */
 int json_get_wg_key(json_t *in, const char *field, bool required, const char **b64,
 		    uint8_t key[32], json_t **err);

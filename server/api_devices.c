@@ -139,7 +139,7 @@ static int suspend_restore(struct kw_req *req, json_t *in, json_t **out, bool su
 
 	if (!req_param_id(req, 0, &id))
 		return api_error(out, 404, "not_found", "no such device");
-	if ((st = json_get_string(in, "reason", false, 200, &reason, out)))
+	if ((st = json_get_label(in, "reason", false, 200, &reason, out)))
 		return st;
 	if (suspend)
 		ret = store_device_suspend(req->srv->store, id, reason ? reason : "admin", req->principal.actor,
@@ -175,7 +175,10 @@ int api_users_revoke(struct kw_req *req, json_t *in, json_t **out)
 
 	if (!username || !*username || strlen(username) > 255)
 		return api_error(out, 404, "not_found", "no such user");
-	if ((st = json_get_string(in, "reason", false, 200, &reason, out)))
+	for (const unsigned char *p = (const unsigned char *)username; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return api_error(out, 404, "not_found", "no such user");
+	if ((st = json_get_label(in, "reason", false, 200, &reason, out)))
 		return st;
 	ret = store_user_revoke(req->srv->store, username, reason ? reason : "admin", req->principal.actor,
 				req->now, &n);

@@ -21,15 +21,6 @@
 #include "token.h"
 #include "wgconf.h"
 
-/* Hostnames are labels for people: printable, no control characters. */
-static bool hostname_ok(const char *h)
-{
-	for (const unsigned char *p = (const unsigned char *)h; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return false;
-	return true;
-}
-
 static bool endpoint_ok(const char *ep, int *port)
 {
 	const char *colon = strrchr(ep, ':');
@@ -64,15 +55,13 @@ int api_enroll_post(struct kw_req *req, json_t *in, json_t **out)
 	int st, ret, ep_port = 0, max_devices = 0;
 
 	if ((st = json_get_string(in, "token", false, 128, &token, out)) ||
-	    (st = json_get_string(in, "username", false, 255, &username, out)) ||
+	    (st = json_get_label(in, "username", false, 255, &username, out)) ||
 	    (st = json_get_string(in, "password", false, 1024, &password, out)) ||
 	    (st = json_get_wg_key(in, "public_key", true, &pub, key, out)) ||
-	    (st = json_get_string(in, "hostname", false, 253, &hostname, out)) ||
+	    (st = json_get_label(in, "hostname", false, 253, &hostname, out)) ||
 	    (st = json_get_string(in, "endpoint", false, 255, &endpoint, out)) ||
 	    (st = json_get_int(in, "listen_port", false, 1, 65535, &listen_port, out)))
 		return st;
-	if (hostname && !hostname_ok(hostname))
-		return api_error(out, 400, "invalid_field", "field 'hostname' must not hold control characters");
 	if (endpoint && !endpoint_ok(endpoint, &ep_port))
 		return api_error(out, 400, "invalid_field", "field 'endpoint' must be \"host:port\"");
 
@@ -90,6 +79,8 @@ int api_enroll_post(struct kw_req *req, json_t *in, json_t **out)
 		p.max_devices = max_devices;
 		snprintf(actor, sizeof(actor), "user:%s", username);
 	} else if (req->principal.kind == KW_PRINCIPAL_SESSION) {
+		if ((st = ldap_session_enroll_check(req, out)))
+			return st;
 		p.ldap_username = req->principal.username;
 		p.max_devices = ldap_max_devices(req->srv);
 		snprintf(actor, sizeof(actor), "%s", req->principal.actor);

@@ -24,7 +24,7 @@ int api_tokens_post(struct kw_req *req, json_t *in, json_t **out)
 	int64_t id;
 	int st, ret;
 
-	if ((st = json_get_string(in, "name", true, 128, &name, out)))
+	if ((st = json_get_label(in, "name", true, 128, &name, out)))
 		return st;
 	token_new(text, KW_TOKEN_PREFIX_API, hash);
 	ret = store_api_token_create(req->srv->store, name, hash, req->principal.actor, req->now, &id);
@@ -81,7 +81,7 @@ int api_enrollment_tokens_post(struct kw_req *req, json_t *in, json_t **out)
 	int64_t expires_in = 86400, uses = 1, id;
 	int st, ret;
 
-	if ((st = json_get_string(in, "username", true, 255, &username, out)) ||
+	if ((st = json_get_label(in, "username", true, 255, &username, out)) ||
 	    (st = json_get_string(in, "role", false, 16, &role_s, out)) ||
 	    (st = json_get_int(in, "expires_in", false, 60, 366LL * 86400, &expires_in, out)) ||
 	    (st = json_get_int(in, "uses", false, 1, 1000000, &uses, out)))

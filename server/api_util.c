@@ -183,6 +183,23 @@ int json_get_string(json_t *in, const char *field, bool required, size_t max_len
 	return 0;
 }
 
+int json_get_label(json_t *in, const char *field, bool required, size_t max_len, const char **value,
+		   json_t **err)
+{
+	int st = json_get_string(in, field, required, max_len, value, err);
+
+	if (st || !*value)
+		return st;
+	for (const unsigned char *p = (const unsigned char *)*value; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			*value = NULL;
+			return api_error(err, 400, "invalid_field", "field '%s' must not hold control characters",
+					 field);
+		}
+	}
+	return 0;
+}
+
 int json_get_int(json_t *in, const char *field, bool required, int64_t min, int64_t max, int64_t *value,
 		 json_t **err)
 {

@@ -159,10 +159,17 @@ static enum MHD_Result respond(struct http_ctx *x, struct MHD_Connection *conn, 
 	r = MHD_queue_response(conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	if (log_get_level() == KW_LOG_DEBUG || status >= 500) {
+		char path[256];
+		size_t i;
+
+		/* The path comes from the client: printable ASCII only in a log line. */
+		for (i = 0; i + 1 < sizeof(path) && req->path[i]; i++)
+			path[i] = (req->path[i] < 0x20 || req->path[i] > 0x7e || req->path[i] == '"') ? '?' : req->path[i];
+		path[i] = '\0';
 		clock_gettime(CLOCK_MONOTONIC, &end);
 		kw_log(status >= 500 ? KW_LOG_WARN : KW_LOG_DEBUG,
 		       "http: request method=%s path=\"%s\" status=%d client=%s actor=%s ms=%.1f", req->method,
-		       req->path, status, req->client_addr, req->principal.actor[0] ? req->principal.actor : "-",
+		       path, status, req->client_addr, req->principal.actor[0] ? req->principal.actor : "-",
 		       (double)(end.tv_sec - x->start.tv_sec) * 1e3 + (double)(end.tv_nsec - x->start.tv_nsec) / 1e6);
 	}
 	return r;
@@ -229,6 +236,13 @@ static int authenticate(struct http_ctx *x, enum kw_auth need, json_t **out)
 		if (method_changes_state(req->method) &&
 		    !token_matches(req_header(req, "X-CSRF-Token"), csrf)) {
 			sodium_memzero(csrf, sizeof(csrf));
+			if (need == KW_AUTH_NONE) {
+				/* A public route (login, enroll) runs anonymously instead: the
+				 * cookie alone never acts, and a stale cookie never blocks a login. */
+				memset(&req->principal, 0, sizeof(req->principal));
+				req->auth_device = NULL;
+				return 0;
+			}
 			return api_error(out, 403, "csrf_failed", "missing or wrong X-CSRF-Token header");
 		}
 	}

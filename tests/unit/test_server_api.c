@@ -124,6 +124,7 @@ START_TEST(test_enrollment_tokens_validation)
 		{ "{}", "missing_field" },
 		{ "{\"username\":5}", "invalid_field" },
 		{ "{\"username\":\"\"}", "invalid_field" },
+		{ "{\"username\":\"a\\nb\"}", "invalid_field" },
 		{ "{\"username\":\"a\",\"role\":\"root\"}", "invalid_field" },
 		{ "{\"username\":\"a\",\"uses\":0}", "invalid_field" },
 		{ "{\"username\":\"a\",\"uses\":\"3\"}", "invalid_field" },
@@ -342,6 +343,47 @@ START_TEST(test_device_config_and_rotation)
 }
 END_TEST
 
+/* Past half its lifetime a config is renewed: a greater version, a fresh expiry. */
+START_TEST(test_config_renewal)
+{
+	char tok[64], pub[45], path[32];
+	struct kw_req req;
+	json_t *out, *env, *payload = NULL;
+	int64_t id, v1, v2, exp1, exp2;
+
+	F.conf.config_lifetime = 120;
+	make_token("{\"username\":\"alice\"}", tok);
+	random_pub(pub);
+	ck_assert_int_eq(enroll(tok, pub, &out), 201);
+	id = json_integer_value(json_object_get(out, "device_id"));
+	json_decref(out);
+	snprintf(path, sizeof(path), "%lld", (long long)id);
+	for (int round = 0; round < 2; round++) {
+		fixture_req(&F, &req, "GET", "/", KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice");
+		snprintf(req.param_buf[0], 256, "%s", path);
+		req.params[0] = req.param_buf[0];
+		req.nparams = 1;
+		req.now += round * 61;
+		out = NULL;
+		ck_assert_int_eq(api_device_config_get(&req, NULL, &out), 200);
+		env = json_loadb(req.resp_body, req.resp_body_len, 0, NULL);
+		ck_assert_int_eq(envelope_verify(env, F.srv.signer->pk, &payload), 0);
+		if (round == 0) {
+			v1 = json_integer_value(json_object_get(payload, "version"));
+			exp1 = json_integer_value(json_object_get(payload, "expires_at"));
+		} else {
+			v2 = json_integer_value(json_object_get(payload, "version"));
+			exp2 = json_integer_value(json_object_get(payload, "expires_at"));
+		}
+		json_decref(payload);
+		json_decref(env);
+		req_release(&req);
+	}
+	ck_assert_int_gt(v2, v1);
+	ck_assert_int_ge(exp2, exp1 + 61);
+}
+END_TEST
+
 START_TEST(test_user_session_scope)
 {
 	char tok_a[64], tok_b[64], pub[45], path_b[32];
@@ -506,6 +548,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_enroll_validation_and_conflicts);
 	tcase_add_test(tc, test_device_config_and_rotation);
 	tcase_add_test(tc, test_user_session_scope);
+	tcase_add_test(tc, test_config_renewal);
 	tcase_add_test(tc, test_audit_and_api_tokens);
 	tcase_add_test(tc, test_routes);
 	tcase_add_test(tc, test_req_helpers);

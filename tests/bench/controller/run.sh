@@ -163,6 +163,9 @@ med() { printf "%s\n" "$@" | sort -n | sed -n "3p"; }
 ms=$(med "${p_small[@]}")
 mb=$(med "${p_big[@]}")
 echo "RESULT p99 (median of 5) small=${ms}ms big=${mb}ms ratio=$(python3 -c "print('%.2f' % ($mb / $ms))") (target <= 2)"
+ls=$(printf '%s\n' "${p_small[@]}" | sort -n | head -1)
+lb=$(printf '%s\n' "${p_big[@]}" | sort -n | head -1)
+echo "RESULT p99 (best of 5, least disturbed by other load) small=${ls}ms big=${lb}ms ratio=$(python3 -c "print('%.2f' % ($lb / $ls))")"
 for i in 1 2; do # first: built and signed; second: from the cache
 	g=$(curl -sf -o /dev/null -w '%{time_total} %{size_download}' -H "Authorization: Bearer $GW_big" "$GWURL_big")
 	echo "   gateway config with every device as a peer, fetch $i: $(echo "$g" | awk '{printf "%.3f s, %d bytes", $1, $2}')"

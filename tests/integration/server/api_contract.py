@@ -484,6 +484,9 @@ def run(k, tmp, others):
     phone_key = wg_pub()
     st, j, _, _ = k.req("POST", "/api/v1/devices/%d/suspend" % a["device_id"], token=s_tok)
     check("user session: 403 on suspend", is_error(st, j, 403, "forbidden"), (st, j))
+    st, j, _, _ = k.req("POST", "/api/v1/enroll", {"public_key": phone_key, "hostname": "phone"}, headers=cookie)
+    check("cookie session without X-CSRF-Token on a public route acts as nobody (401 missing_credential)",
+          is_error(st, j, 401, "missing_credential"), (st, j))
     st, j, _, _ = k.req("POST", "/api/v1/enroll", {"public_key": phone_key, "hostname": "phone"}, token=s_tok)
     # the pool is full; free one address first by revoking with the admin... quarantine keeps it, so expect 409
     check("self-service enrollment by a session reaches IPAM (409 pool_exhausted here)",
