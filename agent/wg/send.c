@@ -165,7 +165,8 @@ static void send_frame(struct send_ctx *c, size_t flen)
 	pthread_mutex_lock(&peer->lock);
 	timers_any_authenticated_packet_traversal(&peer->timers, now);
 	timers_any_authenticated_packet_sent(&peer->timers);
-	timers_data_sent(&peer->timers, now, wg_jitter());
+	/* Jitter only when the timer gets armed: randomness costs a syscall. */
+	timers_data_sent(&peer->timers, now, peer->timers.new_handshake ? 0 : wg_jitter());
 	if (kp->k.initiator && (atomic_load(&kp->k.send_counter) > REKEY_AFTER_MESSAGES ||
 				now - kp->k.birth > REKEY_AFTER_TIME))
 		peer_send_initiation(peer, false);
