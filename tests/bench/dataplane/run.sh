@@ -30,12 +30,12 @@ measure() { # measure NAME IMPL_A IMPL_B
 	local A_PRIV B_PRIV A_PUB B_PUB
 	A_PRIV=$(wg genkey) B_PRIV=$(wg genkey)
 	A_PUB=$(echo "$A_PRIV" | wg pubkey) B_PUB=$(echo "$B_PRIV" | wg pubkey)
-	kwg_start "$2" "$NS_A" kwgb0 >/dev/null || return 1
-	kwg_start "$3" "$NS_B" kwgb1 >/dev/null || return 1
-	kwg_conf "$NS_A" kwgb0 "$A_PRIV" 51820 10.93.0.1 2001:db8:93::1
-	kwg_conf "$NS_B" kwgb1 "$B_PRIV" 51821 10.93.0.2 2001:db8:93::2
-	ip netns exec "$NS_A" wg set kwgb0 peer "$B_PUB" endpoint 192.0.2.2:51821 allowed-ips 10.93.0.2/32
-	ip netns exec "$NS_B" wg set kwgb1 peer "$A_PUB" endpoint 192.0.2.1:51820 allowed-ips 10.93.0.1/32
+	kwg_start "$2" "$NS_A" kwg${KWG_ID}b0 >/dev/null || return 1
+	kwg_start "$3" "$NS_B" kwg${KWG_ID}b1 >/dev/null || return 1
+	kwg_conf "$NS_A" kwg${KWG_ID}b0 "$A_PRIV" 51820 10.93.0.1 2001:db8:93::1
+	kwg_conf "$NS_B" kwg${KWG_ID}b1 "$B_PRIV" 51821 10.93.0.2 2001:db8:93::2
+	ip netns exec "$NS_A" wg set kwg${KWG_ID}b0 peer "$B_PUB" endpoint 192.0.2.2:51821 allowed-ips 10.93.0.2/32
+	ip netns exec "$NS_B" wg set kwg${KWG_ID}b1 peer "$A_PUB" endpoint 192.0.2.1:51820 allowed-ips 10.93.0.1/32
 	kwg_ping "$NS_A" 10.93.0.2 2 || { echo "$name: tunnel down" >&2; return 1; }
 
 	j=$(iperf_json)
@@ -55,7 +55,7 @@ print("%.0f" % ((e["packets"] - e["lost_packets"]) / e["seconds"]))' <<<"$j")
 idle_rss() { # idle_rss IMPL -> KiB resident with 1000 peers after settling
 	local impl=$1 conf pid
 	kwg_setup_pair m
-	kwg_start "$impl" "$NS_A" kwgm0 >/dev/null || return 1
+	kwg_start "$impl" "$NS_A" kwg${KWG_ID}m0 >/dev/null || return 1
 	pid=${KW_PIDS##* }
 	conf=$(mktemp /tmp/kwg-bench.XXXXXX)
 	python3 - "$(wg genkey)" >"$conf" <<'PY'
@@ -65,8 +65,8 @@ for i in range(1000):
     pub = base64.b64encode(os.urandom(32)).decode()
     print("[Peer]\nPublicKey = %s\nAllowedIPs = 10.%d.%d.0/24\nEndpoint = 192.0.2.%d:%d" % (pub, 100 + i // 256, i % 256, 2 + i % 200, 10000 + i))
 PY
-	ip netns exec "$NS_A" wg setconf kwgm0 "$conf"
-	ip -n "$NS_A" link set kwgm0 up
+	ip netns exec "$NS_A" wg setconf kwg${KWG_ID}m0 "$conf"
+	ip -n "$NS_A" link set kwg${KWG_ID}m0 up
 	rm -f "$conf"
 	sleep 3
 	awk '/VmRSS/ {print $2}' /proc/"$pid"/status

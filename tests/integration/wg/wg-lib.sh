@@ -4,22 +4,25 @@
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 KWG_BIN="${top_builddir:-.}/keyway-wg"
+# Every run gets its own names (namespaces, interfaces, /var/run/wireguard
+# sockets are global): parallel runs of these tests never collide.
+KWG_ID=${KWG_ID:-$(( $$ % 100000 ))}
 WG_GO=$(command -v wireguard-go || true)
 
 kwg_setup_pair() { # kwg_setup_pair TAG
 	local t=$1
-	NS_A=kwg-${t}a NS_B=kwg-${t}b
+	NS_A=kwg-$KWG_ID-${t}a NS_B=kwg-$KWG_ID-${t}b
 	ip netns del "$NS_A" 2>/dev/null || true
 	ip netns del "$NS_B" 2>/dev/null || true
 	kw_netns_add "$NS_A"
 	kw_netns_add "$NS_B"
-	ip link add kwg${t}va netns "$NS_A" type veth peer name kwg${t}vb netns "$NS_B"
-	ip -n "$NS_A" addr add 192.0.2.1/24 dev kwg${t}va
-	ip -n "$NS_B" addr add 192.0.2.2/24 dev kwg${t}vb
-	ip -n "$NS_A" addr add 2001:db8:ffff::1/64 dev kwg${t}va nodad
-	ip -n "$NS_B" addr add 2001:db8:ffff::2/64 dev kwg${t}vb nodad
-	ip -n "$NS_A" link set kwg${t}va up
-	ip -n "$NS_B" link set kwg${t}vb up
+	ip link add kwg$KWG_ID${t}va netns "$NS_A" type veth peer name kwg$KWG_ID${t}vb netns "$NS_B"
+	ip -n "$NS_A" addr add 192.0.2.1/24 dev kwg$KWG_ID${t}va
+	ip -n "$NS_B" addr add 192.0.2.2/24 dev kwg$KWG_ID${t}vb
+	ip -n "$NS_A" addr add 2001:db8:ffff::1/64 dev kwg$KWG_ID${t}va nodad
+	ip -n "$NS_B" addr add 2001:db8:ffff::2/64 dev kwg$KWG_ID${t}vb nodad
+	ip -n "$NS_A" link set kwg$KWG_ID${t}va up
+	ip -n "$NS_B" link set kwg$KWG_ID${t}vb up
 }
 
 # kwg_start IMPL NS IFNAME : IMPL is kw (keyway-wg) or go (wireguard-go)
