@@ -1,0 +1,21 @@
+/* Enrollment helpers shared by enroll.c and its tests. */
+#ifndef KW_AGENT_ENROLL_H
+#define KW_AGENT_ENROLL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "key.h"
+
+/*
+ * Check the server's signing key against --pin, which is either the key in base64 or
+ * its key_id (16 hex characters). 0 when it matches; -EKEYREJECTED when it does not;
+ * -EINVAL when the pin is neither form.
+ */
+int enroll_pin_match(const char *pin, const uint8_t server_pk[KW_KEY_LEN]);
+
+/* Read one line (a password) into buf of cap bytes, without the newline; from the
+ * terminal with echo off when in is a terminal. -ENODATA when empty, -E2BIG. */
+int enroll_read_secret(FILE *in, FILE *prompt_out, const char *prompt, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,186 @@
+#include "config.h"
+#include "rotate.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "log.h"
+#include "verify.h"
+
+static int put_key(const struct agent_state *st, const char *b64)
+{
+	struct fetch_opts fo = { .server = st->server, .ca_file = st->ca_file,
+				 .insecure_http = st->insecure_http };
+	char url[AGENT_ID_MAX + 64];
+	json_t *body, *reply = NULL;
+	long status = 0;
+	int ret;
+
+	body = json_pack("{s:s}", "public_key", b64);
+	if (!body)
+		return -ENOMEM;
+	snprintf(url, sizeof(url), "/api/v1/devices/%s/public-key", st->device_id);
+	ret = fetch_request(&fo, "PUT", url, st->device_token, body, &status, &reply);
+	if (ret == 0 && status != 200 && status != 204) {
+		log_error("event=rotate_refused status=%ld code=%s", status, fetch_error_code(reply));
+		ret = status == 409 ? -EEXIST : -EACCES;
+	}
+	json_decref(body);
+	json_decref(reply);
+	return ret;
+}
+
+int rotate_perform(const struct agent_state *st, bool switch_first, rotate_switch_fn switch_fn,
+		   void *ctx, uint8_t new_priv[KW_KEY_LEN])
+{
+	char cur[PATH_MAX], next[PATH_MAX], prev[PATH_MAX], b64[KW_KEY_B64_LEN + 1];
+	uint8_t pub[KW_KEY_LEN];
+	bool switched = false;
+	int ret;
+
+	if (state_path(cur, st->dir, "private.key") < 0 ||
+	    state_path(next, st->dir, "private.key.next") < 0 ||
+	    state_path(prev, st->dir, "private.key.prev") < 0)
+		return -ENAMETOOLONG;
+	state_keypair_generate(new_priv, pub);
+	key_to_base64(b64, pub);
+	ret = state_private_key_save(st->dir, "private.key.next", new_priv);
+	if (ret < 0)
+		goto out;
+	if (switch_first) {
+		/* Keep the old key until the controller has the new one. */
+		(void)unlink(prev);
+		if (link(cur, prev) < 0) {
+			ret = -errno;
+			goto out;
+		}
+		if (rename(next, cur) < 0) {
+			ret = -errno;
+			goto out;
+		}
+		switched = true;
+		if (switch_fn)
+			(void)switch_fn(ctx);
+	}
+	ret = put_key(st, b64);
+	if (ret < 0)
+		goto out;
+	if (!switch_first && rename(next, cur) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	log_info("event=key_rotated public_key=%s", b64);
+out:
+	if (ret < 0) {
+		if (switched && rename(prev, cur) == 0 && switch_fn)
+			(void)switch_fn(ctx); /* back to the key the controller knows */
+		(void)unlink(next);
+		sodium_memzero(new_priv, KW_KEY_LEN);
+	}
+	(void)unlink(prev);
+	return ret;
+}
+
+bool rotate_is_gateway(const struct agent_state *st)
+{
+	struct verify_params vp = { .signing_pk = st->signing_pk, .device_id = st->device_id,
+				    .min_version = 0, .now = INT64_MIN };
+	struct agent_config *cfg = NULL;
+	json_t *env = NULL;
+	bool gw = false;
+
+	if (state_config_load(st->dir, &env) == 0 && verify_envelope(env, &vp, &cfg) == VERIFY_OK)
+		gw = cfg->listen_port >= 0;
+	agent_config_free(cfg);
+	json_decref(env);
+	return gw;
+}
+
+static pid_t running_agent(const struct agent_state *st)
+{
+	json_t *status = NULL;
+	pid_t pid = 0;
+
+	if (state_status_load(st->dir, &status) == 0) {
+		pid = (pid_t)json_integer_value(json_object_get(status, "pid"));
+		if (pid <= 1 || kill(pid, 0) < 0 ||
+		    strcmp(json_string_value(json_object_get(status, "state")) ?: "", "stopped") == 0)
+			pid = 0;
+		json_decref(status);
+	}
+	return pid;
+}
+
+static int signal_switch(void *ctx)
+{
+	pid_t pid = *(pid_t *)ctx;
+
+	return pid > 0 && kill(pid, SIGHUP) < 0 ? -errno : 0;
+}
+
+int cmd_rotate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, 'd' },
+		{ "switch-delay-ms", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct agent_state st;
+	uint8_t priv[KW_KEY_LEN], pub[KW_KEY_LEN];
+	char b64[KW_KEY_B64_LEN + 1];
+	long delay_ms = 100;
+	bool gateway;
+	pid_t pid;
+	int c, ret;
+
+	memset(&st, 0, sizeof(st));
+	strcpy(st.dir, AGENT_STATE_DIR_DEFAULT);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': snprintf(st.dir, sizeof(st.dir), "%s", optarg); break;
+		case 'w': delay_ms = atol(optarg); break;
+		default:
+			fprintf(stderr, "usage: keyway-agent rotate [--state DIR] [--switch-delay-ms MS]\n");
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	ret = state_load(&st);
+	if (ret < 0) {
+		agent_die_msg("not enrolled (state in %s): %s", st.dir, strerror(-ret));
+		return 1;
+	}
+	gateway = rotate_is_gateway(&st);
+	pid = running_agent(&st);
+	ret = rotate_perform(&st, gateway, signal_switch, &pid, priv);
+	if (ret < 0) {
+		agent_die_msg("key rotation failed: %s; the old key stays in use", strerror(-ret));
+		state_clear(&st);
+		return 1;
+	}
+	(void)state_public_from_private(pub, priv);
+	sodium_memzero(priv, sizeof(priv));
+	key_to_base64(b64, pub);
+	if (!gateway && pid > 0) {
+		struct timespec ts = { delay_ms / 1000, (delay_ms % 1000) * 1000000L };
+
+		nanosleep(&ts, NULL);
+		(void)signal_switch(&pid);
+	}
+	if (pid > 0)
+		printf("running agent (pid %d) switched to the new key\n", (int)pid);
+	printf("rotated: new public key %s\n", b64);
+	state_clear(&st);
+	return 0;
+}

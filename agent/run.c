@@ -1,0 +1,563 @@
+/*
+ * `keyway-agent run`: the one event loop. It waits on the config long-poll (curl multi)
+ * and a signalfd together; everything else (verify, apply, persist) happens here in
+ * order, so there is no locking. The data plane runs its own threads (agent/wg/).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "fetch.h"
+#include "log.h"
+#include "privdrop.h"
+#include "rotate.h"
+#include "state.h"
+#include "tunnel.h"
+#include "verify.h"
+
+enum run_state {
+	RUN_CONNECTING, /* no usable config yet */
+	RUN_UP,
+	RUN_SUSPENDED, /* 403 device_suspended: tunnel down, keys kept, asking again */
+	RUN_REVOKED,
+	RUN_EXPIRED, /* the last good config expired before a new one came */
+	RUN_STOPPED,
+};
+
+static const char *const run_state_names[] = { "connecting", "up", "suspended", "revoked",
+					       "expired", "stopped" };
+
+struct runner {
+	struct agent_state st;
+	struct fetch_opts fo;
+	char ifname[IFNAMSIZ];
+	const char *uapi_dir;
+	uint8_t priv[KW_KEY_LEN];
+	struct tunnel tun;
+	struct agent_config *cur; /* applied; NULL while the tunnel is down */
+	uint64_t version;         /* highest version accepted: never go below it */
+	enum run_state state;
+	unsigned failures;  /* consecutive failed polls (backoff) */
+	unsigned suspended_polls;
+	int64_t next_poll_ms;
+	int64_t nudge_ms; /* when to look for unanswered handshakes (0: not needed) */
+	unsigned nudges;
+	bool refreshing; /* the poll in flight asks for the running version again */
+	int64_t last_contact;
+	char last_error[160];
+	/* options */
+	int wait_s;
+	long backoff_base_ms, backoff_max_ms, suspend_max_ms, revoked_ms;
+	long rotate_days;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void runner_save_status(struct runner *r)
+{
+	json_t *j = json_pack("{s:s, s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "state",
+			      run_state_names[r->state], "pid", (json_int_t)getpid(), "interface",
+			      r->ifname, "uapi_dir", r->uapi_dir ? r->uapi_dir : "/var/run/wireguard",
+			      "server", r->st.server, "version", (json_int_t)r->version,
+			      "expires_at", (json_int_t)(r->cur ? r->cur->expires_at : 0),
+			      "last_contact", (json_int_t)r->last_contact, "last_error",
+			      r->last_error);
+	int ret;
+
+	if (!j)
+		return;
+	ret = state_status_save(r->st.dir, j);
+	if (ret < 0)
+		log_warn("event=status_write_failed error=\"%s\"", strerror(-ret));
+	json_decref(j);
+}
+
+static void runner_set_state(struct runner *r, enum run_state s, const char *why)
+{
+	if (r->state != s)
+		log_info("event=state from=%s to=%s reason=%s", run_state_names[r->state],
+			 run_state_names[s], why);
+	r->state = s;
+	runner_save_status(r);
+}
+
+static void runner_teardown(struct runner *r)
+{
+	int ret;
+
+	if (!r->cur && !r->tun.up)
+		return;
+	ret = tunnel_down(&r->tun, r->cur);
+	if (ret < 0)
+		log_warn("event=teardown_incomplete error=\"%s\"", strerror(-ret));
+	agent_config_free(r->cur);
+	r->cur = NULL;
+	log_info("event=tunnel_down interface=%s", r->ifname);
+}
+
+/* A verified config: apply the difference and persist it as the last good one. */
+static void runner_accept(struct runner *r, struct agent_config *cfg, const json_t *env)
+{
+	struct apply_stats s = { 0 };
+	int ret;
+
+	ret = tunnel_apply(&r->tun, r->cur, cfg, &s);
+	if (ret < 0)
+		log_warn("event=apply_incomplete version=%" PRIu64 " error=\"%s\"", cfg->version,
+			 strerror(-ret));
+	log_info("event=config_applied version=%" PRIu64 " peers=%zu added=%zu changed=%zu "
+		 "removed=%zu kept=%zu expires_at=%" PRId64,
+		 cfg->version, cfg->n_peers, s.peers_added, s.peers_changed, s.peers_removed,
+		 s.peers_kept, cfg->expires_at);
+	if (s.peers_added > 0 || !r->cur) {
+		r->nudge_ms = now_ms() + 1000;
+		r->nudges = 0;
+	}
+	agent_config_free(r->cur);
+	r->cur = cfg;
+	r->version = cfg->version;
+	if (env) {
+		ret = state_config_save(r->st.dir, env);
+		if (ret < 0)
+			log_warn("event=config_persist_failed error=\"%s\"", strerror(-ret));
+	}
+	r->last_error[0] = '\0';
+	runner_set_state(r, RUN_UP, "config");
+}
+
+static void runner_schedule(struct runner *r, long delay_ms)
+{
+	r->next_poll_ms = now_ms() + delay_ms;
+}
+
+static void runner_fail(struct runner *r, const char *what)
+{
+	long d = fetch_backoff_ms(r->failures, r->backoff_base_ms, r->backoff_max_ms);
+
+	r->failures++;
+	snprintf(r->last_error, sizeof(r->last_error), "%s", what);
+	log_warn("event=poll_failed error=\"%s\" attempt=%u retry_ms=%ld", what, r->failures, d);
+	runner_schedule(r, d);
+	runner_save_status(r);
+}
+
+static void runner_on_config(struct runner *r, const json_t *env)
+{
+	struct agent_config *cfg = NULL;
+	struct verify_params vp = {
+		.signing_pk = r->st.signing_pk,
+		.device_id = r->st.device_id,
+		/* While up only a newer config is taken; while down (suspended, expired) the
+		 * current one may come again, never an older one. */
+		.min_version = r->cur && !r->refreshing ? r->version + 1 : r->version,
+		.now = time(NULL),
+	};
+	enum verify_result vr = verify_envelope(env, &vp, &cfg);
+
+	if (vr != VERIFY_OK) {
+		char what[96];
+
+		log_warn("event=config_rejected reason=%s applied_version=%" PRIu64
+			 " action=keep_running",
+			 verify_result_name(vr), r->version);
+		snprintf(what, sizeof(what), "config rejected: %s", verify_result_name(vr));
+		runner_fail(r, what);
+		return;
+	}
+	r->failures = 0;
+	r->suspended_polls = 0;
+	if (r->cur && cfg->version == r->version) {
+		/* A re-signed copy of the running version: only its lifetime may be new. */
+		bool later = cfg->expires_at > r->cur->expires_at;
+
+		if (later) {
+			log_info("event=config_refreshed version=%" PRIu64 " expires_at=%" PRId64,
+				 cfg->version, cfg->expires_at);
+			runner_accept(r, cfg, env);
+		} else {
+			agent_config_free(cfg);
+		}
+		r->refreshing = false;
+		runner_schedule(r, later ? 0 : 30000);
+		return;
+	}
+	runner_accept(r, cfg, env);
+	runner_schedule(r, 0);
+}
+
+/*
+ * The controller answers a long-poll only for a newer version, so a config that does
+ * not change would run out. Past 60% of its lifetime, ask for the current version
+ * again (after = version - 1): the controller re-signs it with a fresh expiry.
+ */
+static bool runner_wants_refresh(const struct runner *r)
+{
+	int64_t life;
+
+	if (!r->cur || r->version == 0)
+		return false;
+	life = r->cur->expires_at - r->cur->issued_at;
+	if (r->cur->issued_at <= 0 || life <= 0)
+		return r->cur->expires_at - time(NULL) < 600; /* no issue time: the last 10 min */
+	return time(NULL) >= r->cur->issued_at + life * 6 / 10;
+}
+
+static void runner_on_answer(struct runner *r, long status, const json_t *reply, int err)
+{
+	const char *code = fetch_error_code(reply);
+	char what[160];
+
+	if (err < 0) {
+		snprintf(what, sizeof(what), "%s", strerror(-err));
+		runner_fail(r, what);
+		return;
+	}
+	r->last_contact = time(NULL);
+	if (status == 200) {
+		runner_on_config(r, reply);
+	} else if (status == 304) {
+		r->failures = 0;
+		runner_schedule(r, 0);
+	} else if (status == 403 && strcmp(code, "device_suspended") == 0) {
+		long d = fetch_backoff_ms(r->suspended_polls++, 1000, r->suspend_max_ms);
+
+		r->failures = 0;
+		runner_teardown(r);
+		snprintf(r->last_error, sizeof(r->last_error), "device suspended by the controller");
+		runner_set_state(r, RUN_SUSPENDED, "device_suspended");
+		runner_schedule(r, d);
+	} else if (status == 401 || status == 403 || status == 404 || status == 410) {
+		r->failures = 0;
+		runner_teardown(r);
+		snprintf(r->last_error, sizeof(r->last_error), "device revoked (HTTP %ld %s)", status,
+			 code);
+		runner_set_state(r, RUN_REVOKED, code[0] ? code : "unauthorized");
+		runner_schedule(r, r->revoked_ms);
+	} else {
+		snprintf(what, sizeof(what), "HTTP %ld %s", status, code);
+		runner_fail(r, what);
+	}
+}
+
+static void runner_check_expiry(struct runner *r)
+{
+	if (r->cur && r->cur->expires_at <= time(NULL)) {
+		log_warn("event=config_expired version=%" PRIu64 " action=tunnel_down", r->version);
+		runner_teardown(r);
+		snprintf(r->last_error, sizeof(r->last_error), "config expired");
+		runner_set_state(r, RUN_EXPIRED, "expired");
+	}
+}
+
+/* SIGHUP: re-read the state directory (token, key) and ask again at once. */
+static void runner_reload(struct runner *r, struct fetch_poll *poll)
+{
+	struct agent_state st = r->st;
+	uint8_t priv[KW_KEY_LEN];
+	int ret;
+
+	log_info("event=reload");
+	ret = state_load(&st);
+	if (ret == 0) {
+		state_clear(&r->st);
+		r->st = st;
+	} else {
+		log_warn("event=reload_state_failed error=\"%s\"", strerror(-ret));
+	}
+	sodium_memzero(&st, sizeof(st));
+	ret = state_private_key_load(r->st.dir, "private.key", priv);
+	if (ret == 0 && sodium_memcmp(priv, r->priv, KW_KEY_LEN) != 0) {
+		ret = tunnel_set_private_key(&r->tun, priv);
+		if (ret == 0) {
+			memcpy(r->priv, priv, KW_KEY_LEN);
+			log_info("event=private_key_switched");
+			r->nudge_ms = now_ms() + 1000;
+			r->nudges = 0;
+		} else {
+			log_error("event=private_key_switch_failed error=\"%s\"", strerror(-ret));
+		}
+	} else if (ret < 0) {
+		log_warn("event=reload_key_failed error=\"%s\"", strerror(-ret));
+	}
+	sodium_memzero(priv, sizeof(priv));
+	fetch_poll_cancel(poll);
+	r->failures = 0;
+	runner_schedule(r, 0);
+}
+
+static void runner_maybe_nudge(struct runner *r)
+{
+	if (!r->nudge_ms || now_ms() < r->nudge_ms)
+		return;
+	if (!r->cur || tunnel_nudge(&r->tun, r->cur) == 0 || ++r->nudges >= 8)
+		r->nudge_ms = 0;
+	else
+		r->nudge_ms = now_ms() + 1000;
+}
+
+static int runner_switch_key(void *ctx)
+{
+	struct runner *r = ctx;
+	uint8_t priv[KW_KEY_LEN];
+	int ret = state_private_key_load(r->st.dir, "private.key", priv);
+
+	if (ret == 0)
+		ret = tunnel_set_private_key(&r->tun, priv);
+	if (ret == 0) {
+		memcpy(r->priv, priv, KW_KEY_LEN);
+		r->nudge_ms = now_ms() + 1000;
+		r->nudges = 0;
+	}
+	sodium_memzero(priv, sizeof(priv));
+	return ret;
+}
+
+static void runner_maybe_rotate(struct runner *r)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	uint8_t priv[KW_KEY_LEN];
+	bool gateway;
+
+	if (r->rotate_days <= 0 || r->state != RUN_UP)
+		return;
+	if (state_path(path, r->st.dir, "private.key") < 0 || stat(path, &sb) < 0)
+		return;
+	if (time(NULL) - sb.st_mtime < r->rotate_days * 86400)
+		return;
+	gateway = r->cur && r->cur->listen_port >= 0;
+	if (rotate_perform(&r->st, gateway, runner_switch_key, r, priv) < 0) {
+		(void)utimensat(AT_FDCWD, path, NULL, 0); /* do not retry in a tight loop */
+		return;
+	}
+	sodium_memzero(priv, sizeof(priv));
+	if (!gateway) {
+		struct timespec ts = { 0, 100 * 1000000L };
+
+		nanosleep(&ts, NULL); /* let the gateways take the new key first */
+		(void)runner_switch_key(r);
+	}
+}
+
+static int runner_start_tunnel(struct runner *r)
+{
+	json_t *env = NULL;
+	struct agent_config *cfg = NULL;
+	struct verify_params vp = { .signing_pk = r->st.signing_pk, .device_id = r->st.device_id,
+				    .min_version = 0, .now = time(NULL) };
+	enum verify_result vr;
+	int ret;
+
+	ret = tunnel_create(&r->tun, r->ifname, r->priv);
+	if (ret < 0) {
+		agent_die_msg("cannot create interface %s: %s", r->ifname, strerror(-ret));
+		return ret;
+	}
+	/* The interface exists: from here on only CAP_NET_ADMIN is needed. */
+	ret = privdrop_keep_net_admin();
+	if (ret < 0) {
+		agent_die_msg("cannot drop privileges: %s", strerror(-ret));
+		return ret;
+	}
+	log_info("event=privileges_dropped kept=CAP_NET_ADMIN");
+	ret = tunnel_start(&r->tun, r->uapi_dir);
+	if (ret < 0) {
+		agent_die_msg("cannot start the data plane on %s: %s", r->ifname, strerror(-ret));
+		return ret;
+	}
+	/* The last good config brings the tunnel back while the controller is away. */
+	if (state_config_load(r->st.dir, &env) == 0) {
+		vr = verify_envelope(env, &vp, &cfg);
+		if (vr == VERIFY_OK) {
+			log_info("event=last_good_config version=%" PRIu64, cfg->version);
+			runner_accept(r, cfg, NULL);
+		} else {
+			log_warn("event=last_good_config_unusable reason=%s", verify_result_name(vr));
+			if (vr == VERIFY_EXPIRED)
+				runner_set_state(r, RUN_EXPIRED, "expired");
+		}
+		json_decref(env);
+	}
+	return 0;
+}
+
+static void usage_run(void)
+{
+	fprintf(stderr,
+		"usage: keyway-agent run [--state DIR] [--interface NAME] [--uapi-dir DIR]\n"
+		"                        [--wait S] [--backoff-max S] [--suspended-max S]\n"
+		"                        [--rotate-days N] [--log-level LEVEL]\n");
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, 'd' },
+		{ "interface", required_argument, NULL, 'i' },
+		{ "uapi-dir", required_argument, NULL, 'U' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "backoff-max", required_argument, NULL, 'b' },
+		{ "suspended-max", required_argument, NULL, 'S' },
+		{ "rotate-days", required_argument, NULL, 'R' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct runner *r;
+	struct fetch_poll *poll = NULL;
+	sigset_t mask;
+	int c, sfd = -1, ret, rc = 1;
+	bool stop = false;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return 1;
+	strcpy(r->st.dir, AGENT_STATE_DIR_DEFAULT);
+	strcpy(r->ifname, "keyway0");
+	r->wait_s = 55;
+	r->backoff_base_ms = 500;
+	r->backoff_max_ms = 60000;
+	r->suspend_max_ms = 30000;
+	r->revoked_ms = 300000;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': snprintf(r->st.dir, sizeof(r->st.dir), "%s", optarg); break;
+		case 'i':
+			if (strlen(optarg) >= sizeof(r->ifname)) {
+				agent_die_msg("interface name too long: %s", optarg);
+				goto out;
+			}
+			strcpy(r->ifname, optarg);
+			break;
+		case 'U': r->uapi_dir = optarg; break;
+		case 'w': r->wait_s = atoi(optarg); break;
+		case 'b': r->backoff_max_ms = atol(optarg) * 1000; break;
+		case 'S': r->suspend_max_ms = atol(optarg) * 1000; break;
+		case 'R': r->rotate_days = atol(optarg); break;
+		case 'l':
+			if (log_set_level_name(optarg) < 0) {
+				agent_die_msg("unknown log level %s", optarg);
+				goto out;
+			}
+			break;
+		default: usage_run(); rc = c == 'h' ? 0 : 2; goto out;
+		}
+	}
+	if (optind != argc || r->wait_s < 1 || r->wait_s > 60 || r->backoff_max_ms < 1000 ||
+	    r->suspend_max_ms < 1000 || r->suspend_max_ms > 30000) {
+		usage_run();
+		rc = 2;
+		goto out;
+	}
+	/* Block the signals before any thread exists so only the signalfd sees them. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		agent_die_msg("signalfd: %s", strerror(errno));
+		goto out;
+	}
+	ret = state_load(&r->st);
+	if (ret == 0)
+		ret = state_private_key_load(r->st.dir, "private.key", r->priv);
+	if (ret < 0) {
+		agent_die_msg("not enrolled (state in %s): %s; run `keyway-agent enroll` first",
+			      r->st.dir, strerror(-ret));
+		goto out;
+	}
+	r->fo = (struct fetch_opts){ .server = r->st.server, .ca_file = r->st.ca_file,
+				     .insecure_http = r->st.insecure_http };
+	if (fetch_poll_new(&poll) < 0 || runner_start_tunnel(r) < 0)
+		goto out;
+	log_info("event=started device_id=%s interface=%s server=%s version=%" PRIu64,
+		 r->st.device_id, r->ifname, r->st.server, r->version);
+	runner_save_status(r);
+	runner_schedule(r, 0);
+
+	while (!stop) {
+		struct signalfd_siginfo si;
+		bool sig_ready = false;
+		json_t *reply = NULL;
+		long status = 0;
+		int err = 0, timeout;
+		int64_t now = now_ms();
+
+		runner_check_expiry(r);
+		runner_maybe_rotate(r);
+		runner_maybe_nudge(r);
+		if (!fetch_poll_busy(poll) && now >= r->next_poll_ms) {
+			uint64_t after = r->cur ? r->version : 0;
+
+			r->refreshing = runner_wants_refresh(r);
+			if (r->refreshing)
+				after = r->version - 1;
+
+			ret = fetch_poll_start(poll, &r->fo, r->st.device_id, r->st.device_token, after,
+					       r->wait_s);
+			if (ret < 0) {
+				runner_fail(r, strerror(-ret));
+				continue;
+			}
+		}
+		timeout = fetch_poll_busy(poll) ? 1000 : (int)(r->next_poll_ms - now);
+		if (timeout > 250)
+			timeout = 250; /* wake up now and then: expiry, handshake nudges */
+		if (timeout < 0)
+			timeout = 0;
+		ret = fetch_poll_wait(poll, sfd, timeout, &sig_ready, &status, &reply, &err);
+		if (ret == 1)
+			runner_on_answer(r, status, reply, err);
+		json_decref(reply);
+		while (sig_ready && read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			if (si.ssi_signo == SIGHUP) {
+				runner_reload(r, poll);
+			} else {
+				log_info("event=stopping signal=%u", si.ssi_signo);
+				stop = true;
+			}
+		}
+	}
+	rc = 0;
+out:
+	fetch_poll_free(poll);
+	if (r->tun.dev) {
+		runner_teardown(r);
+		tunnel_close(&r->tun);
+		if (rc == 0) {
+			if (r->state != RUN_REVOKED)
+				r->state = RUN_STOPPED;
+			runner_save_status(r);
+		}
+	}
+	if (sfd >= 0)
+		close(sfd);
+	agent_config_free(r->cur);
+	sodium_memzero(r->priv, sizeof(r->priv));
+	state_clear(&r->st);
+	free(r);
+	return rc;
+}

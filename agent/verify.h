@@ -1,0 +1,84 @@
+/*
+ * Verification of a signed config envelope before anything is applied, and the plain
+ * struct the rest of the agent works on. A config is accepted only when:
+ *   - it is signed by the pinned controller key (common/envelope.h),
+ *   - its device_id is ours,
+ *   - its version is greater than the one applied (no rollback),
+ *   - its expires_at is in the future,
+ *   - and its payload is well formed.
+ * Pure: no I/O, the clock is a parameter, so tests call it directly.
+ */
+#ifndef KW_AGENT_VERIFY_H
+#define KW_AGENT_VERIFY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cidr.h"
+#include "key.h"
+
+#define AGENT_MAX_ADDRESSES 16
+#define AGENT_MAX_ALLOWED 256
+#define AGENT_MAX_PEERS 100000
+
+struct agent_peer {
+	uint8_t public_key[KW_KEY_LEN];
+	char endpoint[256]; /* "host:port", "[v6]:port", or "" for none */
+	uint16_t persistent_keepalive;
+	size_t n_allowed;
+	struct kw_cidr *allowed; /* owned */
+};
+
+struct agent_config {
+	uint64_t version;
+	char device_id[64];
+	int64_t issued_at;
+	int64_t expires_at;
+	size_t n_addresses;
+	struct kw_cidr addresses[AGENT_MAX_ADDRESSES];
+	int mtu;          /* 0: leave as is */
+	int listen_port;  /* -1: none given (a laptop); gateways carry theirs */
+	size_t n_peers;
+	struct agent_peer *peers; /* owned, sorted by public key */
+};
+
+/* Why a config was refused; stable names for log lines and tests. */
+enum verify_result {
+	VERIFY_OK = 0,
+	VERIFY_MALFORMED,     /* not an envelope, or a payload we cannot use */
+	VERIFY_FOREIGN_KEY,   /* key_id is not the pinned key's */
+	VERIFY_BAD_SIGNATURE, /* signature does not match the bytes */
+	VERIFY_WRONG_DEVICE,  /* device_id is not ours */
+	VERIFY_ROLLBACK,      /* version not greater than applied */
+	VERIFY_EXPIRED,       /* expires_at not in the future */
+};
+
+const char *verify_result_name(enum verify_result r);
+
+struct verify_params {
+	const uint8_t *signing_pk; /* pinned, 32 bytes */
+	const char *device_id;     /* ours */
+	uint64_t min_version;      /* accept only version >= min_version */
+	int64_t now;               /* unix seconds */
+};
+
+/*
+ * Verify envelope; on VERIFY_OK *out is a new config (agent_config_free). On any other
+ * result *out is NULL and nothing should change.
+ */
+enum verify_result verify_envelope(const json_t *envelope, const struct verify_params *p,
+				   struct agent_config **out);
+
+/* Parse an already-verified payload. 0, -EINVAL or -ENOMEM. Exposed for tests. */
+int agent_config_from_json(const json_t *payload, struct agent_config **out);
+void agent_config_free(struct agent_config *cfg);
+
+/* Peers are kept sorted by key; find one, or NULL. */
+const struct agent_peer *agent_config_find_peer(const struct agent_config *cfg,
+						 const uint8_t key[KW_KEY_LEN]);
+/* True when two peers would be configured identically. */
+bool agent_peer_equal(const struct agent_peer *a, const struct agent_peer *b);
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * Failed-login limiter: per key (a username, a client address), at most max_failures
+ * failures in a window of `window` seconds; past that the key is refused until the window
+ * that started with its first failure ends. A fixed-size table (entries evicted oldest
+ * first), so a flood of new keys costs memory once, never more. Thread-safe; the clock is
+ * the caller's.
+ */
+#ifndef KW_API_LOGIN_RATELIMIT_H
+#define KW_API_LOGIN_RATELIMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct kw_ratelimit;
+
+int ratelimit_new(unsigned capacity, unsigned max_failures, unsigned window, struct kw_ratelimit **out);
+void ratelimit_free(struct kw_ratelimit *rl);
+/* Is key refused now? If so *retry_after is the seconds left (>= 1). */
+bool ratelimit_blocked(struct kw_ratelimit *rl, const char *key, int64_t now, int64_t *retry_after);
+void ratelimit_failure(struct kw_ratelimit *rl, const char *key, int64_t now);
+/* A success forgets the key's failures. */
+void ratelimit_success(struct kw_ratelimit *rl, const char *key);
+
+#endif

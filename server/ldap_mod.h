@@ -1,0 +1,57 @@
+/* The LDAP module's state inside keywayd (srv->ldap points at one of these). */
+#ifndef KW_LDAP_MOD_H
+#define KW_LDAP_MOD_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api_login_ratelimit.h"
+#include "ldap_config.h"
+#include "ldap_dir.h"
+#include "sync_plan.h"
+
+struct kw_server;
+
+/* What GET /api/v1/ldap/status shows. */
+struct kwl_sync_status {
+	int64_t last_run_at;       /* 0: never */
+	int64_t last_duration_ms;
+	enum kw_sync_outcome last_outcome;
+	struct kw_sync_plan last_plan;
+	unsigned last_apply_errors;
+	char last_error[256];
+	int64_t last_error_at;
+	uint64_t runs, failures, held;
+	bool pending;              /* a mass change waits for confirmation */
+	unsigned pending_cut, pending_limit;
+	int64_t pending_since;
+};
+
+struct kwl_module {
+	struct kw_server *srv;
+	struct kw_ldap_config cfg;
+	struct kw_ldap *dir;
+	struct kw_ratelimit *rl_user, *rl_addr;
+	pthread_mutex_t run_lock;    /* one sync at a time */
+	pthread_mutex_t status_lock;
+	struct kwl_sync_status status;
+	pthread_mutex_t wake_lock;
+	pthread_cond_t wake;
+	bool stopping;
+	bool thread_started;
+	pthread_t thread;
+};
+
+/* sync.c: one run (blocking; serialised). Fills *plan and *apply_errors. */
+int sync_run(struct kwl_module *m, bool confirm_mass_change, struct kw_sync_plan *plan, unsigned *apply_errors);
+int sync_thread_start(struct kwl_module *m);
+void sync_thread_stop(struct kwl_module *m);
+
+/* api_login.c / api_ldap.c handlers */
+int api_login_post(struct kw_req *req, json_t *in, json_t **out);
+int api_logout_post(struct kw_req *req, json_t *in, json_t **out);
+int api_ldap_sync_post(struct kw_req *req, json_t *in, json_t **out);
+int api_ldap_status_get(struct kw_req *req, json_t *in, json_t **out);
+
+#endif

@@ -1,0 +1,114 @@
+/* keywayd's hooks for the LDAP module: parse [ldap], connect, routes, the sync thread. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "api.h"
+#include "ldap_mod.h"
+#include "ldap_module.h"
+#include "log.h"
+
+static const struct kw_route ldap_routes[] = {
+	{ "POST", "/api/v1/login", api_login_post, KW_AUTH_NONE, KW_BODY_JSON },
+	{ "POST", "/api/v1/logout", api_logout_post, KW_AUTH_ANY, KW_BODY_OPTIONAL },
+	{ "POST", "/api/v1/ldap/sync", api_ldap_sync_post, KW_AUTH_ADMIN, KW_BODY_OPTIONAL },
+	{ "GET", "/api/v1/ldap/status", api_ldap_status_get, KW_AUTH_ADMIN, KW_BODY_NONE },
+};
+
+static void module_free(struct kwl_module *m)
+{
+	if (!m)
+		return;
+	ldap_dir_free(m->dir);
+	ratelimit_free(m->rl_user);
+	ratelimit_free(m->rl_addr);
+	pthread_mutex_destroy(&m->run_lock);
+	pthread_mutex_destroy(&m->status_lock);
+	pthread_mutex_destroy(&m->wake_lock);
+	pthread_cond_destroy(&m->wake);
+	ldap_config_free(&m->cfg);
+	free(m);
+}
+
+int ldap_module_init(struct kw_server *srv, const char *config_path)
+{
+	struct kwl_module *m;
+	char err[768] = "";
+	int r;
+
+	srv->ldap = NULL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	pthread_mutex_init(&m->run_lock, NULL);
+	pthread_mutex_init(&m->status_lock, NULL);
+	pthread_mutex_init(&m->wake_lock, NULL);
+	pthread_cond_init(&m->wake, NULL);
+	m->srv = srv;
+	ldap_config_init(&m->cfg);
+	if (config_path) {
+		r = ldap_config_load(&m->cfg, config_path, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "keywayd: %s\n", err);
+			goto fail;
+		}
+	}
+	if (!m->cfg.enabled) {
+		module_free(m);
+		return 0; /* no [ldap] uri: keywayd runs without the directory */
+	}
+	r = ldap_dir_new(&m->cfg, &m->dir);
+	if (r < 0)
+		goto fail;
+	r = ratelimit_new(8192, m->cfg.login_max_failures, m->cfg.login_window, &m->rl_user);
+	if (r < 0)
+		goto fail;
+	r = ratelimit_new(8192, m->cfg.login_max_failures_addr, m->cfg.login_window, &m->rl_addr);
+	if (r < 0)
+		goto fail;
+	r = routes_register(ldap_routes, sizeof(ldap_routes) / sizeof(ldap_routes[0]));
+	if (r < 0) {
+		fprintf(stderr, "keywayd: cannot register the LDAP routes\n");
+		goto fail;
+	}
+	srv->ldap = m;
+	log_info("ldap: enabled uris=%zu first=%s starttls=%s user_base=\"%s\" vpn_group=\"%s\" sync_interval=%u",
+		 m->cfg.n_uris, m->cfg.uris[0], m->cfg.starttls ? "yes" : "no", m->cfg.user_base, m->cfg.vpn_group,
+		 m->cfg.sync_interval);
+	return 0;
+fail:
+	module_free(m);
+	return r < 0 ? r : -EINVAL;
+}
+
+int ldap_module_start(struct kw_server *srv)
+{
+	struct kwl_module *m = srv->ldap;
+
+	if (!m || !m->cfg.sync_interval)
+		return 0;
+	return sync_thread_start(m);
+}
+
+void ldap_module_stop(struct kw_server *srv)
+{
+	struct kwl_module *m = srv->ldap;
+
+	if (!m)
+		return;
+	sync_thread_stop(m);
+	srv->ldap = NULL;
+	module_free(m);
+}
+
+int ldap_max_devices(struct kw_server *srv)
+{
+	struct kwl_module *m = srv->ldap;
+
+	return m ? (int)m->cfg.max_devices_per_user : 0;
+}

@@ -1,0 +1,192 @@
+/* keywayd: the controller. Parses the command line, starts the parts, waits for a signal. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "admin_cli.h"
+#include "api.h"
+#include "conf.h"
+#include "fileutil.h"
+#include "http.h"
+#include "ldap_module.h"
+#include "log.h"
+#include "longpoll.h"
+#include "signer.h"
+#include "store.h"
+#include "wgconf.h"
+
+#define DEFAULT_CONFIG SYSCONFDIR "/keyway/keywayd.conf"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: keywayd [-c FILE] [--foreground]\n"
+		   "       keywayd [-c FILE] admin-token create --name NAME\n"
+		   "default config file: %s (built-in defaults when it does not exist)\n",
+		DEFAULT_CONFIG);
+}
+
+/* Everything a config payload takes from the file: a change bumps every version. */
+static void net_fingerprint(const struct kw_conf *c, char out[65])
+{
+	crypto_generichash_state h;
+	uint8_t digest[32];
+	char buf[KW_CIDR_STRLEN + 64];
+
+	crypto_generichash_init(&h, NULL, 0, sizeof(digest));
+#define FEED(s) crypto_generichash_update(&h, (const uint8_t *)(s), strlen(s) + 1)
+	cidr_format(buf, &c->cidr);
+	FEED(buf);
+	if (c->has_cidr6) {
+		cidr_format(buf, &c->cidr6);
+		FEED(buf);
+	}
+	for (int i = 0; i < c->nroutes; i++) {
+		cidr_format(buf, &c->routes[i]);
+		FEED(buf);
+	}
+	FEED(c->gateway_endpoint);
+	snprintf(buf, sizeof(buf), "%d/%lld/%d/%d", c->gateway_port, (long long)c->config_lifetime, c->mtu,
+		 c->persistent_keepalive);
+	FEED(buf);
+#undef FEED
+	crypto_generichash_final(&h, digest, sizeof(digest));
+	sodium_bin2hex(out, 65, digest, sizeof(digest));
+}
+
+static int run(struct kw_conf *conf, const char *config_path)
+{
+	struct kw_server srv = { .conf = conf, .config_path = config_path, .version = PACKAGE_VERSION };
+	struct kw_store_net net = { .cidr = conf->cidr, .has_cidr6 = conf->has_cidr6, .cidr6 = conf->cidr6,
+				    .quarantine = conf->address_quarantine };
+	struct kw_http *http = NULL;
+	char path[PATH_MAX];
+	sigset_t sigs;
+	int ret, sig = 0, code = 1;
+	bool ldap_inited = false;
+
+	/* Signals are taken by sigwait() below: block them before any thread starts. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	ret = dir_ensure(conf->state_dir, 0700);
+	if (ret < 0) {
+		log_error("cannot create state directory %s: %s", conf->state_dir, strerror(-ret));
+		return 1;
+	}
+	net_fingerprint(conf, net.fingerprint);
+	snprintf(path, sizeof(path), "%s/keyway.db", conf->state_dir);
+	ret = store_open(path, &net, &srv.store);
+	if (ret < 0) {
+		log_error("cannot open database %s: %s", path, strerror(-ret));
+		return 1;
+	}
+	ret = signer_open(conf->state_dir, &srv.signer);
+	if (ret < 0) {
+		log_error("cannot load the signing key in %s: %s", conf->state_dir, strerror(-ret));
+		goto out;
+	}
+	if (wgconf_cache_new(&srv.wgcache) < 0 || longpoll_new(srv.store, &srv.longpoll) < 0) {
+		log_error("out of memory");
+		goto out;
+	}
+	store_set_change_cb(srv.store, longpoll_on_change, srv.longpoll);
+	ret = ldap_module_init(&srv, config_path);
+	if (ret < 0)
+		goto out;
+	ldap_inited = true;
+	ret = http_start(&srv, &http);
+	if (ret < 0)
+		goto out;
+	ret = ldap_module_start(&srv);
+	if (ret < 0)
+		goto out;
+	log_info("keywayd started version=%s key_id=%s state_dir=%s", PACKAGE_VERSION, srv.signer->key_id,
+		 conf->state_dir);
+	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
+		log_info("SIGHUP: nothing to reload (restart keywayd to apply config changes)");
+	log_info("keywayd stopping signal=%d", sig);
+	code = 0;
+out:
+	if (ldap_inited)
+		ldap_module_stop(&srv);
+	store_set_change_cb(srv.store, NULL, NULL);
+	longpoll_shutdown(srv.longpoll);
+	http_stop(http);
+	longpoll_free(srv.longpoll);
+	wgconf_cache_free(srv.wgcache);
+	signer_free(srv.signer);
+	store_close(srv.store);
+	return code;
+}
+
+int main(int argc, char **argv)
+{
+	const char *config_path = NULL;
+	bool foreground = false;
+	struct rlimit no_core = { 0, 0 };
+	struct kw_conf conf;
+	char err[600];
+	int i, ret;
+
+	log_set_program("keywayd");
+	/* Secrets live in this process: no core dumps, no ptrace by the same uid. */
+	(void)setrlimit(RLIMIT_CORE, &no_core);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	umask(077);
+	if (sodium_init() < 0) {
+		fprintf(stderr, "keywayd: libsodium failed to initialise\n");
+		return 1;
+	}
+	for (i = 1; i < argc; i++) {
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+			config_path = argv[++i];
+		else if (strcmp(argv[i], "--foreground") == 0 || strcmp(argv[i], "-f") == 0)
+			foreground = true;
+		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (argv[i][0] == '-') {
+			fprintf(stderr, "keywayd: unknown option %s\n", argv[i]);
+			usage(stderr);
+			return 2;
+		} else
+			break;
+	}
+	conf_defaults(&conf);
+	if (config_path || access(DEFAULT_CONFIG, F_OK) == 0) {
+		if (!config_path)
+			config_path = DEFAULT_CONFIG;
+		ret = conf_load(&conf, config_path, err, sizeof(err));
+		if (ret < 0) {
+			fprintf(stderr, "keywayd: %s\n", err);
+			return 1;
+		}
+	}
+	(void)log_set_level_name(conf.log_level);
+	if (i < argc) {
+		if (strcmp(argv[i], "admin-token") == 0)
+			return admin_cli_main(&conf, argc - i, argv + i);
+		fprintf(stderr, "keywayd: unknown command %s\n", argv[i]);
+		usage(stderr);
+		return 2;
+	}
+	if (!foreground && daemon(0, 1) < 0) {
+		fprintf(stderr, "keywayd: cannot daemonize: %s\n", strerror(errno));
+		return 1;
+	}
+	return run(&conf, config_path);
+}

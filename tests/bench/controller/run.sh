@@ -1,0 +1,178 @@
+#!/bin/bash
+# Controller benchmark (not part of make check): `make bench-controller` or
+#   tests/bench/controller/run.sh BUILD/server/keywayd
+# 1. config fetches/s: keywayd (one device's signed config, with its device token) vs nginx
+#    serving the very same bytes as a static file on loopback, and the ratio (target >= 0.5);
+# 2. enrollments/s over HTTP (target >= 1000/s), which also fill a second keywayd up to
+#    100,000 devices;
+# 3. config-fetch latency with 100 vs 100,000 enrolled devices (target: p99 within 2x): two
+#    keywayd instances measured alternately, five rounds, so the noise of a shared machine
+#    falls on both alike.
+# Env: KW_BENCH_SECONDS (10), KW_BENCH_CONNS (32), KW_BENCH_DEVICES (100000), KW_BENCH_THREADS (2).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+KEYWAYD=${1:-${top_builddir:-.}/server/keywayd}
+SECS=${KW_BENCH_SECONDS:-10}
+CONNS=${KW_BENCH_CONNS:-32}
+BIG=${KW_BENCH_DEVICES:-100000}
+THREADS=${KW_BENCH_THREADS:-2}
+for t in wrk nginx curl python3; do
+	command -v "$t" >/dev/null || { echo "bench-controller: $t is missing (packaging/install-deps)"; exit 1; }
+done
+[ -x "$KEYWAYD" ] || { echo "bench-controller: no keywayd at $KEYWAYD"; exit 1; }
+
+tmp=$(mktemp -d /tmp/kws-bench.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	[ -n "${KW_KEEP_TMP:-}" ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+	for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
+	echo "port $1 never opened"; exit 1
+}
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
+
+# start_keywayd NAME: sets API_<NAME>, ADMIN_<NAME>, and enrolls a gateway and one device
+# whose config URL and token land in URL_<NAME>, DEV_<NAME>, GWURL_<NAME>, GW_<NAME>.
+start_keywayd() {
+	local n=$1 port dir admin api gwj dev
+	port=$(free_port)
+	dir=$tmp/$n
+	mkdir -p "$dir"
+	cat >"$dir/keywayd.conf" <<CONF
+[server]
+listen = 127.0.0.1:$port
+state_dir = $dir/state
+threads = $THREADS
+max_connections = 4096
+[network]
+cidr = 10.0.0.0/8
+routes = 192.168.10.0/24
+[log]
+level = warn
+CONF
+	admin=$("$KEYWAYD" -c "$dir/keywayd.conf" admin-token create --name bench 2>/dev/null)
+	"$KEYWAYD" -c "$dir/keywayd.conf" --foreground 2>"$dir/keywayd.log" &
+	pids+=($!)
+	wait_port "$port"
+	api="http://127.0.0.1:$port/api/v1"
+	printf -v "API_$n" '%s' "$api"
+	printf -v "ADMIN_$n" '%s' "$admin"
+	gwj=$(enroll_one "$api" "$(mktoken "$api" "$admin" ops gateway 1)")
+	printf -v "GW_$n" '%s' "$(echo "$gwj" | json '["device_token"]')"
+	printf -v "GWURL_$n" '%s' "$api/devices/$(echo "$gwj" | json '["device_id"]')/config"
+	dev=$(enroll_one "$api" "$(mktoken "$api" "$admin" alice device 1)")
+	printf -v "DEV_$n" '%s' "$(echo "$dev" | json '["device_token"]')"
+	printf -v "URL_$n" '%s' "$api/devices/$(echo "$dev" | json '["device_id"]')/config"
+}
+mktoken() { # mktoken API ADMIN USER ROLE USES
+	curl -sf -H "Authorization: Bearer $2" -d "{\"username\":\"$3\",\"role\":\"$4\",\"uses\":$5,\"expires_in\":86400}" \
+		"$1/enrollment-tokens" | json '["token"]'
+}
+enroll_one() { # enroll_one API TOKEN -> json
+	curl -sf -d "{\"token\":\"$2\",\"public_key\":\"$(head -c 32 /dev/urandom | base64)\",\"hostname\":\"h\",\"endpoint\":\"192.0.2.1:51820\"}" \
+		"$1/enroll"
+}
+ndevices() { curl -sf -H "Authorization: Bearer $2" "$1/users" | json '["users"]' >/dev/null; sqlite3 "$tmp/$3/state/keyway.db" "SELECT count(*) FROM devices" 2>/dev/null || echo '?'; }
+
+start_keywayd small
+start_keywayd big
+
+# ---- 1. keywayd vs nginx serving the same bytes
+nport=$(free_port)
+mkdir -p "$tmp/www" "$tmp/nginx"
+curl -sf -H "Authorization: Bearer $DEV_small" "$URL_small" >"$tmp/www/config.json"
+chmod 755 "$tmp" "$tmp/www"; chmod 644 "$tmp/www/config.json" # nginx workers are not root
+cat >"$tmp/nginx/nginx.conf" <<CONF
+daemon off;
+worker_processes $THREADS;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	client_body_temp_path $tmp/nginx;
+	proxy_temp_path $tmp/nginx;
+	fastcgi_temp_path $tmp/nginx;
+	uwsgi_temp_path $tmp/nginx;
+	scgi_temp_path $tmp/nginx;
+	default_type application/json;
+	keepalive_requests 1000000;
+	server {
+		listen 127.0.0.1:$nport;
+		root $tmp/www;
+	}
+}
+CONF
+nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" &
+nginx_pid=$!
+pids+=($nginx_pid)
+wait_port "$nport"
+bytes=$(stat -c %s "$tmp/www/config.json")
+echo "== 1. config fetches/s: $bytes-byte signed config; wrk -t2 -c$CONNS -d${SECS}s; keywayd threads=$THREADS, nginx workers=$THREADS; alternating, three rounds"
+export KW_DEVICE_TOKEN=$DEV_small
+wrk -t2 -c"$CONNS" -d2s -s "$here/fetch.lua" "$URL_small" >/dev/null # warm-up
+k_rates=()
+n_rates=()
+for round in 1 2 3; do
+	k_out=$(wrk -t2 -c"$CONNS" -d"${SECS}s" -s "$here/fetch.lua" "$URL_small" | grep '^FETCH')
+	n_out=$(KW_DEVICE_TOKEN='' wrk -t2 -c"$CONNS" -d"${SECS}s" -s "$here/fetch.lua" "http://127.0.0.1:$nport/config.json" | grep '^FETCH')
+	echo "   round $round keywayd: $k_out"
+	echo "   round $round nginx:   $n_out"
+	k_rates+=("$(echo "$k_out" | field rate)")
+	n_rates+=("$(echo "$n_out" | field rate)")
+done
+k_rate=$(printf '%s\n' "${k_rates[@]}" | sort -n | sed -n 2p)
+n_rate=$(printf '%s\n' "${n_rates[@]}" | sort -n | sed -n 2p)
+echo "RESULT fetch (medians) keywayd=${k_rate}/s nginx=${n_rate}/s ratio=$(python3 -c "print('%.2f' % ($k_rate / $n_rate))") (target >= 0.5)"
+kill "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true
+
+# ---- the small instance: 100 devices in all
+tok=$(mktoken "$API_small" "$ADMIN_small" bench device 98)
+for _ in $(seq 98); do enroll_one "$API_small" "$tok" >/dev/null; done
+
+# ---- 2. enrollments/s, filling the big instance
+need=$((BIG - 2))
+export KW_ENROLL_TOKEN=$(mktoken "$API_big" "$ADMIN_big" bench device "$need")
+echo "== 2. enrollments/s: wrk -t2 -c$CONNS -d${SECS}s runs, POST /api/v1/enroll with fresh keys, until $BIG devices"
+first=""
+left=$need
+while [ "$left" -gt 0 ]; do
+	out=$(wrk -t2 -c"$CONNS" -d"${SECS}s" -s "$here/enroll.lua" "$API_big/enroll" | grep '^ENROLL')
+	echo "   $out"
+	made=$(echo "$out" | field created)
+	[ -z "$first" ] && [ "$made" -lt "$left" ] && first=$out
+	left=$((left - made))
+	[ "$made" -gt 0 ] || break
+done
+echo "RESULT enroll rate=$(echo "${first:-$out}" | field rate)/s (first full run; target >= 1000/s)"
+
+# ---- 3. latency, alternating small and big
+echo "== 3. config-fetch latency, wrk -t1 -c4 -d${SECS}s (moderate load), alternating instances, five rounds"
+p_small=()
+p_big=()
+for round in 1 2 3 4 5; do
+	o=$(KW_DEVICE_TOKEN=$DEV_small wrk -t1 -c4 -d"${SECS}s" -s "$here/fetch.lua" "$URL_small" | grep '^FETCH')
+	echo "   round $round, $(ndevices "$API_small" "$ADMIN_small" small) devices: $o"
+	p_small+=("$(echo "$o" | field p99_ms)")
+	o=$(KW_DEVICE_TOKEN=$DEV_big wrk -t1 -c4 -d"${SECS}s" -s "$here/fetch.lua" "$URL_big" | grep '^FETCH')
+	echo "   round $round, $(ndevices "$API_big" "$ADMIN_big" big) devices: $o"
+	p_big+=("$(echo "$o" | field p99_ms)")
+done
+med() { printf "%s\n" "$@" | sort -n | sed -n "3p"; }
+ms=$(med "${p_small[@]}")
+mb=$(med "${p_big[@]}")
+echo "RESULT p99 (median of 5) small=${ms}ms big=${mb}ms ratio=$(python3 -c "print('%.2f' % ($mb / $ms))") (target <= 2)"
+ls=$(printf '%s\n' "${p_small[@]}" | sort -n | head -1)
+lb=$(printf '%s\n' "${p_big[@]}" | sort -n | head -1)
+echo "RESULT p99 (best of 5, least disturbed by other load) small=${ls}ms big=${lb}ms ratio=$(python3 -c "print('%.2f' % ($lb / $ls))")"
+for i in 1 2; do # first: built and signed; second: from the cache
+	g=$(curl -sf -o /dev/null -w '%{time_total} %{size_download}' -H "Authorization: Bearer $GW_big" "$GWURL_big")
+	echo "   gateway config with every device as a peer, fetch $i: $(echo "$g" | awk '{printf "%.3f s, %d bytes", $1, $2}')"
+done

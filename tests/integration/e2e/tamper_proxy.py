@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""A man in the middle between keyway-agent and keywayd, for the end-to-end tests.
+
+Usage: tamper_proxy.py LISTEN_ADDR LISTEN_PORT UPSTREAM_URL MODE_FILE
+
+Forwards every request to UPSTREAM_URL. Long-polls are shortened to wait=1 so a mode
+change takes effect within a second. What it does to config answers is read from
+MODE_FILE at each request:
+  pass     forward unchanged (default)
+  flip     answer with the current config with one byte of the payload flipped
+  foreign  answer with the current payload, version + 1, signed by another Ed25519 key
+  forged   as foreign, but claiming the controller's key_id
+  older    answer with the first config envelope ever relayed (an older version)
+Each tampered answer is counted in MODE_FILE.count (one line per answer).
+"""
+import base64
+import http.server
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+
+LISTEN, PORT, UPSTREAM, MODE_FILE = sys.argv[1], int(sys.argv[2]), sys.argv[3].rstrip('/'), sys.argv[4]
+FIRST = {}
+LOCK = threading.Lock()
+KEYDIR = tempfile.mkdtemp(prefix='kwa-proxy-')
+FOREIGN_KEY = os.path.join(KEYDIR, 'foreign.pem')
+subprocess.run(['openssl', 'genpkey', '-algorithm', 'ed25519', '-out', FOREIGN_KEY], check=True,
+               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def mode():
+    try:
+        with open(MODE_FILE) as f:
+            return f.read().strip() or 'pass'
+    except FileNotFoundError:
+        return 'pass'
+
+
+def count():
+    with LOCK, open(MODE_FILE + '.count', 'a') as f:
+        f.write(mode() + '\n')
+
+
+def foreign_sign(payload: bytes) -> (str, str):
+    path = os.path.join(KEYDIR, 'payload')
+    with open(path, 'wb') as f:
+        f.write(payload)
+    sig = subprocess.run(['openssl', 'pkeyutl', '-sign', '-inkey', FOREIGN_KEY, '-rawin', '-in', path],
+                         check=True, capture_output=True).stdout
+    der = subprocess.run(['openssl', 'pkey', '-in', FOREIGN_KEY, '-pubout', '-outform', 'DER'],
+                         check=True, capture_output=True).stdout
+    import hashlib
+    key_id = hashlib.sha256(der[-32:]).hexdigest()[:16]
+    return base64.b64encode(sig).decode(), key_id
+
+
+def record_first(device, envelope):
+    with LOCK:
+        FIRST.setdefault(device, envelope)
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def upstream(self, path, body=None):
+        req = urllib.request.Request(UPSTREAM + path, data=body, method=self.command)
+        for h in ('Authorization', 'Content-Type', 'Accept'):
+            if self.headers.get(h):
+                req.add_header(h, self.headers[h])
+        try:
+            with urllib.request.urlopen(req, timeout=70) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def answer(self, status, data):
+        self.send_response(status)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def handle_any(self):
+        body = None
+        if self.headers.get('Content-Length'):
+            body = self.rfile.read(int(self.headers['Content-Length']))
+        url = urllib.parse.urlsplit(self.path)
+        q = urllib.parse.parse_qs(url.query)
+        parts = url.path.strip('/').split('/')
+        is_config = len(parts) == 5 and parts[:3] == ['api', 'v1', 'devices'] and parts[4] == 'config'
+        m = mode()
+        if is_config and m != 'pass' and self.command == 'GET':
+            status, data = self.upstream(url.path + '?after=0')
+            if status != 200:
+                return self.answer(status, data)
+            env = json.loads(data)
+            if m == 'older' and parts[3] in FIRST:
+                env = FIRST[parts[3]]
+            elif m == 'flip':
+                raw = bytearray(base64.b64decode(env['payload']))
+                raw[len(raw) // 2] ^= 0x01
+                env['payload'] = base64.b64encode(bytes(raw)).decode()
+            elif m in ('foreign', 'forged'):
+                payload = json.loads(base64.b64decode(env['payload']))
+                payload['version'] += 1
+                raw = json.dumps(payload).encode()
+                sig, key_id = foreign_sign(raw)
+                env = {'payload': base64.b64encode(raw).decode(), 'signature': sig,
+                       'key_id': key_id if m == 'foreign' else env['key_id']}
+            count()
+            return self.answer(200, json.dumps(env).encode())
+        path = url.path
+        if is_config:
+            q['wait'] = ['1']
+            path += '?' + urllib.parse.urlencode({k: v[0] for k, v in q.items()})
+        elif url.query:
+            path += '?' + url.query
+        status, data = self.upstream(path, body)
+        try:
+            if status in (200, 201) and is_config:
+                record_first(parts[3], json.loads(data))
+            elif status in (200, 201) and url.path == '/api/v1/enroll':
+                j = json.loads(data)
+                record_first(str(j['device_id']), j['config'])
+        except (ValueError, KeyError):
+            pass
+        self.answer(status, data)
+
+    do_GET = do_POST = do_PUT = do_DELETE = handle_any
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+
+Server((LISTEN, PORT), Handler).serve_forever()

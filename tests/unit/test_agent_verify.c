@@ -1,0 +1,279 @@
+/* Check suite for agent/verify.c: every reason a config is refused, and the parser. */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "envelope.h"
+#include "key.h"
+#include "verify.h"
+
+static uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+static uint8_t other_pk[crypto_sign_PUBLICKEYBYTES], other_sk[crypto_sign_SECRETKEYBYTES];
+static char peer_a[KW_KEY_B64_LEN + 1], peer_b[KW_KEY_B64_LEN + 1];
+
+#define NOW 1700000000
+
+static void setup(void)
+{
+	uint8_t k[KW_KEY_LEN];
+
+	crypto_sign_keypair(pk, sk);
+	crypto_sign_keypair(other_pk, other_sk);
+	randombytes_buf(k, sizeof(k));
+	key_to_base64(peer_a, k);
+	randombytes_buf(k, sizeof(k));
+	key_to_base64(peer_b, k);
+}
+
+static char *payload_text(int version, const char *device, long expires)
+{
+	char *p = NULL;
+
+	if (asprintf(&p,
+		     "{\"version\":%d,\"device_id\":%s,\"issued_at\":%d,\"expires_at\":%ld,"
+		     "\"interface\":{\"addresses\":[\"10.77.0.5/32\"],\"mtu\":1420},"
+		     "\"peers\":[{\"public_key\":\"%s\",\"endpoint\":\"192.0.2.1:51820\","
+		     "\"allowed_ips\":[\"10.77.0.0/16\",\"198.51.100.0/24\"],"
+		     "\"persistent_keepalive\":25},"
+		     "{\"public_key\":\"%s\",\"endpoint\":null,\"allowed_ips\":[]}]}",
+		     version, device, NOW - 10, expires, peer_a, peer_b) < 0)
+		return NULL;
+	return p;
+}
+
+static json_t *sign_with(const uint8_t *s, const uint8_t *p, const char *text)
+{
+	json_t *env = NULL;
+
+	ck_assert_int_eq(envelope_sign(s, p, text, strlen(text), &env), 0);
+	return env;
+}
+
+static json_t *make(int version, const char *device, long expires)
+{
+	char *text = payload_text(version, device, expires);
+	json_t *env = sign_with(sk, pk, text);
+
+	free(text);
+	return env;
+}
+
+static enum verify_result check(const json_t *env, uint64_t min_version, struct agent_config **cfg)
+{
+	struct verify_params p = { .signing_pk = pk, .device_id = "7", .min_version = min_version,
+				   .now = NOW };
+
+	return verify_envelope(env, &p, cfg);
+}
+
+START_TEST(test_good_config)
+{
+	struct agent_config *cfg = NULL;
+	json_t *env = make(5, "7", NOW + 3600);
+	char text[KW_CIDR_STRLEN];
+	const struct agent_peer *a;
+	uint8_t ka[KW_KEY_LEN];
+
+	ck_assert_int_eq(check(env, 5, &cfg), VERIFY_OK);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_uint_eq(cfg->version, 5);
+	ck_assert_str_eq(cfg->device_id, "7");
+	ck_assert_int_eq(cfg->mtu, 1420);
+	ck_assert_int_eq(cfg->listen_port, -1);
+	ck_assert_uint_eq(cfg->n_addresses, 1);
+	cidr_format(text, &cfg->addresses[0]);
+	ck_assert_str_eq(text, "10.77.0.5/32");
+	ck_assert_uint_eq(cfg->n_peers, 2);
+	ck_assert_int_eq(key_from_base64(ka, peer_a), 0);
+	a = agent_config_find_peer(cfg, ka);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_str_eq(a->endpoint, "192.0.2.1:51820");
+	ck_assert_uint_eq(a->n_allowed, 2);
+	ck_assert_uint_eq(a->persistent_keepalive, 25);
+	agent_config_free(cfg);
+	json_decref(env);
+}
+END_TEST
+
+START_TEST(test_string_device_id)
+{
+	struct agent_config *cfg = NULL;
+	json_t *env = make(1, "\"7\"", NOW + 60);
+
+	ck_assert_int_eq(check(env, 0, &cfg), VERIFY_OK);
+	agent_config_free(cfg);
+	json_decref(env);
+}
+END_TEST
+
+START_TEST(test_flipped_byte)
+{
+	struct agent_config *cfg = NULL;
+	json_t *env = make(5, "7", NOW + 3600);
+	char *p = strdup(json_string_value(json_object_get(env, "payload")));
+	size_t i;
+
+	/* Flip one base64 character at several places: each must fail the signature. */
+	for (i = 4; i < strlen(p); i += 37) {
+		char saved = p[i];
+
+		p[i] = p[i] == 'A' ? 'B' : 'A';
+		json_object_set_new(env, "payload", json_string(p));
+		ck_assert_int_eq(check(env, 0, &cfg), VERIFY_BAD_SIGNATURE);
+		ck_assert_ptr_null(cfg);
+		p[i] = saved;
+	}
+	json_object_set_new(env, "payload", json_string(p));
+	ck_assert_int_eq(check(env, 0, &cfg), VERIFY_OK);
+	agent_config_free(cfg);
+	free(p);
+	json_decref(env);
+}
+END_TEST
+
+START_TEST(test_foreign_key)
+{
+	struct agent_config *cfg = NULL;
+	char *text = payload_text(9, "7", NOW + 3600);
+	json_t *env = sign_with(other_sk, other_pk, text);
+	char id[KW_KEY_ID_LEN + 1];
+
+	ck_assert_int_eq(check(env, 0, &cfg), VERIFY_FOREIGN_KEY);
+	ck_assert_ptr_null(cfg);
+	/* Signed by another key but claiming ours: the signature gives it away. */
+	envelope_key_id(id, pk);
+	json_object_set_new(env, "key_id", json_string(id));
+	ck_assert_int_eq(check(env, 0, &cfg), VERIFY_BAD_SIGNATURE);
+	json_decref(env);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_wrong_device)
+{
+	struct agent_config *cfg = NULL;
+	json_t *env = make(5, "8", NOW + 3600);
+
+	ck_assert_int_eq(check(env, 0, &cfg), VERIFY_WRONG_DEVICE);
+	ck_assert_ptr_null(cfg);
+	json_decref(env);
+}
+END_TEST
+
+START_TEST(test_rollback)
+{
+	struct agent_config *cfg = NULL;
+	json_t *env = make(5, "7", NOW + 3600);
+
+	ck_assert_int_eq(check(env, 6, &cfg), VERIFY_ROLLBACK);
+	ck_assert_int_eq(check(env, 1000, &cfg), VERIFY_ROLLBACK);
+	ck_assert_ptr_null(cfg);
+	json_decref(env);
+}
+END_TEST
+
+START_TEST(test_expired)
+{
+	struct agent_config *cfg = NULL;
+	json_t *env = make(5, "7", NOW);
+
+	ck_assert_int_eq(check(env, 0, &cfg), VERIFY_EXPIRED);
+	json_decref(env);
+	env = make(5, "7", NOW - 1);
+	ck_assert_int_eq(check(env, 0, &cfg), VERIFY_EXPIRED);
+	ck_assert_ptr_null(cfg);
+	json_decref(env);
+}
+END_TEST
+
+START_TEST(test_malformed)
+{
+	static const char *const bad[] = {
+		"{}",
+		"[]",
+		"{\"version\":1,\"device_id\":7,\"expires_at\":1800000000}",
+		"{\"version\":-1,\"device_id\":7,\"expires_at\":1800000000,\"interface\":{\"addresses\":[]},\"peers\":[]}",
+		"{\"version\":1,\"device_id\":7,\"expires_at\":1800000000,\"interface\":{\"addresses\":[\"nope\"]},\"peers\":[]}",
+		"{\"version\":1,\"device_id\":7,\"expires_at\":1800000000,\"interface\":{\"addresses\":[],\"mtu\":10},\"peers\":[]}",
+		"{\"version\":1,\"device_id\":7,\"expires_at\":1800000000,\"interface\":{\"addresses\":[]},\"peers\":[{\"public_key\":\"short\",\"allowed_ips\":[]}]}",
+		"{\"version\":1,\"device_id\":7,\"expires_at\":1800000000,\"interface\":{\"addresses\":[]},\"peers\":[{\"public_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"allowed_ips\":[\"10.0.0.0/99\"]}]}",
+		"{\"version\":1,\"device_id\":7,\"expires_at\":1800000000,\"interface\":{\"addresses\":[]},\"peers\":[{\"public_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"allowed_ips\":[]},{\"public_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"allowed_ips\":[]}]}",
+		"{\"version\":1,\"device_id\":{},\"expires_at\":1800000000,\"interface\":{\"addresses\":[]},\"peers\":[]}",
+		"not json",
+	};
+	struct agent_config *cfg = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *env = sign_with(sk, pk, bad[i]);
+
+		ck_assert_msg(check(env, 0, &cfg) == VERIFY_MALFORMED, "case %zu", i);
+		ck_assert_ptr_null(cfg);
+		json_decref(env);
+	}
+	{
+		json_t *junk = json_pack("{s:i}", "payload", 3);
+
+		ck_assert_int_eq(check(junk, 0, &cfg), VERIFY_MALFORMED);
+		json_decref(junk);
+		ck_assert_int_eq(check(NULL, 0, &cfg), VERIFY_MALFORMED);
+	}
+}
+END_TEST
+
+START_TEST(test_gateway_listen_port)
+{
+	const char *text = "{\"version\":2,\"device_id\":7,\"expires_at\":1800000000,"
+			   "\"interface\":{\"addresses\":[\"10.77.0.2/32\"],\"listen_port\":51820},"
+			   "\"peers\":[]}";
+	json_t *env = sign_with(sk, pk, text);
+	struct agent_config *cfg = NULL;
+
+	ck_assert_int_eq(check(env, 0, &cfg), VERIFY_OK);
+	ck_assert_int_eq(cfg->listen_port, 51820);
+	ck_assert_uint_eq(cfg->n_peers, 0);
+	agent_config_free(cfg);
+	json_decref(env);
+}
+END_TEST
+
+START_TEST(test_result_names)
+{
+	ck_assert_str_eq(verify_result_name(VERIFY_BAD_SIGNATURE), "bad_signature");
+	ck_assert_str_eq(verify_result_name(VERIFY_ROLLBACK), "rollback");
+	ck_assert_str_eq(verify_result_name(VERIFY_FOREIGN_KEY), "foreign_key");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("agent_verify");
+	TCase *tc = tcase_create("verify");
+	SRunner *sr;
+	int failed;
+
+	if (sodium_init() < 0)
+		return 1;
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_good_config);
+	tcase_add_test(tc, test_string_device_id);
+	tcase_add_test(tc, test_flipped_byte);
+	tcase_add_test(tc, test_foreign_key);
+	tcase_add_test(tc, test_wrong_device);
+	tcase_add_test(tc, test_rollback);
+	tcase_add_test(tc, test_expired);
+	tcase_add_test(tc, test_malformed);
+	tcase_add_test(tc, test_gateway_listen_port);
+	tcase_add_test(tc, test_result_names);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

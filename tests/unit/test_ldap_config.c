@@ -1,0 +1,226 @@
+/* Check suite: the [ldap] section parser and validator, and the password-file rules. */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "server/ldap_config.h"
+
+static char dir[] = "/tmp/kwl-unit-XXXXXX";
+
+static void write_file(const char *name, const char *text, mode_t mode)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+static int load(const char *text, struct kw_ldap_config *cfg, char *err, size_t errlen)
+{
+	char path[256];
+
+	write_file("keywayd.conf", text, 0644);
+	snprintf(path, sizeof(path), "%s/keywayd.conf", dir);
+	ldap_config_init(cfg);
+	return ldap_config_load(cfg, path, err, errlen);
+}
+
+static void setup(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	write_file("ldap.secret", "s3cret\n", 0600);
+	write_file("open.secret", "s3cret\n", 0644);
+}
+
+static void teardown(void)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	strcpy(dir, "/tmp/kwl-unit-XXXXXX");
+}
+
+static char *conf_with(const char *extra, const char *secret)
+{
+	static char buf[4096];
+
+	snprintf(buf, sizeof(buf),
+		 "[server]\nlisten = 127.0.0.1:8080\n\n[ldap]\n"
+		 "uri = ldap://127.0.0.1:389 ldaps://127.0.0.2:636        ; two, tried in order\n"
+		 "bind_dn = cn=keyway,ou=services,dc=example,dc=com\n"
+		 "bind_password_file = %s/%s\n"
+		 "user_base = ou=people,dc=example,dc=com\n"
+		 "vpn_group = cn=vpn-users,ou=groups,dc=example,dc=com\n%s",
+		 dir, secret, extra);
+	return buf;
+}
+
+START_TEST(test_defaults_and_contract_keys)
+{
+	struct kw_ldap_config c;
+	char err[512] = "";
+
+	ck_assert_int_eq(load(conf_with("starttls = yes\nca_file = /x/ca.pem\n"
+					"admin_group = cn=vpn-admins,ou=groups,dc=example,dc=com\n"
+					"group_style = memberUid\ndisabled_checks = ppolicy shadow\n"
+					"sync_interval = 30\nrevoke_after = 100\nmass_change_limit = 40\n"
+					"max_devices_per_user = 2\ntimeout = 3\n",
+					"ldap.secret"),
+			      &c, err, sizeof(err)),
+			 0);
+	ck_assert_msg(c.enabled, "%s", err);
+	ck_assert_uint_eq(c.n_uris, 2);
+	ck_assert_str_eq(c.uris[0], "ldap://127.0.0.1:389");
+	ck_assert_str_eq(c.uris[1], "ldaps://127.0.0.2:636");
+	ck_assert(c.starttls);
+	ck_assert(c.tls_verify);
+	ck_assert_str_eq(c.bind_password, "s3cret");
+	ck_assert_str_eq(c.user_filter, "(&(objectClass=inetOrgPerson)(uid=%s))");
+	ck_assert_str_eq(c.user_attribute, "uid");
+	ck_assert_int_eq(c.group_style, KW_LDAP_GROUP_MEMBER_UID);
+	ck_assert_uint_eq(c.disabled_checks, KW_LDAP_DISABLED_PPOLICY | KW_LDAP_DISABLED_SHADOW);
+	ck_assert_uint_eq(c.sync_interval, 30);
+	ck_assert_uint_eq(c.revoke_after, 100);
+	ck_assert_uint_eq(c.mass_change_abs, 40);
+	ck_assert_uint_eq(c.mass_change_pct, 0);
+	ck_assert_uint_eq(c.max_devices_per_user, 2);
+	ck_assert_uint_eq(c.timeout, 3);
+	ck_assert_uint_eq(c.network_timeout, 3);
+	ldap_config_free(&c);
+}
+END_TEST
+
+START_TEST(test_no_section_means_disabled)
+{
+	struct kw_ldap_config c;
+	char err[512] = "";
+
+	ck_assert_int_eq(load("[server]\nlisten = 127.0.0.1:1\n", &c, err, sizeof(err)), 0);
+	ck_assert(!c.enabled);
+	ldap_config_free(&c);
+}
+END_TEST
+
+START_TEST(test_password_file_must_be_private)
+{
+	struct kw_ldap_config c;
+	char err[512] = "";
+
+	ck_assert_int_eq(load(conf_with("", "open.secret"), &c, err, sizeof(err)), -EPERM);
+	ck_assert_ptr_nonnull(strstr(err, "0600"));
+	ck_assert_int_eq(c.bind_password[0], 0);
+	ldap_config_free(&c);
+	ck_assert_int_eq(load(conf_with("", "missing.secret"), &c, err, sizeof(err)), -ENOENT);
+	ldap_config_free(&c);
+}
+END_TEST
+
+START_TEST(test_inline_password_refused)
+{
+	struct kw_ldap_config c;
+	char err[512] = "";
+
+	ck_assert_int_lt(load(conf_with("bind_password = hunter2\n", "ldap.secret"), &c, err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(strstr(err, "keywayd.conf:"));
+	ck_assert_ptr_nonnull(strstr(err, "bind_password_file"));
+	ck_assert_ptr_null(strstr(err, "hunter2"));
+	ldap_config_free(&c);
+}
+END_TEST
+
+START_TEST(test_bad_values_name_line)
+{
+	struct kw_ldap_config c;
+	char err[512] = "";
+	static const char *bad[] = {
+		"uri = http://x\n",      "starttls = maybe\n",      "group_style = nested\n",
+		"disabled_checks = ad frobnicate\n", "timeout = 0\n", "sync_interval = -1\n",
+		"mass_change_limit = 101%\n", "mass_change_limit = lots\n", "user_filter = uid=%s\n",
+		"user_filter = (uid=%d)\n", "user_filter = (uid=alice)\n", "no_such_key = 1\n",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(load(conf_with(bad[i], "ldap.secret"), &c, err, sizeof(err)) < 0, "accepted %s", bad[i]);
+		ck_assert_msg(strstr(err, "keywayd.conf") != NULL, "no file in '%s'", err);
+		ldap_config_free(&c);
+	}
+	/* the line number of the bad key */
+	ck_assert_int_lt(load(conf_with("timeout = 0\n", "ldap.secret"), &c, err, sizeof(err)), 0);
+	ck_assert_msg(strstr(err, "keywayd.conf:10:") != NULL, "%s", err);
+	ldap_config_free(&c);
+}
+END_TEST
+
+START_TEST(test_ad_filter_derives_attribute)
+{
+	struct kw_ldap_config c;
+	char err[512] = "";
+
+	ck_assert_int_eq(load(conf_with("user_filter = (&(objectCategory=person)(objectClass=user)(sAMAccountName=%s))\n"
+					"group_style = memberOf\n",
+					"ldap.secret"),
+			      &c, err, sizeof(err)),
+			 0);
+	ck_assert_str_eq(c.user_attribute, "sAMAccountName");
+	ck_assert_int_eq(c.group_style, KW_LDAP_GROUP_MEMBER_OF);
+	ldap_config_free(&c);
+}
+END_TEST
+
+START_TEST(test_mass_limit)
+{
+	struct kw_ldap_config c;
+
+	ldap_config_init(&c);
+	ck_assert_uint_eq(ldap_config_mass_limit(&c, 4), 10);     /* 25% of 4 = 1, floor 10 */
+	ck_assert_uint_eq(ldap_config_mass_limit(&c, 100), 25);
+	ck_assert_uint_eq(ldap_config_mass_limit(&c, 10000), 2500);
+	ck_assert_int_eq(ldap_config_set(&c, "mass_change_limit", "3", NULL, 0), 0);
+	ck_assert_uint_eq(ldap_config_mass_limit(&c, 10000), 10); /* at least 10 either way */
+	ck_assert_int_eq(ldap_config_set(&c, "mass_change_limit", "50", NULL, 0), 0);
+	ck_assert_uint_eq(ldap_config_mass_limit(&c, 10000), 50);
+	ck_assert_int_eq(ldap_config_set(&c, "mass_change_limit", "10%", NULL, 0), 0);
+	ck_assert_uint_eq(ldap_config_mass_limit(&c, 1000), 100);
+	ldap_config_free(&c);
+}
+END_TEST
+
+static Suite *ldap_config_suite(void)
+{
+	Suite *s = suite_create("ldap_config");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_defaults_and_contract_keys);
+	tcase_add_test(tc, test_no_section_means_disabled);
+	tcase_add_test(tc, test_password_file_must_be_private);
+	tcase_add_test(tc, test_inline_password_refused);
+	tcase_add_test(tc, test_bad_values_name_line);
+	tcase_add_test(tc, test_ad_filter_derives_attribute);
+	tcase_add_test(tc, test_mass_limit);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(ldap_config_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

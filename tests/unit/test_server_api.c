@@ -1,0 +1,568 @@
+/*
+ * Check suite for keywayd's REST handlers, called directly (no HTTP): JSON validation of
+ * each endpoint, error classes, who may call what, and that rejected calls change nothing.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "envelope.h"
+#include "routes.h"
+#include "server_fixture.h"
+#include "signer.h"
+#include "store.h"
+#include "token.h"
+
+static struct fixture F;
+
+static void setup(void)
+{
+	fixture_up(&F, "192.0.2.0/29", 3600);
+}
+
+static void teardown(void)
+{
+	fixture_down(&F);
+}
+
+/* Call a handler as an admin with a JSON body text (NULL: none); returns status, *out body. */
+static int call(kw_handler_fn fn, const char *method, const char *path, const char *param,
+		enum kw_principal_kind kind, enum kw_role role, int64_t id, const char *user, const char *body,
+		json_t **out, struct kw_req *keep)
+{
+	struct kw_req req;
+	json_t *in = body ? json_loads(body, 0, NULL) : NULL;
+	int st;
+
+	if (body)
+		ck_assert_msg(in != NULL, "bad test JSON %s", body);
+	fixture_req(&F, &req, method, path, kind, role, id, user);
+	if (param) {
+		snprintf(req.param_buf[0], sizeof(req.param_buf[0]), "%s", param);
+		req.params[0] = req.param_buf[0];
+		req.nparams = 1;
+	}
+	*out = NULL;
+	st = fn(&req, in, out);
+	json_decref(in);
+	if (keep)
+		*keep = req;
+	else
+		req_release(&req);
+	return st;
+}
+
+#define ADMIN KW_PRINCIPAL_API_TOKEN, KW_ROLE_ADMIN, 1, "ci"
+#define ANON KW_PRINCIPAL_NONE, KW_ROLE_NONE, 0, NULL
+
+static const char *err_code(json_t *out)
+{
+	return json_string_value(json_object_get(json_object_get(out, "error"), "code"));
+}
+
+static void expect_error(int st, json_t *out, int want_status, const char *want_code)
+{
+	ck_assert_int_eq(st, want_status);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_str_eq(err_code(out), want_code);
+	ck_assert_ptr_nonnull(json_string_value(json_object_get(json_object_get(out, "error"), "message")));
+}
+
+/* Create an enrollment token through the handler, return its text. */
+static void make_token(const char *body, char tok[64])
+{
+	json_t *out;
+
+	ck_assert_int_eq(call(api_enrollment_tokens_post, "POST", "/", NULL, ADMIN, body, &out, NULL), 201);
+	snprintf(tok, 64, "%s", json_string_value(json_object_get(out, "token")));
+	json_decref(out);
+}
+
+static int enroll(const char *tok, const char *pub, json_t **out)
+{
+	char body[512];
+
+	snprintf(body, sizeof(body), "{\"token\":\"%s\",\"public_key\":\"%s\",\"hostname\":\"laptop\"}", tok, pub);
+	return call(api_enroll_post, "POST", "/api/v1/enroll", NULL, ANON, body, out, NULL);
+}
+
+static void random_pub(char pub[45])
+{
+	uint8_t k[32];
+
+	randombytes_buf(k, sizeof(k));
+	sodium_bin2base64(pub, 45, k, 32, sodium_base64_VARIANT_ORIGINAL);
+}
+
+START_TEST(test_health_info)
+{
+	json_t *out;
+
+	ck_assert_int_eq(call(api_health_get, "GET", "/", NULL, ANON, NULL, &out, NULL), 200);
+	ck_assert_str_eq(json_string_value(json_object_get(out, "status")), "ok");
+	json_decref(out);
+	ck_assert_int_eq(call(api_info_get, "GET", "/", NULL, ANON, NULL, &out, NULL), 200);
+	ck_assert_str_eq(json_string_value(json_object_get(out, "signing_key")), F.srv.signer->pk_b64);
+	ck_assert_str_eq(json_string_value(json_object_get(out, "network")), "192.0.2.0/29");
+	json_decref(out);
+}
+END_TEST
+
+START_TEST(test_enrollment_tokens_validation)
+{
+	static const struct {
+		const char *body;
+		const char *code;
+	} bad[] = {
+		{ "{}", "missing_field" },
+		{ "{\"username\":5}", "invalid_field" },
+		{ "{\"username\":\"\"}", "invalid_field" },
+		{ "{\"username\":\"a\\nb\"}", "invalid_field" },
+		{ "{\"username\":\"a\",\"role\":\"root\"}", "invalid_field" },
+		{ "{\"username\":\"a\",\"uses\":0}", "invalid_field" },
+		{ "{\"username\":\"a\",\"uses\":\"3\"}", "invalid_field" },
+		{ "{\"username\":\"a\",\"expires_in\":-5}", "invalid_field" },
+		{ "{\"username\":\"a\",\"expires_in\":1.5}", "invalid_field" },
+	};
+	char *before = fixture_dump(&F), *after;
+	json_t *out;
+
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int st = call(api_enrollment_tokens_post, "POST", "/", NULL, ADMIN, bad[i].body, &out, NULL);
+
+		expect_error(st, out, 400, bad[i].code);
+		json_decref(out);
+	}
+	after = fixture_dump(&F);
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+
+	ck_assert_int_eq(call(api_enrollment_tokens_post, "POST", "/", NULL, ADMIN,
+			      "{\"username\":\"alice\",\"role\":\"gateway\",\"expires_in\":600,\"uses\":2}", &out, NULL),
+			 201);
+	ck_assert(token_has_prefix(json_string_value(json_object_get(out, "token")), KW_TOKEN_PREFIX_ENROLL));
+	ck_assert_str_eq(json_string_value(json_object_get(out, "role")), "gateway");
+	json_decref(out);
+	ck_assert_int_eq(call(api_enrollment_tokens_list, "GET", "/", NULL, ADMIN, NULL, &out, NULL), 200);
+	ck_assert_int_eq(json_array_size(json_object_get(out, "enrollment_tokens")), 1);
+	ck_assert_ptr_null(json_object_get(json_array_get(json_object_get(out, "enrollment_tokens"), 0), "token"));
+	json_decref(out);
+	ck_assert_int_eq(call(api_enrollment_tokens_delete, "DELETE", "/", "1", ADMIN, NULL, &out, NULL), 204);
+	ck_assert_int_eq(call(api_enrollment_tokens_delete, "DELETE", "/", "1", ADMIN, NULL, &out, NULL), 404);
+	json_decref(out);
+	ck_assert_int_eq(call(api_enrollment_tokens_delete, "DELETE", "/", "x1", ADMIN, NULL, &out, NULL), 404);
+	json_decref(out);
+}
+END_TEST
+
+START_TEST(test_enroll_validation_and_conflicts)
+{
+	char tok[64], pub[45], *before, *after;
+	json_t *out;
+	int st;
+
+	make_token("{\"username\":\"alice\",\"uses\":10}", tok);
+	random_pub(pub);
+	before = fixture_dump(&F);
+	st = call(api_enroll_post, "POST", "/", NULL, ANON, "{\"token\":\"x\"}", &out, NULL);
+	expect_error(st, out, 400, "missing_field");
+	json_decref(out);
+	st = call(api_enroll_post, "POST", "/", NULL, ANON, "{\"token\":\"x\",\"public_key\":\"!!!notbase64!!!\"}", &out,
+		  NULL);
+	expect_error(st, out, 400, "invalid_public_key");
+	json_decref(out);
+	/* base64 of 31 bytes */
+	st = call(api_enroll_post, "POST", "/", NULL, ANON,
+		  "{\"token\":\"x\",\"public_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\"}", &out, NULL);
+	expect_error(st, out, 400, "invalid_public_key");
+	json_decref(out);
+	st = call(api_enroll_post, "POST", "/", NULL, ANON, "{\"token\":7,\"public_key\":\"x\"}", &out, NULL);
+	expect_error(st, out, 400, "invalid_field");
+	json_decref(out);
+	st = enroll("kwe_doesnotexist", pub, &out);
+	expect_error(st, out, 401, "invalid_enrollment_token");
+	json_decref(out);
+	st = call(api_enroll_post, "POST", "/", NULL, ANON, "{\"public_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE=\"}",
+		  &out, NULL);
+	expect_error(st, out, 401, "missing_credential");
+	json_decref(out);
+	st = call(api_enroll_post, "POST", "/", NULL, ANON,
+		  "{\"username\":\"a\",\"password\":\"b\",\"public_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE=\"}",
+		  &out, NULL);
+	expect_error(st, out, 400, "ldap_not_configured"); /* no LDAP module in this build */
+	json_decref(out);
+	after = fixture_dump(&F);
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+
+	ck_assert_int_eq(enroll(tok, pub, &out), 201);
+	ck_assert_str_eq(json_string_value(json_object_get(out, "address")), "192.0.2.2/32");
+	ck_assert(token_has_prefix(json_string_value(json_object_get(out, "device_token")), KW_TOKEN_PREFIX_DEVICE));
+	{
+		json_t *payload = NULL;
+
+		ck_assert_int_eq(envelope_verify(json_object_get(out, "config"), F.srv.signer->pk, &payload), 0);
+		json_decref(payload);
+	}
+	json_decref(out);
+	st = enroll(tok, pub, &out);
+	expect_error(st, out, 409, "public_key_in_use");
+	json_decref(out);
+	/* /29: four more addresses, then the pool is full. */
+	for (int i = 0; i < 4; i++) {
+		random_pub(pub);
+		ck_assert_int_eq(enroll(tok, pub, &out), 201);
+		json_decref(out);
+	}
+	random_pub(pub);
+	st = enroll(tok, pub, &out);
+	expect_error(st, out, 409, "pool_exhausted");
+	json_decref(out);
+}
+END_TEST
+
+START_TEST(test_device_config_and_rotation)
+{
+	char tok[64], pub[45], path[64];
+	struct kw_req keep;
+	json_t *out, *payload = NULL, *env;
+	int64_t id, version;
+	int st;
+
+	make_token("{\"username\":\"alice\"}", tok);
+	random_pub(pub);
+	ck_assert_int_eq(enroll(tok, pub, &out), 201);
+	id = json_integer_value(json_object_get(out, "device_id"));
+	json_decref(out);
+	snprintf(path, sizeof(path), "%lld", (long long)id);
+
+	st = call(api_device_config_get, "GET", "/", path, ADMIN, NULL, &out, NULL);
+	expect_error(st, out, 403, "forbidden");
+	json_decref(out);
+	st = call(api_device_config_get, "GET", "/", path, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id + 1, "alice", NULL,
+		  &out, NULL);
+	expect_error(st, out, 403, "forbidden");
+	json_decref(out);
+
+	st = call(api_device_config_get, "GET", "/", path, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice", NULL, &out,
+		  &keep);
+	ck_assert_int_eq(st, 200);
+	ck_assert_ptr_nonnull(keep.resp_body);
+	env = json_loadb(keep.resp_body, keep.resp_body_len, 0, NULL);
+	req_release(&keep);
+	ck_assert_int_eq(envelope_verify(env, F.srv.signer->pk, &payload), 0);
+	version = json_integer_value(json_object_get(payload, "version"));
+	ck_assert_int_gt(version, 0);
+	json_decref(payload);
+	json_decref(env);
+
+	/* Not newer than `after`: 304 at once, or parked for a long-poll. */
+	{
+		struct kw_req req;
+		struct kw_kv q[2] = { { "after", NULL }, { "wait", "5" } };
+		char after[32];
+
+		snprintf(after, sizeof(after), "%lld", (long long)version);
+		q[0].value = after;
+		fixture_req(&F, &req, "GET", "/", KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice");
+		snprintf(req.param_buf[0], 256, "%s", path);
+		req.params[0] = req.param_buf[0];
+		req.nparams = 1;
+		req.query = q;
+		req.nquery = 1;
+		out = NULL;
+		ck_assert_int_eq(api_device_config_get(&req, NULL, &out), 304);
+		req.ncalls = 0;
+		req.nquery = 2;
+		ck_assert_int_eq(api_device_config_get(&req, NULL, &out), KW_HTTP_SUSPEND);
+		ck_assert_int_gt(req.wait_deadline_ms, 0);
+		q[1].value = "x";
+		req.ncalls = 0;
+		req.wait_deadline_ms = 0;
+		st = api_device_config_get(&req, NULL, &out);
+		expect_error(st, out, 400, "invalid_query");
+		json_decref(out);
+		req_release(&req);
+	}
+
+	/* Rotation. */
+	st = call(api_device_key_put, "PUT", "/", path, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice",
+		  "{\"public_key\":\"short\"}", &out, NULL);
+	expect_error(st, out, 400, "invalid_public_key");
+	json_decref(out);
+	st = call(api_device_key_put, "PUT", "/", path, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice", "{}", &out, NULL);
+	expect_error(st, out, 400, "missing_field");
+	json_decref(out);
+	{
+		char body[128], pub2[45];
+
+		random_pub(pub2);
+		snprintf(body, sizeof(body), "{\"public_key\":\"%s\"}", pub2);
+		ck_assert_int_eq(call(api_device_key_put, "PUT", "/", path, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice",
+				      body, &out, NULL),
+				 200);
+		ck_assert_int_gt(json_integer_value(json_object_get(out, "config_version")), version);
+		json_decref(out);
+		snprintf(body, sizeof(body), "{\"public_key\":\"%s\"}", pub);
+		st = call(api_device_key_put, "PUT", "/", path, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice", body,
+			  &out, NULL);
+		expect_error(st, out, 409, "public_key_in_use");
+		json_decref(out);
+	}
+
+	/* Suspended: 403 device_suspended; revoked: 401 device_revoked. */
+	ck_assert_int_eq(call(api_devices_suspend, "POST", "/", path, ADMIN, "{\"reason\":\"lost\"}", &out, NULL), 200);
+	ck_assert_str_eq(json_string_value(json_object_get(out, "state")), "suspended");
+	json_decref(out);
+	st = call(api_devices_suspend, "POST", "/", path, ADMIN, NULL, &out, NULL);
+	expect_error(st, out, 409, "invalid_state");
+	json_decref(out);
+	st = call(api_device_config_get, "GET", "/", path, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice", NULL, &out,
+		  NULL);
+	expect_error(st, out, 403, "device_suspended");
+	json_decref(out);
+	ck_assert_int_eq(call(api_devices_restore, "POST", "/", path, ADMIN, NULL, &out, NULL), 200);
+	json_decref(out);
+	ck_assert_int_eq(call(api_devices_delete, "DELETE", "/", path, ADMIN, NULL, &out, NULL), 204);
+	st = call(api_devices_delete, "DELETE", "/", path, ADMIN, NULL, &out, NULL);
+	expect_error(st, out, 409, "invalid_state");
+	json_decref(out);
+	st = call(api_device_config_get, "GET", "/", path, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice", NULL, &out,
+		  NULL);
+	expect_error(st, out, 401, "device_revoked");
+	json_decref(out);
+}
+END_TEST
+
+/* Past half its lifetime a config is renewed: a greater version, a fresh expiry. */
+START_TEST(test_config_renewal)
+{
+	char tok[64], pub[45], path[32];
+	struct kw_req req;
+	json_t *out, *env, *payload = NULL;
+	int64_t id, v1, v2, exp1, exp2;
+
+	F.conf.config_lifetime = 120;
+	make_token("{\"username\":\"alice\"}", tok);
+	random_pub(pub);
+	ck_assert_int_eq(enroll(tok, pub, &out), 201);
+	id = json_integer_value(json_object_get(out, "device_id"));
+	json_decref(out);
+	snprintf(path, sizeof(path), "%lld", (long long)id);
+	for (int round = 0; round < 2; round++) {
+		fixture_req(&F, &req, "GET", "/", KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice");
+		snprintf(req.param_buf[0], 256, "%s", path);
+		req.params[0] = req.param_buf[0];
+		req.nparams = 1;
+		req.now += round * 61;
+		out = NULL;
+		ck_assert_int_eq(api_device_config_get(&req, NULL, &out), 200);
+		env = json_loadb(req.resp_body, req.resp_body_len, 0, NULL);
+		ck_assert_int_eq(envelope_verify(env, F.srv.signer->pk, &payload), 0);
+		if (round == 0) {
+			v1 = json_integer_value(json_object_get(payload, "version"));
+			exp1 = json_integer_value(json_object_get(payload, "expires_at"));
+		} else {
+			v2 = json_integer_value(json_object_get(payload, "version"));
+			exp2 = json_integer_value(json_object_get(payload, "expires_at"));
+		}
+		json_decref(payload);
+		json_decref(env);
+		req_release(&req);
+	}
+	ck_assert_int_gt(v2, v1);
+	ck_assert_int_ge(exp2, exp1 + 61);
+}
+END_TEST
+
+START_TEST(test_user_session_scope)
+{
+	char tok_a[64], tok_b[64], pub[45], path_b[32];
+	json_t *out;
+	int64_t id_b;
+	int st;
+
+	make_token("{\"username\":\"alice\"}", tok_a);
+	make_token("{\"username\":\"bob\"}", tok_b);
+	random_pub(pub);
+	ck_assert_int_eq(enroll(tok_a, pub, &out), 201);
+	json_decref(out);
+	random_pub(pub);
+	ck_assert_int_eq(enroll(tok_b, pub, &out), 201);
+	id_b = json_integer_value(json_object_get(out, "device_id"));
+	json_decref(out);
+	snprintf(path_b, sizeof(path_b), "%lld", (long long)id_b);
+
+	ck_assert_int_eq(call(api_devices_list, "GET", "/", NULL, KW_PRINCIPAL_SESSION, KW_ROLE_USER, 1, "alice", NULL,
+			      &out, NULL),
+			 200);
+	ck_assert_int_eq(json_array_size(json_object_get(out, "devices")), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(out, "devices"), 0), "username")),
+			 "alice");
+	json_decref(out);
+	ck_assert_int_eq(call(api_devices_list, "GET", "/", NULL, ADMIN, NULL, &out, NULL), 200);
+	ck_assert_int_eq(json_array_size(json_object_get(out, "devices")), 2);
+	json_decref(out);
+	st = call(api_devices_delete, "DELETE", "/", path_b, KW_PRINCIPAL_SESSION, KW_ROLE_USER, 1, "alice", NULL, &out,
+		  NULL);
+	expect_error(st, out, 404, "not_found");
+	json_decref(out);
+	st = call(api_devices_list, "GET", "/", NULL, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, 1, "alice", NULL, &out, NULL);
+	expect_error(st, out, 403, "forbidden");
+	json_decref(out);
+	ck_assert_int_eq(call(api_devices_delete, "DELETE", "/", path_b, KW_PRINCIPAL_SESSION, KW_ROLE_USER, 2, "bob",
+			      NULL, &out, NULL),
+			 204);
+
+	/* Self-service enrollment by a user session. */
+	random_pub(pub);
+	{
+		char body[128];
+
+		snprintf(body, sizeof(body), "{\"public_key\":\"%s\",\"hostname\":\"phone\"}", pub);
+		ck_assert_int_eq(call(api_enroll_post, "POST", "/", NULL, KW_PRINCIPAL_SESSION, KW_ROLE_USER, 1, "alice",
+				      body, &out, NULL),
+				 201);
+		ck_assert_str_eq(json_string_value(json_object_get(out, "username")), "alice");
+		json_decref(out);
+	}
+	ck_assert_int_eq(call(api_users_revoke, "POST", "/", "alice", ADMIN, NULL, &out, NULL), 200);
+	ck_assert_int_eq(json_integer_value(json_object_get(out, "revoked")), 2);
+	json_decref(out);
+}
+END_TEST
+
+START_TEST(test_audit_and_api_tokens)
+{
+	json_t *out;
+	int st;
+
+	st = call(api_tokens_post, "POST", "/", NULL, ADMIN, "{}", &out, NULL);
+	expect_error(st, out, 400, "missing_field");
+	json_decref(out);
+	ck_assert_int_eq(call(api_tokens_post, "POST", "/", NULL, ADMIN, "{\"name\":\"deploy\"}", &out, NULL), 201);
+	ck_assert(token_has_prefix(json_string_value(json_object_get(out, "token")), KW_TOKEN_PREFIX_API));
+	json_decref(out);
+	ck_assert_int_eq(call(api_tokens_list, "GET", "/", NULL, ADMIN, NULL, &out, NULL), 200);
+	ck_assert_int_eq(json_array_size(json_object_get(out, "api_tokens")), 1);
+	ck_assert_ptr_null(json_object_get(json_array_get(json_object_get(out, "api_tokens"), 0), "token"));
+	json_decref(out);
+	ck_assert_int_eq(call(api_tokens_delete, "DELETE", "/", "1", ADMIN, NULL, &out, NULL), 204);
+	st = call(api_tokens_delete, "DELETE", "/", "1", ADMIN, NULL, &out, NULL);
+	expect_error(st, out, 404, "not_found");
+	json_decref(out);
+
+	{
+		struct kw_req req;
+		struct kw_kv q[1] = { { "limit", "0" } };
+
+		fixture_req(&F, &req, "GET", "/", ADMIN);
+		req.query = q;
+		req.nquery = 1;
+		out = NULL;
+		st = api_audit_list(&req, NULL, &out);
+		expect_error(st, out, 400, "invalid_query");
+		json_decref(out);
+		q[0].value = "1";
+		out = NULL;
+		ck_assert_int_eq(api_audit_list(&req, NULL, &out), 200);
+		ck_assert_int_eq(json_array_size(json_object_get(out, "audit")), 1);
+		ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(out, "audit"), 0),
+								   "action")),
+				 "api_token_delete");
+		ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(out, "audit"), 0),
+								   "actor")),
+				 "api-token:ci");
+		json_decref(out);
+		req_release(&req);
+	}
+}
+END_TEST
+
+START_TEST(test_routes)
+{
+	struct kw_req req;
+	const struct kw_route *r;
+	char allow[64];
+
+	req_init_test(&req, &F.srv, "GET", "/");
+	ck_assert_int_eq(routes_find("GET", "/api/v1/devices/42/config", &req, &r, allow, sizeof(allow)), ROUTES_FOUND);
+	ck_assert_ptr_eq(r->handler, api_device_config_get);
+	ck_assert_int_eq(req.nparams, 1);
+	ck_assert_str_eq(req.params[0], "42");
+	ck_assert_int_eq(routes_find("HEAD", "/api/v1/health", &req, &r, allow, sizeof(allow)), ROUTES_FOUND);
+	ck_assert_int_eq(routes_find("PATCH", "/api/v1/devices/42", &req, &r, allow, sizeof(allow)), ROUTES_NO_METHOD);
+	ck_assert_str_eq(allow, "GET, DELETE");
+	ck_assert_int_eq(routes_find("GET", "/api/v1/devices//config", &req, &r, allow, sizeof(allow)), ROUTES_NO_PATH);
+	ck_assert_int_eq(routes_find("GET", "/api/v1/nope", &req, &r, allow, sizeof(allow)), ROUTES_NO_PATH);
+	ck_assert_int_eq(routes_find("GET", "/api/v1/health/", &req, &r, allow, sizeof(allow)), ROUTES_NO_PATH);
+	req_release(&req);
+}
+END_TEST
+
+START_TEST(test_req_helpers)
+{
+	struct kw_req req;
+	struct kw_kv h[1] = { { "x-csrf-token", "abc" } };
+	int64_t id;
+
+	req_init_test(&req, &F.srv, "GET", "/");
+	req.headers = h;
+	req.nheaders = 1;
+	ck_assert_str_eq(req_header(&req, "X-CSRF-Token"), "abc");
+	ck_assert_ptr_null(req_query(&req, "x"));
+	for (int i = 0; i < KW_MAX_RESP_HEADERS; i++)
+		ck_assert_int_eq(req_add_header(&req, "Set-Cookie", "a=b"), 0);
+	ck_assert_int_eq(req_add_header(&req, "Set-Cookie", "a=b"), -ENOSPC);
+	snprintf(req.param_buf[0], 256, "007");
+	req.params[0] = req.param_buf[0];
+	req.nparams = 1;
+	ck_assert(!req_param_id(&req, 0, &id));
+	snprintf(req.param_buf[0], 256, "99999999999999999999");
+	ck_assert(!req_param_id(&req, 0, &id));
+	snprintf(req.param_buf[0], 256, "12");
+	ck_assert(req_param_id(&req, 0, &id));
+	ck_assert_int_eq(id, 12);
+	req_release(&req);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("server_api");
+	TCase *tc = tcase_create("handlers");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_health_info);
+	tcase_add_test(tc, test_enrollment_tokens_validation);
+	tcase_add_test(tc, test_enroll_validation_and_conflicts);
+	tcase_add_test(tc, test_device_config_and_rotation);
+	tcase_add_test(tc, test_user_session_scope);
+	tcase_add_test(tc, test_config_renewal);
+	tcase_add_test(tc, test_audit_and_api_tokens);
+	tcase_add_test(tc, test_routes);
+	tcase_add_test(tc, test_req_helpers);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

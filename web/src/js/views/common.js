@@ -1,0 +1,55 @@
+// Pieces shared by several views.
+import { api, listOf } from '../api.js';
+import { getSession, isAdmin } from '../session.js';
+
+// Admins see every device; an employee asks for their own (the server enforces it).
+export async function loadDevices(filterUser) {
+	const s = getSession();
+	let q = '';
+	if (!isAdmin()) q = `?username=${encodeURIComponent(s.username)}`;
+	else if (filterUser) q = `?username=${encodeURIComponent(filterUser)}`;
+	return listOf(await api('GET', `/devices${q}`), 'devices');
+}
+
+export function deviceState(d) {
+	if (d.state) return d.state;
+	if (d.revoked_at) return 'revoked';
+	return 'active';
+}
+
+export function deviceName(d) {
+	return d.hostname || `device ${d.id}`;
+}
+
+export function shortKey(k) {
+	return k ? `${k.slice(0, 10)}…` : '—';
+}
+
+// The LDAP status as one normalised object, whatever field names the server uses.
+export function normaliseLdapStatus(st) {
+	if (!st || typeof st !== 'object') return null;
+	const last = st.last_run && typeof st.last_run === 'object' ? st.last_run : {};
+	const pick = (o, ...ks) => { for (const k of ks) if (o && o[k] !== undefined && o[k] !== null) return o[k]; return undefined; };
+	let duration = pick(last, 'duration', 'duration_s', 'duration_seconds');
+	const ms = pick(last, 'duration_ms');
+	if (duration === undefined && ms !== undefined) duration = ms / 1000;
+	const counts = {};
+	const src = last.counts && typeof last.counts === 'object' ? last.counts : last;
+	const extra = {};
+	for (const k of ['runs', 'failures', 'held']) if (typeof st[k] === 'number') extra[k] = st[k];
+	for (const k of ['checked', 'suspended', 'restored', 'revoked', 'errors']) if (typeof src[k] === 'number') counts[k] = src[k];
+	let pending = pick(st, 'pending_confirmation', 'pending', 'mass_change', 'pending_mass_change');
+	if (pending === false || pending === null || typeof pending === 'number') pending = undefined;
+	return {
+		enabled: st.enabled !== false && st.configured !== false,
+		extra,
+		errorAt: pick(st, 'last_error_at'),
+		time: pick(last, 'time', 'finished_at', 'started_at', 'at', 'last_run_at'),
+		duration,
+		outcome: pick(last, 'outcome', 'result', 'status'),
+		counts,
+		error: pick(st, 'last_error', 'error') ?? pick(last, 'error', 'last_error'),
+		pending,
+		raw: st,
+	};
+}
