@@ -55,6 +55,8 @@ tests() { # the netns.sh `tests` function: ping and iperf3 both ways, v4 and v6
 	sleep 0.2
 	kw_check "$tag: TCP v6 iperf3 n2 -> n1" bash -c "ip netns exec $NS_B iperf3 -Z -t 1 -c fd00::1 >/dev/null"
 	wait $!
+	kw_check "$tag: UDP v4 burst, every datagram intact" kwg_udp_check "$NS_A" "$NS_B" 192.168.241.2 2000 200
+	kw_check "$tag: UDP v6 burst, every datagram intact" kwg_udp_check "$NS_B" "$NS_A" fd00::1 2000 200
 	n2 timeout 10 iperf3 -s -1 -B 192.168.241.2 >/dev/null 2>&1 &
 	sleep 0.2
 	kw_check "$tag: UDP v4 iperf3 n1 -> n2 (reverse, unlimited)" bash -c "ip netns exec $NS_A iperf3 -Z -t 1 -b 0 -u -R -c 192.168.241.2 >/dev/null"

@@ -105,3 +105,44 @@ kwg_latest_handshake() { # kwg_latest_handshake NS IFNAME -> unix seconds (0 = n
 }
 
 kwg_fails() { ! "$@"; } # kw_check "desc" kwg_fails CMD... : CMD must fail
+
+# Burst N UDP datagrams with distinct contents from NS_FROM to ADDR:5202 in
+# NS_TO; succeed if at least MIN arrive and every one that arrives is intact
+# (exercises the receive-side UDP coalescing and segmentation).
+kwg_udp_check() { # kwg_udp_check NS_FROM NS_TO ADDR N MIN
+	local from=$1 to=$2 addr=$3 n=$4 min=$5 dir srv got
+	dir=$(mktemp -d /tmp/kwg-udp.XXXXXX)
+	ip netns exec "$to" python3 -c '
+import hashlib, socket, sys
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM); s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE
+s.bind((sys.argv[1], 5202)); s.settimeout(2)
+open(sys.argv[2] + "/ready", "w").close()
+ok = bad = 0
+try:
+    while True:
+        b = s.recv(65536)
+        i = int.from_bytes(b[:4], "big")
+        if b[4:] == hashlib.sha256(b[:4]).digest() * (1 + i % 3): ok += 1
+        else: bad += 1
+except socket.timeout:
+    pass
+open(sys.argv[2] + "/got", "w").write("%d %d" % (ok, bad))
+' "$addr" "$dir" &
+	srv=$!
+	for i in $(seq 100); do [ -e "$dir/ready" ] && break; sleep 0.05; done
+	ip netns exec "$from" python3 -c '
+import hashlib, socket, sys
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+for i in range(int(sys.argv[2])):
+    h = i.to_bytes(4, "big")
+    s.sendto(h + hashlib.sha256(h).digest() * (1 + i % 3), (sys.argv[1], 5202))
+' "$addr" "$n"
+	wait $srv
+	got=$(cat "$dir/got" 2>/dev/null)
+	rm -rf "$dir"
+	echo "# UDP to $addr: ok/bad = $got of $n"
+	set -- $got
+	[ "${1:-0}" -ge "$min" ] && [ "${2:-1}" = 0 ]
+}
