@@ -1,8 +1,8 @@
 /* The send thread: TUN -> cryptokey routing -> encrypt -> UDP. Reads a burst
  * of frames, splits TSO super-packets (offload.c), encrypts every segment in
  * place in a preallocated arena, and hands the whole burst to one sendmmsg
- * with UDP GSO trains. Inline crypto: on this 2-core target a hand-off to
- * worker threads cost more than it gave (see README). */
+ * with UDP GSO trains. Crypto is inline: each direction has its own thread,
+ * which keeps per-peer order without queues (worker threads: not measured). */
 #include "config.h"
 
 #include <errno.h>
