@@ -101,6 +101,27 @@ ip netns exec "$NS_A" wg showconf kwg${KWG_ID}i0 >"$conf.2"
 kw_check "showconf after setconf parses back identically" \
 	bash -c "ip netns exec $NS_A wg setconf kwg${KWG_ID}i0 $conf.2 && ip netns exec $NS_A wg showconf kwg${KWG_ID}i0 | diff -q - $conf.2"
 kw_check "tunnel still works after setconf" kwg_ping "$NS_A" 10.90.0.2 2
+# syncconf: drop the extra peer without disturbing the live session.
+b_handshake() { ip netns exec "$NS_A" wg show kwg${KWG_ID}i0 latest-handshakes | awk -v k="$B_PUB" '$1 == k {print $2}'; }
+hs_before=$(b_handshake)
+ip netns exec "$NS_A" wg showconf kwg${KWG_ID}i0 | awk 'BEGIN{RS=""; ORS="\n\n"} NR==1 || /2001:db8:90::2/' >"$conf.3"
+kw_check "syncconf removes the extra peer" \
+	bash -c "ip netns exec $NS_A wg syncconf kwg${KWG_ID}i0 $conf.3 && test \$(ip netns exec $NS_A wg show kwg${KWG_ID}i0 peers | wc -l) = 1"
+hs_after=$(b_handshake)
+echo "# handshake before/after syncconf: $hs_before $hs_after"
+kw_check "syncconf kept the session (same handshake time)" test -n "$hs_after" -a "$hs_after" = "$hs_before"
+rm -f "$conf.3"
+
+# Persistent keepalive: one right away, then one a second, with no traffic.
+read -r b_rx0 _ < <(kwg_transfer "$NS_B" kwg${KWG_ID}i1)
+ip netns exec "$NS_A" wg set kwg${KWG_ID}i0 peer "$B_PUB" persistent-keepalive 1
+sleep 2.5
+read -r b_rx1 _ < <(kwg_transfer "$NS_B" kwg${KWG_ID}i1)
+echo "# keepalive bytes seen by wireguard-go: $((b_rx1 - b_rx0))"
+kw_check "persistent keepalive: wireguard-go receives 32-byte keepalives (>= 3 in 2.5 s)" \
+	test $((b_rx1 - b_rx0)) -ge 96
+ip netns exec "$NS_A" wg set kwg${KWG_ID}i0 peer "$B_PUB" persistent-keepalive 0
+
 # A port another socket holds: keyway-wg answers errno=-EADDRINUSE, wg fails.
 ip netns exec "$NS_A" python3 -c 'import socket,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("0.0.0.0",40000)); time.sleep(5)' &
 holder=$!
