@@ -242,7 +242,7 @@ void peer_send_staged(struct wg_peer *peer)
 	if (sent) {
 		timers_any_authenticated_packet_traversal(&peer->timers, now);
 		timers_any_authenticated_packet_sent(&peer->timers);
-		timers_data_sent(&peer->timers, now, wg_jitter());
+		timers_data_sent(&peer->timers, now, peer->timers.new_handshake ? 0 : wg_jitter());
 	}
 	peer_keep_key_fresh_send(peer, kp, now);
 	keypair_put(kp);
