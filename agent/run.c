@@ -55,6 +55,7 @@ struct runner {
 	int64_t next_poll_ms;
 	int64_t nudge_ms; /* when to look for unanswered handshakes (0: not needed) */
 	unsigned nudges;
+	bool refreshing; /* the poll in flight asks for the running version again */
 	int64_t last_contact;
 	char last_error[160];
 	/* options */
@@ -167,7 +168,7 @@ static void runner_on_config(struct runner *r, const json_t *env)
 		.device_id = r->st.device_id,
 		/* While up only a newer config is taken; while down (suspended, expired) the
 		 * current one may come again, never an older one. */
-		.min_version = r->cur ? r->version + 1 : r->version,
+		.min_version = r->cur && !r->refreshing ? r->version + 1 : r->version,
 		.now = time(NULL),
 	};
 	enum verify_result vr = verify_envelope(env, &vp, &cfg);
@@ -184,8 +185,40 @@ static void runner_on_config(struct runner *r, const json_t *env)
 	}
 	r->failures = 0;
 	r->suspended_polls = 0;
+	if (r->cur && cfg->version == r->version) {
+		/* A re-signed copy of the running version: only its lifetime may be new. */
+		bool later = cfg->expires_at > r->cur->expires_at;
+
+		if (later) {
+			log_info("event=config_refreshed version=%" PRIu64 " expires_at=%" PRId64,
+				 cfg->version, cfg->expires_at);
+			runner_accept(r, cfg, env);
+		} else {
+			agent_config_free(cfg);
+		}
+		r->refreshing = false;
+		runner_schedule(r, later ? 0 : 30000);
+		return;
+	}
 	runner_accept(r, cfg, env);
 	runner_schedule(r, 0);
+}
+
+/*
+ * The controller answers a long-poll only for a newer version, so a config that does
+ * not change would run out. Past 60% of its lifetime, ask for the current version
+ * again (after = version - 1): the controller re-signs it with a fresh expiry.
+ */
+static bool runner_wants_refresh(const struct runner *r)
+{
+	int64_t life;
+
+	if (!r->cur || r->version == 0)
+		return false;
+	life = r->cur->expires_at - r->cur->issued_at;
+	if (r->cur->issued_at <= 0 || life <= 0)
+		return r->cur->expires_at - time(NULL) < 600; /* no issue time: the last 10 min */
+	return time(NULL) >= r->cur->issued_at + life * 6 / 10;
 }
 
 static void runner_on_answer(struct runner *r, long status, const json_t *reply, int err)
@@ -478,6 +511,10 @@ int cmd_run(int argc, char **argv)
 		runner_maybe_nudge(r);
 		if (!fetch_poll_busy(poll) && now >= r->next_poll_ms) {
 			uint64_t after = r->cur ? r->version : 0;
+
+			r->refreshing = runner_wants_refresh(r);
+			if (r->refreshing)
+				after = r->version - 1;
 
 			ret = fetch_poll_start(poll, &r->fo, r->st.device_id, r->st.device_token, after,
 					       r->wait_s);

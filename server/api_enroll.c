@@ -79,6 +79,8 @@ int api_enroll_post(struct kw_req *req, json_t *in, json_t **out)
 		p.max_devices = max_devices;
 		snprintf(actor, sizeof(actor), "user:%s", username);
 	} else if (req->principal.kind == KW_PRINCIPAL_SESSION) {
+		if ((st = ldap_session_enroll_check(req, out)))
+			return st;
 		p.ldap_username = req->principal.username;
 		p.max_devices = ldap_max_devices(req->srv);
 		snprintf(actor, sizeof(actor), "%s", req->principal.actor);

@@ -152,12 +152,12 @@ int api_login_post(struct kw_req *req, json_t *in, json_t **out)
 	struct kw_ldap_login lg;
 	char token[KW_TOKEN_TEXT_MAX], csrf[KW_TOKEN_TEXT_MAX], cookie[KW_TOKEN_TEXT_MAX + 128];
 	uint8_t token_hash[KW_TOKEN_HASH_BYTES], csrf_hash[KW_TOKEN_HASH_BYTES];
-	const char *username, *password;
-	size_t pwlen;
+	const char *username = NULL, *password = NULL;
+	size_t pwlen = 0;
 	int64_t expires_at, id;
 	int st, r;
 
-	if ((st = json_get_string(in, "username", true, USERNAME_JSON_MAX, &username, out)) ||
+	if ((st = json_get_label(in, "username", true, USERNAME_JSON_MAX, &username, out)) ||
 	    (st = get_password(in, &password, &pwlen, out)))
 		return st;
 	st = authenticate(req, username, password, pwlen, "login", &lg, out);
@@ -230,5 +230,32 @@ int ldap_enroll_check(struct kw_req *req, const char *username, const char *pass
 				 lg.username);
 	}
 	*max_devices = (int)m->cfg.max_devices_per_user;
+	return 0;
+}
+
+int ldap_session_enroll_check(struct kw_req *req, json_t **out)
+{
+	struct kwl_module *m = req->srv->ldap;
+	struct kw_ldap_user_fact f = { .username = req->principal.username };
+	char err[256] = "";
+	int r;
+
+	if (!m)
+		return 0;
+	/* A session outlives a group change: ask the directory again before a new device. */
+	r = ldap_dir_check_users(m->dir, &f, 1, NULL, err, sizeof(err));
+	ldap_user_facts_release(&f, 1);
+	if (r == -ENODATA || (r == 0 && f.presence != KW_LDAP_USER_FOUND))
+		return api_error(out, 403, "not_in_vpn_group", "your directory entry cannot be found");
+	if (r == -EHOSTUNREACH || r == -ETIMEDOUT)
+		return api_error(out, 503, "ldap_unavailable", "the directory cannot be reached; try again later");
+	if (r < 0) {
+		log_warn("enroll: directory check failed user=%s error=\"%s\"", f.username, err);
+		return api_error(out, 503, "ldap_error", "the directory check failed");
+	}
+	if (f.disabled)
+		return api_error(out, 403, "account_disabled", "this account is disabled in the directory");
+	if (!f.in_vpn_group)
+		return api_error(out, 403, "not_in_vpn_group", "you are not a member of the VPN group");
 	return 0;
 }

@@ -30,6 +30,11 @@ __attribute__((weak)) int ldap_enroll_check(struct kw_req *req, const char *user
 			 "this controller has no LDAP directory; enroll with an enrollment token");
 }
 
+__attribute__((weak)) int ldap_session_enroll_check(struct kw_req *req, json_t **out)
+{
+	return 0;
+}
+
 __attribute__((weak)) int ldap_max_devices(struct kw_server *srv)
 {
 	return 0;

@@ -39,8 +39,8 @@ struct kw_ldap {
 	atomic_uint next;
 };
 
-/* Attributes read from user entries. */
-enum { A_USER = 0, A_MEMBEROF, A_PWDLOCK, A_NSLOCK, A_UAC, A_SHADOW, A_END };
+/* Attributes read from user entries (A_PUBLISH only with publish_attribute). */
+enum { A_USER = 0, A_MEMBEROF, A_PWDLOCK, A_NSLOCK, A_UAC, A_SHADOW, A_PUBLISH, A_END };
 
 static bool rc_is_down(int rc)
 {
@@ -254,6 +254,7 @@ static const char *const user_attr_names[A_END] = {
 	[A_NSLOCK] = "nsAccountLock",
 	[A_UAC] = "userAccountControl",
 	[A_SHADOW] = "shadowExpire",
+	[A_PUBLISH] = NULL, /* cfg->publish_attribute */
 };
 
 static void user_attrs(const struct kw_ldap *d, char **attrs)
@@ -261,6 +262,7 @@ static void user_attrs(const struct kw_ldap *d, char **attrs)
 	for (int i = 0; i < A_END; i++)
 		attrs[i] = (char *)user_attr_names[i];
 	attrs[A_USER] = d->cfg->user_attribute;
+	attrs[A_PUBLISH] = d->cfg->publish_attribute && *d->cfg->publish_attribute ? d->cfg->publish_attribute : NULL;
 	attrs[A_END] = NULL;
 }
 
@@ -656,6 +658,21 @@ static int group_entry_cb(LDAP *ld, LDAPMessage *e, void *arg)
 	g->seen = true;
 	if (g->style == KW_LDAP_GROUP_MEMBER_OF)
 		return 0;
+	{
+		/* Active Directory hands out big groups in ranges ("member;range=0-1499"): a
+		 * partial member list would look like a mass removal, so refuse it outright. */
+		BerElement *ber = NULL;
+		bool ranged = false;
+
+		for (char *a = ldap_first_attribute(ld, e, &ber); a; a = ldap_next_attribute(ld, e, ber)) {
+			if (strcasestr(a, ";range="))
+				ranged = true;
+			ldap_memfree(a);
+		}
+		ber_free(ber, 0);
+		if (ranged)
+			return -ENOTSUP;
+	}
 	v = ldap_get_values_len(ld, e, group_attr(g->style));
 	for (size_t i = 0; v && v[i] && r == 0; i++) {
 		char *c = NULL;
@@ -670,6 +687,8 @@ static int group_entry_cb(LDAP *ld, LDAPMessage *e, void *arg)
 	ldap_value_free_len(v);
 	return r;
 }
+
+static int read_published(LDAP *ld, LDAPMessage *e, const char *attr, struct kw_ldap_user_fact *fa);
 
 struct batch_ctx {
 	struct kw_ldap *d;
@@ -704,6 +723,11 @@ static int batch_entry_cb(LDAP *ld, LDAPMessage *e, void *arg)
 			}
 			fa->presence = KW_LDAP_USER_FOUND;
 			b->matched++;
+			if (b->d->cfg->publish_attribute && *b->d->cfg->publish_attribute) {
+				r = read_published(ld, e, b->d->cfg->publish_attribute, fa);
+				if (r < 0)
+					goto out;
+			}
 			read_flags(ld, e, &f);
 			fa->disabled = ldap_disabled_reasons(&f, b->d->cfg->disabled_checks, b->now);
 			switch (b->group->style) {
@@ -739,6 +763,57 @@ out:
 		ldap_memfree(dn);
 	free(canon);
 	return r;
+}
+
+static int read_published(LDAP *ld, LDAPMessage *e, const char *attr, struct kw_ldap_user_fact *fa)
+{
+	struct berval **v = ldap_get_values_len(ld, e, attr);
+	char *dn = ldap_get_dn(ld, e);
+	size_t n = 0;
+	int r = 0;
+
+	if (!dn) {
+		r = -EIO;
+		goto out;
+	}
+	fa->dn = strdup(dn);
+	if (!fa->dn) {
+		r = -ENOMEM;
+		goto out;
+	}
+	while (v && v[n])
+		n++;
+	fa->published = calloc(n + 1, sizeof(*fa->published));
+	if (!fa->published) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		fa->published[i] = strndup(v[i]->bv_val, v[i]->bv_len);
+		if (!fa->published[i]) {
+			r = -ENOMEM;
+			goto out;
+		}
+		fa->n_published++;
+	}
+out:
+	if (dn)
+		ldap_memfree(dn);
+	ldap_value_free_len(v);
+	return r;
+}
+
+void ldap_user_facts_release(struct kw_ldap_user_fact *facts, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < facts[i].n_published; j++)
+			free(facts[i].published[j]);
+		free(facts[i].published);
+		free(facts[i].dn);
+		facts[i].published = NULL;
+		facts[i].n_published = 0;
+		facts[i].dn = NULL;
+	}
 }
 
 /* (|T(u1)T(u2)...) for facts[0..n) */
@@ -799,6 +874,7 @@ int ldap_dir_check_users(struct kw_ldap *d, struct kw_ldap_user_fact *facts, siz
 	if (!st)
 		st = &st0;
 	memset(st, 0, sizeof(*st));
+	ldap_user_facts_release(facts, n);
 	for (size_t i = 0; i < n; i++) {
 		facts[i].presence = KW_LDAP_USER_UNCHECKED;
 		facts[i].in_vpn_group = false;
@@ -837,12 +913,15 @@ int ldap_dir_check_users(struct kw_ldap *d, struct kw_ldap_user_fact *facts, siz
 		if (r == -ENOENT || (r == 0 && !group.seen)) {
 			r = -ENOENT;
 			snprintf(err, errlen, "VPN group entry %s cannot be read", cfg->vpn_group);
+		} else if (r == -ENOTSUP) {
+			snprintf(err, errlen, "the VPN group is served in ranges (Active Directory); use group_style = memberOf");
 		} else {
 			snprintf(err, errlen, "reading the VPN group failed: %s", ldap_err2string(rc));
 		}
 		goto out;
 	}
-	qsort(group.members.v, group.members.n, sizeof(*group.members.v), cmp_str);
+	if (group.members.n)
+		qsort(group.members.v, group.members.n, sizeof(*group.members.v), cmp_str);
 
 	/* 2. users, batch_size at a time, one OR filter each. */
 	for (size_t off = 0; off < n; off += cfg->batch_size) {
@@ -889,13 +968,15 @@ out:
 
 /* ---------- publishing keys (optional) ---------- */
 
+static int publish_modify(struct kw_ldap *d, struct ldap_slot *s, const char *dn, const char *const *keys,
+			  size_t n);
+
 int ldap_dir_publish_keys(struct kw_ldap *d, const char *username, const char *const *keys, size_t n)
 {
 	const struct kw_ldap_config *cfg = d->cfg;
 	struct ldap_slot *s;
 	LDAPMessage *res = NULL;
-	LDAPMod mod, *mods[2] = { &mod, NULL };
-	char *filter = NULL, *dn = NULL, *attrs[2] = { "1.1", NULL }, **values = NULL;
+	char *filter = NULL, *dn = NULL, *attrs[2] = { "1.1", NULL };
 	struct timeval tv = op_timeout(d);
 	bool fresh;
 	int r, rc;
@@ -921,29 +1002,57 @@ int ldap_dir_publish_keys(struct kw_ldap *d, const char *username, const char *c
 		r = -EIO;
 		goto out;
 	}
-	values = calloc(n + 1, sizeof(*values));
-	if (!values) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++)
-		values[i] = (char *)keys[i];
-	mod.mod_op = LDAP_MOD_REPLACE;
-	mod.mod_type = cfg->publish_attribute;
-	mod.mod_values = n ? values : NULL;
-	rc = ldap_modify_ext_s(s->svc, dn, mods, NULL, NULL);
-	if (rc != LDAP_SUCCESS) {
-		log_warn("ldap: publishing keys failed user=%s error=\"%s\"", username, ldap_err2string(rc));
-		r = rc_to_errno(rc);
-		goto out;
-	}
-	r = 0;
+	r = publish_modify(d, s, dn, keys, n);
 out:
 	slot_release(s);
 	if (dn)
 		ldap_memfree(dn);
 	ldap_msgfree(res);
 	free(filter);
-	free(values);
 	return r;
+}
+
+int ldap_dir_publish_keys_dn(struct kw_ldap *d, const char *dn, const char *const *keys, size_t n)
+{
+	struct ldap_slot *s;
+	bool fresh;
+	int r;
+
+	if (!d->cfg->publish_attribute || !*d->cfg->publish_attribute)
+		return 0;
+	s = slot_acquire(d);
+	r = conn_ensure(d, &s->svc, true, &fresh);
+	if (r == 0)
+		r = publish_modify(d, s, dn, keys, n);
+	slot_release(s);
+	return r;
+}
+
+static int publish_modify(struct kw_ldap *d, struct ldap_slot *s, const char *dn, const char *const *keys, size_t n)
+{
+	const struct kw_ldap_config *cfg = d->cfg;
+	LDAPMod mod, *mods[2] = { &mod, NULL };
+	char **values;
+	int r, rc;
+
+	values = calloc(n + 1, sizeof(*values));
+	if (!values)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		values[i] = (char *)keys[i];
+	mod.mod_op = LDAP_MOD_REPLACE;
+	mod.mod_type = cfg->publish_attribute;
+	mod.mod_values = n ? values : NULL;
+	rc = ldap_modify_ext_s(s->svc, dn, mods, NULL, NULL);
+	free(values);
+	if (rc == LDAP_NO_SUCH_ATTRIBUTE && n == 0)
+		return 0; /* nothing to remove */
+	if (rc != LDAP_SUCCESS) {
+		log_warn("ldap: publishing keys failed dn=\"%s\" error=\"%s\"", dn, ldap_err2string(rc));
+		if (rc_is_down(rc) || rc == LDAP_TIMEOUT)
+			conn_drop(&s->svc);
+		r = rc_to_errno(rc);
+		return r ? r : -EIO;
+	}
+	return 0;
 }

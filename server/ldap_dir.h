@@ -54,7 +54,15 @@ struct kw_ldap_user_fact {
 	enum kw_ldap_presence presence;
 	bool in_vpn_group;
 	unsigned disabled;
+	/* only with publish_attribute: the entry's DN and the keys it holds now (owned;
+	 * ldap_user_facts_release() frees them) */
+	char *dn;
+	char **published;
+	size_t n_published;
 };
+
+/* Free what ldap_dir_check_users() allocated in facts. */
+void ldap_user_facts_release(struct kw_ldap_user_fact *facts, size_t n);
 
 struct kw_ldap_check_stats {
 	unsigned searches;
@@ -88,6 +96,8 @@ int ldap_dir_check_users(struct kw_ldap *dir, struct kw_ldap_user_fact *facts, s
  * WireGuard public keys; n = 0 removes them all). No-op without publish_attribute.
  */
 int ldap_dir_publish_keys(struct kw_ldap *dir, const char *username, const char *const *keys, size_t n);
+/* The same for a known entry DN (the sync has it from its search). */
+int ldap_dir_publish_keys_dn(struct kw_ldap *dir, const char *dn, const char *const *keys, size_t n);
 
 /* Close every pooled connection (the next use reconnects). */
 void ldap_dir_disconnect(struct kw_ldap *dir);

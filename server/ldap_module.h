@@ -34,6 +34,10 @@ void ldap_module_stop(struct kw_server *srv);
 int ldap_enroll_check(struct kw_req *req, const char *username, const char *password, int *max_devices,
 		      json_t **out);
 
+/* POST /api/v1/enroll by a login session: is the session's user still in the VPN group and
+ * enabled? 0 when yes; else an HTTP status with *out set (403, 503). Default: 0. */
+int ldap_session_enroll_check(struct kw_req *req, json_t **out);
+
 /* Device limit per user for a self-service enrollment by a login session (0 = none). */
 int ldap_max_devices(struct kw_server *srv);
 

@@ -28,6 +28,7 @@ struct holder_dev {
 	enum kw_device_state state;
 	bool by_ldap;
 	int64_t suspended_at;
+	char public_key[KW_KEY_B64_LEN + 1];
 };
 
 struct holder_list {
@@ -58,6 +59,7 @@ static int collect_cb(const struct kw_device *d, void *arg)
 	h->by_ldap = d->state == KW_STATE_SUSPENDED &&
 		     !strncmp(d->state_reason, LDAP_REASON_PREFIX, strlen(LDAP_REASON_PREFIX));
 	h->suspended_at = d->suspended_at;
+	snprintf(h->public_key, sizeof(h->public_key), "%s", d->public_key);
 	return 0;
 }
 
@@ -151,6 +153,60 @@ static int apply_user(struct kwl_module *m, const struct kw_sync_user *u, const 
 	return r;
 }
 
+static bool key_in(const char *key, char *const *set, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(set[i], key))
+			return true;
+	return false;
+}
+
+/*
+ * Optional: make publish_attribute of each user's entry hold exactly the public keys of
+ * the devices that are active after this run. Writes only where the directory differs.
+ */
+static unsigned publish_keys(struct kwl_module *m, const struct kw_sync_user *users,
+			     const struct kw_ldap_user_fact *facts, size_t n_users, const struct holder_list *hl,
+			     const size_t *first)
+{
+	const char **want = NULL;
+	unsigned errors = 0, written = 0;
+
+	for (size_t k = 0; k < n_users; k++) {
+		const struct kw_ldap_user_fact *f = &facts[k];
+		size_t nw = 0, cnt = first[k + 1] - first[k];
+		bool same;
+
+		if (f->presence != KW_LDAP_USER_FOUND || !f->dn)
+			continue;
+		free(want);
+		want = calloc(cnt + 1, sizeof(*want));
+		if (!want)
+			return errors + 1;
+		if (users[k].action != KW_SYNC_SUSPEND && users[k].action != KW_SYNC_REVOKE) {
+			for (size_t i = first[k]; i < first[k + 1]; i++) {
+				const struct holder_dev *h = &hl->v[i];
+
+				if (h->state == KW_STATE_ACTIVE || (users[k].action == KW_SYNC_RESTORE && h->by_ldap))
+					want[nw++] = h->public_key;
+			}
+		}
+		same = nw == f->n_published;
+		for (size_t i = 0; same && i < nw; i++)
+			same = key_in(want[i], f->published, f->n_published);
+		if (same)
+			continue;
+		if (ldap_dir_publish_keys_dn(m->dir, f->dn, want, nw) < 0)
+			errors++;
+		else
+			written++;
+	}
+	free(want);
+	if (written || errors)
+		log_info("ldap-sync: published keys entries=%u errors=%u", written, errors);
+	return errors;
+}
+
 int sync_run(struct kwl_module *m, bool confirm, struct kw_sync_plan *plan_out, unsigned *apply_errors_out)
 {
 	struct holder_list hl = { 0 };
@@ -226,11 +282,23 @@ int sync_run(struct kwl_module *m, bool confirm, struct kw_sync_plan *plan_out, 
 	if (plan.outcome == KW_SYNC_HELD) {
 		snprintf(err, sizeof(err), "held: %u of %zu users would be cut off, more than the limit of %u; "
 			 "confirm with {\"confirm_mass_change\":true}", plan.cut, n_users, plan.limit);
+		bool already;
+
 		log_warn("ldap-sync: mass change held would_cut=%u limit=%u holders=%zu", plan.cut, plan.limit, n_users);
-		if (store_audit_add(m->srv->store, now, SYNC_ACTOR, "ldap_sync", "directory", "held", err) < 0)
+		pthread_mutex_lock(&m->status_lock);
+		already = m->status.pending;
+		pthread_mutex_unlock(&m->status_lock);
+		/* one audit row when a hold starts, not one per periodic run */
+		if (!already && store_audit_add(m->srv->store, now, SYNC_ACTOR, "ldap_sync", "directory", "held", err) < 0)
 			log_error("ldap-sync: audit row failed");
 	} else if (plan.outcome == KW_SYNC_FAILED) {
 		log_error("ldap-sync: run failed, nothing changed error=\"%s\"", err);
+		pthread_mutex_lock(&m->status_lock);
+		bool was_failing = m->status.runs && m->status.last_outcome == KW_SYNC_FAILED;
+		pthread_mutex_unlock(&m->status_lock);
+		if (!was_failing &&
+		    store_audit_add(m->srv->store, now, SYNC_ACTOR, "ldap_sync", "directory", "failed", err) < 0)
+			log_error("ldap-sync: audit row failed");
 	} else {
 		for (size_t k = 0; k < n_users; k++) {
 			if (users[k].action == KW_SYNC_NONE)
@@ -238,6 +306,8 @@ int sync_run(struct kwl_module *m, bool confirm, struct kw_sync_plan *plan_out, 
 			if (apply_user(m, &users[k], &hl.v[first[k]], first[k + 1] - first[k], now) < 0)
 				apply_errors++;
 		}
+		if (m->cfg.publish_attribute && *m->cfg.publish_attribute)
+			apply_errors += publish_keys(m, users, facts, n_users, &hl, first);
 		if (plan.cut && confirm)
 			(void)store_audit_add(m->srv->store, now, SYNC_ACTOR, "ldap_sync", "directory", "confirmed",
 					      "mass change confirmed by an admin");
@@ -253,6 +323,8 @@ record:
 		*plan_out = plan;
 	if (apply_errors_out)
 		*apply_errors_out = apply_errors;
+	if (facts)
+		ldap_user_facts_release(facts, n_users);
 	free(hl.v);
 	free(first);
 	free(users);

@@ -8,8 +8,8 @@
  * Path handling is a whitelist, not a blacklist: the HTTP layer has already
  * percent-decoded the path, which must name one file of the (flat) root: made of
  * [A-Za-z0-9_.-] only, not starting with a dot, no "..", a known extension, and a regular
- * file opened with O_NOFOLLOW below the root. Anything else is 404.
- * Every answer, 404 included, carries the security headers below.
+ * file opened with O_NOFOLLOW below the root. Anything else is 404, as the API's JSON
+ * error. Every answer, 404 included, carries the security headers below.
  */
 #include "config.h"
 
@@ -176,16 +176,14 @@ static int web_add_headers(struct kw_req *req, const char *cache)
 	return rc;
 }
 
-static int web_not_found(struct kw_req *req)
+/* 404 as the API's JSON error (one error format for the whole port), with the headers. */
+static int web_not_found(struct kw_req *req, json_t **out, bool no_root)
 {
-	static const char page[] = "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">"
-				   "<title>Not found</title><h1>Not found</h1>"
-				   "<p><a href=\"/\">Keyway console</a></p></html>\n";
-
-	if (web_add_headers(req, "no-store") != 0 ||
-	    req_set_body(req, "text/html; charset=utf-8", page, sizeof(page) - 1) != 0)
-		return 500;
-	return 404;
+	if (web_add_headers(req, "no-store") != 0)
+		return api_error(out, 500, "internal_error", "Out of memory");
+	if (no_root)
+		return api_error(out, 404, "not_found", "The web console is not installed on this server");
+	return api_error(out, 404, "not_found", "No such page");
 }
 
 /* Read a regular file below root, at most WEB_FILE_MAX bytes. *data is malloc'd. */
@@ -268,11 +266,11 @@ int web_serve(struct kw_req *req, json_t *in, json_t **out)
 	pthread_mutex_unlock(&web_lock);
 
 	if (web_path_resolve(req->path, rel, sizeof(rel)) != 0)
-		return web_not_found(req);
+		return web_not_found(req, out, false);
 	type = web_content_type(rel);
 	rc = web_read(root, rel, &data, &len);
 	if (rc == -ENOENT || rc == -ELOOP || rc == -ENOTDIR || rc == -EFBIG || rc == -EACCES)
-		return web_not_found(req);
+		return web_not_found(req, out, rc == -ENOENT && access(root, X_OK) != 0);
 	if (rc != 0) {
 		log_error("web: reading %s failed: %s", rel, strerror(-rc));
 		return api_error(out, 500, "internal_error", "Cannot read the console files");

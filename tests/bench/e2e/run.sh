@@ -8,7 +8,9 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/ldap/slapd.sh"
-KWE_P=kwa-b
+# A name prefix of our own for this run (kwa + 4 hex): helpers and CI may run this test
+# at the same time, and each run purges only its own namespaces.
+[ "${1:-}" = --inside ] || export KWE_P=kwa$(printf %04x $((RANDOM)))b
 . "$top_srcdir/tests/integration/e2e/env.sh"
 kw_need_root
 N_DELETE=${N_DELETE:-15}

@@ -11,13 +11,16 @@
 #   6. admin revokes bob's laptop: its traffic stops within 2 s, alice unaffected
 #   7. an admin suspends and restores alice's laptop
 #   8. alice locked by ppolicy: suspended after one sync; unlocked: back, same enrollment
+#   9. a config that expires while the controller is away tears the tunnel down
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/ldap/slapd.sh"
 . "$top_srcdir/tests/integration/e2e/env.sh"
 kw_need_root
-KWE_P=kwa-t
+# A name prefix of our own for this run (kwa + 4 hex): helpers and CI may run this test
+# at the same time, and each run purges only its own namespaces.
+[ "${1:-}" = --inside ] || export KWE_P=kwa$(printf %04x $((RANDOM)))t
 if [ "${1:-}" != --inside ]; then
 	for b in "$KWE_AGENT" "$KWE_KEYWAYD"; do
 		[ -x "$b" ] || { echo "not ok - $b is not built"; exit 1; }
@@ -138,6 +141,10 @@ sleep 3
 kw_check "keywayd down: alice still pings" kwe_ping l1
 kw_check "keywayd down: bob still pings" kwe_ping l2
 kw_check "keywayd down: the gateway agent backs off and says so" within 5000 grep -q "event=poll_failed" "$KWE_DIR/gw.log"
+# A "reboot" of alice's laptop while the controller is away: the last good config.
+kwe_stop l1
+kwe_run l1 $RUNOPTS
+kw_check "keywayd down: alice's agent restarts on its last good config and pings" within 8000 kwe_ping l1
 kwe_keywayd_start || fatal "keywayd restarts"
 kw_ok "keywayd restarted"
 sleep 3 # the agents' backoff is capped at 2 s in this test
@@ -186,6 +193,24 @@ kw_check "same device, same key: no re-enrollment" test "$(kwe_device_id l1) $(k
 kwe_stop l1
 kw_check "SIGTERM removes alice's interface" bash -c "! ip -n ${KWE_P}l1 link show ${KWE_P}l1 >/dev/null 2>&1"
 kw_check "  … and its UAPI socket" test ! -e "/var/run/wireguard/${KWE_P}l1.sock"
+
+# 9. Expiry: the gateway gets a config valid 60 s (the controller's minimum), the
+# controller goes away; when the config runs out the gateway tears its tunnel down, and
+# comes back with the controller.
+sed -i 's/^\[network\]$/[network]\nconfig_lifetime = 60/' "$KWE_DIR/keywayd.conf"
+kwe_keywayd_kill
+kwe_keywayd_start || fatal "keywayd restarts with config_lifetime = 60"
+kwe_enroll l2 "$KWE_URL" --state "$KWE_DIR/l3" --token "$(kwe_token device dave)" >/dev/null 2>&1 ||
+	kw_not_ok "a third device enrolls (bumps the gateway's config)"
+short_life() { python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(not 0 < s["expires_at"] - __import__("time").time() <= 61)' "$KWE_DIR/gw/status.json"; }
+kw_check "the gateway runs a config valid 60 s" within 5000 short_life
+kwe_keywayd_kill
+kw_check "  … it expires with the controller away: tunnel torn down" within 65000 kwe_state_is gw expired
+kw_check "  … no peers left on the gateway" bash -c "[ -z \"\$(wg show ${KWE_P}gw peers)\" ]"
+kw_check "  … and a line says why" grep -q "event=config_expired" "$KWE_DIR/gw.log"
+kwe_keywayd_start || fatal "keywayd restarts after the expiry"
+kw_check "  … back up once the controller is" within 8000 kwe_up gw
+kw_check "  … with its peers" within 3000 bash -c "[ -n \"\$(wg show ${KWE_P}gw peers)\" ]"
 
 [ "$KW_FAIL" -eq 0 ] || dump_logs
 kw_summary

@@ -68,6 +68,7 @@ static int do_check(struct kw_ldap *dir, const char **names, size_t n, bool quie
 	r = ldap_dir_check_users(dir, f, n, &st, err, sizeof(err));
 	if (r < 0) {
 		printf("error=%s reason=\"%s\"\n", err_name(r), err);
+		ldap_user_facts_release(f, n);
 		free(f);
 		return 0;
 	}
@@ -85,6 +86,7 @@ static int do_check(struct kw_ldap *dir, const char **names, size_t n, bool quie
 			printf("user=%s presence=%s vpn=%d disabled=%s\n", f[i].username, presence_name(f[i].presence),
 			       f[i].in_vpn_group, ldap_disabled_name(f[i].disabled));
 	}
+	ldap_user_facts_release(f, n);
 	free(f);
 	return 0;
 }

@@ -26,6 +26,7 @@
 #   KWL_LDAP_ROOTDN / KWL_LDAP_ROOTPW                 the directory manager (cn=admin / secret)
 #   KWL_LDAP_BINDDN / KWL_LDAP_BINDPW                 keywayd's service account
 #   KWL_LDAP_BINDPW_FILE                              0600 file holding that password
+#   KWL_LDAP_LIMITED_BINDDN  a service account (same password) whose searches stop at 60 entries
 #   KWL_LDAP_VPN_GROUP / KWL_LDAP_ADMIN_GROUP         cn=vpn-users / cn=vpn-admins DNs
 # Every fixture person's password is Passw0rd! (see tests/fixtures/ldap/base.ldif).
 # slapd allows at most 50 entries per plain search (so large searches need paged results).
@@ -107,6 +108,7 @@ directory $d/db
 index objectClass eq
 index uid eq
 index member,uniqueMember,memberUid eq
+limits dn.exact="cn=keyway-limited,ou=services,dc=example,dc=com" size.soft=50 size.hard=50 size.prtotal=60
 overlay memberof
 memberof-refint TRUE
 overlay ppolicy
@@ -120,6 +122,7 @@ access to attrs=keywayWireguardKey
 	by * read
 access to *
 	by dn.exact="cn=keyway,ou=services,dc=example,dc=com" read
+	by dn.exact="cn=keyway-limited,ou=services,dc=example,dc=com" read
 	by self read
 	by * none
 EOF
@@ -144,6 +147,7 @@ EOF
 		echo "KWL_LDAP_BINDDN=cn=keyway,ou=services,dc=example,dc=com"
 		echo "KWL_LDAP_BINDPW=keyway-service-secret"
 		echo "KWL_LDAP_BINDPW_FILE=$d/bind.secret"
+		echo "KWL_LDAP_LIMITED_BINDDN=cn=keyway-limited,ou=services,dc=example,dc=com"
 		echo "KWL_LDAP_VPN_GROUP=cn=vpn-users,ou=groups,dc=example,dc=com"
 		echo "KWL_LDAP_ADMIN_GROUP=cn=vpn-admins,ou=groups,dc=example,dc=com"
 	} >"$d/env"

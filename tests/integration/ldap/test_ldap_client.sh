@@ -135,6 +135,9 @@ G=$(conf nogroup "vpn_group = cn=renamed,ou=groups,dc=example,dc=com")
 expect "a missing VPN group entry is an error" "error=ENOENT" "$PROBE" "$G" check alice
 B2=$(conf nobase "user_base = ou=gone,dc=example,dc=com")
 expect "a missing user base is an error" "error=" "$PROBE" "$B2" check alice
+T2=$(conf truncated "bind_dn = $KWL_LDAP_LIMITED_BINDDN" "batch_size = 1000")
+expect "a search the server truncates is an error" "error=E2BIG" "$PROBE" "$T2" check-gen 200
+expect "... while a small one passes" "checked=50 found=50" "$PROBE" "$T2" check-gen 50
 kwl_slapd_stop
 expect "slapd down is an error" "error=EHOSTUNREACH" "$PROBE" "$C" check alice
 kwl_slapd_start || exit 1

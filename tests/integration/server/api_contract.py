@@ -65,7 +65,7 @@ class Keywayd:
             f.write("[server]\nlisten = 127.0.0.1:%d\nstate_dir = %s\nthreads = 2\n%s"
                     "[network]\ncidr = %s\nroutes = 192.168.10.0/24, 198.51.100.0/24\n"
                     "gateway_endpoint = vpn.example.com:51820\n"
-                    "[ldap]\nuri = ldap://127.0.0.1:1 ; another module's section: ignored here\n"
+                    "[ldap]\nsync_interval = 60 ; another module's section (no uri: LDAP off): ignored here\n"
                     "[web]\nroot = /nonexistent\n"
                     "[log]\nlevel = info\n%s" % (self.port, self.state, tls_lines, cidr, extra))
         self.tls = tls

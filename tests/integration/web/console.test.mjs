@@ -91,7 +91,15 @@ async function newPage(viewport = { width: 1280, height: 900 }) {
 	page.on('pageerror', (e) => pageErrors.push(e.message));
 	return { ctx, page };
 }
-const shot = (page, name) => page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: true });
+// Every screenshot is also a moment to check that each form field on the page has a label.
+const unlabelled = [];
+const shot = async (page, name) => {
+	const bad = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea')]
+		.filter((e) => e.type !== 'hidden' && !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+		.map((e) => e.id || e.name || e.outerHTML.slice(0, 60))).catch(() => []);
+	for (const b of bad) unlabelled.push(`${name}: ${b}`);
+	await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: true });
+};
 
 // Logs in with the keyboard only: the field has focus, Tab to the password, Enter submits.
 async function login(page, user, password) {
@@ -230,6 +238,25 @@ await scenario('revoke-audit', async (page) => {
 	ok(d.status === 200 && d.data.state === 'revoked', 'revoke: the API lists the device as revoked', d.data);
 	await shot(page, '05-revoked');
 
+	// Suspend and restore another device, filtered by state.
+	const other = await enrollViaApi('dave', 'dave-desktop');
+	await page.reload();
+	await page.waitForSelector('#devices-table');
+	await page.fill('#dev-search', 'dave-desktop');
+	await page.click(`#devices-table tr[data-id="${other}"] button[aria-label^="Suspend"]`);
+	await page.click('#confirm-ok');
+	await page.waitForSelector(`#devices-table tr[data-id="${other}"][data-state="suspended"]`);
+	ok((await api('GET', `/devices/${other}`)).data.state === 'suspended', 'suspend: the API lists the device as suspended');
+	await page.fill('#dev-search', '');
+	await page.selectOption('#dev-state', 'suspended');
+	const susp = await page.$$eval('#devices-table tbody tr', (trs) => trs.map((t) => t.dataset.state));
+	ok(susp.length >= 1 && susp.every((x) => x === 'suspended'), 'devices: the state filter shows only suspended devices', susp);
+	await shot(page, '05b-suspended-filter');
+	await page.click(`#devices-table tr[data-id="${other}"] button[aria-label^="Restore"]`);
+	await page.click('#confirm-ok');
+	await page.waitForSelector(`#devices-table tr[data-id="${other}"][data-state="active"], #devices-table:not(:has(tr[data-id="${other}"])), p.empty`);
+	ok((await api('GET', `/devices/${other}`)).data.state === 'active', 'restore: the API lists the device as active again');
+
 	await page.click('nav a[href="#/audit"]');
 	await page.waitForSelector('#audit-table');
 	const rows = await page.$$eval('#audit-table tbody tr', (trs) => trs.map((t) => ({ action: t.dataset.action, text: t.innerText })));
@@ -298,6 +325,15 @@ await scenario('phone', async (page) => {
 	await page.click('nav a[href="#/add-device"]');
 	ok((await page.innerText('#private-key-note')).includes('never reaches the server'), 'phone: the page says the private key never reaches the server');
 	await page.fill('#add-hostname', 'alice-phone');
+	// A wrong password: the API's message, and the session goes on.
+	await page.fill('#add-password', 'not-my-password');
+	const bad = page.waitForResponse((r) => r.url().endsWith('/api/v1/enroll'));
+	await page.click('#add-form button[type=submit]');
+	const badResp = await bad;
+	const badBody = await badResp.json().catch(() => null);
+	const badText = await (await page.waitForSelector('#add-form .error')).innerText();
+	ok(badResp.status() === 401 && badBody && badText.includes(badBody.error.message), 'phone: a wrong password shows the API message', { badText, badBody });
+	ok(await page.isVisible('#add-form') && await page.isVisible('#nav'), 'phone: a wrong password does not end the session');
 	await page.fill('#add-password', PASSWORD);
 	const sent = [];
 	page.on('request', (rq) => { if (rq.postData()) sent.push(rq.postData()); });
@@ -406,6 +442,29 @@ await scenario('mass-change', async (page) => {
 	ok(JSON.stringify(await ids()) === JSON.stringify(p1), 'audit: back to the first page');
 });
 
+// ---- under TLS the session cookie is Secure, and the console works the same ----
+if (process.env.KW_TLS_URL) {
+	const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, ignoreHTTPSErrors: true });
+	const page = await ctx.newPage();
+	page.setDefaultTimeout(10000);
+	page.on('pageerror', (e) => pageErrors.push(e.message));
+	try {
+		await page.goto(`${process.env.KW_TLS_URL}/`);
+		await page.fill('#login-username', ADMIN_USER);
+		await page.fill('#login-password', PASSWORD);
+		await page.press('#login-password', 'Enter');
+		await page.waitForSelector('#tiles .tile');
+		const kc = (await ctx.cookies()).find((c) => c.name === 'kw_session');
+		ok(kc && kc.secure && kc.httpOnly && kc.sameSite === 'Strict', 'TLS: the session cookie is Secure, HttpOnly, SameSite=Strict', kc);
+		await shot(page, '17-tls-dashboard');
+	} catch (e) {
+		ok(false, `tls: ${e.message.split('\n')[0]}`);
+	} finally {
+		await ctx.close();
+	}
+}
+
+ok(unlabelled.length === 0, 'every form field on every page has a label', unlabelled);
 ok(cspViolations.length === 0, 'no Content-Security-Policy violation on any page', cspViolations);
 ok(pageErrors.length === 0, 'no uncaught script error on any page', pageErrors);
 await browser.close();

@@ -103,7 +103,24 @@ for p in /../../../../etc/passwd /%2e%2e/%2e%2e/etc/passwd /..%2f..%2fetc/passwd
 	body=$(curl -s --path-as-is "$URL$p")
 	kw_check "GET $p is 404 and leaks nothing" bash -c '[ "$1" = 404 ] && ! grep -q "root:\|secret" <<<"$2"' _ "$st" "$body"
 done
-kw_check "a 404 page carries the security headers too" grep -qi '^content-security-policy:' <<<"$(hdrs /nonexistent.html)"
+kw_check "a 404 carries the security headers too" grep -qi "^content-security-policy:" <<<"$(hdrs /nonexistent.html)"
+kw_check "a 404 is the API's JSON error" bash -c 'curl -s "$1/nonexistent.html" | grep -q "\"error\":{\"code\":\"not_found\""' _ "$URL"
+
+# ---- the same console under TLS: HSTS, and (checked in the browser) a Secure cookie ----
+TLS_PORT=$(kw_free_port)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "/CN=127.0.0.1" \
+	-addext "subjectAltName=IP:127.0.0.1" -keyout "$TMP/tls.key" -out "$TMP/tls.pem" 2>/dev/null
+chmod 0600 "$TMP/tls.key"
+mkdir -p "$TMP/state-tls"
+sed -e "s|^listen = .*|listen = 127.0.0.1:$TLS_PORT|" -e "s|^state_dir = .*|state_dir = $TMP/state-tls|" \
+	-e "s|^\[server\]|[server]\ntls_cert = $TMP/tls.pem\ntls_key = $TMP/tls.key|" "$TMP/keywayd.conf" >"$TMP/keywayd-tls.conf"
+kw_spawn "$KEYWAYD" -c "$TMP/keywayd-tls.conf" --foreground >"$TMP/keywayd-tls.log" 2>&1
+kw_wait_port 127.0.0.1 "$TLS_PORT" 10 || { echo "FAIL: keywayd (TLS) did not start"; cat "$TMP/keywayd-tls.log"; exit 1; }
+TLS_URL=https://127.0.0.1:$TLS_PORT
+th=$(curl -s -o /dev/null -D - --cacert "$TMP/tls.pem" "$TLS_URL/" | tr -d '\r')
+kw_check "HTTPS: GET / is 200 with the CSP" grep -qi '^content-security-policy: ' <<<"$th"
+kw_check "HTTPS: Strict-Transport-Security is set" grep -qi '^strict-transport-security: max-age=' <<<"$th"
+kw_check "plain HTTP: no Strict-Transport-Security" bash -c '! grep -qi "^strict-transport-security:" <<<"$1"' _ "$h"
 
 # ---- the browser ----
 # The console logs in through the LDAP module's POST /api/v1/login; a keywayd built
@@ -116,7 +133,7 @@ if [ "$login_st" = 404 ]; then
 	exit 77
 fi
 
-KW_URL=$URL KW_ADMIN_TOKEN=$ADMIN_TOKEN KW_STATE_DIR=$STATE KW_LOG=$TMP/keywayd.log KW_OUT=$OUT \
+KW_URL=$URL KW_TLS_URL=$TLS_URL KW_ADMIN_TOKEN=$ADMIN_TOKEN KW_STATE_DIR=$STATE KW_LOG=$TMP/keywayd.log KW_OUT=$OUT \
 	KW_NODE_MODULES=$NODE_MODULES KW_CHROMIUM=$CHROMIUM \
 	timeout 240 node "$top_srcdir/tests/integration/web/console.test.mjs"
 rc=$?

@@ -51,3 +51,54 @@ kwg_conf() {
 kwg_ping() { # kwg_ping NS ADDR [COUNT]
 	ip netns exec "$1" ping -c "${3:-2}" -i 0.2 -W 2 -q "$2" >/dev/null 2>&1
 }
+
+# Stream `size_mb` MiB of random data from NS_FROM to ADDR:PORT in NS_TO over
+# TCP and compare SHA-256 on both ends (integrity through the tunnel).
+kwg_integrity() { # kwg_integrity NS_FROM NS_TO ADDR SIZE_MB
+	local from=$1 to=$2 addr=$3 mb=$4 dir
+	dir=$(mktemp -d /tmp/kwg-int.XXXXXX)
+	head -c $((mb * 1048576)) /dev/urandom >"$dir/src"
+	ip netns exec "$to" python3 -c '
+import hashlib, socket, sys
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.socket(fam); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 5201)); s.listen(1); s.settimeout(60)
+open(sys.argv[2] + "/ready", "w").close()
+c, _ = s.accept(); c.settimeout(60); h = hashlib.sha256(); n = 0
+while True:
+    b = c.recv(1 << 20)
+    if not b: break
+    h.update(b); n += len(b)
+open(sys.argv[2] + "/dst.sha", "w").write(h.hexdigest())
+' "$addr" "$dir" &
+	local srv=$! i
+	for i in $(seq 100); do [ -e "$dir/ready" ] && break; sleep 0.05; done
+	ip netns exec "$from" python3 -c '
+import socket, sys
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.create_connection((sys.argv[1], 5201), timeout=60)
+with open(sys.argv[2] + "/src", "rb") as f:
+    while True:
+        b = f.read(1 << 20)
+        if not b: break
+        s.sendall(b)
+s.close()
+' "$addr" "$dir"
+	wait $srv
+	local a b
+	a=$(sha256sum <"$dir/src" | cut -d" " -f1)
+	b=$(cat "$dir/dst.sha" 2>/dev/null)
+	rm -rf "$dir"
+	[ -n "$b" ] && [ "$a" = "$b" ]
+}
+
+# Transfer counters of the (only) peer: "RX TX" in bytes.
+kwg_transfer() { # kwg_transfer NS IFNAME
+	ip netns exec "$1" wg show "$2" transfer | awk '{print $2, $3}'
+}
+
+kwg_latest_handshake() { # kwg_latest_handshake NS IFNAME -> unix seconds (0 = none)
+	ip netns exec "$1" wg show "$2" latest-handshakes | awk '{print $2}'
+}
+
+kwg_fails() { ! "$@"; } # kw_check "desc" kwg_fails CMD... : CMD must fail

@@ -75,7 +75,7 @@ export async function devicesView(body, ctx) {
 			h('td', { 'data-label': 'Device' }, h('strong', {}, deviceName(d)), h('span', { class: 'sub' }, ` #${d.id}`)),
 			h('td', { 'data-label': 'User' }, d.username || '—'),
 			h('td', { 'data-label': 'Role' }, d.role || 'device'),
-			h('td', { 'data-label': 'State' }, badge(st), d.suspend_reason ? h('span', { class: 'sub' }, ` ${d.suspend_reason}`) : null),
+			h('td', { 'data-label': 'State' }, badge(st), st !== 'active' && (d.state_reason || d.suspend_reason) ? h('span', { class: 'sub' }, ` ${d.state_reason || d.suspend_reason}`) : null),
 			h('td', { 'data-label': 'Address' }, h('code', {}, d.address || '—')),
 			h('td', { 'data-label': 'Public key' }, h('code', { class: 'key' }, d.public_key || '—')),
 			h('td', { 'data-label': 'Created' }, fmtTime(d.created_at)),
