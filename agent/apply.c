@@ -21,10 +21,26 @@ static bool cidr_in(const struct kw_cidr *list, size_t n, const struct kw_cidr *
 	return false;
 }
 
+static int cidr_cmp(const void *pa, const void *pb)
+{
+	const struct kw_cidr *a = pa, *b = pb;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	if (a->prefix != b->prefix)
+		return a->prefix < b->prefix ? -1 : 1;
+	return memcmp(a->addr, b->addr, 16);
+}
+
+static bool cidr_in_sorted(const struct kw_cidr *list, size_t n, const struct kw_cidr *c)
+{
+	return n > 0 && bsearch(c, list, n, sizeof(*list), cidr_cmp) != NULL;
+}
+
 int apply_routes(const struct agent_config *cfg, struct kw_cidr **out, size_t *n)
 {
 	struct kw_cidr *r = NULL;
-	size_t total = 0, cnt = 0, i, j;
+	size_t total = 0, cnt = 0, kept = 0, i, j;
 
 	*out = NULL;
 	*n = 0;
@@ -39,15 +55,18 @@ int apply_routes(const struct agent_config *cfg, struct kw_cidr **out, size_t *n
 		for (j = 0; j < cfg->peers[i].n_allowed; j++) {
 			const struct kw_cidr *c = &cfg->peers[i].allowed[j];
 
-			if (c->prefix == 0)
-				continue;
-			if (cidr_in(cfg->addresses, cfg->n_addresses, c) || cidr_in(r, cnt, c))
+			if (c->prefix == 0 || cidr_in(cfg->addresses, cfg->n_addresses, c))
 				continue;
 			r[cnt++] = *c;
 		}
 	}
+	/* Sorted and unique: a gateway has one route per device, so keep this n log n. */
+	qsort(r, cnt, sizeof(*r), cidr_cmp);
+	for (i = 0; i < cnt; i++)
+		if (kept == 0 || cidr_cmp(&r[kept - 1], &r[i]) != 0)
+			r[kept++] = r[i];
 	*out = r;
-	*n = cnt;
+	*n = kept;
 	return 0;
 }
 
@@ -123,13 +142,13 @@ static int apply_route_diff(const struct agent_config *old_cfg, const struct age
 	if (ret < 0)
 		goto out;
 	for (i = 0; i < n_old; i++) {
-		if (cidr_in(new_r, n_new, &old_r[i]))
+		if (cidr_in_sorted(new_r, n_new, &old_r[i]))
 			continue;
 		ret = keep_first(ret, ops->route(ctx, &old_r[i], false));
 		st->routes_removed++;
 	}
 	for (i = 0; i < n_new; i++) {
-		if (cidr_in(old_r, n_old, &new_r[i]))
+		if (cidr_in_sorted(old_r, n_old, &new_r[i]))
 			continue;
 		ret = keep_first(ret, ops->route(ctx, &new_r[i], true));
 		st->routes_added++;

@@ -34,7 +34,7 @@ int apply_config(const struct agent_config *old_cfg, const struct agent_config *
 /*
  * The routes a config needs: every peer's allowed IPs, deduplicated, without default
  * routes (0.0.0.0/0 and ::/0 would capture the tunnel's own UDP) and without prefixes
- * already covered by an interface address of the same length. *out is malloc'd.
+ * equal to an interface address; sorted and unique. *out is malloc'd.
  */
 int apply_routes(const struct agent_config *cfg, struct kw_cidr **out, size_t *n);
 

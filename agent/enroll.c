@@ -178,8 +178,16 @@ int cmd_enroll(int argc, char **argv)
 			      "or --insecure-http");
 		return 1;
 	} else if (ret < 0) {
-		agent_die_msg("bad --server URL: %s", st.server);
+		agent_die_msg("bad --server URL (http:// or https:// only): %s", st.server);
 		return 1;
+	}
+	if (pin) {
+		uint8_t probe[KW_KEY_LEN] = { 0 };
+
+		if (enroll_pin_match(pin, probe) == -EINVAL) {
+			agent_die_msg("--pin must be the key id (16 hex) or the base64 public key");
+			return 1;
+		}
 	}
 	if (state_path(path, st.dir, "state.json") == 0 && access(path, F_OK) == 0) {
 		agent_die_msg("already enrolled (state in %s); remove it to enroll again", st.dir);

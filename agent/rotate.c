@@ -106,26 +106,73 @@ bool rotate_is_gateway(const struct agent_state *st)
 	return gw;
 }
 
-static pid_t running_agent(const struct agent_state *st)
+struct running {
+	pid_t pid;
+	char ifname[64];
+	char uapi_dir[PATH_MAX];
+	const char *state_dir;
+};
+
+static bool running_agent(const struct agent_state *st, struct running *ra)
 {
 	json_t *status = NULL;
-	pid_t pid = 0;
 
-	if (state_status_load(st->dir, &status) == 0) {
-		pid = (pid_t)json_integer_value(json_object_get(status, "pid"));
-		if (pid <= 1 || kill(pid, 0) < 0 ||
-		    strcmp(json_string_value(json_object_get(status, "state")) ?: "", "stopped") == 0)
-			pid = 0;
-		json_decref(status);
-	}
-	return pid;
+	memset(ra, 0, sizeof(*ra));
+	ra->state_dir = st->dir;
+	if (state_status_load(st->dir, &status) < 0)
+		return false;
+	ra->pid = (pid_t)json_integer_value(json_object_get(status, "pid"));
+	snprintf(ra->ifname, sizeof(ra->ifname), "%s",
+		 json_string_value(json_object_get(status, "interface")) ?: "");
+	snprintf(ra->uapi_dir, sizeof(ra->uapi_dir), "%s",
+		 json_string_value(json_object_get(status, "uapi_dir")) ?: "/var/run/wireguard");
+	if (ra->pid <= 1 || kill(ra->pid, 0) < 0 ||
+	    strcmp(json_string_value(json_object_get(status, "state")) ?: "", "stopped") == 0)
+		ra->pid = 0;
+	json_decref(status);
+	return ra->pid > 0;
 }
 
+/* True when the running device holds the key now in private.key. */
+static bool device_has_key(const struct running *ra)
+{
+	uint8_t priv[KW_KEY_LEN];
+	char hex[KW_KEY_HEX_LEN + 1], want[KW_KEY_HEX_LEN + 16], *text = NULL;
+	bool yes = false;
+
+	if (state_private_key_load(ra->state_dir, "private.key", priv) < 0)
+		return false;
+	key_to_hex(hex, priv);
+	snprintf(want, sizeof(want), "private_key=%s\n", hex);
+	if (uapi_get(ra->uapi_dir, ra->ifname, &text) == 0) {
+		yes = strstr(text, want) != NULL;
+		sodium_memzero(text, strlen(text));
+		free(text);
+	}
+	sodium_memzero(priv, sizeof(priv));
+	sodium_memzero(hex, sizeof(hex));
+	sodium_memzero(want, sizeof(want));
+	return yes;
+}
+
+/* SIGHUP the running agent, then wait (up to 2 s) until its device uses the new key:
+ * a gateway must hold it before its laptops hear of it. */
 static int signal_switch(void *ctx)
 {
-	pid_t pid = *(pid_t *)ctx;
+	const struct running *ra = ctx;
+	struct timespec ts = { 0, 2 * 1000000L };
+	int i;
 
-	return pid > 0 && kill(pid, SIGHUP) < 0 ? -errno : 0;
+	if (ra->pid <= 0)
+		return 0;
+	if (kill(ra->pid, SIGHUP) < 0)
+		return -errno;
+	for (i = 0; i < 1000; i++) {
+		if (device_has_key(ra))
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return -ETIMEDOUT;
 }
 
 int cmd_rotate(int argc, char **argv)
@@ -140,8 +187,8 @@ int cmd_rotate(int argc, char **argv)
 	uint8_t priv[KW_KEY_LEN], pub[KW_KEY_LEN];
 	char b64[KW_KEY_B64_LEN + 1];
 	long delay_ms = 100;
+	struct running ra;
 	bool gateway;
-	pid_t pid;
 	int c, ret;
 
 	memset(&st, 0, sizeof(st));
@@ -162,8 +209,8 @@ int cmd_rotate(int argc, char **argv)
 		return 1;
 	}
 	gateway = rotate_is_gateway(&st);
-	pid = running_agent(&st);
-	ret = rotate_perform(&st, gateway, signal_switch, &pid, priv);
+	(void)running_agent(&st, &ra);
+	ret = rotate_perform(&st, gateway, signal_switch, &ra, priv);
 	if (ret < 0) {
 		agent_die_msg("key rotation failed: %s; the old key stays in use", strerror(-ret));
 		state_clear(&st);
@@ -172,14 +219,16 @@ int cmd_rotate(int argc, char **argv)
 	(void)state_public_from_private(pub, priv);
 	sodium_memzero(priv, sizeof(priv));
 	key_to_base64(b64, pub);
-	if (!gateway && pid > 0) {
+	if (!gateway && ra.pid > 0) {
 		struct timespec ts = { delay_ms / 1000, (delay_ms % 1000) * 1000000L };
 
 		nanosleep(&ts, NULL);
-		(void)signal_switch(&pid);
+		ret = signal_switch(&ra);
 	}
-	if (pid > 0)
-		printf("running agent (pid %d) switched to the new key\n", (int)pid);
+	if (ra.pid > 0 && ret == 0)
+		printf("running agent (pid %d) switched to the new key\n", (int)ra.pid);
+	else if (ra.pid > 0)
+		printf("running agent (pid %d) did not confirm the switch: %s\n", (int)ra.pid, strerror(-ret));
 	printf("rotated: new public key %s\n", b64);
 	state_clear(&st);
 	return 0;

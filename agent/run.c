@@ -245,7 +245,9 @@ static void runner_on_answer(struct runner *r, long status, const json_t *reply,
 		snprintf(r->last_error, sizeof(r->last_error), "device suspended by the controller");
 		runner_set_state(r, RUN_SUSPENDED, "device_suspended");
 		runner_schedule(r, d);
-	} else if (status == 401 || status == 403 || status == 404 || status == 410) {
+	} else if ((status == 401 || status == 403 || status == 404 || status == 410) && code[0]) {
+		/* Only the controller's own error body counts: a 404 page from a proxy in the
+		 * way must not take the tunnel down. */
 		r->failures = 0;
 		runner_teardown(r);
 		snprintf(r->last_error, sizeof(r->last_error), "device revoked (HTTP %ld %s)", status,

@@ -19,7 +19,7 @@
 #include "verify.h"
 
 /* Ask the running device over its UAPI socket, as `wg show` does. */
-static int uapi_get(const char *dir, const char *ifname, char **out)
+int uapi_get(const char *dir, const char *ifname, char **out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char *buf = NULL;

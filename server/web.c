@@ -169,7 +169,6 @@ static int web_add_headers(struct kw_req *req, const char *cache)
 	rc = rc ? rc : req_add_header(req, "Referrer-Policy", "no-referrer");
 	rc = rc ? rc : req_add_header(req, "X-Frame-Options", "DENY");
 	rc = rc ? rc : req_add_header(req, "Cross-Origin-Opener-Policy", "same-origin");
-	rc = rc ? rc : req_add_header(req, "Permissions-Policy", "camera=(), microphone=(), geolocation=()");
 	rc = rc ? rc : req_add_header(req, "Cache-Control", cache);
 	if (req->srv && req->srv->conf && req->srv->conf->tls_cert[0])
 		rc = rc ? rc : req_add_header(req, "Strict-Transport-Security", "max-age=31536000");

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "apply.h"
 
@@ -229,6 +230,57 @@ START_TEST(test_routes_dedup)
 }
 END_TEST
 
+/* A gateway with 10,000 devices: one revocation is one removal, quickly. */
+static struct agent_config *gateway_cfg(size_t n, size_t skip)
+{
+	json_t *peers = json_array(), *payload;
+	struct agent_config *cfg = NULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint8_t k[KW_KEY_LEN] = { 0 };
+		char b64[KW_KEY_B64_LEN + 1], ip[32];
+
+		if (i == skip)
+			continue;
+		k[0] = 'p';
+		k[1] = (uint8_t)(i >> 8);
+		k[2] = (uint8_t)i;
+		key_to_base64(b64, k);
+		snprintf(ip, sizeof(ip), "10.77.%zu.%zu/32", i / 250, i % 250 + 2);
+		json_array_append_new(peers, json_pack("{s:s, s:n, s:[s]}", "public_key", b64,
+						       "endpoint", "allowed_ips", ip));
+	}
+	payload = json_pack("{s:i, s:i, s:i, s:{s:[s], s:i}, s:o}", "version", 1, "device_id", 1,
+			    "expires_at", 1, "interface", "addresses", "10.77.0.1/32", "listen_port",
+			    51820, "peers", peers);
+	ck_assert_int_eq(agent_config_from_json(payload, &cfg), 0);
+	json_decref(payload);
+	return cfg;
+}
+
+START_TEST(test_gateway_scale)
+{
+	struct agent_config *old_cfg = gateway_cfg(10000, (size_t)-1), *new_cfg = gateway_cfg(10000, 4321);
+	struct apply_stats st;
+	struct rec r = { .n = 0 };
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(apply_config(old_cfg, new_cfg, &ops, &r, &st), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_uint_eq(st.peers_removed, 1);
+	ck_assert_uint_eq(st.peers_kept, 9999);
+	ck_assert_uint_eq(st.routes_removed, 1);
+	ck_assert_uint_eq(st.routes_added, 0);
+	ck_assert_uint_eq(r.n, 2);
+	/* Generous even under sanitizers; quadratic work would take many seconds. */
+	ck_assert_int_lt((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000, 2000);
+	agent_config_free(old_cfg);
+	agent_config_free(new_cfg);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("agent_apply");
@@ -243,6 +295,8 @@ int main(void)
 	tcase_add_test(tc, test_same_config_is_noop);
 	tcase_add_test(tc, test_teardown);
 	tcase_add_test(tc, test_routes_dedup);
+	tcase_add_test(tc, test_gateway_scale);
+	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

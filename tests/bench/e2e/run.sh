@@ -3,6 +3,7 @@
 #   1. DELETE /api/v1/devices/{id} → the gateway agent drops that peer   (target: median < 1 s)
 #   2. LDAP lock (ppolicy) → the gateway drops the user's peer, with sync_interval = 5 s
 #   3. enroll → first ping through the gateway                           (target: < 2 s)
+#   4. 1 again with N_FLEET (default 1000) devices on the gateway
 # Real slapd, keywayd, agents on the embedded data plane, in namespaces kwa-b*.
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
@@ -16,6 +17,7 @@ kw_need_root
 N_DELETE=${N_DELETE:-15}
 N_LOCK=${N_LOCK:-4}
 N_ENROLL=${N_ENROLL:-5}
+N_FLEET=${N_FLEET:-1000}
 if [ "${1:-}" != --inside ]; then
 	kwe_enter "$0"
 	exit $?
@@ -76,15 +78,53 @@ stats "LDAP lock -> gateway drops the peer (sync_interval 5 s)" "${vals[@]}"
 kwe_stop l1
 
 # 3. enroll → first ping (fresh key pair and state each time).
-vals=()
+vals=(); v_enroll=(); v_start=()
 for i in $(seq "$N_ENROLL"); do
 	rm -rf "$KWE_DIR/l2"
+	tok=$(kwe_token device bob)
 	t0=$(kwe_now_ms)
-	kwe_enroll l2 "$KWE_URL" --token "$(kwe_token device bob)" >/dev/null || die "enroll l2"
+	kwe_enroll l2 "$KWE_URL" --token "$tok" >/dev/null || die "enroll l2"
+	t1=$(kwe_now_ms)
 	kwe_run l2 --wait 30
 	kwe_wait_ms 10000 kwe_ping l2 >/dev/null || die "no ping $i"
-	vals+=($(( $(kwe_now_ms) - t0 )))
+	t2=$(kwe_now_ms)
+	vals+=($(( t2 - t0 ))); v_enroll+=($(( t1 - t0 ))); v_start+=($(( t2 - t1 )))
 	kwe_stop l2
 	kwe_api DELETE "/api/v1/devices/$(kwe_device_id l2)" >/dev/null
 done
 stats "enroll -> first ping through the gateway" "${vals[@]}"
+stats "  of which keyway-agent enroll" "${v_enroll[@]}"
+stats "  of which keyway-agent run -> first ping" "${v_start[@]}"
+
+# 4. DELETE → gateway drop with a fleet behind the gateway (enrolled over the API with
+#    fresh random public keys; no agents needed for them).
+python3 - "$KWE_URL" "$KWE_ADMIN" "$N_FLEET" >"$KWE_DIR/fleet.ids" <<'PY' || die "fleet enrollment"
+import base64, json, os, sys, urllib.request
+url, admin, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def call(method, path, body, token=None):
+    req = urllib.request.Request(url + path, data=json.dumps(body).encode(), method=method,
+                                 headers={'Content-Type': 'application/json'})
+    if token:
+        req.add_header('Authorization', 'Bearer ' + token)
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.load(r)
+users = ['admin', 'alice', 'bob', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy']
+for i in range(n):
+    t = call('POST', '/api/v1/enrollment-tokens', {'username': users[i % len(users)], 'role': 'device',
+                                                   'expires_in': 600, 'uses': 1}, admin)['token']
+    d = call('POST', '/api/v1/enroll', {'token': t, 'public_key': base64.b64encode(os.urandom(32)).decode(),
+                                        'hostname': 'fleet%d' % i})
+    print(d['device_id'], d['config'] and json.loads(base64.b64decode(d['config']['payload']))['device_id'])
+PY
+fleet_on_gw() { [ "$(wg show "${KWE_P}gw" peers | wc -l)" -ge "$N_FLEET" ]; }
+kwe_wait_ms 30000 fleet_on_gw >/dev/null || die "the gateway never got the fleet"
+vals=()
+for id in $(awk '{print $1}' "$KWE_DIR/fleet.ids" | shuf -n "$N_DELETE" --random-source=/dev/zero); do
+	before=$(wg show "${KWE_P}gw" peers | wc -l)
+	gone() { [ "$(wg show "${KWE_P}gw" peers | wc -l)" -lt "$before" ]; }
+	t0=$(kwe_now_ms)
+	kwe_api DELETE "/api/v1/devices/$id" >/dev/null
+	kwe_wait_ms 10000 gone >/dev/null || die "gateway kept fleet device $id"
+	vals+=($(( $(kwe_now_ms) - t0 )))
+done
+stats "DELETE /devices/{id} -> gateway drops the peer, $N_FLEET devices on the gateway" "${vals[@]}"

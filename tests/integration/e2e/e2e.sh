@@ -12,6 +12,7 @@
 #   7. an admin suspends and restores alice's laptop
 #   8. alice locked by ppolicy: suspended after one sync; unlocked: back, same enrollment
 #   9. a config that expires while the controller is away tears the tunnel down
+#  10. pinning on a terminal, plain http refused, https verified against --ca-file
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 . "$top_srcdir/tests/integration/lib.sh"
@@ -37,6 +38,7 @@ dump_logs() {
 }
 fatal() { kw_not_ok "$*"; dump_logs; kw_summary; exit 1; }
 within() { local ms=$1; shift; kwe_wait_ms "$ms" "$@" >/dev/null; }
+fails() { ! "$@" >/dev/null 2>&1; }
 
 kwe_topology || fatal "network namespaces"
 kwe_ldap_start || fatal "slapd"
@@ -135,6 +137,16 @@ kw_check "an older config is rejected (rollback)" within 8000 more_rejections ro
 echo pass >"$MODE"
 kw_check "  … and bob's tunnel keeps running" kwe_ping l2
 
+# Automatic rotation: alice's key is "two days old", her agent rotates every day.
+kwe_stop l1
+touch -d '2 days ago' "$KWE_DIR/l1/private.key"
+kwe_run l1 $RUNOPTS --rotate-days 1
+new_key() { [ "$(kwe_pubkey l1)" != "$L1" ]; }
+kw_check "automatic rotation (--rotate-days) makes a new key at start" within 5000 new_key
+L1=$(kwe_pubkey l1)
+kw_check "  … the gateway has it" within 3000 kwe_gw_has "$L1"
+kw_check "  … and alice pings with it" within 5000 kwe_ping l1
+
 # 5. keywayd killed: tunnels keep working; restarted: long-polls resume.
 kwe_keywayd_kill
 sleep 3
@@ -211,6 +223,55 @@ kw_check "  … and a line says why" grep -q "event=config_expired" "$KWE_DIR/gw
 kwe_keywayd_start || fatal "keywayd restarts after the expiry"
 kw_check "  … back up once the controller is" within 8000 kwe_up gw
 kw_check "  … with its peers" within 3000 bash -c "[ -n \"\$(wg show ${KWE_P}gw peers)\" ]"
+
+# 10. Trust on first use and transport: no --pin without a terminal is refused; on a
+# terminal the fingerprint is shown and "n" refuses, "y" enrolls; plain http:// to a
+# non-loopback controller is refused; https:// is verified against --ca-file.
+noterm() { setsid -w "$KWE_AGENT" enroll --server "$KWE_URL" --insecure-http --state "$KWE_DIR/t1" \
+	--token "$(kwe_token device dave)" </dev/null >"$KWE_DIR/t1.out" 2>&1; }
+if noterm; then kw_not_ok "no --pin and no terminal: refused"; else
+	kw_check "no --pin and no terminal: refused, saying why" grep -q "no terminal" "$KWE_DIR/t1.out"; fi
+kw_check "  … and nothing stored" test ! -e "$KWE_DIR/t1/state.json"
+onterm() { # onterm ANSWER STATE
+	echo "$1" | script -qec "ip netns exec ${KWE_P}l2 $KWE_AGENT enroll --server $KWE_URL --insecure-http \
+		--state $KWE_DIR/$2 --token $(kwe_token device dave)" /dev/null >"$KWE_DIR/$2.out" 2>&1
+}
+onterm n t2
+kw_check "on a terminal: the fingerprint is shown" grep -q "key id: *$(python3 -c 'import base64,hashlib,sys; print(hashlib.sha256(base64.b64decode(sys.argv[1])).hexdigest()[:16])' "$KWE_PIN")" "$KWE_DIR/t2.out"
+kw_check "  … \"n\" refuses" test ! -e "$KWE_DIR/t2/state.json"
+onterm y t3
+kw_check "  … \"y\" enrolls" test -e "$KWE_DIR/t3/state.json"
+plainhttp() {
+	! ip netns exec "${KWE_P}l2" "$KWE_AGENT" enroll --server "$KWE_URL" --pin "$KWE_PIN" --state "$KWE_DIR/t4" \
+		--token x >"$KWE_DIR/t4.out" 2>&1 && grep -q "refusing plain http" "$KWE_DIR/t4.out"
+}
+kw_check "plain http:// to a non-loopback controller is refused" plainhttp
+# https: a second controller with a throwaway CA.
+( cd "$KWE_DIR" && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "/CN=kwa test CA" \
+	-keyout ca.key -out ca.pem 2>/dev/null &&
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$KWE_CTL_IP" -keyout tls.key -out tls.csr 2>/dev/null &&
+  printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "$KWE_CTL_IP" >tls.ext &&
+  openssl x509 -req -in tls.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile tls.ext -out tls.pem 2>/dev/null &&
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "/CN=kwa wrong CA" \
+	-keyout wrong.key -out wrong.pem 2>/dev/null ) || kw_not_ok "test CA"
+TPORT=$(kw_free_port)
+sed -e "s|^listen = .*|listen = $KWE_CTL_IP:$TPORT\ntls_cert = $KWE_DIR/tls.pem\ntls_key = $KWE_DIR/tls.key|" \
+	-e "s|^state_dir = .*|state_dir = $KWE_DIR/keywayd-tls|" -e '/^\[ldap\]/,$d' "$KWE_DIR/keywayd.conf" >"$KWE_DIR/tls.conf"
+mkdir -p "$KWE_DIR/keywayd-tls"
+kw_spawn "$KWE_KEYWAYD" -c "$KWE_DIR/tls.conf" --foreground 2>>"$KWE_DIR/keywayd-tls.log"
+if kw_wait_port "$KWE_CTL_IP" "$TPORT" 10; then
+	TADMIN=$("$KWE_KEYWAYD" -c "$KWE_DIR/tls.conf" admin-token create --name tls 2>/dev/null | grep -oE '[A-Za-z0-9_.~+/=-]{20,}' | tail -1)
+	TURL="https://$KWE_CTL_IP:$TPORT"
+	TPIN=$(curl -s --cacert "$KWE_DIR/ca.pem" "$TURL/api/v1/info" | kwe_json signing_key)
+	ttoken() { curl -s --cacert "$KWE_DIR/ca.pem" -H "Authorization: Bearer $TADMIN" -H 'Content-Type: application/json' \
+		--data '{"username":"dave","role":"device","expires_in":600,"uses":1}' "$TURL/api/v1/enrollment-tokens" | kwe_json token; }
+	tenroll() { ip netns exec "${KWE_P}l2" "$KWE_AGENT" enroll --server "$TURL" --pin "$TPIN" --token "$(ttoken)" "$@"; }
+	kw_check "https:// with --ca-file of the right CA enrolls" tenroll --state "$KWE_DIR/t5" --ca-file "$KWE_DIR/ca.pem"
+	kw_check "https:// with another CA is refused" fails tenroll --state "$KWE_DIR/t6" --ca-file "$KWE_DIR/wrong.pem"
+	kw_check "https:// with the system CAs only is refused" fails tenroll --state "$KWE_DIR/t7"
+else
+	kw_not_ok "keywayd with TLS starts"
+fi
 
 [ "$KW_FAIL" -eq 0 ] || dump_logs
 kw_summary

@@ -306,6 +306,17 @@ def run(d, k, admin, tmp):
     d.group_add("ivan")
     k.stop()
 
+    # ---- suspended longer than revoke_after -> revoked ----
+    k.write_conf(d.ldap_section(sync_interval=3600, revoke_after=1))
+    k.start()
+    time.sleep(1.1)
+    st, j, _ = sync(k, admin)
+    check("suspended longer than revoke_after: revoked (erin, frank, grace)", j.get("revoked") == 3 and
+          states(k, admin, [erin["device_id"], frank["device_id"], grace["device_id"]]) == ["revoked"] * 3, j)
+    check("... while ivan, back in the group, is restored", device(k, admin, ivan["device_id"]).get("state") ==
+          "active", device(k, admin, ivan["device_id"]))
+    k.stop()
+
     # ---- TLS: keywayd over HTTPS, the directory over ldaps:// and StartTLS ----
     tls = (os.path.join(d.dir, "server.pem"), os.path.join(d.dir, "server.key"), d.env["KWL_LDAP_CA"])
     t = kwl.Keywayd(tmp, "tls", tls=tls, ldap=d.ldap_section(uri=d.env["KWL_LDAPS_URI"], ca_file=d.env["KWL_LDAP_CA"]))

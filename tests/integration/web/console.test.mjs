@@ -199,10 +199,9 @@ await scenario('admin-token', async (page) => {
 
 	// Revoke a token from the list.
 	await page.fill('#tok-user', 'carol');
+	const created = page.waitForResponse((r) => r.url().endsWith('/api/v1/enrollment-tokens') && r.request().method() === 'POST');
 	await page.click('#token-form button[type=submit]');
-	await page.waitForFunction(() => document.querySelector('#enroll-command')?.innerText.includes('--token'));
-	const fresh = (await api('GET', '/enrollment-tokens')).data;
-	const tk = listOf(fresh, 'enrollment_tokens').filter((t) => t.username === 'carol').pop();
+	const tk = await (await created).json();
 	await page.click(`#tokens-table tr[data-id="${tk.id}"] button.danger`);
 	await page.waitForSelector('#confirm[open]');
 	await page.click('#confirm-ok');
@@ -265,7 +264,8 @@ await scenario('revoke-audit', async (page) => {
 	await page.fill('#audit-actor', ADMIN_USER);
 	await page.fill('#audit-action', hit ? hit.action : 'revoke');
 	await page.click('form[role=search] button[type=submit]');
-	await page.waitForTimeout(300);
+	await page.waitForFunction(() => /matching/.test(document.querySelector('.pager .count')?.textContent || '') &&
+		document.querySelector('#audit-table, #main p.empty'));
 	const filtered = await page.$$eval('#audit-table tbody tr', (trs) => trs.map((t) => t.dataset.action));
 	ok(filtered.length >= 1 && filtered.every((a) => /revoke/i.test(a)), 'audit: the action filter keeps only matching rows', filtered);
 	await shot(page, '06-audit-row');
@@ -316,6 +316,27 @@ await scenario('employee', async (page) => {
 	const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 	ok(overflow <= 0, 'phone width: no horizontal scrolling', overflow);
 	await shot(page, '10-employee-devices-phone');
+
+	// The session ends elsewhere (another tab logs out): the next request says so and asks to log in.
+	const lo = await page.evaluate(async () => {
+		const s = JSON.parse(sessionStorage.getItem('keyway.session'));
+		const r = await fetch('/api/v1/logout', { method: 'POST', headers: { 'X-CSRF-Token': s.csrf_token } });
+		return r.status;
+	});
+	ok(lo === 200 || lo === 204, 'logout elsewhere: POST /api/v1/logout ends the session', lo);
+	await page.setViewportSize({ width: 1280, height: 900 });
+	await page.click('nav a[href="#/"]');
+	await page.waitForSelector('#login-form');
+	ok(/session has ended/i.test(await page.innerText('#status')), 'logout elsewhere: the page says the session ended and shows the login');
+	// The Log out button.
+	await login(page, EMPLOYEE, PASSWORD);
+	await page.waitForSelector('#nav:not([hidden])');
+	await page.click('#logout');
+	await page.waitForSelector('#login-form');
+	await page.goto(`${URL_}/#/devices`);
+	await page.waitForSelector('#login-form');
+	const after = await page.evaluate(async () => (await fetch('/api/v1/devices')).status);
+	ok(after === 401, 'log out: the cookie no longer works', after);
 });
 
 // ---- a phone enrolled from the browser: QR code, config, key pair made in the browser ----
@@ -352,10 +373,22 @@ await scenario('phone', async (page) => {
 	ok(priv && !sent.some((b) => b.includes(priv)), 'phone: no request carried the private key');
 	await shot(page, '11-phone-qr');
 
+	// The .conf download is the same config.
+	const dl = page.waitForEvent('download');
+	await page.click('a[download]');
+	const file = await (await dl).path();
+	ok(file && fs.readFileSync(file, 'utf8').trim() === conf.trim() && (await (await dl).suggestedFilename()) === 'alice-phone.conf',
+		'phone: the .conf download holds the config');
+
 	// The QR code decodes to exactly the config shown.
 	const png = PNG.sync.read(await qr.screenshot({ scale: 'device' }));
 	const code = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
 	ok(code && code.data.trim() === conf.trim(), 'phone: the QR code decodes to the config', code ? code.data.slice(0, 60) : 'no QR found');
+
+	// "Done": the private key leaves the page.
+	await page.click('text=Done — forget the private key');
+	await page.waitForSelector('#wg-config', { state: 'detached' });
+	ok(!(await page.content()).includes(priv), 'phone: after "Done" the page no longer holds the private key');
 
 	// The device list (API and page) now shows that public key for the new device.
 	const d = await api('GET', `/devices/${id}`);
@@ -403,8 +436,8 @@ await scenario('mass-change', async (page) => {
 	await page.click('#confirm-ok');
 	const cr = await (await confirmResp).json();
 	ok(cr.outcome === 'ok' && cr.revoked >= 11, 'mass change: confirmed, the sync applies it', cr);
+	ok(await page.waitForSelector('.held-change', { state: 'detached' }).then(() => true, () => false), 'mass change: the banner is gone once applied');
 	await page.waitForSelector('#ldap-status dl');
-	ok(await page.$('.held-change') === null, 'mass change: the banner is gone once applied');
 	const states = await Promise.all(ghosts.map(async (id) => (await api('GET', `/devices/${id}`)).data.state));
 	ok(states.every((st) => st === 'revoked'), 'mass change: the devices of users gone from the directory are revoked', states);
 	await shot(page, '14-mass-change-applied');
@@ -416,7 +449,9 @@ await scenario('mass-change', async (page) => {
 	ok(users.includes(EMPLOYEE) && users.includes('dave'), 'users: lists the users holding devices', users);
 	const daveRow = await page.innerText('#users-table tr[data-user="dave"]');
 	const ghostRow = await page.innerText('#users-table tr[data-user="kww-ghost01"]');
-	ok(/disabled or locked/.test(daveRow) && /gone from the directory/.test(ghostRow), 'users: the directory state the sync saw is shown', { daveRow, ghostRow });
+	const aliceRow = await page.innerText(`#users-table tr[data-user="${EMPLOYEE}"]`);
+	ok(/disabled or locked/.test(daveRow) && /gone from the directory/.test(ghostRow) && /in VPN group, enabled/.test(aliceRow),
+		'users: the directory state the sync saw is shown', { daveRow, ghostRow, aliceRow });
 	await shot(page, '16-users');
 	await page.click('#users-table tr[data-user="dave"] button.danger');
 	await page.waitForSelector('#confirm[open]');

@@ -3,10 +3,6 @@
 // never sent anywhere.
 import { bytesToB64, b64urlToBytes } from './b64.js';
 
-export function x25519Supported() {
-	return !!(globalThis.crypto && crypto.subtle && crypto.subtle.generateKey);
-}
-
 export async function wgKeyPair() {
 	const kp = await crypto.subtle.generateKey({ name: 'X25519' }, true, ['deriveBits']);
 	const pub = new Uint8Array(await crypto.subtle.exportKey('raw', kp.publicKey));

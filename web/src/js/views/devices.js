@@ -80,7 +80,7 @@ export async function devicesView(body, ctx) {
 			h('td', { 'data-label': 'Public key' }, h('code', { class: 'key' }, d.public_key || '—')),
 			h('td', { 'data-label': 'Created' }, fmtTime(d.created_at)),
 			h('td', { 'data-label': 'Revoked' }, fmtTime(d.revoked_at)),
-			h('td', { 'data-label': 'Actions', class: 'actions-cell' }, actions));
+			h('td', { 'data-label': 'Actions', class: 'actions-cell' }, actions.length ? actions : '—'));
 	};
 
 	for (const el of [search, user]) el.addEventListener('input', draw);

@@ -1,6 +1,6 @@
 import { h, clear, confirmAction, announce, showError, badge, field, fmtTime } from '../dom.js';
 import { api, listOf } from '../api.js';
-import { loadDevices, deviceState } from './common.js';
+import { loadDevices, deviceState, normaliseLdapStatus } from './common.js';
 
 const REASONS = {
 	not_in_vpn_group: ['not in VPN group', 'suspended'],
@@ -18,6 +18,13 @@ export async function usersView(body, ctx) {
 		if (e.status !== 404 && e.status !== 405) throw e;
 	}
 	const devices = await loadDevices();
+	// The last good sync checked every holder: an active device created before it means the
+	// directory then had its owner in the VPN group and enabled.
+	let lastOk = null;
+	try {
+		const st = normaliseLdapStatus(await api('GET', '/ldap/status'));
+		if (st && st.enabled && st.outcome === 'ok' && typeof st.time === 'number') lastOk = st.time;
+	} catch { lastOk = null; }
 	const byUser = new Map();
 	const gatewayOnly = new Set();
 	for (const d of devices) {
@@ -26,6 +33,7 @@ export async function usersView(body, ctx) {
 		gatewayOnly.delete(d.username);
 		const u = byUser.get(d.username) || { username: d.username, active: 0, suspended: 0, revoked: 0, reasons: new Set() };
 		u[deviceState(d)] = (u[deviceState(d)] || 0) + 1;
+		if (deviceState(d) === 'active') u.newestActive = Math.max(u.newestActive || 0, d.created_at || 0);
 		// Why the sync suspended or revoked a device says what the directory said of its owner.
 		if (deviceState(d) !== 'active' && d.state_reason) u.reasons.add(d.state_reason);
 		byUser.set(d.username, u);
@@ -62,6 +70,9 @@ export async function usersView(body, ctx) {
 		}
 		if (u.suspended_since) out.push(h('span', { class: 'sub' }, ` suspended since ${fmtTime(u.suspended_since)}`));
 		if (u.reason || u.state_reason) out.push(h('span', { class: 'sub' }, ` (${u.reason || u.state_reason})`));
+		if (!out.length && u.active && lastOk !== null && (u.newestActive || 0) <= lastOk)
+			out.push(h('span', { class: 'badge active' }, 'in VPN group, enabled'), h('span', { class: 'sub' }, ` at the sync of ${fmtTime(lastOk)}`));
+		else if (!out.length && u.active) out.push(h('span', { class: 'sub' }, 'not checked by a sync yet'));
 		return out.length ? out : '—';
 	};
 

@@ -1,0 +1,463 @@
+/* The sync's question to the directory: the VPN group once, then users in OR-filter
+ * batches, every search paged (RFC 2696). */
+#include "config.h"
+
+#include <errno.h>
+#include <ldap.h>
+#include <lber.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ldap_escape.h"
+#include "ldap_int.h"
+#include "log.h"
+
+/* ---------- paged searches (RFC 2696) ---------- */
+
+typedef int (*entry_cb)(LDAP *ld, LDAPMessage *e, void *arg);
+
+static int search_paged(struct kw_ldap *d, LDAP *ld, const char *base, int scope, const char *filter, char **attrs,
+			entry_cb cb, void *arg, struct kw_ldap_check_stats *st, int *ldap_rc)
+{
+	struct berval cookie = { 0 };
+	LDAPControl *page = NULL, *ctrls[2] = { NULL, NULL };
+	int r = 0, rc;
+
+	*ldap_rc = LDAP_SUCCESS;
+	st->searches++;
+	do {
+		LDAPMessage *res = NULL, *e;
+		LDAPControl **rctrls = NULL, *pr;
+		struct timeval tv = kwl_op_timeout(d);
+		int err = LDAP_SUCCESS;
+		ber_int_t count;
+
+		rc = ldap_create_page_control(ld, (ber_int_t)d->cfg->page_size, cookie.bv_val ? &cookie : NULL, 0,
+					      &page);
+		if (rc != LDAP_SUCCESS) {
+			r = -ENOMEM;
+			break;
+		}
+		ctrls[0] = page;
+		rc = ldap_search_ext_s(ld, base, scope, filter, attrs, 0, ctrls, NULL, &tv, LDAP_NO_LIMIT, &res);
+		ldap_control_free(page);
+		page = NULL;
+		if (cookie.bv_val) {
+			ber_memfree(cookie.bv_val);
+			cookie.bv_val = NULL;
+			cookie.bv_len = 0;
+		}
+		if (rc != LDAP_SUCCESS || !res) {
+			*ldap_rc = rc;
+			ldap_msgfree(res);
+			r = kwl_rc_to_errno(rc);
+			if (!r)
+				r = -EIO;
+			break;
+		}
+		st->pages++;
+		for (e = ldap_first_entry(ld, res); e; e = ldap_next_entry(ld, e)) {
+			st->entries++;
+			r = cb(ld, e, arg);
+			if (r < 0)
+				break;
+		}
+		if (r == 0) {
+			rc = ldap_parse_result(ld, res, &err, NULL, NULL, NULL, &rctrls, 0);
+			if (rc != LDAP_SUCCESS || err != LDAP_SUCCESS) {
+				*ldap_rc = rc != LDAP_SUCCESS ? rc : err;
+				r = kwl_rc_to_errno(*ldap_rc);
+				if (!r)
+					r = -EIO;
+			} else {
+				pr = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, rctrls, NULL);
+				if (pr && ldap_parse_pageresponse_control(ld, pr, &count, &cookie) != LDAP_SUCCESS)
+					r = -EIO;
+			}
+			ldap_controls_free(rctrls);
+		}
+		ldap_msgfree(res);
+	} while (r == 0 && cookie.bv_val && cookie.bv_len > 0);
+	if (cookie.bv_val)
+		ber_memfree(cookie.bv_val);
+	return r;
+}
+
+/* ---------- the sync's batched checks ---------- */
+
+struct strset {
+	char **v;
+	size_t n, cap;
+};
+
+static int strset_add(struct strset *s, char *owned)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		char **v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v) {
+			free(owned);
+			return -ENOMEM;
+		}
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = owned;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool strset_has(const struct strset *s, const char *x)
+{
+	return s->n && bsearch(&x, s->v, s->n, sizeof(*s->v), cmp_str);
+}
+
+static void strset_free(struct strset *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+static char *lower_dup(const char *p, size_t len)
+{
+	char *s = strndup(p, len);
+
+	for (char *q = s; q && *q; q++)
+		if (*q >= 'A' && *q <= 'Z')
+			*q = (char)(*q - 'A' + 'a');
+	return s;
+}
+
+struct group_read {
+	enum kw_ldap_group_style style;
+	struct strset members; /* canonical DNs or lower-case uids */
+	bool seen;
+};
+
+static int group_entry_cb(LDAP *ld, LDAPMessage *e, void *arg)
+{
+	struct group_read *g = arg;
+	struct berval **v;
+	int r = 0;
+
+	g->seen = true;
+	if (g->style == KW_LDAP_GROUP_MEMBER_OF)
+		return 0;
+	{
+		/* Active Directory hands out big groups in ranges ("member;range=0-1499"): a
+		 * partial member list would look like a mass removal, so refuse it outright. */
+		BerElement *ber = NULL;
+		bool ranged = false;
+
+		for (char *a = ldap_first_attribute(ld, e, &ber); a; a = ldap_next_attribute(ld, e, ber)) {
+			if (strcasestr(a, ";range="))
+				ranged = true;
+			ldap_memfree(a);
+		}
+		ber_free(ber, 0);
+		if (ranged)
+			return -ENOTSUP;
+	}
+	v = ldap_get_values_len(ld, e, kwl_group_attr(g->style));
+	for (size_t i = 0; v && v[i] && r == 0; i++) {
+		char *c = NULL;
+
+		if (g->style == KW_LDAP_GROUP_MEMBER_UID) {
+			c = lower_dup(v[i]->bv_val, v[i]->bv_len);
+			r = c ? strset_add(&g->members, c) : -ENOMEM;
+		} else if (kwl_dn_canon_dup(v[i]->bv_val, v[i]->bv_len, &c) == 0) {
+			r = strset_add(&g->members, c);
+		} /* an unparsable member value matches nobody */
+	}
+	ldap_value_free_len(v);
+	return r;
+}
+
+static int read_published(LDAP *ld, LDAPMessage *e, const char *attr, struct kw_ldap_user_fact *fa);
+
+struct batch_ctx {
+	struct kw_ldap *d;
+	struct kw_ldap_user_fact *facts;
+	size_t n;
+	const struct group_read *group;
+	const char *canon_group; /* memberOf style */
+	time_t now;
+	unsigned matched;
+};
+
+static int batch_entry_cb(LDAP *ld, LDAPMessage *e, void *arg)
+{
+	struct batch_ctx *b = arg;
+	struct berval **uv = ldap_get_values_len(ld, e, b->d->cfg->user_attribute);
+	struct kw_ldap_flags f;
+	char *dn = NULL, *canon = NULL;
+	int r = 0;
+
+	if (!uv)
+		return 0; /* matched the filter through another attribute: not one of ours */
+	for (size_t j = 0; uv[j]; j++) {
+		for (size_t i = 0; i < b->n; i++) {
+			struct kw_ldap_user_fact *fa = &b->facts[i];
+
+			if (strlen(fa->username) != uv[j]->bv_len ||
+			    strncasecmp(fa->username, uv[j]->bv_val, uv[j]->bv_len))
+				continue;
+			if (fa->presence == KW_LDAP_USER_FOUND || fa->presence == KW_LDAP_USER_AMBIGUOUS) {
+				fa->presence = KW_LDAP_USER_AMBIGUOUS;
+				continue;
+			}
+			fa->presence = KW_LDAP_USER_FOUND;
+			b->matched++;
+			if (b->d->cfg->publish_attribute && *b->d->cfg->publish_attribute) {
+				r = read_published(ld, e, b->d->cfg->publish_attribute, fa);
+				if (r < 0)
+					goto out;
+			}
+			kwl_read_flags(ld, e, &f);
+			fa->disabled = ldap_disabled_reasons(&f, b->d->cfg->disabled_checks, b->now);
+			switch (b->group->style) {
+			case KW_LDAP_GROUP_MEMBER_OF:
+				fa->in_vpn_group = kwl_entry_member_of(ld, e, b->canon_group);
+				break;
+			case KW_LDAP_GROUP_MEMBER_UID: {
+				char *lu = lower_dup(fa->username, strlen(fa->username));
+
+				if (!lu) {
+					r = -ENOMEM;
+					goto out;
+				}
+				fa->in_vpn_group = strset_has(&b->group->members, lu);
+				free(lu);
+				break;
+			}
+			default:
+				if (!canon) {
+					dn = ldap_get_dn(ld, e);
+					if (!dn || kwl_dn_canon_dup(dn, strlen(dn), &canon) < 0) {
+						r = -EIO;
+						goto out;
+					}
+				}
+				fa->in_vpn_group = strset_has(&b->group->members, canon);
+			}
+		}
+	}
+out:
+	ldap_value_free_len(uv);
+	if (dn)
+		ldap_memfree(dn);
+	free(canon);
+	return r;
+}
+
+static int read_published(LDAP *ld, LDAPMessage *e, const char *attr, struct kw_ldap_user_fact *fa)
+{
+	struct berval **v = ldap_get_values_len(ld, e, attr);
+	char *dn = ldap_get_dn(ld, e);
+	size_t n = 0;
+	int r = 0;
+
+	if (!dn) {
+		r = -EIO;
+		goto out;
+	}
+	fa->dn = strdup(dn);
+	if (!fa->dn) {
+		r = -ENOMEM;
+		goto out;
+	}
+	while (v && v[n])
+		n++;
+	fa->published = calloc(n + 1, sizeof(*fa->published));
+	if (!fa->published) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		fa->published[i] = strndup(v[i]->bv_val, v[i]->bv_len);
+		if (!fa->published[i]) {
+			r = -ENOMEM;
+			goto out;
+		}
+		fa->n_published++;
+	}
+out:
+	if (dn)
+		ldap_memfree(dn);
+	ldap_value_free_len(v);
+	return r;
+}
+
+void ldap_user_facts_release(struct kw_ldap_user_fact *facts, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < facts[i].n_published; j++)
+			free(facts[i].published[j]);
+		free(facts[i].published);
+		free(facts[i].dn);
+		facts[i].published = NULL;
+		facts[i].n_published = 0;
+		facts[i].dn = NULL;
+	}
+}
+
+/* (|T(u1)T(u2)...) for facts[0..n) */
+static int batch_filter(const struct kw_ldap_config *cfg, const struct kw_ldap_user_fact *facts, size_t n, char **out)
+{
+	char *buf = NULL, *one = NULL;
+	size_t len = 3, cap = 0;
+	int r = 0;
+
+	*out = NULL;
+	for (size_t i = 0; i < n; i++) {
+		size_t l;
+
+		r = ldap_filter_from_template(cfg->user_filter, facts[i].username, &one);
+		if (r < 0)
+			goto out;
+		l = strlen(one);
+		if (len + l + 1 > cap) {
+			size_t ncap = (len + l + 1) * 2;
+			char *nb = realloc(buf, ncap);
+
+			if (!nb) {
+				r = -ENOMEM;
+				goto out;
+			}
+			if (!buf)
+				strcpy(nb, "(|");
+			buf = nb;
+			cap = ncap;
+		}
+		memcpy(buf + len - 1, one, l);
+		len += l;
+		buf[len - 1] = '\0';
+		free(one);
+		one = NULL;
+	}
+	buf[len - 1] = ')';
+	buf[len] = '\0';
+	*out = buf;
+	buf = NULL;
+out:
+	free(one);
+	free(buf);
+	return r;
+}
+
+int ldap_dir_check_users(struct kw_ldap *d, struct kw_ldap_user_fact *facts, size_t n,
+			 struct kw_ldap_check_stats *st, char *err, size_t errlen)
+{
+	const struct kw_ldap_config *cfg = d->cfg;
+	struct group_read group = { .style = cfg->group_style };
+	struct kw_ldap_check_stats st0 = { 0 };
+	struct ldap_slot *s;
+	char *attrs[A_END + 1], *gattrs[2] = { NULL, NULL }, *canon_group = NULL, *filter = NULL;
+	bool fresh;
+	int r = 0, rc;
+
+	if (!st)
+		st = &st0;
+	memset(st, 0, sizeof(*st));
+	ldap_user_facts_release(facts, n);
+	for (size_t i = 0; i < n; i++) {
+		facts[i].presence = KW_LDAP_USER_UNCHECKED;
+		facts[i].in_vpn_group = false;
+		facts[i].disabled = 0;
+	}
+	if (n == 0)
+		return 0;
+	kwl_user_attrs(d, attrs);
+	gattrs[0] = cfg->group_style == KW_LDAP_GROUP_MEMBER_OF ? "1.1" : (char *)kwl_group_attr(cfg->group_style);
+	r = kwl_dn_canon_dup(cfg->vpn_group, strlen(cfg->vpn_group), &canon_group);
+	if (r < 0) {
+		snprintf(err, errlen, "vpn_group is not a valid DN");
+		return r;
+	}
+
+	s = kwl_slot_acquire(d);
+	/* 1. the VPN group entry: its absence is a reason to change nothing. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		r = kwl_conn_ensure(d, &s->svc, true, &fresh);
+		if (r < 0) {
+			snprintf(err, errlen, "%s", r == -ETIMEDOUT ? "the directory did not answer within the timeout"
+								   : "no directory URI could be reached");
+			goto out;
+		}
+		strset_free(&group.members);
+		group.seen = false;
+		r = search_paged(d, s->svc, cfg->vpn_group, LDAP_SCOPE_BASE, "(objectClass=*)", gattrs, group_entry_cb,
+				 &group, st, &rc);
+		if (r < 0 && (kwl_rc_is_down(rc) || rc == LDAP_TIMEOUT)) {
+			kwl_conn_drop(&s->svc);
+			if (!fresh && rc != LDAP_TIMEOUT)
+				continue;
+		}
+		break;
+	}
+	if (r < 0 || !group.seen) {
+		if (r == -ENOENT || (r == 0 && !group.seen)) {
+			r = -ENOENT;
+			snprintf(err, errlen, "VPN group entry %s cannot be read", cfg->vpn_group);
+		} else if (r == -ENOTSUP) {
+			snprintf(err, errlen, "the VPN group is served in ranges (Active Directory); use group_style = memberOf");
+		} else {
+			snprintf(err, errlen, "reading the VPN group failed: %s", ldap_err2string(rc));
+		}
+		goto out;
+	}
+	if (group.members.n)
+		qsort(group.members.v, group.members.n, sizeof(*group.members.v), cmp_str);
+
+	/* 2. users, batch_size at a time, one OR filter each. */
+	for (size_t off = 0; off < n; off += cfg->batch_size) {
+		size_t m = n - off < cfg->batch_size ? n - off : cfg->batch_size;
+		struct batch_ctx b = { .d = d, .facts = facts + off, .n = m, .group = &group,
+				       .canon_group = canon_group, .now = time(NULL) };
+
+		free(filter);
+		r = batch_filter(cfg, facts + off, m, &filter);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot build a search filter (%s)", strerror(-r));
+			goto out;
+		}
+		r = search_paged(d, s->svc, cfg->user_base, LDAP_SCOPE_SUBTREE, filter, attrs, batch_entry_cb, &b, st,
+				 &rc);
+		if (r < 0) {
+			if (kwl_rc_is_down(rc) || rc == LDAP_TIMEOUT)
+				kwl_conn_drop(&s->svc);
+			if (r == -E2BIG)
+				snprintf(err, errlen, "user search truncated by the server (%s)", ldap_err2string(rc));
+			else if (r == -ENOENT)
+				snprintf(err, errlen, "user_base %s does not exist", cfg->user_base);
+			else
+				snprintf(err, errlen, "user search failed: %s", ldap_err2string(rc));
+			goto out;
+		}
+		if (b.matched == 0) {
+			snprintf(err, errlen, "a search for %zu users holding devices returned no entries", m);
+			r = -ENODATA;
+			goto out;
+		}
+		for (size_t i = 0; i < m; i++)
+			if (facts[off + i].presence == KW_LDAP_USER_UNCHECKED)
+				facts[off + i].presence = KW_LDAP_USER_MISSING;
+	}
+	r = 0;
+out:
+	kwl_slot_release(s);
+	strset_free(&group.members);
+	free(canon_group);
+	free(filter);
+	return r;
+}
+
