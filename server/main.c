@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "admin_cli.h"
@@ -94,6 +95,8 @@ static int run(struct kw_conf *conf, const char *config_path)
 		log_error("cannot open database %s: %s", path, strerror(-ret));
 		return 1;
 	}
+	if (store_session_purge_expired(srv.store, (int64_t)time(NULL)) < 0)
+		log_warn("could not purge expired sessions");
 	ret = signer_open(conf->state_dir, &srv.signer);
 	if (ret < 0) {
 		log_error("cannot load the signing key in %s: %s", conf->state_dir, strerror(-ret));
@@ -147,6 +150,15 @@ int main(int argc, char **argv)
 	(void)setrlimit(RLIMIT_CORE, &no_core);
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	umask(077);
+	/* Every parked long-poll is an open socket: allow as many as the hard limit does. */
+	{
+		struct rlimit nofile;
+
+		if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+			nofile.rlim_cur = nofile.rlim_max;
+			(void)setrlimit(RLIMIT_NOFILE, &nofile);
+		}
+	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "keywayd: libsodium failed to initialise\n");
 		return 1;
