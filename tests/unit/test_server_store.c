@@ -65,6 +65,107 @@ START_TEST(test_migrations_applied_once)
 }
 END_TEST
 
+/* Schema (every object's SQL) plus the schema_version rows, as one string; "" when absent. */
+static char *schema_snapshot(const char *path)
+{
+	static const char *const q[] = {
+		"SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_master ORDER BY type, name",
+		"SELECT version || ' ' || name || ' ' || applied_at FROM schema_version ORDER BY version",
+	};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	sqlite3 *db;
+
+	ck_assert_ptr_nonnull(out);
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	for (unsigned i = 0; i < 2; i++) {
+		sqlite3_stmt *s = NULL;
+
+		if (sqlite3_prepare_v2(db, q[i], -1, &s, NULL) != SQLITE_OK) {
+			fprintf(out, "[no %u]\n", i); /* no schema_version table yet */
+			continue;
+		}
+		while (sqlite3_step(s) == SQLITE_ROW)
+			fprintf(out, "%s\n", (const char *)sqlite3_column_text(s, 0));
+		sqlite3_finalize(s);
+	}
+	sqlite3_close(db);
+	fclose(out);
+	return buf;
+}
+
+/* The real migrations plus two more: one that works and one that fails half-way. */
+static struct kw_migration *migrations_with_broken(unsigned *count)
+{
+	struct kw_migration *l = calloc(kw_migrations_count + 2, sizeof(*l));
+	int last = kw_migrations[kw_migrations_count - 1].version;
+
+	ck_assert_ptr_nonnull(l);
+	memcpy(l, kw_migrations, kw_migrations_count * sizeof(*l));
+	l[kw_migrations_count] = (struct kw_migration){ last + 1, "good_extra",
+		"CREATE TABLE kw_extra (a INTEGER); INSERT INTO kw_extra VALUES (1);" };
+	l[kw_migrations_count + 1] = (struct kw_migration){ last + 2, "broken",
+		"ALTER TABLE devices ADD COLUMN kw_new TEXT; CREATE INDEX kw_idx ON devices (kw_new); "
+		"UPDATE meta SET value = 4242 WHERE key = 'seq'; INSERT INTO no_such_table VALUES (1);" };
+	*count = kw_migrations_count + 2;
+	return l;
+}
+
+START_TEST(test_migration_failure_rolls_back)
+{
+	struct fixture f;
+	struct kw_store_net net = { .quarantine = 0 };
+	struct kw_store *st = NULL;
+	struct kw_migration *list;
+	char *schema_before, *rows_before, *schema_after, *rows_after, fresh[128];
+	unsigned n;
+	int v = 0;
+
+	list = migrations_with_broken(&n);
+	fixture_up(&f, "10.77.0.0/16", 0);
+	net.cidr = f.conf.cidr;
+	snprintf(net.fingerprint, sizeof(net.fingerprint), "test");
+	/* An existing database at the current version, with data in it. */
+	{
+		char tok[64];
+		struct kw_device d;
+
+		fixture_enroll_token(&f, "alice", KW_DEV_DEVICE, 1, tok);
+		ck_assert_int_eq(fixture_enroll(&f, tok, now_s(), &d, NULL), 0);
+	}
+	store_close(f.srv.store); /* keywayd stops; a newer one starts on the same file */
+	f.srv.store = NULL;
+	schema_before = schema_snapshot(f.db);
+	rows_before = fixture_dump(&f);
+	ck_assert_int_eq(store_open_migrations(f.db, &net, list, n, &st), -EIO);
+	ck_assert_ptr_null(st);
+	schema_after = schema_snapshot(f.db);
+	rows_after = fixture_dump(&f);
+	ck_assert_str_eq(schema_after, schema_before);
+	ck_assert_str_eq(rows_after, rows_before);
+	ck_assert_ptr_null(strstr(schema_after, "kw_extra")); /* the good one went too */
+	/* And the same database still opens with the real list, at the old version. */
+	ck_assert_int_eq(store_open(f.db, &net, &f.srv.store), 0);
+	ck_assert_int_eq(store_schema_version(f.srv.store, &v), 0);
+	ck_assert_int_eq(v, kw_migrations[kw_migrations_count - 1].version);
+
+	/* A fresh database: a failure leaves no table at all (not even schema_version). */
+	snprintf(fresh, sizeof(fresh), "%s/fresh.db", f.dir);
+	ck_assert_int_eq(store_open_migrations(fresh, &net, list, n, &st), -EIO);
+	ck_assert_ptr_null(st);
+	free(schema_after);
+	schema_after = schema_snapshot(fresh);
+	ck_assert_str_eq(schema_after, "[no 1]\n");
+	free(schema_before);
+	free(rows_before);
+	free(schema_after);
+	free(rows_after);
+	free(list);
+	fixture_down(&f);
+}
+END_TEST
+
 START_TEST(test_foreign_keys_on)
 {
 	struct fixture f;
@@ -573,6 +674,7 @@ static Suite *suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_migrations_applied_once);
+	tcase_add_test(tc, test_migration_failure_rolls_back);
 	tcase_add_test(tc, test_foreign_keys_on);
 	tcase_add_test(tc, test_ipam_math);
 	tcase_add_test(tc, test_ipam_exhaustion_and_quarantine);
