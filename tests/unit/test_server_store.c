@@ -18,6 +18,7 @@
 
 #include "conf.h"
 #include "envelope.h"
+#include "housekeeping.h"
 #include "ipam.h"
 #include "server_fixture.h"
 #include "signer.h"
@@ -505,6 +506,78 @@ START_TEST(test_sessions)
 }
 END_TEST
 
+static void session_at(struct fixture *f, int64_t expires_at, int64_t now, uint8_t h[KW_TOKEN_HASH_BYTES])
+{
+	char t[KW_TOKEN_TEXT_MAX], csrf[KW_TOKEN_TEXT_MAX];
+	uint8_t ch[KW_TOKEN_HASH_BYTES];
+	int64_t id;
+
+	token_new(t, KW_TOKEN_PREFIX_SESSION, h);
+	token_new(csrf, KW_TOKEN_PREFIX_CSRF, ch);
+	ck_assert_int_eq(store_session_create(f->srv.store, h, "alice", KW_SESSION_USER, ch, expires_at, now, &id), 0);
+}
+
+START_TEST(test_session_purge)
+{
+	struct fixture f;
+	uint8_t h1[KW_TOKEN_HASH_BYTES], h2[KW_TOKEN_HASH_BYTES], h3[KW_TOKEN_HASH_BYTES];
+	struct kw_session s;
+	const int64_t t = 1700000000;
+	long audit;
+
+	fixture_up(&f, "10.77.0.0/16", 0);
+	session_at(&f, t - 10, t - 100, h1);
+	session_at(&f, t, t - 100, h2); /* expires exactly now: gone */
+	session_at(&f, t + 100, t - 100, h3);
+	audit = fixture_count(&f, "audit");
+	ck_assert_int_eq(store_session_purge_expired(f.srv.store, t), 2);
+	ck_assert_int_eq(fixture_count(&f, "sessions"), 1);
+	ck_assert_int_eq(fixture_count(&f, "audit"), audit); /* nobody acted */
+	ck_assert_int_eq(store_session_lookup(f.srv.store, h1, t - 20, &s), -ENOENT);
+	ck_assert_int_eq(store_session_lookup(f.srv.store, h3, t, &s), 0);
+	ck_assert_int_eq(store_session_purge_expired(f.srv.store, t), 0);
+	fixture_down(&f);
+}
+END_TEST
+
+START_TEST(test_housekeeping_schedule)
+{
+	struct fixture f;
+	struct kw_housekeeping hk;
+	uint8_t h[KW_TOKEN_HASH_BYTES];
+	const int64_t t = 1700000000;
+
+	fixture_up(&f, "10.77.0.0/16", 0);
+	housekeeping_init(&hk, 300, t);
+	ck_assert_int_eq(housekeeping_wait(&hk, t), 0); /* due at start */
+	session_at(&f, t - 1, t - 100, h);
+	ck_assert_int_eq(housekeeping_tick(&hk, f.srv.store, t), 1);
+	ck_assert_int_eq(hk.runs, 1);
+	ck_assert_int_eq(housekeeping_wait(&hk, t), 300);
+	/* Sessions that expire while keywayd runs go at the next run, not at the next start. */
+	session_at(&f, t + 60, t, h);
+	session_at(&f, t + 1000, t, h);
+	ck_assert_int_eq(housekeeping_tick(&hk, f.srv.store, t + 100), 0); /* not due: nothing done */
+	ck_assert_int_eq(hk.runs, 1);
+	ck_assert_int_eq(fixture_count(&f, "sessions"), 2);
+	ck_assert_int_eq(housekeeping_wait(&hk, t + 100), 200);
+	ck_assert_int_eq(housekeeping_wait(&hk, t + 299), 1);
+	ck_assert_int_eq(housekeeping_wait(&hk, t + 300), 0);
+	ck_assert_int_eq(housekeeping_tick(&hk, f.srv.store, t + 300), 1);
+	ck_assert_int_eq(hk.runs, 2);
+	ck_assert_int_eq(fixture_count(&f, "sessions"), 1);
+	/* Late wake-up (suspended VM): runs once, next one an interval after the actual time. */
+	ck_assert_int_eq(housekeeping_tick(&hk, f.srv.store, t + 5000), 1);
+	ck_assert_int_eq(hk.next_at, t + 5300);
+	/* Clock set back by an hour: the wait never exceeds one interval, and the run happens. */
+	ck_assert_int_eq(housekeeping_wait(&hk, t + 1400), 300);
+	ck_assert_int_eq(housekeeping_tick(&hk, f.srv.store, t + 1400), 0);
+	ck_assert_int_eq(hk.runs, 4);
+	ck_assert_int_eq(hk.next_at, t + 1700);
+	fixture_down(&f);
+}
+END_TEST
+
 static int collect_audit(const struct kw_audit_row *r, void *arg)
 {
 	int64_t *ids = arg;
@@ -685,6 +758,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_tokens_hashing);
 	tcase_add_test(tc, test_token_store_hashed);
 	tcase_add_test(tc, test_sessions);
+	tcase_add_test(tc, test_session_purge);
+	tcase_add_test(tc, test_housekeeping_schedule);
 	tcase_add_test(tc, test_audit_paging);
 	tcase_add_test(tc, test_conf_parse);
 	tcase_add_test(tc, test_envelope_and_signer);
