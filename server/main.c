@@ -65,6 +65,40 @@ static void net_fingerprint(const struct kw_conf *c, char out[65])
 	sodium_bin2hex(out, 65, digest, sizeof(digest));
 }
 
+/*
+ * SIGHUP: re-read the config file and apply what can change while running, which today is
+ * [log] level only (every other key needs a restart). A file that no longer parses changes
+ * nothing: the running configuration stays, and one line says why.
+ */
+static void reload_config(const char *config_path)
+{
+	struct kw_conf fresh;
+	char err[600];
+	bool before;
+	int ret;
+
+	if (!config_path) {
+		log_warn("SIGHUP: no config file (built-in defaults); nothing to reload");
+		return;
+	}
+	conf_defaults(&fresh);
+	ret = conf_load(&fresh, config_path, err, sizeof(err));
+	if (ret < 0) {
+		log_error("SIGHUP: config not reloaded, keeping the running configuration: %s", err);
+		return;
+	}
+	/* One info line, under whichever of the old and new thresholds lets it through. */
+	before = log_get_level() <= KW_LOG_INFO;
+	if (before)
+		log_info("SIGHUP: config reloaded path=%s log_level=%s (other keys apply at the next restart)",
+			 config_path, fresh.log_level);
+	if (log_set_level_name(fresh.log_level) < 0) /* conf_load checked it */
+		return;
+	if (!before)
+		log_info("SIGHUP: config reloaded path=%s log_level=%s (other keys apply at the next restart)",
+			 config_path, fresh.log_level);
+}
+
 static int run(struct kw_conf *conf, const char *config_path)
 {
 	struct kw_server srv = { .conf = conf, .config_path = config_path, .version = PACKAGE_VERSION };
@@ -139,7 +173,7 @@ static int run(struct kw_conf *conf, const char *config_path)
 		}
 		if (sig != SIGHUP)
 			break;
-		log_info("SIGHUP: nothing to reload (restart keywayd to apply config changes)");
+		reload_config(config_path);
 	}
 	log_info("keywayd stopping signal=%d", sig);
 	code = 0;
