@@ -3,12 +3,14 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-static enum kw_log_level threshold = KW_LOG_INFO;
+/* Atomic: keywayd changes it on SIGHUP while its HTTP threads log. */
+static atomic_int threshold = KW_LOG_INFO;
 static const char *program = "keyway";
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -18,12 +20,12 @@ int log_set_level_name(const char *name)
 {
 	for (unsigned i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
 		if (strcmp(name, level_names[i]) == 0) {
-			threshold = (enum kw_log_level)i;
+			atomic_store_explicit(&threshold, (int)i, memory_order_relaxed);
 			return 0;
 		}
 	}
 	if (strcmp(name, "warning") == 0) {
-		threshold = KW_LOG_WARN;
+		atomic_store_explicit(&threshold, KW_LOG_WARN, memory_order_relaxed);
 		return 0;
 	}
 	return -EINVAL;
@@ -31,12 +33,12 @@ int log_set_level_name(const char *name)
 
 void log_set_level(enum kw_log_level level)
 {
-	threshold = level;
+	atomic_store_explicit(&threshold, (int)level, memory_order_relaxed);
 }
 
 enum kw_log_level log_get_level(void)
 {
-	return threshold;
+	return (enum kw_log_level)atomic_load_explicit(&threshold, memory_order_relaxed);
 }
 
 void log_set_program(const char *name)
@@ -51,7 +53,7 @@ void kw_log(enum kw_log_level level, const char *fmt, ...)
 	struct tm tm;
 	va_list ap;
 
-	if (level < threshold)
+	if ((int)level < atomic_load_explicit(&threshold, memory_order_relaxed))
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);

@@ -18,6 +18,7 @@
 #include "api.h"
 #include "conf.h"
 #include "fileutil.h"
+#include "housekeeping.h"
 #include "http.h"
 #include "ldap_module.h"
 #include "log.h"
@@ -64,12 +65,47 @@ static void net_fingerprint(const struct kw_conf *c, char out[65])
 	sodium_bin2hex(out, 65, digest, sizeof(digest));
 }
 
+/*
+ * SIGHUP: re-read the config file and apply what can change while running, which today is
+ * [log] level only (every other key needs a restart). A file that no longer parses changes
+ * nothing: the running configuration stays, and one line says why.
+ */
+static void reload_config(const char *config_path)
+{
+	struct kw_conf fresh;
+	char err[600];
+	bool before;
+	int ret;
+
+	if (!config_path) {
+		log_warn("SIGHUP: no config file (built-in defaults); nothing to reload");
+		return;
+	}
+	conf_defaults(&fresh);
+	ret = conf_load(&fresh, config_path, err, sizeof(err));
+	if (ret < 0) {
+		log_error("SIGHUP: config not reloaded, keeping the running configuration: %s", err);
+		return;
+	}
+	/* One info line, under whichever of the old and new thresholds lets it through. */
+	before = log_get_level() <= KW_LOG_INFO;
+	if (before)
+		log_info("SIGHUP: config reloaded path=%s log_level=%s (other keys apply at the next restart)",
+			 config_path, fresh.log_level);
+	if (log_set_level_name(fresh.log_level) < 0) /* conf_load checked it */
+		return;
+	if (!before)
+		log_info("SIGHUP: config reloaded path=%s log_level=%s (other keys apply at the next restart)",
+			 config_path, fresh.log_level);
+}
+
 static int run(struct kw_conf *conf, const char *config_path)
 {
 	struct kw_server srv = { .conf = conf, .config_path = config_path, .version = PACKAGE_VERSION };
 	struct kw_store_net net = { .cidr = conf->cidr, .has_cidr6 = conf->has_cidr6, .cidr6 = conf->cidr6,
 				    .quarantine = conf->address_quarantine };
 	struct kw_http *http = NULL;
+	struct kw_housekeeping hk;
 	char path[PATH_MAX];
 	sigset_t sigs;
 	int ret, sig = 0, code = 1;
@@ -95,8 +131,6 @@ static int run(struct kw_conf *conf, const char *config_path)
 		log_error("cannot open database %s: %s", path, strerror(-ret));
 		return 1;
 	}
-	if (store_session_purge_expired(srv.store, (int64_t)time(NULL)) < 0)
-		log_warn("could not purge expired sessions");
 	ret = signer_open(conf->state_dir, &srv.signer);
 	if (ret < 0) {
 		log_error("cannot load the signing key in %s: %s", conf->state_dir, strerror(-ret));
@@ -119,8 +153,28 @@ static int run(struct kw_conf *conf, const char *config_path)
 		goto out;
 	log_info("keywayd started version=%s key_id=%s state_dir=%s", PACKAGE_VERSION, srv.signer->key_id,
 		 conf->state_dir);
-	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
-		log_info("SIGHUP: nothing to reload (restart keywayd to apply config changes)");
+	/* The main thread's loop: signals, and the periodic chores between them (the first run,
+	 * at once, purges the sessions that expired while keywayd was down). */
+	housekeeping_init(&hk, KW_HOUSEKEEPING_INTERVAL, (int64_t)time(NULL));
+	for (;;) {
+		struct timespec wait = { 0, 0 };
+		int64_t now = (int64_t)time(NULL);
+
+		(void)housekeeping_tick(&hk, srv.store, now);
+		wait.tv_sec = (time_t)housekeeping_wait(&hk, now);
+		if (wait.tv_sec == 0)
+			wait.tv_sec = 1;
+		sig = sigtimedwait(&sigs, NULL, &wait);
+		if (sig < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			log_error("sigtimedwait: %s", strerror(errno));
+			break;
+		}
+		if (sig != SIGHUP)
+			break;
+		reload_config(config_path);
+	}
 	log_info("keywayd stopping signal=%d", sig);
 	code = 0;
 out:

@@ -284,7 +284,7 @@ static int schema_current(struct kw_conn *c, int *version)
 }
 
 /* Every pending migration in ONE transaction: all applied, or none. */
-static int migrate(struct kw_store *st, struct kw_conn *c)
+static int migrate(struct kw_store *st, struct kw_conn *c, const struct kw_migration *list, unsigned count)
 {
 	int current = 0, ret, last = 0;
 	char *msg = NULL;
@@ -295,8 +295,8 @@ static int migrate(struct kw_store *st, struct kw_conn *c)
 	ret = schema_current(c, &current);
 	if (ret < 0)
 		goto out;
-	for (unsigned i = 0; i < kw_migrations_count; i++) {
-		const struct kw_migration *m = &kw_migrations[i];
+	for (unsigned i = 0; i < count; i++) {
+		const struct kw_migration *m = &list[i];
 		sqlite3_stmt *s = NULL;
 		int rc;
 
@@ -395,6 +395,12 @@ out:
 
 int store_open(const char *path, const struct kw_store_net *net, struct kw_store **out)
 {
+	return store_open_migrations(path, net, kw_migrations, kw_migrations_count, out);
+}
+
+int store_open_migrations(const char *path, const struct kw_store_net *net, const struct kw_migration *list,
+			  unsigned count, struct kw_store **out)
+{
 	struct kw_store *st;
 	struct kw_conn *c = NULL;
 	int ret;
@@ -424,7 +430,7 @@ int store_open(const char *path, const struct kw_store_net *net, struct kw_store
 	ret = store_conn_get(st, &c);
 	if (ret < 0)
 		goto fail;
-	ret = migrate(st, c);
+	ret = migrate(st, c, list, count);
 	if (ret == 0 && net)
 		ret = check_fingerprint(st, c);
 	store_conn_put(st, c);

@@ -198,6 +198,8 @@ int store_session_lookup(struct kw_store *st, const uint8_t token_hash[KW_TOKEN_
 			 struct kw_session *out);
 /* Logout: deletes it, with a "logout" audit row. */
 int store_session_delete(struct kw_store *st, int64_t id, const char *actor, int64_t now);
+/* Deletes every session expired at now (no audit row: nobody acted). Returns how many (>= 0)
+ * or a negative errno. keywayd calls it at start and every few minutes (housekeeping.c). */
 int store_session_purge_expired(struct kw_store *st, int64_t now);
 
 /* ---- audit (store_audit.c) ---- */

@@ -123,10 +123,15 @@ int store_session_purge_expired(struct kw_store *st, int64_t now)
 		sqlite3_bind_int64(s, 1, now);
 		ret = store_step_done(c, s);
 	}
-	if (ret == 0)
+	if (ret == 0) {
+		int purged = sqlite3_changes(c->db);
+
 		ret = store_tx_commit(st, c);
-	else
+		if (ret == 0)
+			ret = purged;
+	} else {
 		store_tx_rollback(st, c);
+	}
 put:
 	store_conn_put(st, c);
 	return ret;

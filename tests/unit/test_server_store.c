@@ -18,6 +18,7 @@
 
 #include "conf.h"
 #include "envelope.h"
+#include "housekeeping.h"
 #include "ipam.h"
 #include "server_fixture.h"
 #include "signer.h"
@@ -61,6 +62,107 @@ START_TEST(test_migrations_applied_once)
 			 SQLITE_OK);
 	sqlite3_close(db);
 	ck_assert_int_eq(store_open(f.db, &net, &again), -EPROTO);
+	fixture_down(&f);
+}
+END_TEST
+
+/* Schema (every object's SQL) plus the schema_version rows, as one string; "" when absent. */
+static char *schema_snapshot(const char *path)
+{
+	static const char *const q[] = {
+		"SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_master ORDER BY type, name",
+		"SELECT version || ' ' || name || ' ' || applied_at FROM schema_version ORDER BY version",
+	};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	sqlite3 *db;
+
+	ck_assert_ptr_nonnull(out);
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	for (unsigned i = 0; i < 2; i++) {
+		sqlite3_stmt *s = NULL;
+
+		if (sqlite3_prepare_v2(db, q[i], -1, &s, NULL) != SQLITE_OK) {
+			fprintf(out, "[no %u]\n", i); /* no schema_version table yet */
+			continue;
+		}
+		while (sqlite3_step(s) == SQLITE_ROW)
+			fprintf(out, "%s\n", (const char *)sqlite3_column_text(s, 0));
+		sqlite3_finalize(s);
+	}
+	sqlite3_close(db);
+	fclose(out);
+	return buf;
+}
+
+/* The real migrations plus two more: one that works and one that fails half-way. */
+static struct kw_migration *migrations_with_broken(unsigned *count)
+{
+	struct kw_migration *l = calloc(kw_migrations_count + 2, sizeof(*l));
+	int last = kw_migrations[kw_migrations_count - 1].version;
+
+	ck_assert_ptr_nonnull(l);
+	memcpy(l, kw_migrations, kw_migrations_count * sizeof(*l));
+	l[kw_migrations_count] = (struct kw_migration){ last + 1, "good_extra",
+		"CREATE TABLE kw_extra (a INTEGER); INSERT INTO kw_extra VALUES (1);" };
+	l[kw_migrations_count + 1] = (struct kw_migration){ last + 2, "broken",
+		"ALTER TABLE devices ADD COLUMN kw_new TEXT; CREATE INDEX kw_idx ON devices (kw_new); "
+		"UPDATE meta SET value = 4242 WHERE key = 'seq'; INSERT INTO no_such_table VALUES (1);" };
+	*count = kw_migrations_count + 2;
+	return l;
+}
+
+START_TEST(test_migration_failure_rolls_back)
+{
+	struct fixture f;
+	struct kw_store_net net = { .quarantine = 0 };
+	struct kw_store *st = NULL;
+	struct kw_migration *list;
+	char *schema_before, *rows_before, *schema_after, *rows_after, fresh[128];
+	unsigned n;
+	int v = 0;
+
+	list = migrations_with_broken(&n);
+	fixture_up(&f, "10.77.0.0/16", 0);
+	net.cidr = f.conf.cidr;
+	snprintf(net.fingerprint, sizeof(net.fingerprint), "test");
+	/* An existing database at the current version, with data in it. */
+	{
+		char tok[64];
+		struct kw_device d;
+
+		fixture_enroll_token(&f, "alice", KW_DEV_DEVICE, 1, tok);
+		ck_assert_int_eq(fixture_enroll(&f, tok, now_s(), &d, NULL), 0);
+	}
+	store_close(f.srv.store); /* keywayd stops; a newer one starts on the same file */
+	f.srv.store = NULL;
+	schema_before = schema_snapshot(f.db);
+	rows_before = fixture_dump(&f);
+	ck_assert_int_eq(store_open_migrations(f.db, &net, list, n, &st), -EIO);
+	ck_assert_ptr_null(st);
+	schema_after = schema_snapshot(f.db);
+	rows_after = fixture_dump(&f);
+	ck_assert_str_eq(schema_after, schema_before);
+	ck_assert_str_eq(rows_after, rows_before);
+	ck_assert_ptr_null(strstr(schema_after, "kw_extra")); /* the good one went too */
+	/* And the same database still opens with the real list, at the old version. */
+	ck_assert_int_eq(store_open(f.db, &net, &f.srv.store), 0);
+	ck_assert_int_eq(store_schema_version(f.srv.store, &v), 0);
+	ck_assert_int_eq(v, kw_migrations[kw_migrations_count - 1].version);
+
+	/* A fresh database: a failure leaves no table at all (not even schema_version). */
+	snprintf(fresh, sizeof(fresh), "%s/fresh.db", f.dir);
+	ck_assert_int_eq(store_open_migrations(fresh, &net, list, n, &st), -EIO);
+	ck_assert_ptr_null(st);
+	free(schema_after);
+	schema_after = schema_snapshot(fresh);
+	ck_assert_str_eq(schema_after, "[no 1]\n");
+	free(schema_before);
+	free(rows_before);
+	free(schema_after);
+	free(rows_after);
+	free(list);
 	fixture_down(&f);
 }
 END_TEST
@@ -404,6 +506,78 @@ START_TEST(test_sessions)
 }
 END_TEST
 
+static void session_at(struct fixture *f, int64_t expires_at, int64_t now, uint8_t h[KW_TOKEN_HASH_BYTES])
+{
+	char t[KW_TOKEN_TEXT_MAX], csrf[KW_TOKEN_TEXT_MAX];
+	uint8_t ch[KW_TOKEN_HASH_BYTES];
+	int64_t id;
+
+	token_new(t, KW_TOKEN_PREFIX_SESSION, h);
+	token_new(csrf, KW_TOKEN_PREFIX_CSRF, ch);
+	ck_assert_int_eq(store_session_create(f->srv.store, h, "alice", KW_SESSION_USER, ch, expires_at, now, &id), 0);
+}
+
+START_TEST(test_session_purge)
+{
+	struct fixture f;
+	uint8_t h1[KW_TOKEN_HASH_BYTES], h2[KW_TOKEN_HASH_BYTES], h3[KW_TOKEN_HASH_BYTES];
+	struct kw_session s;
+	const int64_t t = 1700000000;
+	long audit;
+
+	fixture_up(&f, "10.77.0.0/16", 0);
+	session_at(&f, t - 10, t - 100, h1);
+	session_at(&f, t, t - 100, h2); /* expires exactly now: gone */
+	session_at(&f, t + 100, t - 100, h3);
+	audit = fixture_count(&f, "audit");
+	ck_assert_int_eq(store_session_purge_expired(f.srv.store, t), 2);
+	ck_assert_int_eq(fixture_count(&f, "sessions"), 1);
+	ck_assert_int_eq(fixture_count(&f, "audit"), audit); /* nobody acted */
+	ck_assert_int_eq(store_session_lookup(f.srv.store, h1, t - 20, &s), -ENOENT);
+	ck_assert_int_eq(store_session_lookup(f.srv.store, h3, t, &s), 0);
+	ck_assert_int_eq(store_session_purge_expired(f.srv.store, t), 0);
+	fixture_down(&f);
+}
+END_TEST
+
+START_TEST(test_housekeeping_schedule)
+{
+	struct fixture f;
+	struct kw_housekeeping hk;
+	uint8_t h[KW_TOKEN_HASH_BYTES];
+	const int64_t t = 1700000000;
+
+	fixture_up(&f, "10.77.0.0/16", 0);
+	housekeeping_init(&hk, 300, t);
+	ck_assert_int_eq(housekeeping_wait(&hk, t), 0); /* due at start */
+	session_at(&f, t - 1, t - 100, h);
+	ck_assert_int_eq(housekeeping_tick(&hk, f.srv.store, t), 1);
+	ck_assert_int_eq(hk.runs, 1);
+	ck_assert_int_eq(housekeeping_wait(&hk, t), 300);
+	/* Sessions that expire while keywayd runs go at the next run, not at the next start. */
+	session_at(&f, t + 60, t, h);
+	session_at(&f, t + 1000, t, h);
+	ck_assert_int_eq(housekeeping_tick(&hk, f.srv.store, t + 100), 0); /* not due: nothing done */
+	ck_assert_int_eq(hk.runs, 1);
+	ck_assert_int_eq(fixture_count(&f, "sessions"), 2);
+	ck_assert_int_eq(housekeeping_wait(&hk, t + 100), 200);
+	ck_assert_int_eq(housekeeping_wait(&hk, t + 299), 1);
+	ck_assert_int_eq(housekeeping_wait(&hk, t + 300), 0);
+	ck_assert_int_eq(housekeeping_tick(&hk, f.srv.store, t + 300), 1);
+	ck_assert_int_eq(hk.runs, 2);
+	ck_assert_int_eq(fixture_count(&f, "sessions"), 1);
+	/* Late wake-up (suspended VM): runs once, next one an interval after the actual time. */
+	ck_assert_int_eq(housekeeping_tick(&hk, f.srv.store, t + 5000), 1);
+	ck_assert_int_eq(hk.next_at, t + 5300);
+	/* Clock set back by an hour: the wait never exceeds one interval, and the run happens. */
+	ck_assert_int_eq(housekeeping_wait(&hk, t + 1400), 300);
+	ck_assert_int_eq(housekeeping_tick(&hk, f.srv.store, t + 1400), 0);
+	ck_assert_int_eq(hk.runs, 4);
+	ck_assert_int_eq(hk.next_at, t + 1700);
+	fixture_down(&f);
+}
+END_TEST
+
 static int collect_audit(const struct kw_audit_row *r, void *arg)
 {
 	int64_t *ids = arg;
@@ -573,6 +747,7 @@ static Suite *suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_migrations_applied_once);
+	tcase_add_test(tc, test_migration_failure_rolls_back);
 	tcase_add_test(tc, test_foreign_keys_on);
 	tcase_add_test(tc, test_ipam_math);
 	tcase_add_test(tc, test_ipam_exhaustion_and_quarantine);
@@ -583,6 +758,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_tokens_hashing);
 	tcase_add_test(tc, test_token_store_hashed);
 	tcase_add_test(tc, test_sessions);
+	tcase_add_test(tc, test_session_purge);
+	tcase_add_test(tc, test_housekeeping_schedule);
 	tcase_add_test(tc, test_audit_paging);
 	tcase_add_test(tc, test_conf_parse);
 	tcase_add_test(tc, test_envelope_and_signer);
