@@ -498,6 +498,7 @@ void device_peer_set_endpoint_locked(struct wg_peer *p, const union wg_endpoint 
 {
 	pthread_mutex_lock(&p->lock);
 	p->endpoint = *ep;
+	p->src.family = 0; /* a configured endpoint: let the route pick the source */
 	pthread_mutex_unlock(&p->lock);
 }
 

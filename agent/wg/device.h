@@ -52,6 +52,7 @@ struct wg_peer {
 	struct wg_keypair *kp_current, *kp_previous, *kp_next;
 	struct wg_timers timers;
 	union wg_endpoint endpoint;
+	struct wg_src src; /* local address to reply from (sticky), family 0 = any */
 	uint64_t last_sent_handshake; /* monotonic ns, 0 = never */
 	int64_t last_handshake_sec, last_handshake_nsec; /* wall clock */
 	_Atomic uint64_t rx_bytes, tx_bytes;
@@ -163,7 +164,17 @@ void peer_send_keepalive(struct wg_peer *peer);
 void peer_send_staged(struct wg_peer *peer);
 void peer_stage(struct wg_peer *peer, const uint8_t *pkt, size_t len);
 void peer_clear_staged(struct wg_peer *peer);
-void peer_update_endpoint(struct wg_peer *peer, const union wg_endpoint *src);
+/* Roaming and source stickiness: the peer's endpoint becomes the packet's
+ * source, and our reply source the local address it arrived on (local NULL:
+ * unknown, leave it). */
+void peer_update_endpoint(struct wg_peer *peer, const union wg_endpoint *src,
+			  const struct wg_src *local);
+/* Sends one datagram to the peer's endpoint from its sticky source; if that
+ * address is gone, forgets it and sends from the route's choice. Counts
+ * tx_bytes. Returns 0 or a negative errno. */
+int peer_udp_send(struct wg_peer *peer, const void *buf, size_t len);
+/* After a batch send found the source gone (lock not held). */
+void peer_forget_src(struct wg_peer *peer, const struct wg_src *gone);
 void peer_timers_tick(struct wg_peer *peer, uint64_t now);
 /* Encrypt one IP packet (or keepalive, len 0) for kp into out, which has
  * room for MSG_DATA_HEADER_LEN + padded len + 16. Returns the wire length. */
@@ -177,5 +188,9 @@ void *receive_thread_main(void *arg);
  * modified in place. */
 void receive_datagram(struct wg_device *dev, uint8_t *buf, size_t len,
 		      const union wg_endpoint *src, struct wg_tun_batch *out);
+/* The same with the local address the datagram arrived on (NULL = unknown). */
+void receive_datagram_local(struct wg_device *dev, uint8_t *buf, size_t len,
+			    const union wg_endpoint *src, const struct wg_src *local,
+			    struct wg_tun_batch *out);
 
 #endif

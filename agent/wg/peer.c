@@ -134,18 +134,38 @@ bool peer_received_with_keypair(struct wg_peer *peer, struct wg_keypair *kp)
 	return true;
 }
 
-void peer_update_endpoint(struct wg_peer *peer, const union wg_endpoint *src)
+void peer_update_endpoint(struct wg_peer *peer, const union wg_endpoint *src,
+			  const struct wg_src *local)
 {
 	if (!endpoint_eq(&peer->endpoint, src))
 		peer->endpoint = *src;
+	if (local && !src_eq(&peer->src, local))
+		peer->src = *local;
 }
 
-static void peer_udp_send(struct wg_peer *peer, const void *buf, size_t len)
+int peer_udp_send(struct wg_peer *peer, const void *buf, size_t len)
 {
+	int r;
+
 	if (!peer->endpoint.sa.sa_family)
-		return;
-	if (udp_send(&peer->dev->udp, &peer->endpoint, buf, len) == 0)
+		return -EDESTADDRREQ;
+	r = udp_send_src(&peer->dev->udp, &peer->endpoint, &peer->src, buf, len);
+	if (r && udp_src_gone(r) && peer->src.family) {
+		/* Our old address disappeared: fall over to whatever the route picks. */
+		peer->src.family = 0;
+		r = udp_send_src(&peer->dev->udp, &peer->endpoint, NULL, buf, len);
+	}
+	if (r == 0)
 		atomic_fetch_add(&peer->tx_bytes, len);
+	return r;
+}
+
+void peer_forget_src(struct wg_peer *peer, const struct wg_src *gone)
+{
+	pthread_mutex_lock(&peer->lock);
+	if (src_eq(&peer->src, gone))
+		peer->src.family = 0;
+	pthread_mutex_unlock(&peer->lock);
 }
 
 void peer_send_initiation(struct wg_peer *peer, bool retry)

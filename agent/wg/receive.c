@@ -27,7 +27,8 @@ static void wall_now(int64_t *sec, int64_t *nsec)
 /* MAC checks and the load policy shared by initiations and responses.
  * Returns true when the message may proceed to the Noise layer. */
 static bool handshake_admit(struct wg_device *dev, uint8_t *msg, size_t len,
-			    uint32_t sender_index, const union wg_endpoint *src, uint64_t now)
+			    uint32_t sender_index, const union wg_endpoint *src,
+			    const struct wg_src *local, uint64_t now)
 {
 	uint8_t sb[18];
 	size_t sl = endpoint_to_bytes(src, sb);
@@ -43,7 +44,7 @@ static bool handshake_admit(struct wg_device *dev, uint8_t *msg, size_t len,
 	if (v != COOKIE_VALID_MAC_WITH_COOKIE) {
 		struct msg_cookie_reply reply;
 		cookie_create_reply(&dev->cookie, &reply, msg, len, sender_index, sb, sl, now);
-		(void)udp_send(&dev->udp, src, &reply, sizeof(reply));
+		(void)udp_send_src(&dev->udp, src, local, &reply, sizeof(reply));
 		atomic_fetch_add(&dev->cookies_sent, 1);
 		return false;
 	}
@@ -55,7 +56,8 @@ static bool handshake_admit(struct wg_device *dev, uint8_t *msg, size_t len,
 }
 
 static void receive_initiation(struct wg_device *dev, uint8_t *buf, size_t len,
-			       const union wg_endpoint *src)
+			       const union wg_endpoint *src,
+			       const struct wg_src *local)
 {
 	struct msg_initiation *msg = (struct msg_initiation *)buf;
 	struct noise_initiation_scratch sc;
@@ -69,7 +71,7 @@ static void receive_initiation(struct wg_device *dev, uint8_t *buf, size_t len,
 		atomic_fetch_add(&dev->drop_invalid, 1);
 		return;
 	}
-	if (!handshake_admit(dev, buf, len, le32_read(&msg->sender_index), src, now))
+	if (!handshake_admit(dev, buf, len, le32_read(&msg->sender_index), src, local, now))
 		return;
 	if (noise_consume_initiation_begin(&dev->local, msg, &sc) != 0)
 		goto bad;
@@ -89,7 +91,7 @@ static void receive_initiation(struct wg_device *dev, uint8_t *buf, size_t len,
 		free(kp);
 		goto bad;
 	}
-	peer_update_endpoint(peer, src);
+	peer_update_endpoint(peer, src, local);
 	atomic_fetch_add(&peer->rx_bytes, len);
 	timers_any_authenticated_packet_received(&peer->timers);
 	timers_any_authenticated_packet_traversal(&peer->timers, now);
@@ -112,8 +114,7 @@ static void receive_initiation(struct wg_device *dev, uint8_t *buf, size_t len,
 	device_keypair_take_index(peer, kp);
 	peer_add_keypair(peer, kp);
 	timers_session_derived(&peer->timers, now);
-	if (udp_send(&dev->udp, &peer->endpoint, &resp, sizeof(resp)) == 0)
-		atomic_fetch_add(&peer->tx_bytes, sizeof(resp));
+	(void)peer_udp_send(peer, &resp, sizeof(resp));
 	timers_any_authenticated_packet_traversal(&peer->timers, now);
 	timers_any_authenticated_packet_sent(&peer->timers);
 	pthread_mutex_unlock(&peer->lock);
@@ -123,7 +124,8 @@ bad:
 }
 
 static void receive_response(struct wg_device *dev, uint8_t *buf, size_t len,
-			     const union wg_endpoint *src)
+			     const union wg_endpoint *src,
+			     const struct wg_src *local)
 {
 	struct msg_response *msg = (struct msg_response *)buf;
 	struct wg_keypair *kp;
@@ -135,7 +137,7 @@ static void receive_response(struct wg_device *dev, uint8_t *buf, size_t len,
 		atomic_fetch_add(&dev->drop_invalid, 1);
 		return;
 	}
-	if (!handshake_admit(dev, buf, len, le32_read(&msg->sender_index), src, now))
+	if (!handshake_admit(dev, buf, len, le32_read(&msg->sender_index), src, local, now))
 		return;
 	recv_idx = le32_read(&msg->receiver_index);
 	peer = index_lookup_handshake(dev, recv_idx);
@@ -155,7 +157,7 @@ static void receive_response(struct wg_device *dev, uint8_t *buf, size_t len,
 	}
 	device_keypair_take_index(peer, kp);
 	peer_add_keypair(peer, kp);
-	peer_update_endpoint(peer, src);
+	peer_update_endpoint(peer, src, local);
 	atomic_fetch_add(&peer->rx_bytes, len);
 	timers_session_derived(&peer->timers, now);
 	timers_handshake_complete(&peer->timers);
@@ -191,7 +193,8 @@ bad:
 }
 
 static void receive_data(struct wg_device *dev, uint8_t *buf, size_t len,
-			 const union wg_endpoint *src, struct wg_tun_batch *out)
+			 const union wg_endpoint *src, const struct wg_src *local,
+			 struct wg_tun_batch *out)
 {
 	struct wg_keypair *kp;
 	struct wg_peer *peer, *routed;
@@ -229,7 +232,7 @@ static void receive_data(struct wg_device *dev, uint8_t *buf, size_t len,
 		wall_now(&peer->last_handshake_sec, &peer->last_handshake_nsec);
 		peer_send_staged(peer);
 	}
-	peer_update_endpoint(peer, src);
+	peer_update_endpoint(peer, src, local);
 	atomic_fetch_add(&peer->rx_bytes, len);
 	timers_any_authenticated_packet_received(&peer->timers);
 	timers_any_authenticated_packet_traversal(&peer->timers, now);
@@ -280,19 +283,26 @@ out:
 void receive_datagram(struct wg_device *dev, uint8_t *buf, size_t len,
 		      const union wg_endpoint *src, struct wg_tun_batch *out)
 {
+	receive_datagram_local(dev, buf, len, src, NULL, out);
+}
+
+void receive_datagram_local(struct wg_device *dev, uint8_t *buf, size_t len,
+			    const union wg_endpoint *src, const struct wg_src *local,
+			    struct wg_tun_batch *out)
+{
 	if (len < 4) {
 		atomic_fetch_add(&dev->drop_invalid, 1);
 		return;
 	}
 	switch (le32_read(buf)) {
 	case MSG_DATA:
-		receive_data(dev, buf, len, src, out);
+		receive_data(dev, buf, len, src, local, out);
 		break;
 	case MSG_INITIATION:
-		receive_initiation(dev, buf, len, src);
+		receive_initiation(dev, buf, len, src, local);
 		break;
 	case MSG_RESPONSE:
-		receive_response(dev, buf, len, src);
+		receive_response(dev, buf, len, src, local);
 		break;
 	case MSG_COOKIE_REPLY:
 		receive_cookie_reply(dev, buf, len);
@@ -354,7 +364,8 @@ void *receive_thread_main(void *arg)
 				size_t l = b->msg[i].len - off < seg ? b->msg[i].len - off : seg;
 				if (tb->n == TUN_BATCH)
 					tun_write_batch(dev->tun, tb);
-				receive_datagram(dev, b->msg[i].buf + off, l, &b->msg[i].src, tb);
+				receive_datagram_local(dev, b->msg[i].buf + off, l, &b->msg[i].src,
+						       &b->msg[i].local, tb);
 			}
 		}
 		tun_write_batch(dev->tun, tb);

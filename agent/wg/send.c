@@ -84,13 +84,21 @@ struct send_ctx {
 	uint8_t *arena;   /* encrypted output of the burst */
 	size_t used;
 	struct udp_tx_batch batch;
+	struct wg_peer *owner[UDP_TX_MSGS]; /* peer of each batch message */
 	uint16_t seg_len[SEND_MAX_SEGS];
 };
 
 static void send_flush(struct send_ctx *c)
 {
-	if (c->batch.n)
+	unsigned i, n = c->batch.n;
+
+	if (n) {
 		(void)udp_send_batch(&c->dev->udp, &c->batch);
+		/* Sticky sources that turned out gone: the peers forget them. */
+		for (i = 0; i < n; i++)
+			if (c->batch.msg[i].src_failed)
+				peer_forget_src(c->owner[i], &c->batch.msg[i].src);
+	}
 	c->used = 0;
 }
 
@@ -135,6 +143,7 @@ static void send_frame(struct send_ctx *c, size_t flen)
 	struct wg_peer *peer;
 	struct wg_keypair *kp;
 	union wg_endpoint ep;
+	struct wg_src src;
 	uint64_t ctr, now;
 	int nseg, i;
 
@@ -174,6 +183,7 @@ static void send_frame(struct send_ctx *c, size_t flen)
 	pthread_mutex_lock(&peer->lock);
 	kp = peer_current_keypair_get(peer);
 	ep = peer->endpoint;
+	src = peer->src;
 	if (!kp || !ep.sa.sa_family) {
 		/* No session yet: keep the packets for when the handshake completes. */
 		for (i = 0; i < nseg; i++)
@@ -233,6 +243,8 @@ static void send_frame(struct send_ctx *c, size_t flen)
 			c->batch.msg[c->batch.n].len = len;
 			c->batch.msg[c->batch.n].gso_size = k > 1 ? (uint16_t)stride : 0;
 			c->batch.msg[c->batch.n].dst = ep;
+			c->batch.msg[c->batch.n].src = src;
+			c->owner[c->batch.n] = peer;
 			c->batch.n++;
 			done += k;
 		}

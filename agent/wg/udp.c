@@ -93,6 +93,11 @@ int udp_open(struct wg_udp *u, uint16_t port, uint32_t fwmark)
 	}
 	u->port = ntohs(a.sa.sa_family == AF_INET6 ? a.in6.sin6_port : a.in4.sin_port);
 	u->gro = setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+	/* The local address of each datagram, for source stickiness. IPv4
+	 * traffic on the dual-stack socket reports IP_PKTINFO. */
+	(void)setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	if (u->family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
 	u->gso = true; /* probed on first use: EIO/EINVAL turns it off */
 	u->fd = fd;
 	return 0;
@@ -136,9 +141,57 @@ static socklen_t dst_for_socket(const struct wg_udp *u, const union wg_endpoint 
 	return 0;
 }
 
-int udp_send(struct wg_udp *u, const union wg_endpoint *ep, const void *buf, size_t len)
+bool src_eq(const struct wg_src *a, const struct wg_src *b)
 {
+	if (a->family != b->family)
+		return false;
+	if (a->family == AF_INET)
+		return a->a4.s_addr == b->a4.s_addr;
+	if (a->family == AF_INET6)
+		return !memcmp(&a->a6, &b->a6, sizeof(a->a6)) && a->ifindex == b->ifindex;
+	return true;
+}
+
+/* Room for one UDP_SEGMENT cmsg followed by one PKTINFO cmsg. */
+#define SEG_SPACE CMSG_SPACE(sizeof(uint16_t))
+#define PKTINFO_SPACE CMSG_SPACE(sizeof(struct in6_pktinfo))
+union udp_cmsg_buf {
+	char buf[SEG_SPACE + PKTINFO_SPACE];
+	struct cmsghdr align;
+};
+
+/* Writes a PKTINFO cmsg for src at c (at most PKTINFO_SPACE bytes). Returns
+ * its space, or 0 if src does not apply to a destination of dst_family. */
+static size_t put_pktinfo(struct cmsghdr *c, const struct wg_src *src, sa_family_t dst_family)
+{
+	if (!src || !src->family || src->family != dst_family)
+		return 0;
+	memset(c, 0, PKTINFO_SPACE);
+	if (src->family == AF_INET) {
+		/* Also understood by a dual-stack socket sending to a v4-mapped address. */
+		struct in_pktinfo pi = { .ipi_ifindex = 0, .ipi_spec_dst = src->a4 };
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi));
+	} else {
+		struct in6_pktinfo pi = { .ipi6_addr = src->a6, .ipi6_ifindex = src->ifindex };
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi));
+	}
+}
+
+int udp_send_src(struct wg_udp *u, const union wg_endpoint *ep, const struct wg_src *src,
+		 const void *buf, size_t len)
+{
+	union udp_cmsg_buf cm;
 	union wg_endpoint d;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr mh = { 0 };
 	socklen_t dlen;
 
 	if (u->fd < 0)
@@ -146,12 +199,26 @@ int udp_send(struct wg_udp *u, const union wg_endpoint *ep, const void *buf, siz
 	dlen = dst_for_socket(u, ep, &d);
 	if (!dlen)
 		return -EDESTADDRREQ;
-	if (sendto(u->fd, buf, len, 0, &d.sa, dlen) < 0)
+	mh.msg_name = &d;
+	mh.msg_namelen = dlen;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_controllen = put_pktinfo((struct cmsghdr *)cm.buf, src, ep->sa.sa_family);
+	if (mh.msg_controllen)
+		mh.msg_control = cm.buf;
+	if (sendmsg(u->fd, &mh, 0) < 0)
 		return -errno;
 	return 0;
 }
 
-static int send_mmsg_all(int fd, struct mmsghdr *m, unsigned n)
+int udp_send(struct wg_udp *u, const union wg_endpoint *ep, const void *buf, size_t len)
+{
+	return udp_send_src(u, ep, NULL, buf, len);
+}
+
+/* Sends m[0..n). On failure returns the negative errno and in *at the index
+ * of the message that failed (those before it went out). */
+static int send_mmsg_all(int fd, struct mmsghdr *m, unsigned n, unsigned *at)
 {
 	unsigned done = 0;
 	int r;
@@ -167,6 +234,7 @@ static int send_mmsg_all(int fd, struct mmsghdr *m, unsigned n)
 				nanosleep(&ts, NULL);
 				continue;
 			}
+			*at = done;
 			return -errno;
 		}
 		done += (unsigned)r;
@@ -174,37 +242,50 @@ static int send_mmsg_all(int fd, struct mmsghdr *m, unsigned n)
 	return 0;
 }
 
+#define TX_MMSG (UDP_TX_MSGS * 4)
+
 int udp_send_batch(struct wg_udp *u, struct udp_tx_batch *b)
 {
-	struct mmsghdr m[UDP_TX_MSGS * 4];
-	struct iovec iov[UDP_TX_MSGS * 4];
+	struct mmsghdr m[TX_MMSG];
+	struct iovec iov[TX_MMSG];
+	uint8_t orig[TX_MMSG]; /* message index of each mmsghdr */
 	union wg_endpoint dst[UDP_TX_MSGS];
-	union {
-		char buf[CMSG_SPACE(sizeof(uint16_t))];
-		struct cmsghdr align;
-	} cm[UDP_TX_MSGS];
-	unsigned i, n = 0;
-	int ret = 0;
+	union udp_cmsg_buf cm[UDP_TX_MSGS];
+	unsigned i, j, first = 0, n, done, at;
+	int ret = 0, r;
 
 	if (u->fd < 0) {
 		b->n = 0;
 		return -ENOTCONN;
 	}
+	for (i = 0; i < b->n; i++)
+		b->msg[i].src_failed = false;
 retry:
 	n = 0;
-	for (i = 0; i < b->n; i++) {
+	for (i = first; i < b->n; i++) {
 		socklen_t dlen = dst_for_socket(u, &b->msg[i].dst, &dst[i]);
+		bool train = b->msg[i].gso_size && b->msg[i].len > b->msg[i].gso_size;
+		/* cm[i]: UDP_SEGMENT at the start, PKTINFO after it. */
+		size_t pi = put_pktinfo((struct cmsghdr *)(cm[i].buf + SEG_SPACE),
+					b->msg[i].src_failed ? NULL : &b->msg[i].src,
+					b->msg[i].dst.sa.sa_family);
 		if (!dlen)
 			continue;
-		if (b->msg[i].gso_size && b->msg[i].len > b->msg[i].gso_size && !u->gso) {
+		if (train && !u->gso) {
 			/* No GSO: one message per datagram of the train. */
 			size_t off;
 			for (off = 0; off < b->msg[i].len; off += b->msg[i].gso_size) {
 				size_t l = b->msg[i].len - off;
 				if (l > b->msg[i].gso_size)
 					l = b->msg[i].gso_size;
-				if (n == UDP_TX_MSGS * 4) {
-					ret = send_mmsg_all(u->fd, m, n);
+				if (n == TX_MMSG) {
+					/* Rare (64 trains of 4+ without GSO): flush, keep going. */
+					done = 0;
+					while (done < n &&
+					       (r = send_mmsg_all(u->fd, m + done, n - done, &at)) < 0) {
+						ret = r;
+						done += at + 1;
+					}
 					n = 0;
 				}
 				iov[n].iov_base = (void *)(b->msg[i].buf + off);
@@ -214,6 +295,11 @@ retry:
 				m[n].msg_hdr.msg_namelen = dlen;
 				m[n].msg_hdr.msg_iov = &iov[n];
 				m[n].msg_hdr.msg_iovlen = 1;
+				if (pi) {
+					m[n].msg_hdr.msg_control = cm[i].buf + SEG_SPACE;
+					m[n].msg_hdr.msg_controllen = pi;
+				}
+				orig[n] = (uint8_t)i;
 				n++;
 			}
 			continue;
@@ -225,26 +311,58 @@ retry:
 		m[n].msg_hdr.msg_namelen = dlen;
 		m[n].msg_hdr.msg_iov = &iov[n];
 		m[n].msg_hdr.msg_iovlen = 1;
-		if (b->msg[i].gso_size && b->msg[i].len > b->msg[i].gso_size) {
-			struct cmsghdr *c;
-			memset(&cm[i], 0, sizeof(cm[i]));
-			m[n].msg_hdr.msg_control = cm[i].buf;
-			m[n].msg_hdr.msg_controllen = sizeof(cm[i].buf);
-			c = CMSG_FIRSTHDR(&m[n].msg_hdr);
+		if (train) {
+			struct cmsghdr *c = (struct cmsghdr *)cm[i].buf;
+			memset(c, 0, SEG_SPACE);
 			c->cmsg_level = SOL_UDP;
 			c->cmsg_type = UDP_SEGMENT;
 			c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
 			memcpy(CMSG_DATA(c), &b->msg[i].gso_size, sizeof(uint16_t));
+			m[n].msg_hdr.msg_control = cm[i].buf;
+			m[n].msg_hdr.msg_controllen = SEG_SPACE + pi;
+		} else if (pi) {
+			m[n].msg_hdr.msg_control = cm[i].buf + SEG_SPACE;
+			m[n].msg_hdr.msg_controllen = pi;
 		}
+		orig[n] = (uint8_t)i;
 		n++;
 	}
-	if (n) {
-		ret = send_mmsg_all(u->fd, m, n);
-		if (ret == -EIO && u->gso) {
+	done = 0;
+	while (done < n) {
+		r = send_mmsg_all(u->fd, m + done, n - done, &at);
+		if (!r)
+			break;
+		at += done;
+		i = orig[at];
+		if (udp_src_gone(r) && b->msg[i].src.family && !b->msg[i].src_failed) {
+			/* The local address went away: drop it from every message that
+			 * uses it and send those again from whatever the route picks. */
+			struct wg_src gone = b->msg[i].src;
+			for (j = 0; j < b->n; j++)
+				if (b->msg[j].src.family && src_eq(&b->msg[j].src, &gone))
+					b->msg[j].src_failed = true;
+			for (j = at; j < n; j++) {
+				if (!b->msg[orig[j]].src_failed)
+					continue;
+				if (m[j].msg_hdr.msg_control == cm[orig[j]].buf) {
+					m[j].msg_hdr.msg_controllen = SEG_SPACE;
+				} else {
+					m[j].msg_hdr.msg_control = NULL;
+					m[j].msg_hdr.msg_controllen = 0;
+				}
+			}
+			done = at;
+			continue;
+		}
+		if (r == -EIO && u->gso) {
 			/* The route's device cannot segment: do it ourselves from now on. */
 			u->gso = false;
+			first = i;
 			goto retry;
 		}
+		/* This datagram cannot go (no route, ...): the others still may. */
+		ret = r;
+		done = at + 1;
 	}
 	b->n = 0;
 	return ret;
@@ -260,7 +378,8 @@ int udp_recv_batch_fd(int fd, struct udp_rx_batch *b, unsigned max, bool wait)
 	struct mmsghdr m[UDP_RX_MSGS];
 	struct iovec iov[UDP_RX_MSGS];
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct in_pktinfo)) +
+			 CMSG_SPACE(sizeof(struct in6_pktinfo))];
 		struct cmsghdr align;
 	} cm[UDP_RX_MSGS];
 	unsigned i;
@@ -286,13 +405,37 @@ int udp_recv_batch_fd(int fd, struct udp_rx_batch *b, unsigned max, bool wait)
 		struct cmsghdr *c;
 		b->msg[i].len = m[i].msg_len;
 		b->msg[i].gso_size = 0;
+		b->msg[i].local.family = 0;
 		for (c = CMSG_FIRSTHDR(&m[i].msg_hdr); c; c = CMSG_NXTHDR(&m[i].msg_hdr, c)) {
 			if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
 				int g;
 				memcpy(&g, CMSG_DATA(c), sizeof(g));
 				b->msg[i].gso_size = (uint16_t)g;
+			} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+				struct in_pktinfo pi;
+				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+				b->msg[i].local.family = AF_INET;
+				b->msg[i].local.ifindex = 0;
+				b->msg[i].local.a4 = pi.ipi_addr;
+			} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+				   b->msg[i].local.family != AF_INET) {
+				struct in6_pktinfo pi;
+				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+				if (IN6_IS_ADDR_V4MAPPED(&pi.ipi6_addr)) {
+					b->msg[i].local.family = AF_INET;
+					b->msg[i].local.ifindex = 0;
+					memcpy(&b->msg[i].local.a4, &pi.ipi6_addr.s6_addr[12], 4);
+				} else {
+					b->msg[i].local.family = AF_INET6;
+					b->msg[i].local.a6 = pi.ipi6_addr;
+					b->msg[i].local.ifindex = IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr)
+									  ? (unsigned)pi.ipi6_ifindex
+									  : 0;
+				}
 			}
 		}
+		if (m[i].msg_hdr.msg_flags & MSG_CTRUNC)
+			b->msg[i].local.family = 0;
 		endpoint_normalize(&b->msg[i].src);
 	}
 	b->n = (unsigned)r;

@@ -4,6 +4,7 @@
 #ifndef KW_WG_UDP_H
 #define KW_WG_UDP_H
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,6 +15,18 @@ union wg_endpoint {
 	struct sockaddr sa;
 	struct sockaddr_in in4;
 	struct sockaddr_in6 in6;
+};
+
+/* A local address to send from (IP_PKTINFO / IPV6_PKTINFO): the address a
+ * peer's packets arrived on, so replies leave from it (source stickiness).
+ * family 0 = none (the kernel picks by route). */
+struct wg_src {
+	sa_family_t family;
+	unsigned ifindex; /* IPv6 link-local only, else 0 */
+	union {
+		struct in_addr a4;
+		struct in6_addr a6;
+	};
 };
 
 struct wg_udp {
@@ -29,6 +42,16 @@ void udp_close(struct wg_udp *u);
 int udp_set_fwmark(struct wg_udp *u, uint32_t fwmark);
 /* One datagram. */
 int udp_send(struct wg_udp *u, const union wg_endpoint *ep, const void *buf, size_t len);
+/* One datagram from a local source (NULL or family 0 = any). A src of the
+ * other family than ep is ignored. When that address is gone the kernel says
+ * -EINVAL (IPv6), -ENETUNREACH (IPv4) or -EADDRNOTAVAIL: udp_src_gone(). */
+int udp_send_src(struct wg_udp *u, const union wg_endpoint *ep, const struct wg_src *src,
+		 const void *buf, size_t len);
+static inline bool udp_src_gone(int err)
+{
+	return err == -EINVAL || err == -EADDRNOTAVAIL || err == -ENETUNREACH;
+}
+bool src_eq(const struct wg_src *a, const struct wg_src *b);
 
 /* Outgoing batch: each message is one datagram, or with gso_size set, a
  * train of equal datagrams (the last may be shorter) sent as one. */
@@ -40,10 +63,14 @@ struct udp_tx_batch {
 		size_t len;
 		uint16_t gso_size; /* 0 = single datagram */
 		union wg_endpoint dst;
+		struct wg_src src;  /* family 0 = any */
+		bool src_failed;    /* out: src was gone, sent without it (src kept) */
 	} msg[UDP_TX_MSGS];
 };
-/* Sends everything (falls back from GSO if the kernel refuses it). Returns 0
- * or a negative errno; the batch is emptied either way. */
+/* Sends everything (falls back from GSO if the kernel refuses it). A message
+ * whose src is gone is sent again without it and gets src_failed set (the
+ * entries stay readable until the next use; n is reset). Returns 0 or the
+ * last negative errno (a failing message does not stop the others). */
 int udp_send_batch(struct wg_udp *u, struct udp_tx_batch *b);
 
 /* Incoming batch. With GRO one message may hold several datagrams of
@@ -57,6 +84,7 @@ struct udp_rx_batch {
 		size_t len;
 		uint16_t gso_size;
 		union wg_endpoint src;
+		struct wg_src local; /* the address it was sent to (family 0 = unknown) */
 	} msg[UDP_RX_MSGS];
 };
 /* Number of messages (>0), -EAGAIN, or another negative errno. wait: block
