@@ -24,7 +24,7 @@ void conf_defaults(struct kw_conf *c)
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:8080");
 	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/keyway");
 	c->threads = 4;
-	c->max_connections = 1024;
+	c->max_connections = 8192;
 	(void)cidr_parse_network(&c->cidr, "10.77.0.0/16");
 	snprintf(c->gateway_endpoint, sizeof(c->gateway_endpoint), "vpn.example.com:51820");
 	c->gateway_port = 51820;

@@ -29,6 +29,11 @@
 #include "web.h"
 
 #define MAX_KV 48
+/* Connection slots never taken by parked long-polls: an eighth, at most 64. */
+static unsigned longpoll_reserve(unsigned max_connections)
+{
+	return max_connections / 8 < 64 ? max_connections / 8 : 64;
+}
 
 struct kw_http {
 	struct MHD_Daemon *daemon;
@@ -370,6 +375,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			break;
 		json_decref(out);
 		out = NULL;
+		/* Parked requests hold connection slots: keep some for everything else. */
+		if (longpoll_count(h->srv->longpoll) + longpoll_reserve((unsigned)h->srv->conf->max_connections) >=
+		    (unsigned)h->srv->conf->max_connections) {
+			req_add_header(&x->req, MHD_HTTP_HEADER_RETRY_AFTER, "15");
+			st = api_error(&out, 503, "busy", "too many waiting requests; retry later");
+			return respond(x, conn, st, out);
+		}
 		switch (longpoll_park(h->srv->longpoll, conn, x->req.principal.id, x->req.principal.is_gateway,
 				      x->req.wait_seen,
 				      x->req.wait_deadline_ms)) {
@@ -487,6 +499,8 @@ int http_start(struct kw_server *srv, struct kw_http **out)
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)conf->threads, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, (intptr_t)conf->max_connections, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, 90, NULL };
+	/* Requests are small (bodies go to our own buffer): 16 KiB per connection is plenty. */
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16 * 1024, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };

@@ -147,6 +147,15 @@ int main(int argc, char **argv)
 	(void)setrlimit(RLIMIT_CORE, &no_core);
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	umask(077);
+	/* Every parked long-poll is an open socket: allow as many as the hard limit does. */
+	{
+		struct rlimit nofile;
+
+		if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+			nofile.rlim_cur = nofile.rlim_max;
+			(void)setrlimit(RLIMIT_NOFILE, &nofile);
+		}
+	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "keywayd: libsodium failed to initialise\n");
 		return 1;

@@ -8,7 +8,9 @@
 # 3. config-fetch latency with 100 vs 100,000 enrolled devices (target: p99 within 2x): two
 #    keywayd instances measured alternately, five rounds, so the noise of a shared machine
 #    falls on both alike.
-# Env: KW_BENCH_SECONDS (10), KW_BENCH_CONNS (32), KW_BENCH_DEVICES (100000), KW_BENCH_THREADS (2).
+# 4. N long-polls parked on two HTTP threads, then one change for all of them.
+# Env: KW_BENCH_SECONDS (10), KW_BENCH_CONNS (32), KW_BENCH_DEVICES (100000), KW_BENCH_THREADS (2),
+#      KW_BENCH_WAITERS (5000).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 KEYWAYD=${1:-${top_builddir:-.}/server/keywayd}
@@ -50,7 +52,7 @@ start_keywayd() {
 listen = 127.0.0.1:$port
 state_dir = $dir/state
 threads = $THREADS
-max_connections = 4096
+max_connections = 16384
 [network]
 cidr = 10.0.0.0/8
 routes = 192.168.10.0/24
@@ -133,6 +135,10 @@ n_rate=$(printf '%s\n' "${n_rates[@]}" | sort -n | sed -n 2p)
 echo "RESULT fetch (medians) keywayd=${k_rate}/s nginx=${n_rate}/s ratio=$(python3 -c "print('%.2f' % ($k_rate / $n_rate))") (target >= 0.5)"
 kill "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true
 
+# ---- 4. parked long-polls: many waiters, two HTTP threads
+echo "== 4. $((${KW_BENCH_WAITERS:-5000})) long-polls parked on keywayd (threads=$THREADS), then one change for all"
+python3 "$here/longpoll.py" "$URL_small" "$DEV_small" "$GWURL_small" "$GW_small" "${KW_BENCH_WAITERS:-5000}" | sed 's/^/RESULT /'
+
 # ---- the small instance: 100 devices in all
 tok=$(mktoken "$API_small" "$ADMIN_small" bench device 98)
 for _ in $(seq 98); do enroll_one "$API_small" "$tok" >/dev/null; done
@@ -147,11 +153,16 @@ while [ "$left" -gt 0 ]; do
 	out=$(wrk -t2 -c"$CONNS" -d"${SECS}s" -s "$here/enroll.lua" "$API_big/enroll" | grep '^ENROLL')
 	echo "   $out"
 	made=$(echo "$out" | field created)
-	[ -z "$first" ] && [ "$made" -lt "$left" ] && first=$out
+	# a run that never hit the end of the token's uses measures the rate
+	[ -z "$first" ] && [ "$(echo "$out" | field other)" = 0 ] && first=$out
 	left=$((left - made))
 	[ "$made" -gt 0 ] || break
 done
-echo "RESULT enroll rate=$(echo "${first:-$out}" | field rate)/s (first full run; target >= 1000/s)"
+if [ -n "$first" ]; then
+	echo "RESULT enroll rate=$(echo "$first" | field rate)/s (first full run; target >= 1000/s)"
+else
+	echo "RESULT enroll rate>=$(echo "$out" | field rate)/s (lower bound: the token ran out within one run; raise KW_BENCH_DEVICES)"
+fi
 
 # ---- 3. latency, alternating small and big
 echo "== 3. config-fetch latency, wrk -t1 -c4 -d${SECS}s (moderate load), alternating instances, five rounds"

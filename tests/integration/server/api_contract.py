@@ -581,6 +581,36 @@ def run(k, tmp, others):
     r = subprocess.run([KEYWAYD, "-c", os.path.join(tmp, "missing.conf")], capture_output=True, text=True, timeout=10)
     check("missing config file: exit 1", r.returncode == 1 and "missing.conf" in r.stderr, r.stderr)
 
+    # --- parked long-polls never take the last connection slots
+    kl = Keywayd(tmp, "limit", extra="", cidr="10.77.0.0/28")
+    with open(kl.conf) as f:
+        text = f.read()
+    with open(kl.conf, "w") as f:
+        f.write(text.replace("threads = 2\n", "threads = 2\nmax_connections = 16\n"))
+    others.append(kl)
+    ladmin = kl.admin_token("ci")
+    kl.start()
+    ltok = kl.req("POST", "/api/v1/enrollment-tokens", {"username": "a"}, token=ladmin)[1]["token"]
+    ld = kl.req("POST", "/api/v1/enroll", {"token": ltok, "public_key": wg_pub()})[1]
+    lver = verify_envelope(ld["config"], kl.req("GET", "/api/v1/info")[1]["signing_key"], tmp)["version"]
+    parked = []
+    for _ in range(14):  # 16 slots, 2 kept back
+        c = kl.conn(timeout=30)
+        c.putrequest("GET", "/api/v1/devices/%d/config?after=%d&wait=30" % (ld["device_id"], lver))
+        c.putheader("Authorization", "Bearer " + ld["device_token"])
+        c.endheaders()
+        parked.append(c)
+    time.sleep(0.5)
+    st, j, h, _ = kl.req("GET", "/api/v1/devices/%d/config?after=%d&wait=30" % (ld["device_id"], lver),
+                         token=ld["device_token"])
+    check("long-poll beyond max_connections minus the reserve: 503 busy with Retry-After",
+          is_error(st, j, 503, "busy") and h.get("retry-after"), (st, j, h))
+    st, j, _, _ = kl.req("GET", "/api/v1/health")
+    check("with every long-poll slot taken, other requests still get through", st == 200, (st, j))
+    for c in parked:
+        c.close()
+    kl.stop()
+
     # --- HTTPS
     cert = os.path.join(tmp, "cert.pem")
     key = os.path.join(tmp, "key.pem")
