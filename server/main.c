@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "admin_cli.h"
@@ -94,6 +95,8 @@ static int run(struct kw_conf *conf, const char *config_path)
 		log_error("cannot open database %s: %s", path, strerror(-ret));
 		return 1;
 	}
+	if (store_session_purge_expired(srv.store, (int64_t)time(NULL)) < 0)
+		log_warn("could not purge expired sessions");
 	ret = signer_open(conf->state_dir, &srv.signer);
 	if (ret < 0) {
 		log_error("cannot load the signing key in %s: %s", conf->state_dir, strerror(-ret));

@@ -96,6 +96,44 @@ int signer_sign(struct kw_signer *s, const char *payload, size_t len, json_t **e
 	return envelope_sign(s->sk, s->pk, payload, len, envelope);
 }
 
+int signer_sign_text(struct kw_signer *s, const char *payload, size_t len, char **text, size_t *text_len)
+{
+	static const char head[] = "{\"payload\":\"", mid[] = "\",\"signature\":\"", id[] = "\",\"key_id\":\"",
+			  tail[] = "\"}";
+	uint8_t sig[crypto_sign_BYTES];
+	char sig_b64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+	size_t b64len = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL); /* with NUL */
+	size_t total = sizeof(head) - 1 + (b64len - 1) + sizeof(mid) - 1 + sizeof(sig_b64) - 1 + sizeof(id) - 1 +
+		       KW_KEY_ID_LEN + sizeof(tail) - 1;
+	char *t, *p;
+
+	*text = NULL;
+	crypto_sign_detached(sig, NULL, (const uint8_t *)payload, len, s->sk);
+	sodium_bin2base64(sig_b64, sizeof(sig_b64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
+	t = malloc(total + 1);
+	if (!t)
+		return -ENOMEM;
+	p = t;
+	memcpy(p, head, sizeof(head) - 1);
+	p += sizeof(head) - 1;
+	sodium_bin2base64(p, b64len, (const uint8_t *)payload, len, sodium_base64_VARIANT_ORIGINAL);
+	p += b64len - 1;
+	memcpy(p, mid, sizeof(mid) - 1);
+	p += sizeof(mid) - 1;
+	memcpy(p, sig_b64, sizeof(sig_b64) - 1);
+	p += sizeof(sig_b64) - 1;
+	memcpy(p, id, sizeof(id) - 1);
+	p += sizeof(id) - 1;
+	memcpy(p, s->key_id, KW_KEY_ID_LEN);
+	p += KW_KEY_ID_LEN;
+	memcpy(p, tail, sizeof(tail) - 1);
+	p += sizeof(tail) - 1;
+	*p = '\0';
+	*text = t;
+	*text_len = (size_t)(p - t);
+	return 0;
+}
+
 void signer_free(struct kw_signer *s)
 {
 	if (!s)

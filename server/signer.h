@@ -23,6 +23,9 @@ struct kw_signer {
 int signer_open(const char *state_dir, struct kw_signer **out);
 /* Build the envelope over exactly these payload bytes. */
 int signer_sign(struct kw_signer *s, const char *payload, size_t len, json_t **envelope);
+/* The same envelope as JSON text (new, free()), written without building JSON objects:
+ * a gateway's config can be tens of megabytes. common/envelope.c verifies it (tested). */
+int signer_sign_text(struct kw_signer *s, const char *payload, size_t len, char **text, size_t *text_len);
 void signer_free(struct kw_signer *s);
 
 #endif

@@ -174,10 +174,40 @@ int store_device_list(struct kw_store *st, const char *username,
 int store_peer_list(struct kw_store *st, enum kw_device_role role,
 		    int (*fn)(const struct kw_device *d, void *arg), void *arg)
 {
-	static const char sql[] =
-		"SELECT " DEV_COLS " FROM devices d WHERE d.role = ? AND d.state = 'active' ORDER BY d.id";
+	static const char sql[] = "SELECT id, public_key, address, address6, endpoint, listen_port FROM devices "
+				  "WHERE role = ? AND state = 'active' ORDER BY id";
+	struct kw_conn *c;
+	struct kw_device d;
+	sqlite3_stmt *s;
+	int ret, rc;
 
-	return list_rows(st, sql, NULL, (int)role, fn, arg);
+	ret = store_conn_get(st, &c);
+	if (ret < 0)
+		return ret;
+	s = store_stmt(c, sql);
+	if (!s) {
+		ret = -EIO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, store_role_name(role), -1, SQLITE_STATIC);
+	memset(&d, 0, sizeof(d));
+	d.role = role;
+	d.state = KW_STATE_ACTIVE;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		d.id = store_col_int(s, 0);
+		store_col_text(s, 1, d.public_key, sizeof(d.public_key));
+		store_col_text(s, 2, d.address, sizeof(d.address));
+		store_col_text(s, 3, d.address6, sizeof(d.address6));
+		store_col_text(s, 4, d.endpoint, sizeof(d.endpoint));
+		d.listen_port = (int)store_col_int(s, 5);
+		ret = fn(&d, arg);
+		if (ret < 0)
+			goto out;
+	}
+	ret = rc == SQLITE_DONE ? 0 : store_errno(c, rc);
+out:
+	store_conn_put(st, c);
+	return ret;
 }
 
 /* Record that a device of this role changed at seq: every peer of the other kind sees it. */

@@ -2,6 +2,9 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,10 +65,101 @@ void wgconf_cache_free(struct kw_wgconf_cache *c)
 	free(c);
 }
 
+/*
+ * The payload is written as text directly: a gateway's config lists every device (100,000
+ * peers is 13 MB), and building that many JSON objects first would cost more than the rest
+ * of the request. Every string goes through json_escape().
+ */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_grow(struct sbuf *b, size_t need)
+{
+	char *np;
+	size_t cap;
+
+	if (b->oom || b->len + need + 1 <= b->cap)
+		return;
+	cap = b->cap ? b->cap : 4096;
+	while (cap < b->len + need + 1)
+		cap *= 2;
+	np = realloc(b->p, cap);
+	if (!np) {
+		b->oom = true;
+		return;
+	}
+	b->p = np;
+	b->cap = cap;
+}
+
+static void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+	sb_grow(b, n);
+	if (b->oom)
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void sb_str(struct sbuf *b, const char *s)
+{
+	sb_add(b, s, strlen(s));
+}
+
+__attribute__((format(printf, 2, 3))) static void sb_fmt(struct sbuf *b, const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		b->oom = true; /* never happens with the numbers written here */
+		return;
+	}
+	sb_add(b, tmp, (size_t)n);
+}
+
+/* A JSON string literal, quotes included. */
+static void json_escape(struct sbuf *b, const char *s)
+{
+	sb_add(b, "\"", 1);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\') {
+			char e[2] = { '\\', (char)*p };
+
+			sb_add(b, e, 2);
+		} else if (*p < 0x20) {
+			sb_fmt(b, "\\u%04x", *p);
+		} else {
+			sb_add(b, (const char *)p, 1);
+		}
+	}
+	sb_add(b, "\"", 1);
+}
+
+static void ips_json(struct sbuf *b, const char *a, const char *a6)
+{
+	sb_add(b, "[", 1);
+	json_escape(b, a);
+	if (a6 && a6[0]) {
+		sb_add(b, ",", 1);
+		json_escape(b, a6);
+	}
+	sb_add(b, "]", 1);
+}
+
 struct peers_ctx {
 	const struct kw_server *srv;
-	json_t *peers;
-	json_t *net_ips; /* device side: allowed_ips of every gateway */
+	struct sbuf *b;
+	const char *net_ips; /* device side: allowed_ips of every gateway, as JSON */
+	bool first;
 };
 
 static int add_gateway_peer(const struct kw_device *g, void *arg)
@@ -73,102 +167,92 @@ static int add_gateway_peer(const struct kw_device *g, void *arg)
 	struct peers_ctx *x = arg;
 	const struct kw_conf *conf = x->srv->conf;
 	const char *ep = g->endpoint[0] ? g->endpoint : conf->gateway_endpoint;
-	json_t *p;
 
-	p = json_pack("{s:s, s:o, s:O, s:i}", "public_key", g->public_key, "endpoint",
-		      ep[0] ? json_string(ep) : json_null(), "allowed_ips", x->net_ips, "persistent_keepalive",
-		      conf->persistent_keepalive);
-	if (!p || json_array_append_new(x->peers, p) < 0)
-		return -ENOMEM;
-	return 0;
+	sb_str(x->b, x->first ? "{\"public_key\":" : ",{\"public_key\":");
+	x->first = false;
+	json_escape(x->b, g->public_key);
+	sb_str(x->b, ",\"endpoint\":");
+	if (ep[0])
+		json_escape(x->b, ep);
+	else
+		sb_str(x->b, "null");
+	sb_str(x->b, ",\"allowed_ips\":");
+	sb_str(x->b, x->net_ips);
+	sb_fmt(x->b, ",\"persistent_keepalive\":%d}", conf->persistent_keepalive);
+	return x->b->oom ? -ENOMEM : 0;
 }
 
 static int add_device_peer(const struct kw_device *d, void *arg)
 {
 	struct peers_ctx *x = arg;
-	json_t *ips, *p;
 
-	ips = json_pack("[s]", d->address);
-	if (ips && d->address6[0] && json_array_append_new(ips, json_string(d->address6)) < 0) {
-		json_decref(ips);
-		return -ENOMEM;
-	}
-	p = json_pack("{s:s, s:n, s:o, s:i}", "public_key", d->public_key, "endpoint", "allowed_ips", ips,
-		      "persistent_keepalive", 0);
-	if (!p || json_array_append_new(x->peers, p) < 0)
-		return -ENOMEM;
-	return 0;
+	sb_str(x->b, x->first ? "{\"public_key\":" : ",{\"public_key\":");
+	x->first = false;
+	json_escape(x->b, d->public_key);
+	sb_str(x->b, ",\"endpoint\":null,\"allowed_ips\":");
+	ips_json(x->b, d->address, d->address6);
+	sb_str(x->b, ",\"persistent_keepalive\":0}");
+	return x->b->oom ? -ENOMEM : 0;
 }
 
-static json_t *network_ips(const struct kw_conf *conf)
+static void network_ips(struct sbuf *b, const struct kw_conf *conf)
 {
 	char buf[KW_CIDR_STRLEN];
-	json_t *a = json_array();
 
-	if (!a)
-		return NULL;
+	sb_add(b, "[", 1);
 	cidr_format(buf, &conf->cidr);
-	json_array_append_new(a, json_string(buf));
+	json_escape(b, buf);
 	if (conf->has_cidr6) {
 		cidr_format(buf, &conf->cidr6);
-		json_array_append_new(a, json_string(buf));
+		sb_add(b, ",", 1);
+		json_escape(b, buf);
 	}
 	for (int i = 0; i < conf->nroutes; i++) {
 		cidr_format(buf, &conf->routes[i]);
-		json_array_append_new(a, json_string(buf));
+		sb_add(b, ",", 1);
+		json_escape(b, buf);
 	}
-	return a;
+	sb_add(b, "]", 1);
 }
 
 int wgconf_payload(const struct kw_server *srv, const struct kw_device *d, int64_t now, char **payload)
 {
 	const struct kw_conf *conf = srv->conf;
-	struct peers_ctx x = { .srv = srv };
-	json_t *root = NULL, *iface = NULL, *addrs = NULL;
-	int ret = -ENOMEM;
+	struct sbuf b = { 0 }, net = { 0 };
+	struct peers_ctx x = { .srv = srv, .b = &b, .first = true };
+	int ret;
 
 	*payload = NULL;
-	x.peers = json_array();
-	x.net_ips = network_ips(conf);
-	addrs = json_pack("[s]", d->address);
-	if (!x.peers || !x.net_ips || !addrs)
-		goto out;
-	if (d->address6[0] && json_array_append_new(addrs, json_string(d->address6)) < 0)
-		goto out;
-	iface = json_pack("{s:O, s:i}", "addresses", addrs, "mtu", conf->mtu);
-	if (!iface)
-		goto out;
+	sb_fmt(&b, "{\"version\":%lld,\"device_id\":%lld,\"role\":\"%s\",\"issued_at\":%lld,\"expires_at\":%lld,",
+	       (long long)d->version, (long long)d->id, store_role_name(d->role), (long long)now,
+	       (long long)(now + conf->config_lifetime));
+	sb_str(&b, "\"interface\":{\"addresses\":");
+	ips_json(&b, d->address, d->address6);
+	sb_fmt(&b, ",\"mtu\":%d", conf->mtu);
+	if (d->role == KW_DEV_GATEWAY)
+		sb_fmt(&b, ",\"listen_port\":%d", d->listen_port ? d->listen_port : conf->gateway_port);
+	sb_str(&b, "},\"peers\":[");
 	if (d->role == KW_DEV_GATEWAY) {
-		if (json_object_set_new(iface, "listen_port",
-					json_integer(d->listen_port ? d->listen_port : conf->gateway_port)) < 0)
-			goto out;
 		ret = store_peer_list(srv->store, KW_DEV_DEVICE, add_device_peer, &x);
 	} else {
-		ret = store_peer_list(srv->store, KW_DEV_GATEWAY, add_gateway_peer, &x);
+		network_ips(&net, conf);
+		x.net_ips = net.p ? net.p : "[]";
+		ret = net.oom ? -ENOMEM : store_peer_list(srv->store, KW_DEV_GATEWAY, add_gateway_peer, &x);
 	}
-	if (ret < 0)
-		goto out;
-	ret = -ENOMEM;
-	root = json_pack("{s:I, s:I, s:s, s:I, s:I, s:O, s:O}", "version", (json_int_t)d->version, "device_id",
-			 (json_int_t)d->id, "role", store_role_name(d->role), "issued_at", (json_int_t)now,
-			 "expires_at", (json_int_t)(now + conf->config_lifetime), "interface", iface, "peers",
-			 x.peers);
-	if (!root)
-		goto out;
-	*payload = json_dumps(root, JSON_COMPACT);
-	ret = *payload ? 0 : -ENOMEM;
-out:
-	json_decref(root);
-	json_decref(iface);
-	json_decref(addrs);
-	json_decref(x.peers);
-	json_decref(x.net_ips);
-	return ret;
+	sb_str(&b, "]}");
+	if (ret == 0 && b.oom)
+		ret = -ENOMEM;
+	free(net.p);
+	if (ret < 0) {
+		free(b.p);
+		return ret;
+	}
+	*payload = b.p;
+	return 0;
 }
 
-static int sign_new(struct kw_server *srv, const struct kw_device *d, int64_t now, char **text)
+static int sign_new(struct kw_server *srv, const struct kw_device *d, int64_t now, char **text, size_t *len)
 {
-	json_t *env = NULL;
 	char *payload = NULL;
 	int ret;
 
@@ -176,13 +260,9 @@ static int sign_new(struct kw_server *srv, const struct kw_device *d, int64_t no
 	ret = wgconf_payload(srv, d, now, &payload);
 	if (ret < 0)
 		return ret;
-	ret = signer_sign(srv->signer, payload, strlen(payload), &env);
+	ret = signer_sign_text(srv->signer, payload, strlen(payload), text, len);
 	free(payload);
-	if (ret < 0)
-		return ret;
-	*text = json_dumps(env, JSON_COMPACT);
-	json_decref(env);
-	return *text ? 0 : -ENOMEM;
+	return ret;
 }
 
 int wgconf_envelope(struct kw_server *srv, const struct kw_device *d, int64_t now, char **text, size_t *len)
@@ -211,10 +291,9 @@ int wgconf_envelope(struct kw_server *srv, const struct kw_device *d, int64_t no
 	}
 	pthread_mutex_unlock(&c->lock);
 
-	ret = sign_new(srv, d, now, &t);
+	ret = sign_new(srv, d, now, &t, &n);
 	if (ret < 0)
 		return ret;
-	n = strlen(t);
 	ne = malloc(sizeof(*ne) + n + 1);
 	if (ne) {
 		ne->device_id = d->id;

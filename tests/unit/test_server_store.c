@@ -519,6 +519,53 @@ START_TEST(test_envelope_and_signer)
 }
 END_TEST
 
+START_TEST(test_payload_json)
+{
+	struct fixture f;
+	struct kw_device gw, d1, d2;
+	char gtok[64], dtok[64], *text = NULL;
+	json_t *p, *peers;
+
+	fixture_up(&f, "10.77.0.0/16", 0);
+	f.conf.has_cidr6 = true;
+	ck_assert_int_eq(cidr_parse_network(&f.conf.cidr6, "fd00:77::/64"), 0);
+	snprintf(f.conf.gateway_endpoint, sizeof(f.conf.gateway_endpoint), "[2001:db8::1]:51820");
+	fixture_enroll_token(&f, "ops", KW_DEV_GATEWAY, 1, gtok);
+	fixture_enroll_token(&f, "alice", KW_DEV_DEVICE, 2, dtok);
+	ck_assert_int_eq(fixture_enroll(&f, gtok, now_s(), &gw, NULL), 0);
+	ck_assert_int_eq(fixture_enroll(&f, dtok, now_s(), &d1, NULL), 0);
+	ck_assert_int_eq(fixture_enroll(&f, dtok, now_s(), &d2, NULL), 0);
+	ck_assert_int_eq(store_device_get(f.srv.store, gw.id, &gw), 0);
+
+	ck_assert_int_eq(wgconf_payload(&f.srv, &gw, 1000, &text), 0);
+	p = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(json_integer_value(json_object_get(p, "version")), gw.version);
+	ck_assert_int_eq(json_integer_value(json_object_get(p, "expires_at")), 1000 + f.conf.config_lifetime);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(p, "interface"), "listen_port")), 51820);
+	peers = json_object_get(p, "peers");
+	ck_assert_int_eq(json_array_size(peers), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(peers, 1), "public_key")), d2.public_key);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(json_array_get(peers, 0), "allowed_ips"), 0)),
+			 d1.address);
+	ck_assert(json_is_null(json_object_get(json_array_get(peers, 0), "endpoint")));
+	json_decref(p);
+	free(text);
+
+	ck_assert_int_eq(wgconf_payload(&f.srv, &d1, 1000, &text), 0);
+	p = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	ck_assert_ptr_nonnull(p);
+	peers = json_object_get(p, "peers");
+	ck_assert_int_eq(json_array_size(peers), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(peers, 0), "endpoint")), "[2001:db8::1]:51820");
+	ck_assert_int_eq(json_array_size(json_object_get(json_array_get(peers, 0), "allowed_ips")), 3);
+	ck_assert_ptr_null(json_object_get(json_object_get(p, "interface"), "listen_port"));
+	json_decref(p);
+	free(text);
+	fixture_down(&f);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("server_store");
@@ -539,6 +586,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_audit_paging);
 	tcase_add_test(tc, test_conf_parse);
 	tcase_add_test(tc, test_envelope_and_signer);
+	tcase_add_test(tc, test_payload_json);
 	suite_add_tcase(s, tc);
 	return s;
 }
