@@ -236,7 +236,13 @@ struct fetch_poll {
 	CURLM *multi;
 	struct req req;
 	bool busy;
+	long retry_after_s; /* Retry-After of the last answer (503 busy), 0 if none */
 };
+
+long fetch_poll_retry_after(const struct fetch_poll *p)
+{
+	return p->retry_after_s;
+}
 
 int fetch_poll_new(struct fetch_poll **out)
 {
@@ -337,6 +343,13 @@ int fetch_poll_wait(struct fetch_poll *p, int extra_fd, int timeout_ms, bool *ex
 		if (msg->msg != CURLMSG_DONE || msg->easy_handle != p->req.easy)
 			continue;
 		req_result(&p->req, msg->data.result, status, reply, err);
+		p->retry_after_s = 0;
+		if (*err == 0) {
+			curl_off_t ra = 0;
+
+			if (curl_easy_getinfo(p->req.easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+				p->retry_after_s = ra > 3600 ? 3600 : (long)ra;
+		}
 		curl_multi_remove_handle(p->multi, p->req.easy);
 		req_free(&p->req);
 		p->busy = false;

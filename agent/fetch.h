@@ -54,6 +54,8 @@ void fetch_poll_cancel(struct fetch_poll *p);
  * fetch_request: *err 0 or negative errno), 0 otherwise; *extra_ready tells about
  * extra_fd.
  */
+/* Seconds the controller asked us to wait (Retry-After) with the last answer, or 0. */
+long fetch_poll_retry_after(const struct fetch_poll *p);
 int fetch_poll_wait(struct fetch_poll *p, int extra_fd, int timeout_ms, bool *extra_ready,
 		    long *status, json_t **reply, int *err);
 

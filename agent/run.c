@@ -221,7 +221,8 @@ static bool runner_wants_refresh(const struct runner *r)
 	return time(NULL) >= r->cur->issued_at + life * 6 / 10;
 }
 
-static void runner_on_answer(struct runner *r, long status, const json_t *reply, int err)
+static void runner_on_answer(struct runner *r, long status, const json_t *reply, int err,
+			     long retry_after_s)
 {
 	const char *code = fetch_error_code(reply);
 	char what[160];
@@ -257,6 +258,9 @@ static void runner_on_answer(struct runner *r, long status, const json_t *reply,
 	} else {
 		snprintf(what, sizeof(what), "HTTP %ld %s", status, code);
 		runner_fail(r, what);
+		/* A busy controller (503 + Retry-After) is not asked again sooner than it says. */
+		if (retry_after_s > 0 && r->next_poll_ms < now_ms() + retry_after_s * 1000)
+			runner_schedule(r, retry_after_s * 1000);
 	}
 }
 
@@ -532,7 +536,7 @@ int cmd_run(int argc, char **argv)
 			timeout = 0;
 		ret = fetch_poll_wait(poll, sfd, timeout, &sig_ready, &status, &reply, &err);
 		if (ret == 1)
-			runner_on_answer(r, status, reply, err);
+			runner_on_answer(r, status, reply, err, fetch_poll_retry_after(poll));
 		json_decref(reply);
 		while (sig_ready && read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {

@@ -486,3 +486,46 @@ int store_audit_insert(struct kw_conn *c, int64_t now, const char *actor, const 
 	sqlite3_bind_text(s, 6, detail ? detail : "", -1, SQLITE_STATIC);
 	return store_step_done(c, s);
 }
+
+/* DELETE/UPDATE by id (?1; ?2 is now) that must touch exactly one row, plus the audit row
+ * "KIND:ID" in the same transaction. -ENOENT when no row matched. */
+int store_change_one(struct kw_store *st, const char *sql, int64_t id, int64_t now, const char *actor,
+		     const char *action, const char *kind)
+{
+	char object[64];
+	struct kw_conn *c;
+	sqlite3_stmt *s;
+	int ret;
+
+	ret = store_conn_get(st, &c);
+	if (ret < 0)
+		return ret;
+	ret = store_tx_begin(st, c);
+	if (ret < 0)
+		goto put;
+	s = store_stmt(c, sql);
+	if (!s) {
+		ret = -EIO;
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now);
+	ret = store_step_done(c, s);
+	if (ret < 0)
+		goto out;
+	if (sqlite3_changes(c->db) != 1) {
+		ret = -ENOENT;
+		goto out;
+	}
+	snprintf(object, sizeof(object), "%s:%lld", kind, (long long)id);
+	ret = store_audit_insert(c, now, actor, action, object, "success", "");
+	if (ret < 0)
+		goto out;
+	ret = store_tx_commit(st, c);
+	goto put;
+out:
+	store_tx_rollback(st, c);
+put:
+	store_conn_put(st, c);
+	return ret;
+}

@@ -61,6 +61,9 @@ void store_col_text(sqlite3_stmt *s, int col, char *buf, size_t size);
 int64_t store_col_int(sqlite3_stmt *s, int col);
 
 /* Audit row inside the caller's transaction. */
+/* DELETE/UPDATE by id (?1; ?2 is now) touching exactly one row, with its audit row "KIND:ID". */
+int store_change_one(struct kw_store *st, const char *sql, int64_t id, int64_t now, const char *actor,
+		     const char *action, const char *kind);
 int store_audit_insert(struct kw_conn *c, int64_t now, const char *actor, const char *action,
 		       const char *object, const char *outcome, const char *detail);
 /* Next value of the global change sequence (inside a write transaction). */

@@ -99,42 +99,9 @@ out:
 
 int store_session_delete(struct kw_store *st, int64_t id, const char *actor, int64_t now)
 {
-	static const char sql[] = "DELETE FROM sessions WHERE id = ?";
-	char object[48];
-	struct kw_conn *c;
-	sqlite3_stmt *s;
-	int ret;
+	static const char sql[] = "DELETE FROM sessions WHERE id = ?1 AND ?2 IS NOT NULL";
 
-	ret = store_conn_get(st, &c);
-	if (ret < 0)
-		return ret;
-	ret = store_tx_begin(st, c);
-	if (ret < 0)
-		goto put;
-	s = store_stmt(c, sql);
-	if (!s) {
-		ret = -EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(s, 1, id);
-	ret = store_step_done(c, s);
-	if (ret < 0)
-		goto out;
-	if (sqlite3_changes(c->db) != 1) {
-		ret = -ENOENT;
-		goto out;
-	}
-	snprintf(object, sizeof(object), "session:%lld", (long long)id);
-	ret = store_audit_insert(c, now, actor, "logout", object, "success", "");
-	if (ret < 0)
-		goto out;
-	ret = store_tx_commit(st, c);
-	goto put;
-out:
-	store_tx_rollback(st, c);
-put:
-	store_conn_put(st, c);
-	return ret;
+	return store_change_one(st, sql, id, now, actor, "logout", "session");
 }
 
 int store_session_purge_expired(struct kw_store *st, int64_t now)

@@ -90,53 +90,11 @@ out:
 	return ret;
 }
 
-/* DELETE/UPDATE by id that must touch exactly one row, plus the audit row. */
-static int change_one(struct kw_store *st, const char *sql, int64_t id, int64_t now, const char *actor,
-		      const char *action, const char *kind)
-{
-	char object[64];
-	struct kw_conn *c;
-	sqlite3_stmt *s;
-	int ret;
-
-	ret = store_conn_get(st, &c);
-	if (ret < 0)
-		return ret;
-	ret = store_tx_begin(st, c);
-	if (ret < 0)
-		goto put;
-	s = store_stmt(c, sql);
-	if (!s) {
-		ret = -EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, now);
-	ret = store_step_done(c, s);
-	if (ret < 0)
-		goto out;
-	if (sqlite3_changes(c->db) != 1) {
-		ret = -ENOENT;
-		goto out;
-	}
-	snprintf(object, sizeof(object), "%s:%lld", kind, (long long)id);
-	ret = store_audit_insert(c, now, actor, action, object, "success", "");
-	if (ret < 0)
-		goto out;
-	ret = store_tx_commit(st, c);
-	goto put;
-out:
-	store_tx_rollback(st, c);
-put:
-	store_conn_put(st, c);
-	return ret;
-}
-
 int store_api_token_delete(struct kw_store *st, int64_t id, const char *actor, int64_t now)
 {
 	static const char sql[] = "DELETE FROM api_tokens WHERE id = ?1 AND ?2 IS NOT NULL";
 
-	return change_one(st, sql, id, now, actor, "api_token_delete", "api-token");
+	return store_change_one(st, sql, id, now, actor, "api_token_delete", "api-token");
 }
 
 int store_api_token_list(struct kw_store *st, int (*fn)(const struct kw_api_token *t, void *arg), void *arg)
@@ -213,7 +171,7 @@ int store_enrollment_token_revoke(struct kw_store *st, int64_t id, const char *a
 {
 	static const char sql[] = "UPDATE enrollment_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL";
 
-	return change_one(st, sql, id, now, actor, "enrollment_token_revoke", "enrollment-token");
+	return store_change_one(st, sql, id, now, actor, "enrollment_token_revoke", "enrollment-token");
 }
 
 int store_enrollment_token_list(struct kw_store *st,

@@ -671,6 +671,11 @@ void wg_device_stop(struct wg_device *dev)
 {
 	device_request_stop(dev, 0);
 	if (dev->threads_running) {
+		/* Wake the receive thread out of recvmmsg at once. */
+		pthread_rwlock_rdlock(&dev->cfg_lock);
+		if (dev->udp.fd >= 0)
+			shutdown(dev->udp.fd, SHUT_RD);
+		pthread_rwlock_unlock(&dev->cfg_lock);
 		pthread_join(dev->rx_thread, NULL);
 		pthread_join(dev->tx_thread, NULL);
 		pthread_join(dev->timer_thread, NULL);

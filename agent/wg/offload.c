@@ -258,6 +258,113 @@ static bool tcp_can_merge(const uint8_t *a, const struct tcp_view *va, uint32_t 
 
 #define GRO_MAX 65535
 
+/* UDP: runs of equal-size datagrams of one flow become one GSO_UDP_L4 write
+ * (the kernel segments them again on delivery). */
+struct udp_view {
+	bool ok, v6;
+	size_t iphl, payload;
+};
+
+static struct udp_view udp_parse(const uint8_t *p, size_t len)
+{
+	struct udp_view v = { 0 };
+
+	if (len < 28)
+		return v;
+	if ((p[0] >> 4) == 4) {
+		v.iphl = (size_t)(p[0] & 0xf) * 4;
+		if (v.iphl != 20 || p[9] != IPPROTO_UDP || (be16(p + 6) & 0x3fff) ||
+		    be16(p + 2) != len)
+			return v;
+	} else if ((p[0] >> 4) == 6) {
+		v.v6 = true;
+		v.iphl = 40;
+		if (len < 48 || p[6] != IPPROTO_UDP || (size_t)be16(p + 4) + 40 != len)
+			return v;
+	} else {
+		return v;
+	}
+	if (be16(p + v.iphl + 4) != len - v.iphl)
+		return v;
+	v.payload = len - v.iphl - 8;
+	v.ok = v.payload > 0;
+	return v;
+}
+
+static bool udp_can_merge(const uint8_t *a, const struct udp_view *va, const uint8_t *b,
+			  const struct udp_view *vb)
+{
+	if (!vb->ok || va->v6 != vb->v6)
+		return false;
+	if (va->v6) {
+		if (memcmp(a, b, 4) || a[7] != b[7] || memcmp(a + 8, b + 8, 32))
+			return false;
+	} else {
+		if (a[1] != b[1] || a[8] != b[8] || memcmp(a + 12, b + 12, 8) ||
+		    (a[6] & 0x40) != (b[6] & 0x40))
+			return false;
+	}
+	return !memcmp(a + va->iphl, b + vb->iphl, 4); /* ports */
+}
+
+/* Returns the index after the run written, or `i` if nothing was merged. */
+static unsigned udp_coalesce(struct wg_tun *t, struct wg_tun_batch *b, unsigned i)
+{
+	uint8_t *p = b->pkt[i], *o = t->gro_buf + TUN_VNET_HDR_LEN;
+	struct udp_view v = udp_parse(p, b->len[i]);
+	size_t total, gso, off;
+	struct vnet_hdr h;
+	unsigned j = i + 1, k;
+
+	if (!v.ok || !t->uso_ok)
+		return i;
+	gso = v.payload;
+	total = b->len[i];
+	while (j < b->n && j - i < 64) {
+		struct udp_view w = udp_parse(b->pkt[j], b->len[j]);
+		if (!udp_can_merge(p, &v, b->pkt[j], &w) || w.payload > gso ||
+		    total + w.payload > GRO_MAX)
+			break;
+		total += w.payload;
+		j++;
+		if (w.payload < gso)
+			break;
+	}
+	if (j == i + 1)
+		return i;
+	memcpy(o, p, v.iphl + 8);
+	off = v.iphl + 8;
+	for (k = i; k < j; k++) {
+		size_t pl = b->len[k] - v.iphl - 8;
+		memcpy(o + off, b->pkt[k] + v.iphl + 8, pl);
+		off += pl;
+	}
+	if (v.v6) {
+		put_be16(o + 4, (uint16_t)(total - 40));
+	} else {
+		put_be16(o + 2, (uint16_t)total);
+		ipv4_fix_csum(o, v.iphl);
+	}
+	put_be16(o + v.iphl + 4, (uint16_t)(total - v.iphl));
+	uint32_t s = pseudo_sum(o, v.v6, IPPROTO_UDP, total - v.iphl);
+	uint16_t ps = (uint16_t)~csum_fold(s);
+	memcpy(o + v.iphl + 6, &ps, 2);
+	memset(&h, 0, sizeof(h));
+	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h.gso_type = VIRTIO_NET_HDR_GSO_UDP_L4;
+	h.hdr_len = (uint16_t)(v.iphl + 8);
+	h.gso_size = (uint16_t)gso;
+	h.csum_start = (uint16_t)v.iphl;
+	h.csum_offset = 6;
+	memcpy(t->gro_buf, &h, sizeof(h));
+	if (tun_write(t, t->gro_buf, TUN_VNET_HDR_LEN + total) != 0) {
+		/* This kernel does not take UDP GSO writes: stop trying. */
+		t->uso_ok = false;
+		return i;
+	}
+	return j;
+}
+
 void offload_write_coalesced(struct wg_tun *t, struct wg_tun_batch *b)
 {
 	unsigned i = 0, j;
@@ -271,6 +378,11 @@ void offload_write_coalesced(struct wg_tun *t, struct wg_tun_batch *b)
 		struct vnet_hdr h;
 
 		memset(&h, 0, sizeof(h));
+		j = udp_coalesce(t, b, i);
+		if (j != i) {
+			i = j;
+			continue;
+		}
 		j = i + 1;
 		if (v.ok) {
 			uint32_t next = v.seq + (uint32_t)v.payload;

@@ -188,7 +188,8 @@ size_t peer_seal(struct wg_keypair *kp, uint64_t counter, uint8_t *out, const ui
 	le32_write(out, MSG_DATA);
 	le32_write(out + 4, kp->k.remote_index);
 	le64_write(out + 8, counter);
-	if (pkt != out + MSG_DATA_HEADER_LEN)
+	/* A keepalive has no payload (and may come with a NULL pointer: memmove forbids it). */
+	if (len > 0 && pkt != out + MSG_DATA_HEADER_LEN)
 		memmove(out + MSG_DATA_HEADER_LEN, pkt, len);
 	memset(out + MSG_DATA_HEADER_LEN + len, 0, padded - len);
 	noise_encrypt(&kp->k, counter, out + MSG_DATA_HEADER_LEN, padded);
@@ -242,7 +243,7 @@ void peer_send_staged(struct wg_peer *peer)
 	if (sent) {
 		timers_any_authenticated_packet_traversal(&peer->timers, now);
 		timers_any_authenticated_packet_sent(&peer->timers);
-		timers_data_sent(&peer->timers, now, wg_jitter());
+		timers_data_sent(&peer->timers, now, peer->timers.new_handshake ? 0 : wg_jitter());
 	}
 	peer_keep_key_fresh_send(peer, kp, now);
 	keypair_put(kp);

@@ -321,38 +321,44 @@ void *receive_thread_main(void *arg)
 	while (!atomic_load(&dev->stopping)) {
 		int fd, r;
 
+		/* Sleep in recvmmsg outside the lock (configuration must not wait on
+		 * an idle socket). A rebind shuts the old socket down, which wakes
+		 * us; its fd stays open until we close it here. */
 		pthread_rwlock_rdlock(&dev->cfg_lock);
 		if (dev->old_udp_fd >= 0) {
 			close(dev->old_udp_fd);
 			dev->old_udp_fd = -1;
 		}
 		fd = dev->udp.fd;
-		r = fd >= 0 ? udp_recv_batch(&dev->udp, b, RX_MSGS) : -EAGAIN;
-		if (r > 0) {
-			for (i = 0; i < (unsigned)r; i++) {
-				size_t seg = b->msg[i].gso_size ? b->msg[i].gso_size : b->msg[i].len;
-				size_t off;
-				/* A GRO'd message is a train of datagrams of `seg` bytes. */
-				for (off = 0; off < b->msg[i].len; off += seg) {
-					size_t l = b->msg[i].len - off < seg ? b->msg[i].len - off : seg;
-					if (tb->n == TUN_BATCH)
-						tun_write_batch(dev->tun, tb);
-					receive_datagram(dev, b->msg[i].buf + off, l, &b->msg[i].src, tb);
-				}
-			}
-			tun_write_batch(dev->tun, tb);
-		}
 		pthread_rwlock_unlock(&dev->cfg_lock);
+		if (fd < 0) {
+			struct pollfd p = { .fd = dev->stop_efd, .events = POLLIN };
+			(void)poll(&p, 1, 100);
+			continue;
+		}
+		r = udp_recv_batch_fd(fd, b, RX_MSGS, true);
 		if (r <= 0) {
-			struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
-					       { .fd = dev->stop_efd, .events = POLLIN } };
-			if (r != -EAGAIN && r != -EINTR && fd >= 0) {
+			if (r != -EAGAIN && r != -EINTR && r != 0) {
 				/* A shut-down old socket, or a transient error: do not spin. */
 				struct timespec ts = { 0, 1000000 };
 				nanosleep(&ts, NULL);
 			}
-			(void)poll(p, 2, fd >= 0 ? -1 : 100);
+			continue;
 		}
+		pthread_rwlock_rdlock(&dev->cfg_lock);
+		for (i = 0; i < (unsigned)r; i++) {
+			size_t seg = b->msg[i].gso_size ? b->msg[i].gso_size : b->msg[i].len;
+			size_t off;
+			/* A GRO'd message is a train of datagrams of `seg` bytes. */
+			for (off = 0; off < b->msg[i].len; off += seg) {
+				size_t l = b->msg[i].len - off < seg ? b->msg[i].len - off : seg;
+				if (tb->n == TUN_BATCH)
+					tun_write_batch(dev->tun, tb);
+				receive_datagram(dev, b->msg[i].buf + off, l, &b->msg[i].src, tb);
+			}
+		}
+		tun_write_batch(dev->tun, tb);
+		pthread_rwlock_unlock(&dev->cfg_lock);
 	}
 out:
 	free(mem);

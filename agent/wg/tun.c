@@ -45,6 +45,7 @@ int tun_open(struct wg_tun **out, const char *name, bool offload)
 		    ioctl(t->fd, TUNSETOFFLOAD, off) == 0 &&
 		    (t->gro_buf = malloc(TUN_VNET_HDR_LEN + 65535))) {
 			t->vnet_hdr = true;
+			t->uso_ok = true;
 		} else {
 			/* Reopen without the header rather than run half-configured. */
 			close(t->fd);

@@ -14,6 +14,7 @@ struct wg_tun {
 	int fd;
 	char name[IFNAMSIZ];
 	bool vnet_hdr; /* every read/write starts with a struct virtio_net_hdr */
+	bool uso_ok;      /* UDP GSO writes accepted (cleared on the first refusal) */
 	uint8_t *gro_buf; /* TUN_VNET_HDR_LEN + 65535 bytes when vnet_hdr */
 };
 

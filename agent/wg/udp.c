@@ -29,9 +29,15 @@ static int udp_bind(int family, uint16_t port, uint32_t fwmark)
 	union wg_endpoint a;
 	socklen_t alen;
 
-	fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	{
+		/* Blocking receive with a timeout: the receive thread sleeps in
+		 * recvmmsg itself and still notices a stop request. */
+		struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
 	memset(&a, 0, sizeof(a));
 	if (family == AF_INET6) {
 		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) < 0)
@@ -244,7 +250,12 @@ retry:
 	return ret;
 }
 
-int udp_recv_batch(struct wg_udp *u, struct udp_rx_batch *b, unsigned max)
+int udp_recv_batch(struct wg_udp *u, struct udp_rx_batch *b, unsigned max, bool wait)
+{
+	return udp_recv_batch_fd(u->fd, b, max, wait);
+}
+
+int udp_recv_batch_fd(int fd, struct udp_rx_batch *b, unsigned max, bool wait)
 {
 	struct mmsghdr m[UDP_RX_MSGS];
 	struct iovec iov[UDP_RX_MSGS];
@@ -268,7 +279,7 @@ int udp_recv_batch(struct wg_udp *u, struct udp_rx_batch *b, unsigned max)
 		m[i].msg_hdr.msg_control = cm[i].buf;
 		m[i].msg_hdr.msg_controllen = sizeof(cm[i].buf);
 	}
-	r = recvmmsg(u->fd, m, max, MSG_DONTWAIT, NULL);
+	r = recvmmsg(fd, m, max, wait ? MSG_WAITFORONE : MSG_DONTWAIT, NULL);
 	if (r < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	for (i = 0; i < (unsigned)r; i++) {

@@ -59,8 +59,10 @@ struct udp_rx_batch {
 		union wg_endpoint src;
 	} msg[UDP_RX_MSGS];
 };
-/* Non-blocking: number of messages (>0), -EAGAIN, or another negative errno. */
-int udp_recv_batch(struct wg_udp *u, struct udp_rx_batch *b, unsigned max);
+/* Number of messages (>0), -EAGAIN, or another negative errno. wait: block
+ * until at least one arrives (or the socket's receive timeout passes). */
+int udp_recv_batch(struct wg_udp *u, struct udp_rx_batch *b, unsigned max, bool wait);
+int udp_recv_batch_fd(int fd, struct udp_rx_batch *b, unsigned max, bool wait);
 
 /* Endpoint helpers. v4-mapped IPv6 addresses are normalised to AF_INET. */
 void endpoint_normalize(union wg_endpoint *ep);

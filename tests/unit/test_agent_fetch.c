@@ -175,7 +175,7 @@ static void canned_start(struct canned *c, pthread_t *th)
 
 START_TEST(test_requests)
 {
-	struct canned c = { .n = 3 };
+	struct canned c = { .n = 4 };
 	pthread_t th;
 	char url[64];
 	struct fetch_opts o = { .server = url };
@@ -185,7 +185,9 @@ START_TEST(test_requests)
 	c.replies[0] = "HTTP/1.1 200 OK\r\nContent-Length: 15\r\nConnection: close\r\n\r\n{\"status\":\"ok\"}";
 	c.replies[1] = "HTTP/1.1 403 Forbidden\r\nContent-Length: 61\r\nConnection: close\r\n\r\n"
 		       "{\"error\":{\"code\":\"device_suspended\",\"message\":\"suspended\"}}  ";
-	c.replies[2] = "HTTP/1.1 304 Not Modified\r\nConnection: close\r\n\r\n";
+	c.replies[2] = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 7\r\nContent-Length: 42\r\n"
+		       "Connection: close\r\n\r\n{\"error\":{\"code\":\"busy\",\"message\":\"busy\"}}";
+	c.replies[3] = "HTTP/1.1 304 Not Modified\r\nConnection: close\r\n\r\n";
 	canned_start(&c, &th);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", c.port);
 
@@ -210,6 +212,18 @@ START_TEST(test_requests)
 		int err = 1, done = 0, i;
 
 		ck_assert_int_eq(fetch_poll_new(&p), 0);
+		/* A busy controller: 503 and how long to stay away. */
+		ck_assert_int_eq(fetch_poll_start(p, &o, "3", "tok", 7, 30), 0);
+		for (i = 0; i < 100 && !done; i++)
+			done = fetch_poll_wait(p, -1, 100, &extra, &status, &reply, &err);
+		ck_assert_int_eq(done, 1);
+		ck_assert_int_eq(status, 503);
+		ck_assert_str_eq(fetch_error_code(reply), "busy");
+		ck_assert_int_eq(fetch_poll_retry_after(p), 7);
+		json_decref(reply);
+		reply = NULL;
+		done = 0;
+
 		ck_assert_int_eq(fetch_poll_start(p, &o, "3", "tok", 7, 30), 0);
 		ck_assert(fetch_poll_busy(p));
 		ck_assert_int_eq(fetch_poll_start(p, &o, "3", "tok", 7, 30), -EBUSY);
@@ -218,6 +232,7 @@ START_TEST(test_requests)
 		ck_assert_int_eq(done, 1);
 		ck_assert_int_eq(err, 0);
 		ck_assert_int_eq(status, 304);
+		ck_assert_int_eq(fetch_poll_retry_after(p), 0);
 		ck_assert_ptr_null(reply);
 		ck_assert_ptr_nonnull(strstr(c.last_request, "GET /api/v1/devices/3/config?after=7&wait=30"));
 		fetch_poll_free(p);

@@ -15,30 +15,30 @@ trap kw_cleanup EXIT
 kwg_setup_pair i
 A_PRIV=$(wg genkey) B_PRIV=$(wg genkey)
 A_PUB=$(echo "$A_PRIV" | wg pubkey) B_PUB=$(echo "$B_PRIV" | wg pubkey)
-kwg_start kw "$NS_A" kwgi0 || exit 1
-kwg_start go "$NS_B" kwgi1 || exit 1
-kwg_conf "$NS_A" kwgi0 "$A_PRIV" 51820 10.90.0.1 2001:db8:90::1
-kwg_conf "$NS_B" kwgi1 "$B_PRIV" 51821 10.90.0.2 2001:db8:90::2
-ip netns exec "$NS_A" wg set kwgi0 peer "$B_PUB" endpoint 192.0.2.2:51821 \
+kwg_start kw "$NS_A" kwg${KWG_ID}i0 || exit 1
+kwg_start go "$NS_B" kwg${KWG_ID}i1 || exit 1
+kwg_conf "$NS_A" kwg${KWG_ID}i0 "$A_PRIV" 51820 10.90.0.1 2001:db8:90::1
+kwg_conf "$NS_B" kwg${KWG_ID}i1 "$B_PRIV" 51821 10.90.0.2 2001:db8:90::2
+ip netns exec "$NS_A" wg set kwg${KWG_ID}i0 peer "$B_PUB" endpoint 192.0.2.2:51821 \
 	allowed-ips 10.90.0.2/32,2001:db8:90::2/128
-ip netns exec "$NS_B" wg set kwgi1 peer "$A_PUB" endpoint 192.0.2.1:51820 \
+ip netns exec "$NS_B" wg set kwg${KWG_ID}i1 peer "$A_PUB" endpoint 192.0.2.1:51820 \
 	allowed-ips 10.90.0.1/32,2001:db8:90::1/128
 
 kw_check "wg show reports keyway-wg's public key and port" \
-	test "$(ip netns exec "$NS_A" wg show kwgi0 public-key) $(ip netns exec "$NS_A" wg show kwgi0 listen-port)" = "$A_PUB 51820"
-kw_check "no handshake before traffic" test "$(kwg_latest_handshake "$NS_A" kwgi0)" = 0
+	test "$(ip netns exec "$NS_A" wg show kwg${KWG_ID}i0 public-key) $(ip netns exec "$NS_A" wg show kwg${KWG_ID}i0 listen-port)" = "$A_PUB 51820"
+kw_check "no handshake before traffic" test "$(kwg_latest_handshake "$NS_A" kwg${KWG_ID}i0)" = 0
 
 # 1. keyway-wg initiates.
 kw_check "ping v4 keyway-wg -> wireguard-go (keyway-wg initiates)" kwg_ping "$NS_A" 10.90.0.2 3
-kw_check "keyway-wg records the handshake" test "$(kwg_latest_handshake "$NS_A" kwgi0)" -gt 0
+kw_check "keyway-wg records the handshake" test "$(kwg_latest_handshake "$NS_A" kwg${KWG_ID}i0)" -gt 0
 kw_check "ping v4 wireguard-go -> keyway-wg" kwg_ping "$NS_B" 10.90.0.1 3
 kw_check "ping v6 keyway-wg -> wireguard-go" kwg_ping "$NS_A" 2001:db8:90::2 3
 kw_check "ping v6 wireguard-go -> keyway-wg" kwg_ping "$NS_B" 2001:db8:90::1 3
 kw_check "large ping (fragmented inner, 3000 bytes) both ways" \
 	ip netns exec "$NS_A" ping -c 2 -s 3000 -W 2 -q 10.90.0.2
 sleep 0.3
-read -r a_rx a_tx < <(kwg_transfer "$NS_A" kwgi0)
-read -r b_rx b_tx < <(kwg_transfer "$NS_B" kwgi1)
+read -r a_rx a_tx < <(kwg_transfer "$NS_A" kwg${KWG_ID}i0)
+read -r b_rx b_tx < <(kwg_transfer "$NS_B" kwg${KWG_ID}i1)
 echo "# counters: keyway-wg rx=$a_rx tx=$a_tx, wireguard-go rx=$b_rx tx=$b_tx"
 kw_check "byte counters agree with wireguard-go's (rx = peer tx, tx = peer rx)" \
 	test "$a_rx $a_tx" = "$b_tx $b_rx"
@@ -49,6 +49,10 @@ kw_check "32 MiB TCP v4 keyway-wg -> wireguard-go, SHA-256 equal" \
 	kwg_integrity "$NS_A" "$NS_B" 10.90.0.2 32
 kw_check "32 MiB TCP v6 wireguard-go -> keyway-wg, SHA-256 equal" \
 	kwg_integrity "$NS_B" "$NS_A" 2001:db8:90::1 32
+kw_check "UDP v4 burst keyway-wg <- wireguard-go, every datagram intact" \
+	kwg_udp_check "$NS_B" "$NS_A" 10.90.0.1 2000 200
+kw_check "UDP v6 burst keyway-wg -> wireguard-go, every datagram intact" \
+	kwg_udp_check "$NS_A" "$NS_B" 2001:db8:90::2 2000 200
 ip netns exec "$NS_B" timeout 20 iperf3 -s -1 -B 10.90.0.2 >/dev/null 2>&1 &
 sleep 0.3
 kw_check "iperf3 TCP 2 s through the tunnel" \
@@ -56,28 +60,28 @@ kw_check "iperf3 TCP 2 s through the tunnel" \
 wait $!
 
 # 3. wireguard-go initiates: forget the sessions on both sides first.
-ip netns exec "$NS_A" wg set kwgi0 peer "$B_PUB" remove
-ip netns exec "$NS_B" wg set kwgi1 peer "$A_PUB" remove
-ip netns exec "$NS_A" wg set kwgi0 peer "$B_PUB" allowed-ips 10.90.0.2/32,2001:db8:90::2/128
-ip netns exec "$NS_B" wg set kwgi1 peer "$A_PUB" endpoint 192.0.2.1:51820 \
+ip netns exec "$NS_A" wg set kwg${KWG_ID}i0 peer "$B_PUB" remove
+ip netns exec "$NS_B" wg set kwg${KWG_ID}i1 peer "$A_PUB" remove
+ip netns exec "$NS_A" wg set kwg${KWG_ID}i0 peer "$B_PUB" allowed-ips 10.90.0.2/32,2001:db8:90::2/128
+ip netns exec "$NS_B" wg set kwg${KWG_ID}i1 peer "$A_PUB" endpoint 192.0.2.1:51820 \
 	allowed-ips 10.90.0.1/32,2001:db8:90::1/128
 kw_check "ping v4 wireguard-go -> keyway-wg (wireguard-go initiates; keyway-wg has no endpoint)" \
 	kwg_ping "$NS_B" 10.90.0.1 3
 kw_check "keyway-wg learned the endpoint from the handshake" \
-	test "$(ip netns exec "$NS_A" wg show kwgi0 endpoints | awk '{print $2}')" = 192.0.2.2:51821
-kw_check "keyway-wg records the responder handshake" test "$(kwg_latest_handshake "$NS_A" kwgi0)" -gt 0
+	test "$(ip netns exec "$NS_A" wg show kwg${KWG_ID}i0 endpoints | awk '{print $2}')" = 192.0.2.2:51821
+kw_check "keyway-wg records the responder handshake" test "$(kwg_latest_handshake "$NS_A" kwg${KWG_ID}i0)" -gt 0
 
 # 4. IPv6 outer addresses.
-ip netns exec "$NS_A" wg set kwgi0 peer "$B_PUB" endpoint "[2001:db8:ffff::2]:51821"
-ip netns exec "$NS_B" wg set kwgi1 peer "$A_PUB" endpoint "[2001:db8:ffff::1]:51820"
+ip netns exec "$NS_A" wg set kwg${KWG_ID}i0 peer "$B_PUB" endpoint "[2001:db8:ffff::2]:51821"
+ip netns exec "$NS_B" wg set kwg${KWG_ID}i1 peer "$A_PUB" endpoint "[2001:db8:ffff::1]:51820"
 kw_check "ping v4 inner over v6 outer" kwg_ping "$NS_A" 10.90.0.2 3
 kw_check "ping v6 inner over v6 outer" kwg_ping "$NS_B" 2001:db8:90::1 3
 kw_check "wg show shows the v6 endpoint" \
-	test "$(ip netns exec "$NS_A" wg show kwgi0 endpoints | awk '{print $2}')" = "[2001:db8:ffff::2]:51821"
+	test "$(ip netns exec "$NS_A" wg show kwg${KWG_ID}i0 endpoints | awk '{print $2}')" = "[2001:db8:ffff::2]:51821"
 
 # 5. showconf / setconf round trip against keyway-wg.
 conf=$(mktemp /tmp/kwg-conf.XXXXXX)
-ip netns exec "$NS_A" wg showconf kwgi0 >"$conf"
+ip netns exec "$NS_A" wg showconf kwg${KWG_ID}i0 >"$conf"
 kw_check "showconf has the private key and the peer" \
 	grep -q "PrivateKey = $A_PRIV" "$conf"
 kw_check "showconf lists both allowed IPs" grep -q "AllowedIPs = 10.90.0.2/32, 2001:db8:90::2/128" "$conf"
@@ -88,29 +92,50 @@ PublicKey = $(wg genkey | wg pubkey)
 AllowedIPs = 10.90.5.0/24
 PersistentKeepalive = 30
 EOC
-kw_check "setconf accepts the config plus a new peer" ip netns exec "$NS_A" wg setconf kwgi0 "$conf"
+kw_check "setconf accepts the config plus a new peer" ip netns exec "$NS_A" wg setconf kwg${KWG_ID}i0 "$conf"
 kw_check "the new peer is there with its keepalive" \
-	bash -c "ip netns exec $NS_A wg show kwgi0 dump | grep -q '10.90.5.0/24.*30\$'"
+	bash -c "ip netns exec $NS_A wg show kwg${KWG_ID}i0 dump | grep -q '10.90.5.0/24.*30\$'"
 kw_check "setconf replaced the config (2 peers)" \
-	test "$(ip netns exec "$NS_A" wg show kwgi0 peers | wc -l)" = 2
-ip netns exec "$NS_A" wg showconf kwgi0 >"$conf.2"
+	test "$(ip netns exec "$NS_A" wg show kwg${KWG_ID}i0 peers | wc -l)" = 2
+ip netns exec "$NS_A" wg showconf kwg${KWG_ID}i0 >"$conf.2"
 kw_check "showconf after setconf parses back identically" \
-	bash -c "ip netns exec $NS_A wg setconf kwgi0 $conf.2 && ip netns exec $NS_A wg showconf kwgi0 | diff -q - $conf.2"
+	bash -c "ip netns exec $NS_A wg setconf kwg${KWG_ID}i0 $conf.2 && ip netns exec $NS_A wg showconf kwg${KWG_ID}i0 | diff -q - $conf.2"
 kw_check "tunnel still works after setconf" kwg_ping "$NS_A" 10.90.0.2 2
+# syncconf: drop the extra peer without disturbing the live session.
+b_handshake() { ip netns exec "$NS_A" wg show kwg${KWG_ID}i0 latest-handshakes | awk -v k="$B_PUB" '$1 == k {print $2}'; }
+hs_before=$(b_handshake)
+ip netns exec "$NS_A" wg showconf kwg${KWG_ID}i0 | awk 'BEGIN{RS=""; ORS="\n\n"} NR==1 || /2001:db8:90::2/' >"$conf.3"
+kw_check "syncconf removes the extra peer" \
+	bash -c "ip netns exec $NS_A wg syncconf kwg${KWG_ID}i0 $conf.3 && test \$(ip netns exec $NS_A wg show kwg${KWG_ID}i0 peers | wc -l) = 1"
+hs_after=$(b_handshake)
+echo "# handshake before/after syncconf: $hs_before $hs_after"
+kw_check "syncconf kept the session (same handshake time)" test -n "$hs_after" -a "$hs_after" = "$hs_before"
+rm -f "$conf.3"
+
+# Persistent keepalive: one right away, then one a second, with no traffic.
+read -r b_rx0 _ < <(kwg_transfer "$NS_B" kwg${KWG_ID}i1)
+ip netns exec "$NS_A" wg set kwg${KWG_ID}i0 peer "$B_PUB" persistent-keepalive 1
+sleep 2.5
+read -r b_rx1 _ < <(kwg_transfer "$NS_B" kwg${KWG_ID}i1)
+echo "# keepalive bytes seen by wireguard-go: $((b_rx1 - b_rx0))"
+kw_check "persistent keepalive: wireguard-go receives 32-byte keepalives (>= 3 in 2.5 s)" \
+	test $((b_rx1 - b_rx0)) -ge 96
+ip netns exec "$NS_A" wg set kwg${KWG_ID}i0 peer "$B_PUB" persistent-keepalive 0
+
 # A port another socket holds: keyway-wg answers errno=-EADDRINUSE, wg fails.
 ip netns exec "$NS_A" python3 -c 'import socket,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("0.0.0.0",40000)); time.sleep(5)' &
 holder=$!
 sleep 0.3
 kw_check "wg set listen-port to a busy port fails with 'Address in use'" \
-	bash -c "ip netns exec $NS_A wg set kwgi0 listen-port 40000 2>&1 | grep -q 'Address already in use'"
-kw_check "the old port keeps working" test "$(ip netns exec "$NS_A" wg show kwgi0 listen-port)" = 51820
+	bash -c "ip netns exec $NS_A wg set kwg${KWG_ID}i0 listen-port 40000 2>&1 | grep -q 'Address already in use'"
+kw_check "the old port keeps working" test "$(ip netns exec "$NS_A" wg show kwg${KWG_ID}i0 listen-port)" = 51820
 kill $holder; wait $holder 2>/dev/null
 rm -f "$conf" "$conf.2"
 
 # 6. Deleting the socket stops keyway-wg (as wireguard-go), and the TUN goes.
-rm -f /var/run/wireguard/kwgi0.sock
-for i in $(seq 40); do ip -n "$NS_A" link show kwgi0 >/dev/null 2>&1 || break; sleep 0.1; done
+rm -f /var/run/wireguard/kwg${KWG_ID}i0.sock
+for i in $(seq 40); do ip -n "$NS_A" link show kwg${KWG_ID}i0 >/dev/null 2>&1 || break; sleep 0.1; done
 kw_check "keyway-wg exits when its UAPI socket is deleted" \
-	bash -c "! ip -n $NS_A link show kwgi0 >/dev/null 2>&1"
+	bash -c "! ip -n $NS_A link show kwg${KWG_ID}i0 >/dev/null 2>&1"
 
 kw_summary

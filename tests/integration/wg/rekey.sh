@@ -19,23 +19,23 @@ run_pair() { # run_pair IMPL_B TAG
 	kwg_setup_pair "$t"
 	A_PRIV=$(wg genkey) B_PRIV=$(wg genkey)
 	A_PUB=$(echo "$A_PRIV" | wg pubkey) B_PUB=$(echo "$B_PRIV" | wg pubkey)
-	KWG_IMPL_BIN=$TT kwg_start kw "$NS_A" kwg${t}0 || return 1
-	KWG_IMPL_BIN=$TT kwg_start "$implb" "$NS_B" kwg${t}1 || return 1
-	kwg_conf "$NS_A" kwg${t}0 "$A_PRIV" 51820 10.92.0.1 2001:db8:92::1
-	kwg_conf "$NS_B" kwg${t}1 "$B_PRIV" 51821 10.92.0.2 2001:db8:92::2
-	ip netns exec "$NS_A" wg set kwg${t}0 peer "$B_PUB" endpoint 192.0.2.2:51821 allowed-ips 10.92.0.2/32
-	ip netns exec "$NS_B" wg set kwg${t}1 peer "$A_PUB" endpoint 192.0.2.1:51820 allowed-ips 10.92.0.1/32
+	KWG_IMPL_BIN=$TT kwg_start kw "$NS_A" kwg${KWG_ID}${t}0 || return 1
+	KWG_IMPL_BIN=$TT kwg_start "$implb" "$NS_B" kwg${KWG_ID}${t}1 || return 1
+	kwg_conf "$NS_A" kwg${KWG_ID}${t}0 "$A_PRIV" 51820 10.92.0.1 2001:db8:92::1
+	kwg_conf "$NS_B" kwg${KWG_ID}${t}1 "$B_PRIV" 51821 10.92.0.2 2001:db8:92::2
+	ip netns exec "$NS_A" wg set kwg${KWG_ID}${t}0 peer "$B_PUB" endpoint 192.0.2.2:51821 allowed-ips 10.92.0.2/32
+	ip netns exec "$NS_B" wg set kwg${KWG_ID}${t}1 peer "$A_PUB" endpoint 192.0.2.1:51820 allowed-ips 10.92.0.1/32
 	kwg_ping "$NS_A" 10.92.0.2 1 || return 1
 	ip netns exec "$NS_B" timeout 30 iperf3 -s -1 -B 10.92.0.2 >/dev/null 2>&1 &
 	local srv=$!
 	sleep 0.3
-	ip netns exec "$NS_A" timeout 30 iperf3 -c 10.92.0.2 -t 15 -b 200M -J >/tmp/kwg-rekey.$$.json 2>/dev/null &
+	ip netns exec "$NS_A" timeout 30 iperf3 -c 10.92.0.2 -t 18 -b 200M -J >/tmp/kwg-rekey.$$.json 2>/dev/null &
 	local cli=$!
-	ip netns exec "$NS_A" ping -i 0.1 -c 150 -W 1 -q 10.92.0.2 >/tmp/kwg-rekey.$$.ping 2>&1 &
+	ip netns exec "$NS_A" ping -i 0.1 -c 180 -W 1 -q 10.92.0.2 >/tmp/kwg-rekey.$$.ping 2>&1 &
 	local pinger=$!
-	for i in $(seq 15); do
+	for i in $(seq 18); do
 		sleep 1
-		cur=$(kwg_latest_handshake "$NS_A" kwg${t}0)
+		cur=$(kwg_latest_handshake "$NS_A" kwg${KWG_ID}${t}0)
 		if [ "$cur" != "$last" ]; then n=$((n + 1)); last=$cur; fi
 	done
 	wait $cli $pinger $srv
@@ -43,18 +43,18 @@ run_pair() { # run_pair IMPL_B TAG
 	PING_RX=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' /tmp/kwg-rekey.$$.ping)
 	IPERF_BYTES=$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["end"]["sum_received"]["bytes"]))' /tmp/kwg-rekey.$$.json 2>/dev/null || echo 0)
 	rm -f /tmp/kwg-rekey.$$.*
-	echo "# $implb: $HANDSHAKES handshakes seen in 15 s, ping $PING_RX/150, iperf3 $IPERF_BYTES bytes"
+	echo "# $implb: $HANDSHAKES handshakes seen in 18 s, ping $PING_RX/180, iperf3 $IPERF_BYTES bytes"
 	kw_cleanup
 }
 
 run_pair go r
-kw_check "keyway-wg <-> wireguard-go: at least 3 sessions in 15 s (rekey every 6 s)" test "$HANDSHAKES" -ge 3
-kw_check "keyway-wg <-> wireguard-go: ping stream survived the rekeys (>= 140/150)" test "${PING_RX:-0}" -ge 140
-kw_check "keyway-wg <-> wireguard-go: iperf3 kept going (> 100 MB in 15 s)" test "$IPERF_BYTES" -gt 100000000
+kw_check "keyway-wg <-> wireguard-go: at least 3 sessions in 18 s (rekey every 6 s)" test "$HANDSHAKES" -ge 3
+kw_check "keyway-wg <-> wireguard-go: ping stream survived the rekeys (>= 170/180)" test "${PING_RX:-0}" -ge 170
+kw_check "keyway-wg <-> wireguard-go: iperf3 kept going (> 100 MB in 18 s)" test "$IPERF_BYTES" -gt 100000000
 
 run_pair kw q
-kw_check "keyway-wg <-> keyway-wg: at least 3 sessions in 15 s" test "$HANDSHAKES" -ge 3
-kw_check "keyway-wg <-> keyway-wg: ping stream survived the rekeys (>= 140/150)" test "${PING_RX:-0}" -ge 140
-kw_check "keyway-wg <-> keyway-wg: iperf3 kept going (> 100 MB in 15 s)" test "$IPERF_BYTES" -gt 100000000
+kw_check "keyway-wg <-> keyway-wg: at least 3 sessions in 18 s" test "$HANDSHAKES" -ge 3
+kw_check "keyway-wg <-> keyway-wg: ping stream survived the rekeys (>= 170/180)" test "${PING_RX:-0}" -ge 170
+kw_check "keyway-wg <-> keyway-wg: iperf3 kept going (> 100 MB in 18 s)" test "$IPERF_BYTES" -gt 100000000
 
 kw_summary

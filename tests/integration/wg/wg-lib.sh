@@ -4,22 +4,25 @@
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 KWG_BIN="${top_builddir:-.}/keyway-wg"
+# Every run gets its own names (namespaces, interfaces, /var/run/wireguard
+# sockets are global): parallel runs of these tests never collide.
+KWG_ID=${KWG_ID:-$(( $$ % 100000 ))}
 WG_GO=$(command -v wireguard-go || true)
 
 kwg_setup_pair() { # kwg_setup_pair TAG
 	local t=$1
-	NS_A=kwg-${t}a NS_B=kwg-${t}b
+	NS_A=kwg-$KWG_ID-${t}a NS_B=kwg-$KWG_ID-${t}b
 	ip netns del "$NS_A" 2>/dev/null || true
 	ip netns del "$NS_B" 2>/dev/null || true
 	kw_netns_add "$NS_A"
 	kw_netns_add "$NS_B"
-	ip link add kwg${t}va netns "$NS_A" type veth peer name kwg${t}vb netns "$NS_B"
-	ip -n "$NS_A" addr add 192.0.2.1/24 dev kwg${t}va
-	ip -n "$NS_B" addr add 192.0.2.2/24 dev kwg${t}vb
-	ip -n "$NS_A" addr add 2001:db8:ffff::1/64 dev kwg${t}va nodad
-	ip -n "$NS_B" addr add 2001:db8:ffff::2/64 dev kwg${t}vb nodad
-	ip -n "$NS_A" link set kwg${t}va up
-	ip -n "$NS_B" link set kwg${t}vb up
+	ip link add kwg$KWG_ID${t}va netns "$NS_A" type veth peer name kwg$KWG_ID${t}vb netns "$NS_B"
+	ip -n "$NS_A" addr add 192.0.2.1/24 dev kwg$KWG_ID${t}va
+	ip -n "$NS_B" addr add 192.0.2.2/24 dev kwg$KWG_ID${t}vb
+	ip -n "$NS_A" addr add 2001:db8:ffff::1/64 dev kwg$KWG_ID${t}va nodad
+	ip -n "$NS_B" addr add 2001:db8:ffff::2/64 dev kwg$KWG_ID${t}vb nodad
+	ip -n "$NS_A" link set kwg$KWG_ID${t}va up
+	ip -n "$NS_B" link set kwg$KWG_ID${t}vb up
 }
 
 # kwg_start IMPL NS IFNAME : IMPL is kw (keyway-wg) or go (wireguard-go)
@@ -102,3 +105,44 @@ kwg_latest_handshake() { # kwg_latest_handshake NS IFNAME -> unix seconds (0 = n
 }
 
 kwg_fails() { ! "$@"; } # kw_check "desc" kwg_fails CMD... : CMD must fail
+
+# Burst N UDP datagrams with distinct contents from NS_FROM to ADDR:5202 in
+# NS_TO; succeed if at least MIN arrive and every one that arrives is intact
+# (exercises the receive-side UDP coalescing and segmentation).
+kwg_udp_check() { # kwg_udp_check NS_FROM NS_TO ADDR N MIN
+	local from=$1 to=$2 addr=$3 n=$4 min=$5 dir srv got
+	dir=$(mktemp -d /tmp/kwg-udp.XXXXXX)
+	ip netns exec "$to" python3 -c '
+import hashlib, socket, sys
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM); s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE
+s.bind((sys.argv[1], 5202)); s.settimeout(2)
+open(sys.argv[2] + "/ready", "w").close()
+ok = bad = 0
+try:
+    while True:
+        b = s.recv(65536)
+        i = int.from_bytes(b[:4], "big")
+        if b[4:] == hashlib.sha256(b[:4]).digest() * (1 + i % 3): ok += 1
+        else: bad += 1
+except socket.timeout:
+    pass
+open(sys.argv[2] + "/got", "w").write("%d %d" % (ok, bad))
+' "$addr" "$dir" &
+	srv=$!
+	for i in $(seq 100); do [ -e "$dir/ready" ] && break; sleep 0.05; done
+	ip netns exec "$from" python3 -c '
+import hashlib, socket, sys
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+for i in range(int(sys.argv[2])):
+    h = i.to_bytes(4, "big")
+    s.sendto(h + hashlib.sha256(h).digest() * (1 + i % 3), (sys.argv[1], 5202))
+' "$addr" "$n"
+	wait $srv
+	got=$(cat "$dir/got" 2>/dev/null)
+	rm -rf "$dir"
+	echo "# UDP to $addr: ok/bad = $got of $n"
+	set -- $got
+	[ "${1:-0}" -ge "$min" ] && [ "${2:-1}" = 0 ]
+}

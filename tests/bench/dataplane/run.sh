@@ -1,0 +1,97 @@
+#!/bin/bash
+# Data-plane benchmark, one run: iperf3 through three tunnels in namespaces
+# (wireguard-go <-> wireguard-go, keyway-wg <-> keyway-wg, keyway-wg ->
+# wireguard-go), TCP 1 and 4 streams, UDP 64-byte packets per second, ping
+# RTT, and idle resident memory with 1000 peers. Prints figures and ratios.
+# Usage (root): tests/bench/dataplane/run.sh [SECONDS]   (or make bench-dataplane)
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+. "$top_srcdir/tests/integration/wg/wg-lib.sh"
+kw_need_root
+[ -x "$KWG_BIN" ] || { echo "build keyway-wg first" >&2; exit 1; }
+[ -n "$WG_GO" ] || { echo "wireguard-go missing" >&2; exit 1; }
+T=${1:-5}
+trap kw_cleanup EXIT
+
+declare -A R
+
+iperf_json() { # iperf_json ARGS... -> prints JSON of the client run
+	ip netns exec "$NS_B" timeout $((T + 15)) iperf3 -s -1 -B 10.93.0.2 >/dev/null 2>&1 &
+	local srv=$!
+	sleep 0.3
+	ip netns exec "$NS_A" timeout $((T + 10)) iperf3 -c 10.93.0.2 -t "$T" -J "$@" 2>/dev/null
+	wait $srv 2>/dev/null
+}
+
+measure() { # measure NAME IMPL_A IMPL_B
+	local name=$1 j
+	kwg_setup_pair b
+	local A_PRIV B_PRIV A_PUB B_PUB
+	A_PRIV=$(wg genkey) B_PRIV=$(wg genkey)
+	A_PUB=$(echo "$A_PRIV" | wg pubkey) B_PUB=$(echo "$B_PRIV" | wg pubkey)
+	kwg_start "$2" "$NS_A" kwg${KWG_ID}b0 >/dev/null || return 1
+	kwg_start "$3" "$NS_B" kwg${KWG_ID}b1 >/dev/null || return 1
+	kwg_conf "$NS_A" kwg${KWG_ID}b0 "$A_PRIV" 51820 10.93.0.1 2001:db8:93::1
+	kwg_conf "$NS_B" kwg${KWG_ID}b1 "$B_PRIV" 51821 10.93.0.2 2001:db8:93::2
+	ip netns exec "$NS_A" wg set kwg${KWG_ID}b0 peer "$B_PUB" endpoint 192.0.2.2:51821 allowed-ips 10.93.0.2/32
+	ip netns exec "$NS_B" wg set kwg${KWG_ID}b1 peer "$A_PUB" endpoint 192.0.2.1:51820 allowed-ips 10.93.0.1/32
+	kwg_ping "$NS_A" 10.93.0.2 2 || { echo "$name: tunnel down" >&2; return 1; }
+
+	j=$(iperf_json)
+	R[$name,tcp1]=$(python3 -c 'import json,sys; print("%.0f" % (json.loads(sys.stdin.read())["end"]["sum_received"]["bits_per_second"] / 1e6))' <<<"$j")
+	j=$(iperf_json -P 4)
+	R[$name,tcp4]=$(python3 -c 'import json,sys; print("%.0f" % (json.loads(sys.stdin.read())["end"]["sum_received"]["bits_per_second"] / 1e6))' <<<"$j")
+	j=$(iperf_json -u -b 0 -l 64)
+	R[$name,udp]=$(python3 -c '
+import json,sys
+e = json.loads(sys.stdin.read())["end"]["sum"]
+print("%.0f" % ((e["packets"] - e["lost_packets"]) / e["seconds"]))' <<<"$j")
+	R[$name,rtt]=$(ip netns exec "$NS_A" ping -c 100 -i 0.01 -q 10.93.0.2 | sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
+	kw_cleanup
+	echo "# $name: TCP1 ${R[$name,tcp1]} Mbit/s, TCP4 ${R[$name,tcp4]} Mbit/s, UDP64 ${R[$name,udp]} pkt/s, RTT ${R[$name,rtt]} ms" >&2
+}
+
+idle_rss() { # idle_rss IMPL -> KiB resident with 1000 peers after settling
+	local impl=$1 conf pid
+	kwg_setup_pair m
+	kwg_start "$impl" "$NS_A" kwg${KWG_ID}m0 >/dev/null || return 1
+	pid=${KW_PIDS##* }
+	conf=$(mktemp /tmp/kwg-bench.XXXXXX)
+	python3 - "$(wg genkey)" >"$conf" <<'PY'
+import base64, os, sys
+print("[Interface]\nPrivateKey = %s\nListenPort = 51999" % sys.argv[1])
+for i in range(1000):
+    pub = base64.b64encode(os.urandom(32)).decode()
+    print("[Peer]\nPublicKey = %s\nAllowedIPs = 10.%d.%d.0/24\nEndpoint = 192.0.2.%d:%d" % (pub, 100 + i // 256, i % 256, 2 + i % 200, 10000 + i))
+PY
+	ip netns exec "$NS_A" wg setconf kwg${KWG_ID}m0 "$conf"
+	ip -n "$NS_A" link set kwg${KWG_ID}m0 up
+	rm -f "$conf"
+	sleep 3
+	awk '/VmRSS/ {print $2}' /proc/"$pid"/status
+	kw_cleanup
+}
+
+measure go-go go go
+measure kw-kw kw kw
+measure kw-go kw go
+RSS_KW=$(idle_rss kw)
+RSS_GO=$(idle_rss go)
+
+ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print('%.2f' % (a/b) if b else 'n/a')" "$1" "$2"; }
+echo
+echo "Data plane benchmark ($(nproc) cores, ${T}s per figure, $(date -u +%FT%TZ))"
+printf '%-28s %12s %12s %12s\n' "" "wg-go<->wg-go" "kw<->kw" "kw->wg-go"
+printf '%-28s %12s %12s %12s\n' "TCP 1 stream (Mbit/s)" "${R[go-go,tcp1]}" "${R[kw-kw,tcp1]}" "${R[kw-go,tcp1]}"
+printf '%-28s %12s %12s %12s\n' "TCP 4 streams (Mbit/s)" "${R[go-go,tcp4]}" "${R[kw-kw,tcp4]}" "${R[kw-go,tcp4]}"
+printf '%-28s %12s %12s %12s\n' "UDP 64-byte (pkt/s recv)" "${R[go-go,udp]}" "${R[kw-kw,udp]}" "${R[kw-go,udp]}"
+printf '%-28s %12s %12s %12s\n' "ping RTT avg (ms)" "${R[go-go,rtt]}" "${R[kw-kw,rtt]}" "${R[kw-go,rtt]}"
+echo
+echo "Ratios against wireguard-go<->wireguard-go:"
+printf '  TCP 1 stream:   kw<->kw %sx   kw->wg-go %sx\n' "$(ratio "${R[kw-kw,tcp1]}" "${R[go-go,tcp1]}")" "$(ratio "${R[kw-go,tcp1]}" "${R[go-go,tcp1]}")"
+printf '  TCP 4 streams:  kw<->kw %sx   kw->wg-go %sx\n' "$(ratio "${R[kw-kw,tcp4]}" "${R[go-go,tcp4]}")" "$(ratio "${R[kw-go,tcp4]}" "${R[go-go,tcp4]}")"
+printf '  UDP 64-byte:    kw<->kw %sx   kw->wg-go %sx\n' "$(ratio "${R[kw-kw,udp]}" "${R[go-go,udp]}")" "$(ratio "${R[kw-go,udp]}" "${R[go-go,udp]}")"
+printf '  ping RTT:       kw<->kw %sx   kw->wg-go %sx  (lower is better)\n' "$(ratio "${R[kw-kw,rtt]}" "${R[go-go,rtt]}")" "$(ratio "${R[kw-go,rtt]}" "${R[go-go,rtt]}")"
+echo
+echo "Idle RSS with 1000 peers: keyway-wg ${RSS_KW} KiB ($(python3 -c "print('%.1f' % (${RSS_KW:-0}/1024))") MiB), wireguard-go ${RSS_GO} KiB"
