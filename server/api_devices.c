@@ -11,6 +11,7 @@
 
 #include "api.h"
 #include "api_json.h"
+#include "ldap_module.h"
 #include "store.h"
 
 json_t *api_device_json(const struct kw_device *d)
@@ -206,6 +207,15 @@ int api_users_list(struct kw_req *req, json_t *in, json_t **out)
 		return api_error_errno(out, ret, "users");
 	}
 	*out = json_pack("{s:o}", "users", a);
+	if (!*out)
+		return api_error(out, 500, "internal_error", "out of memory");
+	/* With the LDAP module: each user's live directory state (or "directory_error"). */
+	ret = ldap_users_directory(req, *out);
+	if (ret < 0) {
+		json_decref(*out);
+		*out = NULL;
+		return api_error_errno(out, ret, "users");
+	}
 	return 200;
 }
 
@@ -235,9 +245,23 @@ static bool parse_query_int(const char *s, int64_t min, int64_t max, int64_t *v)
 	return true;
 }
 
+/* An exact-match filter value: 1..max bytes, no control characters. */
+static bool valid_query_label(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
 int api_audit_list(struct kw_req *req, json_t *in, json_t **out)
 {
 	const char *ls = req_query(req, "limit"), *bs = req_query(req, "before");
+	const char *actor = req_query(req, "actor"), *action = req_query(req, "action");
 	int64_t limit = 100, before = 0;
 	json_t *a, *last;
 	int ret;
@@ -246,8 +270,12 @@ int api_audit_list(struct kw_req *req, json_t *in, json_t **out)
 		return api_error(out, 400, "invalid_query", "limit must be an integer from 1 to 1000");
 	if (bs && !parse_query_int(bs, 1, INT64_MAX / 2, &before))
 		return api_error(out, 400, "invalid_query", "before must be a positive audit id");
+	if (actor && !valid_query_label(actor, sizeof(((struct kw_audit_row *)0)->actor) - 1))
+		return api_error(out, 400, "invalid_query", "actor must be 1 to 255 characters without control characters");
+	if (action && !valid_query_label(action, sizeof(((struct kw_audit_row *)0)->action) - 1))
+		return api_error(out, 400, "invalid_query", "action must be 1 to 63 characters without control characters");
 	a = json_array();
-	ret = a ? store_audit_list(req->srv->store, before, (int)limit, audit_row, a) : -ENOMEM;
+	ret = a ? store_audit_list_filtered(req->srv->store, before, (int)limit, actor, action, audit_row, a) : -ENOMEM;
 	if (ret < 0) {
 		json_decref(a);
 		return api_error_errno(out, ret, "audit");

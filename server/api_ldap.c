@@ -1,12 +1,19 @@
 /* POST /api/v1/ldap/sync and GET /api/v1/ldap/status (admin). */
 #include "config.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
 #include "api.h"
 #include "ldap_mod.h"
+#include "ldap_module.h"
+#include "log.h"
+#include "store.h"
 
 static json_t *plan_json(const struct kw_sync_plan *p, unsigned apply_errors)
 {
@@ -78,4 +85,128 @@ int api_ldap_status_get(struct kw_req *req, json_t *in, json_t **out)
 			 (json_int_t)s.runs, "failures", (json_int_t)s.failures, "held", (json_int_t)s.held,
 			 "sync_interval", (int)m->cfg.sync_interval, "uri", m->cfg.uris[0]);
 	return *out ? 200 : api_error(out, 500, "internal_error", "internal error");
+}
+
+/*
+ * GET /api/v1/users (server/api_devices.c) asks here for the live directory state of the
+ * users it lists: one ldap_dir_check_users() call, the sync's batched and paged check.
+ * Like the sync, only people are asked about: a name that holds nothing but gateways is
+ * not a directory account (and a batch of such names alone would fail the check).
+ */
+struct name_set {
+	char **v;
+	size_t n, cap;
+};
+
+static int person_cb(const struct kw_device *d, void *arg)
+{
+	struct name_set *s = arg;
+
+	if (d->role != KW_DEV_DEVICE || d->state == KW_STATE_REVOKED || !d->username[0])
+		return 0;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		char **v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n] = strdup(d->username);
+	return s->v[s->n++] ? 0 : -ENOMEM;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool name_set_has(const struct name_set *s, const char *name)
+{
+	return s->n && bsearch(&name, s->v, s->n, sizeof(*s->v), cmp_name);
+}
+
+static void name_set_free(struct name_set *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+}
+
+static json_t *user_directory_json(const struct kw_ldap_user_fact *f, int64_t checked_at)
+{
+	bool found = f->presence == KW_LDAP_USER_FOUND;
+	char reason[48] = "";
+
+	if (f->presence == KW_LDAP_USER_MISSING)
+		snprintf(reason, sizeof(reason), "not_found");
+	else if (f->presence != KW_LDAP_USER_FOUND)
+		snprintf(reason, sizeof(reason), "ambiguous");
+	else if (f->disabled)
+		snprintf(reason, sizeof(reason), "disabled:%s", ldap_disabled_name(f->disabled));
+	else if (!f->in_vpn_group)
+		snprintf(reason, sizeof(reason), "not_in_vpn_group");
+	return json_pack("{s:b, s:b, s:b, s:o, s:I}", "found", found, "in_vpn_group", found && f->in_vpn_group,
+			 "disabled", found && f->disabled != 0, "reason", reason[0] ? json_string(reason) : json_null(),
+			 "checked_at", (json_int_t)checked_at);
+}
+
+int ldap_users_directory(struct kw_req *req, json_t *list)
+{
+	struct kwl_module *m = req->srv->ldap;
+	json_t *users = json_object_get(list, "users");
+	struct kw_ldap_user_fact *facts = NULL;
+	struct name_set people = { 0 };
+	size_t n_rows = json_array_size(users), n = 0, *row = NULL;
+	char err[512] = "";
+	int64_t checked_at;
+	int r;
+
+	if (!m)
+		return 0;
+	r = store_device_list(req->srv->store, NULL, person_cb, &people);
+	if (r < 0)
+		goto out;
+	if (people.n)
+		qsort(people.v, people.n, sizeof(*people.v), cmp_name);
+	facts = calloc(n_rows + 1, sizeof(*facts));
+	row = calloc(n_rows + 1, sizeof(*row));
+	if (!facts || !row) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n_rows; i++) {
+		const char *u = json_string_value(json_object_get(json_array_get(users, i), "username"));
+
+		if (!u || !name_set_has(&people, u))
+			continue;
+		row[n] = i;
+		facts[n++].username = u;
+	}
+	r = ldap_dir_check_users(m->dir, facts, n, NULL, err, sizeof(err));
+	checked_at = (int64_t)time(NULL);
+	if (r < 0) {
+		/* the list itself is still right: show it, say why the directory state is missing */
+		log_warn("ldap: users directory check failed users=%zu error=\"%s\"", n, err);
+		r = json_object_set_new(list, "directory_error",
+					json_string(err[0] ? err : "the directory check failed")) ? -ENOMEM : 0;
+		goto out;
+	}
+	for (size_t k = 0; k < n; k++) {
+		json_t *d = user_directory_json(&facts[k], checked_at);
+
+		if (!d || json_object_set_new(json_array_get(users, row[k]), "directory", d)) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	if (facts)
+		ldap_user_facts_release(facts, n);
+	free(facts);
+	free(row);
+	name_set_free(&people);
+	return r;
 }

@@ -40,6 +40,11 @@ __attribute__((weak)) int ldap_max_devices(struct kw_server *srv)
 	return 0;
 }
 
+__attribute__((weak)) int ldap_users_directory(struct kw_req *req, json_t *list)
+{
+	return 0;
+}
+
 __attribute__((weak)) int web_serve(struct kw_req *req, json_t *in, json_t **out)
 {
 	return api_error(out, 404, "not_found", "no such page (the web console is not installed)");

@@ -41,4 +41,13 @@ int ldap_session_enroll_check(struct kw_req *req, json_t **out);
 /* Device limit per user for a self-service enrollment by a login session (0 = none). */
 int ldap_max_devices(struct kw_server *srv);
 
+/*
+ * GET /api/v1/users: add to each object of list's "users" array its live directory state,
+ * "directory": {"found","in_vpn_group","disabled","reason","checked_at"}, asked with the
+ * sync's batched check (never one round-trip per user, bounded by the configured timeout).
+ * Directory unreachable or untrustworthy: no per-user state, list gets "directory_error".
+ * Negative errno only for local failures (out of memory). Default (no module): 0, no change.
+ */
+int ldap_users_directory(struct kw_req *req, json_t *list);
+
 #endif

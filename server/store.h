@@ -209,5 +209,8 @@ int store_audit_add(struct kw_store *st, int64_t now, const char *actor, const c
 /* Newest first; before = 0 for the newest; limit 1..1000. */
 int store_audit_list(struct kw_store *st, int64_t before, int limit,
 		     int (*fn)(const struct kw_audit_row *r, void *arg), void *arg);
+/* The same, only rows whose actor and action equal these exactly (NULL: any). */
+int store_audit_list_filtered(struct kw_store *st, int64_t before, int limit, const char *actor,
+			      const char *action, int (*fn)(const struct kw_audit_row *r, void *arg), void *arg);
 
 #endif

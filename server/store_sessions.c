@@ -162,8 +162,16 @@ put:
 int store_audit_list(struct kw_store *st, int64_t before, int limit,
 		     int (*fn)(const struct kw_audit_row *r, void *arg), void *arg)
 {
+	return store_audit_list_filtered(st, before, limit, NULL, NULL, fn, arg);
+}
+
+int store_audit_list_filtered(struct kw_store *st, int64_t before, int limit, const char *actor,
+			      const char *action, int (*fn)(const struct kw_audit_row *r, void *arg), void *arg)
+{
+	/* NULL parameters match every row; the filters are bound, never spliced into the SQL. */
 	static const char sql[] = "SELECT id, at, actor, action, object, outcome, detail FROM audit "
-				  "WHERE ?1 = 0 OR id < ?1 ORDER BY id DESC LIMIT ?2";
+				  "WHERE (?1 = 0 OR id < ?1) AND (?3 IS NULL OR actor = ?3) "
+				  "AND (?4 IS NULL OR action = ?4) ORDER BY id DESC LIMIT ?2";
 	struct kw_audit_row r;
 	struct kw_conn *c;
 	sqlite3_stmt *s;
@@ -181,6 +189,11 @@ int store_audit_list(struct kw_store *st, int64_t before, int limit,
 	}
 	sqlite3_bind_int64(s, 1, before);
 	sqlite3_bind_int(s, 2, limit);
+	if ((actor && sqlite3_bind_text(s, 3, actor, -1, SQLITE_TRANSIENT) != SQLITE_OK) ||
+	    (action && sqlite3_bind_text(s, 4, action, -1, SQLITE_TRANSIENT) != SQLITE_OK)) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		r.id = store_col_int(s, 0);
 		r.at = store_col_int(s, 1);

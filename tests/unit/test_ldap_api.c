@@ -226,6 +226,36 @@ START_TEST(test_sync_fails_safe_when_down)
 }
 END_TEST
 
+/* GET /api/v1/users with the module and a dead directory: the list still answers, with
+ * "directory_error" and no per-user directory state. */
+START_TEST(test_users_directory_down)
+{
+	struct kw_device d;
+	json_t *out, *u;
+	char tok[64];
+
+	/* a name holding only a gateway is not a directory account: not asked about */
+	fixture_enroll_token(&F, "gw-one", KW_DEV_GATEWAY, 1, tok);
+	ck_assert_int_eq(fixture_enroll(&F, tok, 1000, &d, NULL), 0);
+	ck_assert_int_eq(call(api_users_list, ADMIN, NULL, &out, NULL), 200);
+	ck_assert_int_eq(json_array_size(json_object_get(out, "users")), 1);
+	ck_assert_ptr_null(json_object_get(json_array_get(json_object_get(out, "users"), 0), "directory"));
+	ck_assert_ptr_null(json_object_get(out, "directory_error"));
+	json_decref(out);
+
+	fixture_enroll_token(&F, "bob", KW_DEV_DEVICE, 1, tok);
+	ck_assert_int_eq(fixture_enroll(&F, tok, 1000, &d, NULL), 0);
+	ck_assert_int_eq(call(api_users_list, ADMIN, NULL, &out, NULL), 200);
+	ck_assert_int_eq(json_array_size(json_object_get(out, "users")), 2);
+	u = json_array_get(json_object_get(out, "users"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(u, "username")), "bob");
+	ck_assert_int_eq(json_integer_value(json_object_get(u, "active")), 1);
+	ck_assert_ptr_null(json_object_get(u, "directory"));
+	ck_assert_ptr_nonnull(json_string_value(json_object_get(out, "directory_error")));
+	json_decref(out);
+}
+END_TEST
+
 START_TEST(test_module_config_errors)
 {
 	struct kw_server srv = F.srv;
@@ -261,6 +291,10 @@ START_TEST(test_module_off_without_uri)
 	ck_assert_int_eq(ldap_max_devices(&srv), 0);
 	out = NULL;
 	ck_assert_int_eq(ldap_session_enroll_check(&req, &out), 0);
+	out = json_pack("{s:[]}", "users");
+	ck_assert_int_eq(ldap_users_directory(&req, out), 0); /* no module: the list is left alone */
+	ck_assert_int_eq(json_object_size(out), 1);
+	json_decref(out);
 	req_release(&req);
 }
 END_TEST
@@ -277,6 +311,7 @@ static Suite *ldap_api_suite(void)
 	tcase_add_test(tc, test_enroll_hooks_directory_down);
 	tcase_add_test(tc, test_logout_needs_a_session);
 	tcase_add_test(tc, test_sync_fails_safe_when_down);
+	tcase_add_test(tc, test_users_directory_down);
 	tcase_add_test(tc, test_module_config_errors);
 	tcase_add_test(tc, test_module_off_without_uri);
 	suite_add_tcase(s, tc);

@@ -435,6 +435,14 @@ START_TEST(test_user_session_scope)
 		ck_assert_str_eq(json_string_value(json_object_get(out, "username")), "alice");
 		json_decref(out);
 	}
+	/* Without the LDAP module the users list carries no directory state at all. */
+	ck_assert_int_eq(call(api_users_list, "GET", "/", NULL, ADMIN, NULL, &out, NULL), 200);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(out, "users"), 0),
+							   "username")),
+			 "alice");
+	ck_assert_ptr_null(json_object_get(json_array_get(json_object_get(out, "users"), 0), "directory"));
+	ck_assert_ptr_null(json_object_get(out, "directory_error"));
+	json_decref(out);
 	ck_assert_int_eq(call(api_users_revoke, "POST", "/", "alice", ADMIN, NULL, &out, NULL), 200);
 	ck_assert_int_eq(json_integer_value(json_object_get(out, "revoked")), 2);
 	json_decref(out);
@@ -485,6 +493,122 @@ START_TEST(test_audit_and_api_tokens)
 		json_decref(out);
 		req_release(&req);
 	}
+}
+END_TEST
+
+/* GET /api/v1/audit?actor=&action=: exact matches, bound in the store, paged with limit/before. */
+static json_t *audit_query(const char *k1, const char *v1, const char *k2, const char *v2, const char *k3,
+			   const char *v3, int want)
+{
+	struct kw_kv q[3] = { { k1, v1 }, { k2, v2 }, { k3, v3 } };
+	struct kw_req req;
+	json_t *out = NULL;
+	size_t nq = k3 ? 3 : k2 ? 2 : k1 ? 1 : 0;
+
+	fixture_req(&F, &req, "GET", "/", ADMIN);
+	req.query = q;
+	req.nquery = nq;
+	ck_assert_int_eq(api_audit_list(&req, NULL, &out), want);
+	req_release(&req);
+	return out;
+}
+
+static int64_t audit_id(json_t *out, size_t i)
+{
+	return json_integer_value(json_object_get(json_array_get(json_object_get(out, "audit"), i), "id"));
+}
+
+START_TEST(test_audit_filters)
+{
+	static const char *const bad[][2] = {
+		{ "actor", "" },
+		{ "action", "" },
+		{ "actor", "al\x01ice" },
+		{ "action", "revoke\n" },
+		{ "action", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" }, /* 73 > 63 */
+	};
+	char long_actor[300];
+	int64_t a1, a2, a3;
+	json_t *out;
+	char idbuf[32];
+
+	/* rows of two actors and two actions, interleaved, so filters have to skip rows */
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(store_audit_add(F.srv.store, 1000 + i, "alice", "login", "user:alice", "ok", ""), 0);
+		ck_assert_int_eq(store_audit_add(F.srv.store, 1000 + i, "bob", "login", "user:bob", "ok", ""), 0);
+		ck_assert_int_eq(store_audit_add(F.srv.store, 1000 + i, "alice", "device_revoke", "device:1", "ok", ""),
+				 0);
+	}
+	ck_assert_int_eq(store_audit_add(F.srv.store, 2000, "alice'; DROP TABLE audit; --", "login", "x", "ok", ""), 0);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		out = audit_query(bad[i][0], bad[i][1], NULL, NULL, NULL, NULL, 400);
+		expect_error(400, out, 400, "invalid_query");
+		json_decref(out);
+	}
+	memset(long_actor, 'a', sizeof(long_actor) - 1);
+	long_actor[sizeof(long_actor) - 1] = '\0';
+	out = audit_query("actor", long_actor, NULL, NULL, NULL, NULL, 400);
+	expect_error(400, out, 400, "invalid_query");
+	json_decref(out);
+
+	/* actor only: alice's 6 rows, newest first */
+	out = audit_query("actor", "alice", NULL, NULL, NULL, NULL, 200);
+	ck_assert_int_eq(json_array_size(json_object_get(out, "audit")), 6);
+	for (size_t i = 0; i < 6; i++)
+		ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(out, "audit"), i),
+								   "actor")),
+				 "alice");
+	ck_assert(json_is_null(json_object_get(out, "next_before")));
+	json_decref(out);
+
+	/* action only */
+	out = audit_query("action", "device_revoke", NULL, NULL, NULL, NULL, 200);
+	ck_assert_int_eq(json_array_size(json_object_get(out, "audit")), 3);
+	json_decref(out);
+
+	/* both, paged two at a time: 2 + 1 rows, ids strictly falling, no row twice */
+	out = audit_query("actor", "alice", "action", "login", "limit", "2", 200);
+	ck_assert_int_eq(json_array_size(json_object_get(out, "audit")), 2);
+	a1 = audit_id(out, 0);
+	a2 = audit_id(out, 1);
+	ck_assert_int_gt(a1, a2);
+	ck_assert_int_eq(json_integer_value(json_object_get(out, "next_before")), a2);
+	for (size_t i = 0; i < 2; i++) {
+		json_t *row = json_array_get(json_object_get(out, "audit"), i);
+
+		ck_assert_str_eq(json_string_value(json_object_get(row, "actor")), "alice");
+		ck_assert_str_eq(json_string_value(json_object_get(row, "action")), "login");
+	}
+	json_decref(out);
+	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)a2);
+	{
+		struct kw_kv q[4] = { { "actor", "alice" }, { "action", "login" }, { "limit", "2" }, { "before", idbuf } };
+		struct kw_req req;
+
+		fixture_req(&F, &req, "GET", "/", ADMIN);
+		req.query = q;
+		req.nquery = 4;
+		out = NULL;
+		ck_assert_int_eq(api_audit_list(&req, NULL, &out), 200);
+		req_release(&req);
+	}
+	ck_assert_int_eq(json_array_size(json_object_get(out, "audit")), 1);
+	a3 = audit_id(out, 0);
+	ck_assert_int_lt(a3, a2);
+	ck_assert(json_is_null(json_object_get(out, "next_before")));
+	json_decref(out);
+
+	/* no match; a quote in the value is data, not SQL */
+	out = audit_query("actor", "nobody", NULL, NULL, NULL, NULL, 200);
+	ck_assert_int_eq(json_array_size(json_object_get(out, "audit")), 0);
+	json_decref(out);
+	out = audit_query("actor", "alice'; DROP TABLE audit; --", NULL, NULL, NULL, NULL, 200);
+	ck_assert_int_eq(json_array_size(json_object_get(out, "audit")), 1);
+	json_decref(out);
+	out = audit_query("actor", "ALICE", NULL, NULL, NULL, NULL, 200); /* exact: case matters */
+	ck_assert_int_eq(json_array_size(json_object_get(out, "audit")), 0);
+	json_decref(out);
 }
 END_TEST
 
@@ -550,6 +674,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_user_session_scope);
 	tcase_add_test(tc, test_config_renewal);
 	tcase_add_test(tc, test_audit_and_api_tokens);
+	tcase_add_test(tc, test_audit_filters);
 	tcase_add_test(tc, test_routes);
 	tcase_add_test(tc, test_req_helpers);
 	suite_add_tcase(s, tc);

@@ -71,6 +71,12 @@ def states(k, admin, ids):
     return [device(k, admin, i).get("state") for i in ids]
 
 
+def users_dir(k, admin):
+    """GET /api/v1/users: (status, body, {username: directory state or None})."""
+    st, j, _ = k.req("GET", "/api/v1/users", token=admin)
+    return st, j, {u["username"]: u.get("directory") for u in (j or {}).get("users", [])}
+
+
 def run(d, k, admin, tmp):
     # ---- login ----
     st, j, h = login(k, "alice")
@@ -187,9 +193,29 @@ def run(d, k, admin, tmp):
     ivan_key = device(k, admin, ivan["device_id"]).get("public_key")
     check("ivan's key published", published("ivan") == [ivan_key], published("ivan"))
 
+    # ---- GET /api/v1/users: the live directory state ----
+    t0 = time.time()
+    st, j, ud = users_dir(k, admin)
+    now = time.time()
+    check("users list with the directory: 200, a state for everyone, no directory_error",
+          st == 200 and ud and all(v is not None for v in ud.values()) and "directory_error" not in j, j)
+    check("alice: found, in the VPN group, enabled, no reason",
+          ud.get("alice") == {"found": True, "in_vpn_group": True, "disabled": False, "reason": None,
+                              "checked_at": ud["alice"]["checked_at"]} and
+          abs(ud["alice"]["checked_at"] - now) <= 5, ud.get("alice"))
+    check("erin (disabled by a detector): disabled with the detector as reason",
+          (ud.get("erin") or {}).get("disabled") is True and
+          ((ud.get("erin") or {}).get("reason") or "").startswith("disabled:"), ud.get("erin"))
+    check("users list with %d users in %.2f s" % (len(ud), now - t0), now - t0 < 3, now - t0)
+
     # ---- removed from the VPN group -> suspended; back -> restored, same address and key ----
     before = device(k, admin, ivan["device_id"])
     d.group_remove("ivan")
+    st, j, ud = users_dir(k, admin)
+    check("ivan out of the group: the users list says so at once, before any sync",
+          st == 200 and (ud.get("ivan") or {}).get("in_vpn_group") is False and
+          ud["ivan"]["found"] is True and ud["ivan"]["disabled"] is False and
+          ud["ivan"]["reason"] == "not_in_vpn_group" and ud["alice"]["in_vpn_group"] is True, ud.get("ivan"))
     st, j, _ = sync(k, admin)
     check("ivan out of the group: suspended after one sync", st == 200 and j["suspended"] == 1 and
           device(k, admin, ivan["device_id"]).get("state") == "suspended", j)
@@ -206,11 +232,18 @@ def run(d, k, admin, tmp):
 
     # ---- ppolicy lock / unlock ----
     d.lock("judy")
+    st, j, ud = users_dir(k, admin)
+    check("judy locked via ppolicy: users list shows disabled, reason disabled:ppolicy",
+          (ud.get("judy") or {}).get("disabled") is True and ud["judy"]["reason"] == "disabled:ppolicy" and
+          ud["judy"]["in_vpn_group"] is True and ud["judy"]["found"] is True, ud.get("judy"))
     st, j, _ = sync(k, admin)
     check("judy locked by ppolicy: suspended", device(k, admin, judy["device_id"]).get("state") == "suspended", j)
     d.unlock("judy")
     st, j, _ = sync(k, admin)
     check("judy unlocked: restored", device(k, admin, judy["device_id"]).get("state") == "active", j)
+    st, j, ud = users_dir(k, admin)
+    check("judy unlocked: users list shows her enabled again", (ud.get("judy") or {}).get("disabled") is False and
+          ud["judy"]["reason"] is None, ud.get("judy"))
 
     # ---- an admin's suspension is not lifted by the sync ----
     st, j, _ = k.req("POST", "/api/v1/devices/%d/suspend" % heidi["device_id"], token=admin)
@@ -229,6 +262,13 @@ def run(d, k, admin, tmp):
     el = time.time() - t0
     check("slapd down: login 503 ldap_unavailable", st == 503 and err(j) == "ldap_unavailable", (st, j))
     check("... quickly (sync + login in %.2f s)" % el, el < 4, el)
+    t0 = time.time()
+    st, j, ud = users_dir(k, admin)
+    el = time.time() - t0
+    check("slapd down: users list still 200, with directory_error and no per-user state",
+          st == 200 and isinstance(j.get("directory_error"), str) and j["directory_error"] and ud and
+          all(v is None for v in ud.values()) and "ivan" in ud, j)
+    check("... quickly (%.2f s)" % el, el < 3, el)
     st, j, _ = k.req("GET", "/api/v1/ldap/status", token=admin)
     check("status shows the failure and the error", j["last_run"]["outcome"] == "failed" and j["failures"] >= 1 and
           j["last_error"], j)
@@ -260,6 +300,11 @@ def run(d, k, admin, tmp):
 
     # ---- entry deleted -> revoked ----
     d.delete("uid=mallory," + kwl.PEOPLE)
+    st, j, ud = users_dir(k, admin)
+    check("mallory deleted: users list shows found false, reason not_found",
+          ud.get("mallory") == {"found": False, "in_vpn_group": False, "disabled": False, "reason": "not_found",
+                                "checked_at": (ud.get("mallory") or {}).get("checked_at")} and
+          "directory_error" not in j, (ud.get("mallory"), j.get("directory_error")))
     st, j, _ = sync(k, admin)
     check("mallory deleted from the directory: revoked", j.get("revoked") == 1 and
           device(k, admin, mal["device_id"]).get("state") == "revoked", j)

@@ -5,6 +5,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kwl  # noqa: E402
@@ -31,6 +32,17 @@ def main(tmp):
         print("# sync with 5 changes: %.3f s, duration_ms=%s" % (wall, dur), flush=True)
         R.check("five users out of the group among %d: exactly five suspended" % N, j.get("suspended") == 5 and
                 j.get("outcome") == "ok", j)
+        t0 = time.time()
+        st, j, _ = k.req("GET", "/api/v1/users", token=admin, timeout=120)
+        wall = time.time() - t0
+        print("# GET /api/v1/users with the directory state of %d users: %.3f s" % (N, wall), flush=True)
+        dirs = [u.get("directory") or {} for u in (j or {}).get("users", [])]
+        R.check("GET /users: %d users, each with its directory state, the five out of the group flagged" % N,
+                st == 200 and len(dirs) == N and "directory_error" not in j and
+                all(x.get("found") for x in dirs) and
+                sorted(u["username"] for u in j["users"] if u["directory"]["reason"] == "not_in_vpn_group") ==
+                sorted(out), (st, len(dirs), (j or {}).get("directory_error")))
+        R.check("GET /users over %d users in batches under 5 s (%.3f s)" % (N, wall), wall < 5.0, wall)
     finally:
         k.stop()
         d.stop()

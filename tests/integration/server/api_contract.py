@@ -7,6 +7,7 @@ file errors, and checks that rejected requests leave the database exactly as it 
 Python standard library only; Ed25519 signatures are checked with the openssl CLI.
 """
 import base64
+import collections
 import hashlib
 import http.client
 import json
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
 BUILD = os.environ.get("top_builddir", os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 KEYWAYD = os.path.join(BUILD, "server", "keywayd")
@@ -519,6 +521,8 @@ def run(k, tmp, others):
     # --- users, audit, api tokens
     st, j, _, _ = k.req("GET", "/api/v1/users", token=admin)
     check("GET users with device counts", st == 200 and any(u["username"] == "alice" for u in j["users"]), j)
+    check("no LDAP configured: no directory state, no directory_error",
+          "directory_error" not in j and all("directory" not in u for u in j["users"]), j)
     st, j, _, _ = k.req("POST", "/api/v1/users/alice/revoke", token=admin)
     check("revoke every device of a user", st == 200 and j["revoked"] >= 10, j)
     st, j, _, _ = k.req("GET", "/api/v1/devices?username=alice&state=active", token=admin)
@@ -539,6 +543,42 @@ def run(k, tmp, others):
                                                "revoke_user"} <= actions, actions)
     st, j, _, _ = k.req("GET", "/api/v1/audit?limit=5000", token=admin)
     check("400 invalid_query for limit out of range", is_error(st, j, 400, "invalid_query"), (st, j))
+
+    # audit filters: exact actor/action, in the server, combined with limit/before paging
+    everything = k.req("GET", "/api/v1/audit?limit=1000", token=admin)[1]["audit"]
+    pairs = collections.Counter((r["actor"], r["action"]) for r in everything)
+    (f_actor, f_action), _n = pairs.most_common(1)[0]
+    want = [r["id"] for r in everything if r["actor"] == f_actor and r["action"] == f_action]
+    got, before, pages = [], None, 0
+    while pages < 500:
+        q = "/api/v1/audit?actor=%s&action=%s&limit=2" % (urllib.parse.quote(f_actor, safe=""),
+                                                          urllib.parse.quote(f_action, safe=""))
+        st, j, _, _ = k.req("GET", q + ("&before=%d" % before if before else ""), token=admin)
+        if st != 200:
+            break
+        got += [r["id"] for r in j["audit"]]
+        pages += 1
+        if not all(r["actor"] == f_actor and r["action"] == f_action for r in j["audit"]):
+            got.append(None)
+        if j["next_before"] is None:
+            break
+        before = j["next_before"]
+    check("audit ?actor=%s&action=%s paged 2 at a time: exactly the matching rows, newest first (%d rows, %d pages)"
+          % (f_actor, f_action, len(got), pages), st == 200 and len(want) >= 3 and got == want and
+          len(want) < len(everything), (got, want))
+    st, j, _, _ = k.req("GET", "/api/v1/audit?action=revoke_user&limit=1000", token=admin)
+    check("audit ?action= alone", st == 200 and j["audit"] and all(r["action"] == "revoke_user" for r in j["audit"])
+          and len(j["audit"]) == sum(r["action"] == "revoke_user" for r in everything), j)
+    st, j, _, _ = k.req("GET", "/api/v1/audit?actor=nobody", token=admin)
+    check("audit ?actor= matching nothing: empty, next_before null", st == 200 and j["audit"] == [] and
+          j["next_before"] is None, j)
+    st, j, _, _ = k.req("GET", "/api/v1/audit?actor=API-TOKEN%3ACI", token=admin)
+    check("audit filters are exact (case matters)", st == 200 and j["audit"] == [], j)
+    st, j, _, _ = k.req("GET", "/api/v1/audit?actor=x%27%20OR%20%271%27%3D%271", token=admin)
+    check("a quote in a filter is data, not SQL", st == 200 and j["audit"] == [], j)
+    for q in ("actor=", "action=", "actor=a%01b", "action=sus%0apend", "actor=" + "a" * 300, "action=" + "b" * 64):
+        st, j, _, _ = k.req("GET", "/api/v1/audit?" + q, token=admin)
+        check("400 invalid_query for audit ?%s" % q[:20], is_error(st, j, 400, "invalid_query"), (st, j))
 
     st, t2, _, _ = k.req("POST", "/api/v1/api-tokens", {"name": "deploy"}, token=admin)
     check("201 api token", st == 201 and t2["token"].startswith("kwa_"), t2)

@@ -261,14 +261,28 @@ await scenario('revoke-audit', async (page) => {
 	const rows = await page.$$eval('#audit-table tbody tr', (trs) => trs.map((t) => ({ action: t.dataset.action, text: t.innerText })));
 	const hit = rows.find((r) => /revoke/i.test(r.action) && new RegExp(`\\b${id}\\b`).test(r.text) && /bob/.test(r.text));
 	ok(hit, 'revoke: the audit log shows the revocation by bob', rows.slice(0, 5));
-	await page.fill('#audit-actor', ADMIN_USER);
-	await page.fill('#audit-action', hit ? hit.action : 'revoke');
+	// The filters are exact and done by the server: the page sends ?actor=&action= and shows what comes back.
+	const action = hit ? hit.action : 'revoke';
+	await page.fill('#audit-actor', `user:${ADMIN_USER}`);
+	await page.fill('#audit-action', action);
+	const auditResp = page.waitForResponse((r) => r.url().includes('/api/v1/audit?'));
 	await page.click('form[role=search] button[type=submit]');
+	const ar = await auditResp;
+	const sent = new URL(ar.url()).searchParams;
+	ok(sent.get('actor') === `user:${ADMIN_USER}` && sent.get('action') === action,
+		'audit: the page passes actor and action to the server', ar.url());
 	await page.waitForFunction(() => /matching/.test(document.querySelector('.pager .count')?.textContent || '') &&
 		document.querySelector('#audit-table, #main p.empty'));
-	const filtered = await page.$$eval('#audit-table tbody tr', (trs) => trs.map((t) => t.dataset.action));
-	ok(filtered.length >= 1 && filtered.every((a) => /revoke/i.test(a)), 'audit: the action filter keeps only matching rows', filtered);
+	const filtered = await page.$$eval('#audit-table tbody tr', (trs) => trs.map((t) => ({ id: Number(t.dataset.id), action: t.dataset.action, text: t.innerText })));
+	const byApi = listOf((await api('GET', `/audit?actor=${encodeURIComponent(`user:${ADMIN_USER}`)}&action=${encodeURIComponent(action)}&limit=50`)).data, 'audit');
+	ok(filtered.length >= 1 && filtered.every((r) => r.action === action && r.text.includes(`user:${ADMIN_USER}`)) &&
+		JSON.stringify(filtered.map((r) => r.id)) === JSON.stringify(byApi.map((r) => r.id)),
+		'audit: the filtered page holds exactly the rows the server matched', { filtered: filtered.map((r) => r.id), byApi: byApi.map((r) => r.id) });
 	await shot(page, '06-audit-row');
+	await page.fill('#audit-actor', ADMIN_USER); // not the actor's exact spelling ("user:bob")
+	await page.click('form[role=search] button[type=submit]');
+	await page.waitForSelector('#main p.empty');
+	ok(true, 'audit: an actor that is not an exact match shows no rows');
 });
 
 // ---- an employee sees only their own devices and gets the 403 for an admin page ----
@@ -442,16 +456,28 @@ await scenario('mass-change', async (page) => {
 	ok(states.every((st) => st === 'revoked'), 'mass change: the devices of users gone from the directory are revoked', states);
 	await shot(page, '14-mass-change-applied');
 
-	// Users: everyone holding a device; "revoke all" for one of them.
+	// Users: everyone holding a device with the live directory state from GET /users; "revoke all".
+	// carol (not in cn=vpn-users) and kww-ghost12 (no entry) enroll after the sync: their devices
+	// are still active, so only the directory itself can say what the page shows for them.
+	await enrollViaApi('carol', 'carol-laptop');
+	await enrollViaApi('kww-ghost12', 'ghost-laptop-12');
+	const usersResp = page.waitForResponse((r) => r.url().endsWith('/api/v1/users'));
 	await page.click('nav a[href="#/users"]');
+	const ur = await (await usersResp).json();
 	await page.waitForSelector('#users-table');
 	const users = await page.$$eval('#users-table tbody tr', (trs) => trs.map((t) => t.dataset.user));
-	ok(users.includes(EMPLOYEE) && users.includes('dave'), 'users: lists the users holding devices', users);
-	const daveRow = await page.innerText('#users-table tr[data-user="dave"]');
-	const ghostRow = await page.innerText('#users-table tr[data-user="kww-ghost01"]');
-	const aliceRow = await page.innerText(`#users-table tr[data-user="${EMPLOYEE}"]`);
-	ok(/disabled or locked/.test(daveRow) && /gone from the directory/.test(ghostRow) && /in VPN group, enabled/.test(aliceRow),
-		'users: the directory state the sync saw is shown', { daveRow, ghostRow, aliceRow });
+	ok(users.includes(EMPLOYEE) && users.includes('dave') && users.includes('carol'), 'users: lists the users holding devices', users);
+	const dirOf = (u) => (listOf(ur, 'users').find((x) => x.username === u) || {}).directory;
+	ok(!ur.directory_error && dirOf('carol') && dirOf('carol').in_vpn_group === false && dirOf('dave') && dirOf('dave').reason === 'disabled:ppolicy',
+		'users: GET /users carries the directory state', { carol: dirOf('carol'), dave: dirOf('dave') });
+	const cells = (u) => page.$eval(`#users-table tr[data-user="${u}"]`, (tr) => ({
+		group: tr.querySelector('td.dir-group')?.innerText, disabled: tr.querySelector('td.dir-disabled')?.innerText }));
+	const alice = await cells(EMPLOYEE), dave = await cells('dave'), carol = await cells('carol'), ghost = await cells('kww-ghost12');
+	ok(alice.group === 'yes' && alice.disabled === 'no', 'users: alice is in the VPN group and enabled', alice);
+	ok(/disabled\/locked/.test(dave.disabled) && /ppolicy/.test(dave.disabled) && dave.group === 'yes',
+		'users: dave shows disabled/locked (ppolicy)', dave);
+	ok(carol.group === 'not in VPN group' && carol.disabled === 'no', 'users: carol, with an active device, shows not in the VPN group', carol);
+	ok(ghost.group === 'not in directory', 'users: a user without a directory entry shows it', ghost);
 	await shot(page, '16-users');
 	await page.click('#users-table tr[data-user="dave"] button.danger');
 	await page.waitForSelector('#confirm[open]');
