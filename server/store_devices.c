@@ -521,6 +521,39 @@ static int tx_device(struct kw_conn *c, int64_t id, unsigned allowed, struct kw_
 	return (allowed & (1u << d->state)) ? 0 : -EPERM;
 }
 
+/*
+ * The common end of a change to one device inside an open transaction: bump the role's
+ * config sequence, write the audit row "device:ID", commit, and wake whoever long-polls
+ * (the device's role scope and the device itself: a 403 or 401 at once). Always gives the
+ * connection back; rolls back on failure.
+ */
+static int device_change_commit(struct kw_store *st, struct kw_conn *c, const struct kw_device *d,
+				int64_t id, int64_t seq, int64_t now, const char *actor,
+				const char *action, const char *detail)
+{
+	char object[48];
+	int ret;
+
+	ret = bump_role_seq(c, d->role, seq);
+	if (ret < 0)
+		goto out;
+	snprintf(object, sizeof(object), "device:%lld", (long long)id);
+	ret = store_audit_insert(c, now, actor, action, object, "success", detail);
+	if (ret < 0)
+		goto out;
+	ret = store_tx_commit(st, c);
+	if (ret < 0)
+		goto out;
+	store_conn_put(st, c);
+	store_notify_change(st, change_scope(d->role));
+	store_notify_change(st, id);
+	return 0;
+out:
+	store_tx_rollback(st, c);
+	store_conn_put(st, c);
+	return ret;
+}
+
 enum dev_change { CH_REVOKE, CH_SUSPEND, CH_RESTORE };
 
 static int device_change(struct kw_store *st, int64_t id, enum dev_change what, const char *reason,
@@ -542,7 +575,7 @@ static int device_change(struct kw_store *st, int64_t id, enum dev_change what, 
 	const char *sqls[] = { revoke_sql, suspend_sql, restore_sql };
 	struct kw_device d;
 	struct kw_conn *c;
-	char object[48], detail[KW_STORE_NAME_MAX + 32];
+	char detail[KW_STORE_NAME_MAX + 32];
 	sqlite3_stmt *s;
 	int64_t seq;
 	int ret;
@@ -583,22 +616,9 @@ static int device_change(struct kw_store *st, int64_t id, enum dev_change what, 
 		if (ret < 0)
 			goto out;
 	}
-	ret = bump_role_seq(c, d.role, seq);
-	if (ret < 0)
-		goto out;
-	snprintf(object, sizeof(object), "device:%lld", (long long)id);
 	snprintf(detail, sizeof(detail), "username=%s%s%s", d.username, reason && *reason ? " reason=" : "",
 		 reason ? reason : "");
-	ret = store_audit_insert(c, now, actor, actions[what], object, "success", detail);
-	if (ret < 0)
-		goto out;
-	ret = store_tx_commit(st, c);
-	if (ret == 0) {
-		store_conn_put(st, c);
-		store_notify_change(st, change_scope(d.role));
-		store_notify_change(st, id); /* and the device itself (a 403 or 401 at once) */
-		return 0;
-	}
+	return device_change_commit(st, c, &d, id, seq, now, actor, actions[what], detail);
 out:
 	store_tx_rollback(st, c);
 put:
@@ -628,7 +648,7 @@ int store_device_rotate_key(struct kw_store *st, int64_t id, const char *public_
 	static const char upd[] = "UPDATE devices SET public_key = ?2, own_seq = ?3, renewed_at = ?4 WHERE id = ?1";
 	struct kw_device d;
 	struct kw_conn *c;
-	char object[48], detail[128];
+	char detail[128];
 	sqlite3_stmt *s;
 	int64_t seq;
 	int ret;
@@ -671,21 +691,8 @@ int store_device_rotate_key(struct kw_store *st, int64_t id, const char *public_
 	ret = store_step_done(c, s);
 	if (ret < 0)
 		goto out;
-	ret = bump_role_seq(c, d.role, seq);
-	if (ret < 0)
-		goto out;
-	snprintf(object, sizeof(object), "device:%lld", (long long)id);
 	snprintf(detail, sizeof(detail), "old_key=%.44s", d.public_key);
-	ret = store_audit_insert(c, now, actor, "rotate_key", object, "success", detail);
-	if (ret < 0)
-		goto out;
-	ret = store_tx_commit(st, c);
-	if (ret == 0) {
-		store_conn_put(st, c);
-		store_notify_change(st, change_scope(d.role));
-		store_notify_change(st, id); /* and the device itself (a 403 or 401 at once) */
-		return 0;
-	}
+	return device_change_commit(st, c, &d, id, seq, now, actor, "rotate_key", detail);
 out:
 	store_tx_rollback(st, c);
 put:
