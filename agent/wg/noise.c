@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sodium.h>
 
+#include "aead.h"
 #include "blake2s.h"
 
 static const char noise_construction[] = "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s";
@@ -361,24 +362,13 @@ int noise_begin_session(struct noise_handshake *hs, struct noise_keypair *kp, ui
 
 void noise_encrypt(const struct noise_keypair *kp, uint64_t counter, uint8_t *buf, size_t len)
 {
-	uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES] = { 0 };
-
-	le64_write(nonce + 4, counter);
-	crypto_aead_chacha20poly1305_ietf_encrypt_detached(buf, buf + len, NULL, buf, len, NULL, 0,
-							   NULL, nonce, kp->send_key);
+	aead_seal(buf, len, buf + len, counter, kp->send_key);
 }
 
 int noise_decrypt(const struct noise_keypair *kp, uint64_t counter, uint8_t *buf, size_t len)
 {
-	uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES] = { 0 };
-
 	if (len < NOISE_AUTHTAG_LEN)
 		return -EBADMSG;
-	le64_write(nonce + 4, counter);
-	if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(buf, NULL, buf,
-							       len - NOISE_AUTHTAG_LEN,
-							       buf + len - NOISE_AUTHTAG_LEN, NULL,
-							       0, nonce, kp->recv_key) != 0)
-		return -EBADMSG;
-	return 0;
+	return aead_open(buf, len - NOISE_AUTHTAG_LEN, buf + len - NOISE_AUTHTAG_LEN, counter,
+			 kp->recv_key);
 }

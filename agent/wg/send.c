@@ -20,6 +20,7 @@
 #define SEND_BURST 64
 #define SEND_MAX_SEGS 128
 #define GSO_MAX_BYTES 65000
+#define GSO_MAX_SEGS 64 /* UDP_MAX_SEGMENTS of older kernels */
 
 /* Optional helper thread that seals the second half of a large burst of
  * segments while the send thread seals the first (KEYWAY_WG_TX_WORKER=1).
@@ -85,8 +86,43 @@ struct send_ctx {
 	size_t used;
 	struct udp_tx_batch batch;
 	struct wg_peer *owner[UDP_TX_MSGS]; /* peer of each batch message */
+	int nsegs[UDP_TX_MSGS];             /* datagrams in each batch message */
 	uint16_t seg_len[SEND_MAX_SEGS];
 };
+
+/* Appends k datagrams (one, or a train of seg-byte datagrams whose last may
+ * be shorter) at buf to the batch. When they continue the previous message in
+ * the arena, go to the same place and have its segment size, that message
+ * grows into a longer GSO train instead: a burst of small packets for one
+ * peer then crosses the kernel as one datagram train, not one each. */
+static void batch_add(struct send_ctx *c, struct wg_peer *peer, const union wg_endpoint *ep,
+		      const struct wg_src *src, uint8_t *buf, size_t len, size_t seg, int k)
+{
+	unsigned n = c->batch.n;
+
+	if (n) {
+		__typeof__(c->batch.msg[0]) *p = &c->batch.msg[n - 1];
+		size_t pseg = p->gso_size ? p->gso_size : p->len;
+
+		if (c->owner[n - 1] == peer && p->buf + p->len == buf && p->len % pseg == 0 &&
+		    (k > 1 ? seg == pseg : len <= pseg) && p->len + len <= GSO_MAX_BYTES &&
+		    c->nsegs[n - 1] + k <= GSO_MAX_SEGS && endpoint_eq(&p->dst, ep) &&
+		    src_eq(&p->src, src)) {
+			p->len += len;
+			p->gso_size = (uint16_t)pseg;
+			c->nsegs[n - 1] += k;
+			return;
+		}
+	}
+	c->batch.msg[n].buf = buf;
+	c->batch.msg[n].len = len;
+	c->batch.msg[n].gso_size = k > 1 ? (uint16_t)seg : 0;
+	c->batch.msg[n].dst = *ep;
+	c->batch.msg[n].src = *src;
+	c->owner[n] = peer;
+	c->nsegs[n] = k;
+	c->batch.n = n + 1;
+}
 
 static void send_flush(struct send_ctx *c)
 {
@@ -239,13 +275,8 @@ static void send_frame(struct send_ctx *c, size_t flen)
 			int k = nseg - done < per ? nseg - done : per;
 			size_t len = (k == nseg - done) ? total - (size_t)done * stride
 							: (size_t)k * stride;
-			c->batch.msg[c->batch.n].buf = base + (size_t)done * stride;
-			c->batch.msg[c->batch.n].len = len;
-			c->batch.msg[c->batch.n].gso_size = k > 1 ? (uint16_t)stride : 0;
-			c->batch.msg[c->batch.n].dst = ep;
-			c->batch.msg[c->batch.n].src = src;
-			c->owner[c->batch.n] = peer;
-			c->batch.n++;
+			batch_add(c, peer, &ep, &src, base + (size_t)done * stride, len,
+				  k > 1 ? stride : len, k);
 			done += k;
 		}
 	}
