@@ -102,8 +102,9 @@ int offload_split(const uint8_t *frame, size_t len, uint8_t *out, size_t stride,
 {
 	struct vnet_hdr h;
 	const uint8_t *pkt = frame + sizeof(h);
-	size_t plen, iphl, tcphl, hdrs, payload, off;
+	size_t plen, iphl, l4hl, hdrs, payload, off;
 	unsigned i, nseg;
+	uint8_t proto;
 	bool v6;
 
 	if (len < sizeof(h) + 20)
@@ -128,24 +129,32 @@ int offload_split(const uint8_t *frame, size_t len, uint8_t *out, size_t stride,
 		seg_len[0] = (uint16_t)plen;
 		return 1;
 	}
-	if ((h.gso_type & ~0x80) != VIRTIO_NET_HDR_GSO_TCPV4 &&
-	    (h.gso_type & ~0x80) != VIRTIO_NET_HDR_GSO_TCPV6)
+	switch (h.gso_type & ~0x80) {
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		proto = IPPROTO_TCP;
+		break;
+	case VIRTIO_NET_HDR_GSO_UDP_L4:
+		proto = IPPROTO_UDP;
+		break;
+	default:
 		return -EINVAL;
+	}
 	v6 = (pkt[0] >> 4) == 6;
 	if (v6) {
 		iphl = 40;
-		if (pkt[6] != IPPROTO_TCP)
+		if (plen < 40 || pkt[6] != proto)
 			return -EINVAL;
 	} else {
 		iphl = (size_t)(pkt[0] & 0xf) * 4;
-		if ((pkt[0] >> 4) != 4 || iphl < 20 || pkt[9] != IPPROTO_TCP)
+		if ((pkt[0] >> 4) != 4 || iphl < 20 || pkt[9] != proto)
 			return -EINVAL;
 	}
-	if (plen < iphl + 20)
+	if (plen < iphl + (proto == IPPROTO_TCP ? 20 : 8))
 		return -EINVAL;
-	tcphl = (size_t)(pkt[iphl + 12] >> 4) * 4;
-	hdrs = iphl + tcphl;
-	if (tcphl < 20 || plen < hdrs || !h.gso_size)
+	l4hl = proto == IPPROTO_TCP ? (size_t)(pkt[iphl + 12] >> 4) * 4 : 8;
+	hdrs = iphl + l4hl;
+	if (l4hl < 8 || plen < hdrs || !h.gso_size)
 		return -EINVAL;
 	payload = plen - hdrs;
 	nseg = (unsigned)((payload + h.gso_size - 1) / h.gso_size);
@@ -154,13 +163,15 @@ int offload_split(const uint8_t *frame, size_t len, uint8_t *out, size_t stride,
 	if (nseg > max_segs || hdrs + h.gso_size > stride)
 		return -EINVAL;
 
-	uint32_t seq = be32(pkt + iphl + 4);
+	uint32_t seq = proto == IPPROTO_TCP ? be32(pkt + iphl + 4) : 0;
 	uint16_t id = v6 ? 0 : be16(pkt + 4);
-	uint8_t flags = pkt[iphl + 13];
+	uint8_t flags = proto == IPPROTO_TCP ? pkt[iphl + 13] : 0;
 	for (i = 0, off = 0; i < nseg; i++) {
 		uint8_t *o = out + (size_t)i * stride;
 		size_t l = payload - off > h.gso_size ? h.gso_size : payload - off;
 		size_t tot = hdrs + l;
+		uint8_t *l4 = o + iphl;
+		size_t csum_at;
 
 		memcpy(o, pkt, hdrs);
 		memcpy(o + hdrs, pkt + hdrs + off, l);
@@ -171,20 +182,27 @@ int offload_split(const uint8_t *frame, size_t len, uint8_t *out, size_t stride,
 			put_be16(o + 4, (uint16_t)(id + i));
 			ipv4_fix_csum(o, iphl);
 		}
-		uint8_t *th = o + iphl;
-		put_be32(th + 4, seq + (uint32_t)off);
-		/* FIN/PSH only on the last segment, CWR only on the first. */
-		uint8_t f = flags;
-		if (i + 1 < nseg)
-			f &= (uint8_t)~(0x01 | 0x08);
-		if (i > 0)
-			f &= (uint8_t)~0x80;
-		th[13] = f;
-		th[16] = th[17] = 0;
-		uint32_t s = pseudo_sum(o, v6, IPPROTO_TCP, tcphl + l);
-		s = csum_partial(th, tcphl + l, s);
+		if (proto == IPPROTO_TCP) {
+			put_be32(l4 + 4, seq + (uint32_t)off);
+			/* FIN/PSH only on the last segment, CWR only on the first. */
+			uint8_t f = flags;
+			if (i + 1 < nseg)
+				f &= (uint8_t)~(0x01 | 0x08);
+			if (i > 0)
+				f &= (uint8_t)~0x80;
+			l4[13] = f;
+			csum_at = 16;
+		} else {
+			put_be16(l4 + 4, (uint16_t)(8 + l)); /* UDP length */
+			csum_at = 6;
+		}
+		l4[csum_at] = l4[csum_at + 1] = 0;
+		uint32_t s = pseudo_sum(o, v6, proto, l4hl + l);
+		s = csum_partial(l4, l4hl + l, s);
 		uint16_t c = csum_fold(s);
-		memcpy(th + 16, &c, 2);
+		if (proto == IPPROTO_UDP && c == 0)
+			c = 0xffff; /* zero means "no checksum" in UDP */
+		memcpy(l4 + csum_at, &c, 2);
 		seg_len[i] = (uint16_t)tot;
 		off += l;
 	}

@@ -1,6 +1,7 @@
-/* Userspace TSO/GRO for the TUN virtio-net header: split a TCP super-packet
- * read from the TUN into MTU-sized IP packets, and coalesce decrypted TCP
- * segments of one flow into a super-packet for one TUN write. Pure packet
+/* Userspace TSO/USO and GRO for the TUN virtio-net header: split a TCP or
+ * UDP super-packet read from the TUN into MTU-sized IP packets, and coalesce
+ * decrypted TCP segments (or equal UDP datagrams) of one flow into a
+ * super-packet for one TUN write. Pure packet
  * surgery except offload_write_coalesced(), which calls tun_write(). */
 #ifndef KW_WG_OFFLOAD_H
 #define KW_WG_OFFLOAD_H
@@ -26,7 +27,10 @@ struct vnet_hdr {
 	uint16_t csum_offset;
 } __attribute__((packed));
 
-/* frame = vnet header + packet (len bytes in all). Writes up to max_segs IP
+/* frame = vnet header + packet (len bytes in all): a plain packet (its
+ * checksum finished if NEEDS_CSUM), or a TCPv4/TCPv6/UDP_L4 super-packet to
+ * cut into gso_size segments with their own headers and checksums (IPv4 ids
+ * counting up, TCP sequence numbers advancing). Writes up to max_segs IP
  * packets to out + i * stride (each at most stride bytes), their lengths to
  * seg_len[i]. Returns the number of segments, or -EINVAL for a frame that
  * cannot be split (dropped by the caller). */

@@ -126,6 +126,8 @@ static size_t frame_max_segment(const uint8_t *frame, size_t len, bool vnet)
 	if (h.gso_type == VIRTIO_NET_HDR_GSO_NONE)
 		return plen;
 	iphl = (p[0] >> 4) == 6 ? 40 : (size_t)(p[0] & 0xf) * 4;
+	if ((h.gso_type & ~0x80) == VIRTIO_NET_HDR_GSO_UDP_L4)
+		return plen < iphl + 8 ? 0 : iphl + 8 + h.gso_size;
 	if (plen < iphl + 20)
 		return 0;
 	return iphl + (size_t)(p[iphl + 12] >> 4) * 4 + h.gso_size;

@@ -11,6 +11,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6 0x40
+#endif
+
 #include "offload.h"
 
 int tun_open(struct wg_tun **out, const char *name, bool offload)
@@ -41,8 +48,11 @@ int tun_open(struct wg_tun **out, const char *name, bool offload)
 	if (offload) {
 		int hdrlen = TUN_VNET_HDR_LEN;
 		unsigned off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+		/* UDP segmentation offload (Linux 6.2+): a UDP_SEGMENT sender's
+		 * datagrams arrive as one super-packet. Without it, TSO only. */
 		if (ioctl(t->fd, TUNSETVNETHDRSZ, &hdrlen) == 0 &&
-		    ioctl(t->fd, TUNSETOFFLOAD, off) == 0 &&
+		    (ioctl(t->fd, TUNSETOFFLOAD, off | TUN_F_USO4 | TUN_F_USO6) == 0 ||
+		     ioctl(t->fd, TUNSETOFFLOAD, off) == 0) &&
 		    (t->gro_buf = malloc(TUN_VNET_HDR_LEN + 65535))) {
 			t->vnet_hdr = true;
 			t->uso_ok = true;

@@ -57,6 +57,8 @@ kw_check "UDP v4 burst keyway-wg <- wireguard-go, every datagram intact" \
 	kwg_udp_check "$NS_B" "$NS_A" 10.90.0.1 2000 200
 kw_check "UDP v6 burst keyway-wg -> wireguard-go, every datagram intact" \
 	kwg_udp_check "$NS_A" "$NS_B" 2001:db8:90::2 2000 200
+kw_check "UDP_SEGMENT sender v4 keyway-wg -> wireguard-go, every datagram intact" \
+	kwg_udp_check "$NS_A" "$NS_B" 10.90.0.2 2048 200 16
 ip netns exec "$NS_B" timeout 20 iperf3 -s -1 -B 10.90.0.2 >/dev/null 2>&1 &
 sleep 0.3
 kw_check "iperf3 TCP 2 s through the tunnel" \

@@ -57,6 +57,8 @@ tests() { # the netns.sh `tests` function: ping and iperf3 both ways, v4 and v6
 	wait $!
 	kw_check "$tag: UDP v4 burst, every datagram intact" kwg_udp_check "$NS_A" "$NS_B" 192.168.241.2 2000 200
 	kw_check "$tag: UDP v6 burst, every datagram intact" kwg_udp_check "$NS_B" "$NS_A" fd00::1 2000 200
+	kw_check "$tag: UDP_SEGMENT sender v4, every datagram intact" kwg_udp_check "$NS_A" "$NS_B" 192.168.241.2 2048 200 16
+	kw_check "$tag: UDP_SEGMENT sender v6, every datagram intact" kwg_udp_check "$NS_B" "$NS_A" fd00::1 2048 200 16
 	n2 timeout 10 iperf3 -s -1 -B 192.168.241.2 >/dev/null 2>&1 &
 	sleep 0.2
 	kw_check "$tag: UDP v4 iperf3 n1 -> n2 (reverse, unlimited)" bash -c "ip netns exec $NS_A iperf3 -Z -t 1 -b 0 -u -R -c 192.168.241.2 >/dev/null"

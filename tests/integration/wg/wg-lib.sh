@@ -109,8 +109,11 @@ kwg_fails() { ! "$@"; } # kw_check "desc" kwg_fails CMD... : CMD must fail
 # Burst N UDP datagrams with distinct contents from NS_FROM to ADDR:5202 in
 # NS_TO; succeed if at least MIN arrive and every one that arrives is intact
 # (exercises the receive-side UDP coalescing and segmentation).
-kwg_udp_check() { # kwg_udp_check NS_FROM NS_TO ADDR N MIN
-	local from=$1 to=$2 addr=$3 n=$4 min=$5 dir srv got
+kwg_udp_check() { # kwg_udp_check NS_FROM NS_TO ADDR N MIN [GSO]
+	# N datagrams (4-byte index + SHA-256 of it repeated), every one that
+	# arrives checked. GSO=k: the sender hands k equal datagrams at a time to
+	# one sendmsg with UDP_SEGMENT (a super-packet for the tunnel's TUN).
+	local from=$1 to=$2 addr=$3 n=$4 min=$5 gso=${6:-0} dir srv got
 	dir=$(mktemp -d /tmp/kwg-udp.XXXXXX)
 	ip netns exec "$to" python3 -c '
 import hashlib, socket, sys
@@ -122,8 +125,9 @@ ok = bad = 0
 try:
     while True:
         b = s.recv(65536)
-        i = int.from_bytes(b[:4], "big")
-        if b[4:] == hashlib.sha256(b[:4]).digest() * (1 + i % 3): ok += 1
+        d = hashlib.sha256(b[:4]).digest()
+        r = (len(b) - 4) // 32
+        if len(b) >= 36 and b[4:] == d * r: ok += 1
         else: bad += 1
 except socket.timeout:
     pass
@@ -134,15 +138,24 @@ open(sys.argv[2] + "/got", "w").write("%d %d" % (ok, bad))
 	ip netns exec "$from" python3 -c '
 import hashlib, socket, sys
 fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+n, gso = int(sys.argv[2]), int(sys.argv[3])
 s = socket.socket(fam, socket.SOCK_DGRAM)
-for i in range(int(sys.argv[2])):
+def dgram(i, r):
     h = i.to_bytes(4, "big")
-    s.sendto(h + hashlib.sha256(h).digest() * (1 + i % 3), (sys.argv[1], 5202))
-' "$addr" "$n"
+    return h + hashlib.sha256(h).digest() * r
+if not gso:
+    for i in range(n):
+        s.sendto(dgram(i, 1 + i % 3), (sys.argv[1], 5202))
+else:
+    for g in range(n // gso):
+        r = 1 + g % 40   # 36..1284-byte datagrams, equal within a send
+        s.setsockopt(socket.SOL_UDP, 103, 4 + 32 * r)  # UDP_SEGMENT
+        s.sendto(b"".join(dgram(g * gso + k, r) for k in range(gso)), (sys.argv[1], 5202))
+' "$addr" "$n" "$gso"
 	wait $srv
 	got=$(cat "$dir/got" 2>/dev/null)
 	rm -rf "$dir"
-	echo "# UDP to $addr: ok/bad = $got of $n"
+	echo "# UDP to $addr${6:+ (UDP_SEGMENT, $gso per send)}: ok/bad = $got of $n"
 	set -- $got
 	[ "${1:-0}" -ge "$min" ] && [ "${2:-1}" = 0 ]
 }
