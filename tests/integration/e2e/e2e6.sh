@@ -116,6 +116,56 @@ no_route_via() { ! route_via "$@"; }
 # allowed_has IFACE KEY CIDR : `wg show IFACE allowed-ips` lists CIDR for the peer KEY
 allowed_has() { wg show "${KWE_P}$1" allowed-ips 2>/dev/null | grep -F "$2" | tr ' \t' '\n\n' | grep -qxF "$3"; }
 peer_absent() { ! wg show "${KWE_P}$1" peers 2>/dev/null | grep -qxF "$2"; }
+# mtu_ping NS DEST : a full-size IPv6 packet for the tunnel's MTU 1420, don't fragment
+mtu_ping() { ip netns exec "${KWE_P}$1" ping -6 -c 1 -W 1 -q -M do -s 1372 "$2" >/dev/null 2>&1; }
+# tcp6 FROM_NS TO_NS TO_ADDR : 8 MiB over TCP from FROM to TO_ADDR (in TO), the same bytes
+# arrive (count and SHA-256 on both sides). Exercises the data plane's TCP offload and
+# coalescing paths with IPv6 inside.
+PY_RX='import hashlib, socket, sys
+s = socket.socket(socket.AF_INET6)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 0)); s.listen(1); s.settimeout(15)
+open(sys.argv[2] + ".port", "w").write(str(s.getsockname()[1]))
+c, _ = s.accept(); c.settimeout(15); h = hashlib.sha256(); n = 0
+while True:
+    b = c.recv(1 << 16)
+    if not b: break
+    h.update(b); n += len(b)
+open(sys.argv[2], "w").write("%d %s" % (n, h.hexdigest()))'
+PY_TX='import hashlib, random, socket, sys
+d = random.Random(6).randbytes(8 << 20)
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=15)
+c.sendall(d); c.close()
+print("%d %s" % (len(d), hashlib.sha256(d).hexdigest()))'
+tcp6() {
+	local rx="$KWE_DIR/tcp6.rx" tx pid port
+	rm -f "$rx" "$rx.port"
+	ip netns exec "${KWE_P}$2" timeout 20 python3 -c "$PY_RX" "$3" "$rx" 2>>"$KWE_DIR/tcp6.log" &
+	pid=$!
+	within 5000 test -s "$rx.port" || { kill $pid; wait $pid; return 1; }
+	port=$(cat "$rx.port")
+	tx=$(ip netns exec "${KWE_P}$1" timeout 20 python3 -c "$PY_TX" "$3" "$port" 2>>"$KWE_DIR/tcp6.log")
+	wait $pid
+	echo "# tcp6 $1 -> $2: sent ${tx:-nothing}, received $(cat "$rx" 2>/dev/null)"
+	[ -n "$tx" ] && [ "$tx" = "$(cat "$rx" 2>/dev/null)" ]
+}
+tun_rx() { ip netns exec "${KWE_P}$1" cat "/sys/class/net/${KWE_P}$2/statistics/rx_packets"; }
+# spoof_check SPOOF : three pings from the laptop to the gateway's tunnel address, from
+# the laptop's own address (they must reach the gateway's TUN) and from SPOOF, an
+# address of the pool that is not the laptop's (the gateway must drop them: the source
+# is not in the laptop's allowed IPs).
+spoof_check() {
+	local a b c
+	a=$(tun_rx gw gw)
+	ip netns exec "${KWE_P}l1" ping -6 -c 3 -i 0.2 -W 1 -q -I "$L16" "$GW6" >/dev/null 2>&1
+	b=$(tun_rx gw gw)
+	ip -n "${KWE_P}l1" -6 addr add "$1/128" dev "${KWE_P}l1" nodad
+	ip netns exec "${KWE_P}l1" ping -6 -c 3 -i 0.2 -W 1 -q -I "$1" "$GW6" >/dev/null 2>&1
+	c=$(tun_rx gw gw)
+	ip -n "${KWE_P}l1" -6 addr del "$1/128" dev "${KWE_P}l1"
+	echo "# gateway TUN rx packets: +$((b - a)) from the laptop's address, +$((c - b)) from $1"
+	[ $((b - a)) -ge 3 ] && [ $((c - b)) -eq 0 ]
+}
 
 kwe_topology || fatal "network namespaces (IPv4)"
 topology6 || fatal "network namespaces (IPv6)"
@@ -133,43 +183,59 @@ kwe_pin || fatal "signing key from /api/v1/info (A)"
 kw_check "/api/v1/info announces the cidr6 pool" \
 	bash -c "curl -s -m 5 '$KWE_URL/api/v1/info' | grep -qF '2001:db8:78::/64'"
 
+in_pool() { # in_pool ADDR/128 NET
+	python3 -c 'import ipaddress, sys; a = ipaddress.ip_interface(sys.argv[1])
+sys.exit(not (a.network.prefixlen == 128 and a.ip in ipaddress.ip_network(sys.argv[2])))' "$1" "$2"
+}
+# The gateway first; the laptop enrolls while it runs, so the gateway learns the
+# laptop's /128 (peer and route) from a live config change.
 kwe_enroll gw "$KWE_URL" --token "$(kwe_token gateway erin)" --endpoint "$KWE_GW_IP:$KWE_WG_PORT" \
 	>"$KWE_DIR/enroll-gw.out" 2>&1 || { cat "$KWE_DIR/enroll-gw.out"; fatal "gateway enrolls (A)"; }
+DGW=$(kwe_device_id gw); GW=$(kwe_pubkey gw)
+GW6=$(dev_field "$DGW" address6); GW4=$(dev_field "$DGW" address)
+kw_check "the gateway gets a /128 from cidr6 ($GW6)" in_pool "$GW6" 2001:db8:78::/64
+kw_check "  … and enroll says so" grep -qF " $GW6," "$KWE_DIR/enroll-gw.out"
+GW6=$(host_of "$GW6"); GW4=$(host_of "$GW4")
+kwe_run gw $RUNOPTS
+kw_check "gateway tunnel up" within 5000 kwe_up gw
+kw_check "the gateway's interface has its IPv6 address $GW6/128" within 2000 has_addr6 gw gw "$GW6/128"
+
 kwe_enroll l1 "$KWE_URL" --token "$(kwe_token device alice)" >"$KWE_DIR/enroll-l1.out" 2>&1 ||
 	{ cat "$KWE_DIR/enroll-l1.out"; fatal "laptop enrolls (A)"; }
-DGW=$(kwe_device_id gw); DL1=$(kwe_device_id l1)
-GW6=$(dev_field "$DGW" address6); L16=$(dev_field "$DL1" address6)
-GW4=$(dev_field "$DGW" address); L14=$(dev_field "$DL1" address)
-in_pool() { python3 -c 'import ipaddress,sys; a=ipaddress.ip_interface(sys.argv[1])
-sys.exit(not (a.network.prefixlen == 128 and a.ip in ipaddress.ip_network(sys.argv[2])))' "$1" "$2"; }
-kw_check "gateway and laptop get a /128 from cidr6 ($GW6, $L16)" \
-	bash -c "$(declare -f in_pool); in_pool '$GW6' 2001:db8:78::/64 && in_pool '$L16' 2001:db8:78::/64 && [ '$GW6' != '$L16' ]"
-GW6=$(host_of "$GW6"); L16=$(host_of "$L16"); GW4=$(host_of "$GW4"); L14=$(host_of "$L14")
-L1=$(kwe_pubkey l1); GW=$(kwe_pubkey gw)
+DL1=$(kwe_device_id l1); L1=$(kwe_pubkey l1)
+L16=$(dev_field "$DL1" address6); L14=$(dev_field "$DL1" address)
+kw_check "the laptop gets another /128 from cidr6 ($L16)" \
+	bash -c "$(declare -f in_pool); in_pool '$L16' 2001:db8:78::/64 && [ '$L16' != '$GW6/128' ]"
+L16=$(host_of "$L16"); L14=$(host_of "$L14")
+kw_check "wg show on the running gateway: the new laptop with its /128" within 2000 allowed_has gw "$L1" "$L16/128"
+kw_check "  … and its /32" allowed_has gw "$L1" "$L14/32"
+kw_check "  … and a route for the /128 into the tunnel" within 2000 route_via gw gw "$L16"
+kw_check "keyway-agent status on the gateway lists the /128" \
+	bash -c "'$KWE_AGENT' status --state '$KWE_DIR/gw' | grep -A2 -F '$L1' | grep -qF '$L16/128'"
 
 START=$(kwe_now_ms)
-kwe_run gw $RUNOPTS
 kwe_run l1 $RUNOPTS
-kw_check "gateway tunnel up" within 5000 kwe_up gw
 kw_check "laptop tunnel up" within 5000 kwe_up l1
 kw_check "the laptop's interface has its IPv6 address $L16/128" within 2000 has_addr6 l1 l1 "$L16/128"
-kw_check "the gateway's interface has its IPv6 address $GW6/128" within 2000 has_addr6 gw gw "$GW6/128"
 kw_check "the laptop routes the cidr6 pool into the tunnel" route_via l1 l1 "$GW6"
 kw_check "the laptop routes the IPv6 corporate network into the tunnel" route_via l1 l1 "$CORP6"
-kw_check "the gateway routes the laptop's /128 into the tunnel" within 2000 route_via gw gw "$L16"
-kw_check "wg show on the gateway: the laptop with its /128" within 2000 allowed_has gw "$L1" "$L16/128"
-kw_check "  … and its /32" allowed_has gw "$L1" "$L14/32"
 kw_check "wg show on the laptop: the gateway with the cidr6 pool" allowed_has l1 "$GW" 2001:db8:78::/64
 kw_check "  … and the IPv6 route behind it" allowed_has l1 "$GW" 2001:db8:c0::/64
 
 ms=$(kwe_wait_ms 10000 ping_ok l1 "$GW6") && kw_ok "laptop → gateway ping -6 $GW6 (first after ${ms} ms)" ||
 	kw_not_ok "laptop → gateway ping -6 $GW6"
-echo "measure: start of the agents to the first IPv6 ping: $(( $(kwe_now_ms) - START )) ms"
+echo "measure: start of the laptop agent to its first IPv6 ping: $(( $(kwe_now_ms) - START )) ms"
 kw_check "gateway → laptop ping -6 $L16" within 3000 ping_ok gw "$L16"
 kw_check "laptop → IPv6 host behind the gateway ping -6 $CORP6" within 3000 ping_ok l1 "$CORP6"
 kw_check "IPv4 in the same tunnel still works (laptop → $GW4)" within 3000 ping_ok l1 "$GW4"
 kw_check "the IPv6 ping went through the tunnel (wg transfer counters grew)" \
 	bash -c "wg show ${KWE_P}l1 transfer | awk '{exit !(\$2 > 0 && \$3 > 0)}'"
+kw_check "a full-size IPv6 packet (1420 bytes, DF) crosses the tunnel" mtu_ping l1 "$GW6"
+kw_check "  … one byte more does not fit (the interface has MTU 1420)" \
+	bash -c "! ip netns exec ${KWE_P}l1 ping -6 -c 1 -W 1 -q -M do -s 1373 $GW6 >/dev/null 2>&1"
+kw_check "TCP over IPv6, laptop → gateway: 8 MiB arrive intact" tcp6 l1 gw "$GW6"
+kw_check "TCP over IPv6, gateway → laptop: 8 MiB arrive intact" tcp6 gw l1 "$L16"
+kw_check "the gateway drops IPv6 from a source outside the laptop's /128" spoof_check 2001:db8:78::99
 
 # Suspend and restore: the agent takes the tunnel down (the kernel drops IPv6 addresses
 # with the link) and must add the IPv6 address and routes again.
@@ -231,8 +297,8 @@ kw_check "addresses from the second pool ($G66, $L26)" \
 	bash -c "case '$G66 $L26' in 2001:db8:79::*' '2001:db8:79::*) exit 0;; esac; exit 1"
 
 run_agent gw g6
-run_agent l2 l2
 kw_check "gateway (B) tunnel up" within 5000 kwe_up g6
+run_agent l2 l2
 kw_check "IPv6-only laptop tunnel up" within 5000 kwe_up l2
 kw_check "the laptop's interface has $L26/128" within 2000 has_addr6 l2 l2 "$L26/128"
 ms=$(kwe_wait_ms 10000 ping_ok l2 "$G66") && kw_ok "laptop → gateway ping -6 $G66 over IPv6 UDP (after ${ms} ms)" ||
@@ -240,6 +306,9 @@ ms=$(kwe_wait_ms 10000 ping_ok l2 "$G66") && kw_ok "laptop → gateway ping -6 $
 kw_check "gateway → laptop ping -6 $L26" within 3000 ping_ok gw "$L26"
 kw_check "laptop → IPv6 host behind the gateway ($CORP6)" within 3000 ping_ok l2 "$CORP6"
 kw_check "IPv4 inside an IPv6 tunnel (laptop → $G64)" within 3000 ping_ok l2 "$G64"
+kw_check "a full-size IPv6 packet crosses the tunnel (1500 bytes outside)" mtu_ping l2 "$G66"
+kw_check "TCP over IPv6 over IPv6, laptop → gateway: 8 MiB intact" tcp6 l2 gw "$G66"
+kw_check "TCP over IPv6 over IPv6, gateway → laptop: 8 MiB intact" tcp6 gw l2 "$L26"
 kw_check "wg show on the gateway: the laptop's endpoint is [$OUT6_L2]:port" \
 	bash -c "wg show ${KWE_P}g6 endpoints | grep -F '$L2' | grep -qF '[$OUT6_L2]:'"
 kw_check "  … and its /128" allowed_has g6 "$L2" "$L26/128"
