@@ -9,10 +9,12 @@
 #      behind the gateway, `wg show` on the gateway lists the laptop's /128; suspend and
 #      restore bring the v6 path back; revocation cuts it (and the laptop's v6 address
 #      goes).
-#   B. IPv6 outside too: a second keywayd on [2001:db8:1::1], cidr6 2001:db8:79::/64,
-#      gateway endpoint [2001:db8:1::2]:51821 (a second gateway agent in the same
-#      gateway namespace). Laptop l2 has no IPv4 address at all on its uplink: it enrolls
-#      over http://[…], its tunnel runs over IPv6 UDP, and IPv6 and IPv4 work inside.
+#   B. IPv6 outside too, and cidr6 turned on later: a second keywayd on [2001:db8:1::1],
+#      first without cidr6, gateway endpoint [2001:db8:1::2]:51821 (a second gateway agent
+#      in the same gateway namespace). Laptop l2 has no IPv4 address at all on its uplink:
+#      it enrolls over http://[…] and its tunnel runs over IPv6 UDP (IPv4 inside). Then
+#      keywayd restarts with cidr6 2001:db8:79::/64: the running agents get IPv6 addresses
+#      without re-enrolling, and IPv6 works inside too.
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 . "$top_srcdir/tests/integration/lib.sh"
@@ -79,9 +81,16 @@ EOC
 }
 
 # keyway_start CONF LOG HOST PORT : a keywayd child, waited for on its port
+KEYWAYD_PID=""
 keyway_start() {
 	kw_spawn "$KWE_KEYWAYD" -c "$1" --foreground 2>>"$2"
+	KEYWAYD_PID=$!
 	kw_wait_port "$3" "$4" 10
+}
+keyway_stop() {
+	kill "$KEYWAYD_PID" 2>/dev/null
+	wait "$KEYWAYD_PID" 2>/dev/null
+	KW_PIDS=$(echo "$KW_PIDS" | tr ' ' '\n' | grep -vx "$KEYWAYD_PID" | tr '\n' ' ')
 }
 
 admin_token() { # admin_token CONF
@@ -268,11 +277,11 @@ kw_check "  … and removed its IPv6 address" lacks_addr6 l1 l1 "$L16/128"
 kwe_stop l1
 kwe_stop gw
 
-# ---- B. IPv6 outside too -----------------------------------------------------------
-echo "# B: IPv6 inside and outside"
+# ---- B. IPv6 outside too; cidr6 turned on later ------------------------------------
+echo "# B: IPv6 outside; cidr6 added to a running deployment"
 PORT=$(kw_free_port)
 KWE_URL="http://[$OUT6_CTL]:$PORT"
-keyway_conf "$KWE_DIR/b.conf" "[$OUT6_CTL]:$PORT" "$KWE_DIR/keywayd-b" 10.79.0.0/16 2001:db8:79::/64 \
+keyway_conf "$KWE_DIR/b.conf" "[$OUT6_CTL]:$PORT" "$KWE_DIR/keywayd-b" 10.79.0.0/16 "" \
 	"[$OUT6_GW]:51821" 51821
 keyway_start "$KWE_DIR/b.conf" "$KWE_DIR/keywayd-b.log" "$OUT6_CTL" "$PORT" ||
 	fatal "keywayd (B) starts on [$OUT6_CTL]:$PORT"
@@ -290,22 +299,38 @@ kwe_enroll l2 "$KWE_URL" --token "$(kwe_token device bob)" >"$KWE_DIR/enroll-l2.
 	{ cat "$KWE_DIR/enroll-l2.out"; fatal "IPv6-only laptop enrolls (B)"; }
 kw_ok "the IPv6-only laptop enrolls over http://[$OUT6_CTL]:$PORT"
 DG6=$(kwe_device_id g6); DL2=$(kwe_device_id l2)
-G66=$(host_of "$(dev_field "$DG6" address6)"); L26=$(host_of "$(dev_field "$DL2" address6)")
 G64=$(host_of "$(dev_field "$DG6" address)")
 L2=$(kwe_pubkey l2)
-kw_check "addresses from the second pool ($G66, $L26)" \
-	bash -c "case '$G66 $L26' in 2001:db8:79::*' '2001:db8:79::*) exit 0;; esac; exit 1"
+kw_check "no cidr6 yet: no IPv6 address for the devices" \
+	bash -c "[ -z \"\$(curl -s -H 'Authorization: Bearer $KWE_ADMIN' '$KWE_URL/api/v1/devices/$DL2' | grep address6)\" ]"
 
 run_agent gw g6
 kw_check "gateway (B) tunnel up" within 5000 kwe_up g6
 run_agent l2 l2
 kw_check "IPv6-only laptop tunnel up" within 5000 kwe_up l2
-kw_check "the laptop's interface has $L26/128" within 2000 has_addr6 l2 l2 "$L26/128"
+ms=$(kwe_wait_ms 10000 ping_ok l2 "$G64") && kw_ok "IPv4 inside an IPv6 tunnel: laptop → $G64 (after ${ms} ms)" ||
+	kw_not_ok "IPv4 inside an IPv6 tunnel: laptop → $G64"
+V0=$(kwe_json version <"$KWE_DIR/l2/status.json")
+
+# cidr6 turned on: keywayd restarts with it; the running agents come back to it (backoff
+# at most 2 s here) and get a newer config with their IPv6 addresses.
+keyway_stop
+sed -i 's|^cidr6 = .*|cidr6 = 2001:db8:79::/64|' "$KWE_DIR/b.conf"
+keyway_start "$KWE_DIR/b.conf" "$KWE_DIR/keywayd-b.log" "$OUT6_CTL" "$PORT" ||
+	fatal "keywayd (B) restarts with cidr6"
+G66=$(host_of "$(dev_field "$DG6" address6)"); L26=$(host_of "$(dev_field "$DL2" address6)")
+kw_check "the devices enrolled before now have addresses in cidr6 ($G66, $L26)" \
+	bash -c "case '$G66 $L26' in 2001:db8:79::2' '2001:db8:79::3) exit 0;; esac; exit 1"
+kw_check "the laptop's agent takes a newer config" within 8000 \
+	bash -c "[ \$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"version\"])' '$KWE_DIR/l2/status.json') -gt $V0 ]"
+kw_check "the laptop's interface has $L26/128, no re-enrollment" within 3000 has_addr6 l2 l2 "$L26/128"
+kw_check "the gateway's interface has $G66/128" within 3000 has_addr6 gw g6 "$G66/128"
+kw_check "the gateway routes the laptop's /128 into the tunnel" within 3000 route_via gw g6 "$L26"
 ms=$(kwe_wait_ms 10000 ping_ok l2 "$G66") && kw_ok "laptop → gateway ping -6 $G66 over IPv6 UDP (after ${ms} ms)" ||
 	kw_not_ok "laptop → gateway ping -6 $G66 over IPv6 UDP"
 kw_check "gateway → laptop ping -6 $L26" within 3000 ping_ok gw "$L26"
 kw_check "laptop → IPv6 host behind the gateway ($CORP6)" within 3000 ping_ok l2 "$CORP6"
-kw_check "IPv4 inside an IPv6 tunnel (laptop → $G64)" within 3000 ping_ok l2 "$G64"
+kw_check "IPv4 still works inside (laptop → $G64)" within 3000 ping_ok l2 "$G64"
 kw_check "a full-size IPv6 packet crosses the tunnel (1500 bytes outside)" mtu_ping l2 "$G66"
 kw_check "TCP over IPv6 over IPv6, laptop → gateway: 8 MiB intact" tcp6 l2 gw "$G66"
 kw_check "TCP over IPv6 over IPv6, gateway → laptop: 8 MiB intact" tcp6 gw l2 "$L26"
