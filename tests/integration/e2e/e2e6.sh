@@ -5,10 +5,13 @@
 #
 #   A. IPv6 in IPv4: keywayd on 192.0.2.1, cidr 10.78.0.0/16 + cidr6 2001:db8:78::/64,
 #      routes 198.51.100.0/24 + 2001:db8:c0::/64, gateway endpoint 192.0.2.2:51820.
-#      Laptop l1: v6 tunnel addresses and routes, ping -6 both ways and to a v6 host
-#      behind the gateway, `wg show` on the gateway lists the laptop's /128; suspend and
-#      restore bring the v6 path back; revocation cuts it (and the laptop's v6 address
-#      goes).
+#      The gateway runs first; laptop l1 enrolls meanwhile (the gateway takes its /128 as
+#      a live change: `wg show` allowed IPs, route, `keyway-agent status`). Then: v6
+#      addresses and routes on both, ping -6 both ways and to a v6 host behind the
+#      gateway, a full-MTU packet (and MTU+1 refused), 8 MiB over TCP each way with the
+#      same SHA-256 at the other end, a spoofed v6 source dropped by the gateway (its TUN
+#      rx counter), suspend and restore bring the v6 path back, revocation cuts it within
+#      seconds and the laptop's v6 address goes.
 #   B. IPv6 outside too, and cidr6 turned on later: a second keywayd on [2001:db8:1::1],
 #      first without cidr6, gateway endpoint [2001:db8:1::2]:51821 (a second gateway agent
 #      in the same gateway namespace). Laptop l2 has no IPv4 address at all on its uplink:
@@ -35,6 +38,7 @@ if [ "${1:-}" != --inside ]; then
 fi
 
 KWE_DIR=$(kw_tmpdir)
+KW_TMP=$KWE_DIR # kw_tmpdir ran in a subshell: tell kw_cleanup what to remove
 trap 'kw_cleanup' EXIT
 dump_logs() {
 	local f
