@@ -348,5 +348,8 @@ kw_check "revoking the IPv6-only laptop: DELETE answers 204" test "$KWE_STATUS" 
 kw_check "  … the gateway drops it" within 2000 peer_absent g6 "$L2"
 kw_check "  … and ping -6 fails within 5 s" within 5000 ping_fails l2 "$G66"
 
+kw_check "no agent failed to apply or tear down part of a config (addresses, routes)" \
+	bash -c "! grep -qE 'event=(apply|teardown)_incomplete' '$KWE_DIR'/{gw,l1,g6,l2}.log"
+
 [ "$KW_FAIL" -eq 0 ] || dump_logs
 kw_summary
