@@ -649,6 +649,9 @@ int wg_device_start(struct wg_device *dev)
 		dev->started = false;
 		return ret;
 	}
+	if ((ret = pool_new(&dev->pool, pool_default_workers())))
+		goto fail0;
+	log_info("crypto workers=%u", pool_workers(dev->pool));
 	if ((ret = -pthread_create(&dev->rx_thread, NULL, receive_thread_main, dev)))
 		goto fail0;
 	if ((ret = -pthread_create(&dev->tx_thread, NULL, send_thread_main, dev)))
@@ -664,6 +667,8 @@ fail1:
 	device_request_stop(dev, 0);
 	pthread_join(dev->rx_thread, NULL);
 fail0:
+	pool_free(dev->pool);
+	dev->pool = NULL;
 	dev->started = false;
 	return ret;
 }
@@ -681,6 +686,8 @@ void wg_device_stop(struct wg_device *dev)
 		pthread_join(dev->tx_thread, NULL);
 		pthread_join(dev->timer_thread, NULL);
 		dev->threads_running = false;
+		pool_free(dev->pool);
+		dev->pool = NULL;
 	}
 	uapi_stop(dev);
 }

@@ -14,6 +14,7 @@
 #include "allowedips.h"
 #include "cookie.h"
 #include "noise.h"
+#include "pool.h"
 #include "timers.h"
 #include "tun.h"
 #include "udp.h"
@@ -86,6 +87,7 @@ struct wg_device {
 
 	struct wg_tun *tun;
 	struct wg_udp udp;
+	struct wg_pool *pool;   /* crypto workers (NULL when not started) */
 	_Atomic int mtu;
 
 	/* Handshake load: count of handshake messages in the current second. */
@@ -180,6 +182,8 @@ void peer_timers_tick(struct wg_peer *peer, uint64_t now);
  * room for MSG_DATA_HEADER_LEN + padded len + 16. Returns the wire length. */
 size_t peer_seal(struct wg_keypair *kp, uint64_t counter, uint8_t *out, const uint8_t *pkt,
 		 size_t len, int mtu);
+/* The wire length peer_seal() will return for a packet of len bytes. */
+size_t peer_wire_len(size_t len, int mtu);
 
 /* send.c / receive.c: the two data-path threads. */
 void *send_thread_main(void *arg);

@@ -198,13 +198,26 @@ void peer_send_initiation(struct wg_peer *peer, bool retry)
 	timers_handshake_initiated(&peer->timers, now, wg_jitter());
 }
 
-size_t peer_seal(struct wg_keypair *kp, uint64_t counter, uint8_t *out, const uint8_t *pkt,
-		 size_t len, int mtu)
+/* Padding to a multiple of 16, but never past the MTU (whitepaper 5.4.6). */
+static size_t padded_len(size_t len, int mtu)
 {
 	size_t padded = (len + 15) & ~(size_t)15;
 
 	if (mtu > 0 && padded > (size_t)mtu)
 		padded = len > (size_t)mtu ? len : (size_t)mtu;
+	return padded;
+}
+
+size_t peer_wire_len(size_t len, int mtu)
+{
+	return MSG_DATA_HEADER_LEN + padded_len(len, mtu) + NOISE_AUTHTAG_LEN;
+}
+
+size_t peer_seal(struct wg_keypair *kp, uint64_t counter, uint8_t *out, const uint8_t *pkt,
+		 size_t len, int mtu)
+{
+	size_t padded = padded_len(len, mtu);
+
 	le32_write(out, MSG_DATA);
 	le32_write(out + 4, kp->k.remote_index);
 	le64_write(out + 8, counter);

@@ -1,7 +1,11 @@
 /* The receive thread: UDP -> (handshake | decrypt) -> source check -> TUN.
- * Handshake messages are handled inline; under load they must carry a valid
- * cookie MAC (else we answer with a cookie reply) and pass the per-source
- * rate limiter before any X25519 work. Every dropped packet is counted. */
+ * Data messages of a recvmmsg batch are opened together on the crypto pool
+ * (pool.c), then finished one by one in arrival order, so replay windows,
+ * timers and TUN writes see them as they came. Handshake messages are handled
+ * inline, in order with the data around them; under load they must carry a
+ * valid cookie MAC (else we answer with a cookie reply) and pass the
+ * per-source rate limiter before any X25519 work. Every dropped packet is
+ * counted. */
 #include "config.h"
 
 #include <errno.h>
@@ -192,29 +196,67 @@ bad:
 	atomic_fetch_add(&dev->drop_invalid, 1);
 }
 
-static void receive_data(struct wg_device *dev, uint8_t *buf, size_t len,
+/* A data message on its way through the three stages: data_prepare()
+ * (serial: header, keypair lookup), data_open() (decryption, on the crypto
+ * pool), data_finish() (serial, in arrival order: replay window, peer state,
+ * source check, into the TUN batch). */
+struct rx_item {
+	struct wg_keypair *kp; /* referenced */
+	uint8_t *buf;
+	size_t len;
+	uint64_t counter;
+	const union wg_endpoint *src;
+	const struct wg_src *local;
+	bool ok;
+};
+
+static bool data_prepare(struct wg_device *dev, uint8_t *buf, size_t len,
 			 const union wg_endpoint *src, const struct wg_src *local,
-			 struct wg_tun_batch *out)
+			 struct rx_item *it)
 {
 	struct wg_keypair *kp;
-	struct wg_peer *peer, *routed;
-	uint64_t counter, now;
-	uint8_t *pkt = buf + MSG_DATA_HEADER_LEN;
-	size_t plen, tot;
 
 	if (len < MSG_DATA_MIN_LEN) {
 		atomic_fetch_add(&dev->drop_invalid, 1);
-		return;
+		return false;
 	}
 	kp = index_lookup_keypair(dev, le32_read(buf + 4));
 	if (!kp) {
 		atomic_fetch_add(&dev->drop_invalid, 1);
-		return;
+		return false;
 	}
-	now = wg_now();
-	counter = le64_read(buf + 8);
-	if (!atomic_load(&kp->k.receiving_ok) || now - kp->k.birth >= REJECT_AFTER_TIME ||
-	    noise_decrypt(&kp->k, counter, pkt, len - MSG_DATA_HEADER_LEN) != 0) {
+	if (!atomic_load(&kp->k.receiving_ok) || wg_now() - kp->k.birth >= REJECT_AFTER_TIME) {
+		atomic_fetch_add(&dev->drop_invalid, 1);
+		keypair_put(kp);
+		return false;
+	}
+	it->kp = kp;
+	it->buf = buf;
+	it->len = len;
+	it->counter = le64_read(buf + 8);
+	it->src = src;
+	it->local = local;
+	it->ok = false;
+	return true;
+}
+
+static void data_open(struct rx_item *it)
+{
+	it->ok = noise_decrypt(&it->kp->k, it->counter, it->buf + MSG_DATA_HEADER_LEN,
+			       it->len - MSG_DATA_HEADER_LEN) == 0;
+}
+
+static void data_finish(struct wg_device *dev, struct rx_item *it, struct wg_tun_batch *out)
+{
+	struct wg_keypair *kp = it->kp;
+	const union wg_endpoint *src = it->src;
+	const struct wg_src *local = it->local;
+	struct wg_peer *peer, *routed;
+	uint64_t counter = it->counter, now = wg_now();
+	uint8_t *pkt = it->buf + MSG_DATA_HEADER_LEN;
+	size_t len = it->len, plen, tot;
+
+	if (!it->ok) {
 		atomic_fetch_add(&dev->drop_invalid, 1);
 		goto out;
 	}
@@ -280,6 +322,18 @@ out:
 	keypair_put(kp);
 }
 
+static void receive_data(struct wg_device *dev, uint8_t *buf, size_t len,
+			 const union wg_endpoint *src, const struct wg_src *local,
+			 struct wg_tun_batch *out)
+{
+	struct rx_item it;
+
+	if (!data_prepare(dev, buf, len, src, local, &it))
+		return;
+	data_open(&it);
+	data_finish(dev, &it, out);
+}
+
 void receive_datagram(struct wg_device *dev, uint8_t *buf, size_t len,
 		      const union wg_endpoint *src, struct wg_tun_batch *out)
 {
@@ -313,16 +367,68 @@ void receive_datagram_local(struct wg_device *dev, uint8_t *buf, size_t len,
 }
 
 #define RX_MSGS 32
+/* Data messages opened together: a full batch of GRO trains. */
+#define RX_MAX_ITEMS (RX_MSGS * 64)
+
+struct rx_burst {
+	struct wg_device *dev;
+	struct rx_item *items; /* RX_MAX_ITEMS */
+	unsigned n;
+	struct wg_tun_batch *tb;
+};
+
+static void open_one(void *ctx, unsigned i)
+{
+	struct rx_burst *r = ctx;
+
+	data_open(&r->items[i]);
+}
+
+/* Opens the pending data messages on the crypto pool, then finishes them in
+ * the order they arrived. */
+static void burst_flush(struct rx_burst *r)
+{
+	unsigned i;
+
+	pool_run(r->dev->pool, r->n, open_one, r);
+	for (i = 0; i < r->n; i++) {
+		if (r->tb->n == TUN_BATCH)
+			tun_write_batch(r->dev->tun, r->tb);
+		data_finish(r->dev, &r->items[i], r->tb);
+	}
+	r->n = 0;
+}
+
+/* One datagram of a received batch: data messages wait for the burst's
+ * flush; anything else first flushes them, so a handshake and the data that
+ * follows it are handled in order. */
+static void burst_add(struct rx_burst *r, uint8_t *buf, size_t len, const union wg_endpoint *src,
+		      const struct wg_src *local)
+{
+	if (len >= 4 && le32_read(buf) == MSG_DATA) {
+		if (r->n == RX_MAX_ITEMS)
+			burst_flush(r);
+		if (data_prepare(r->dev, buf, len, src, local, &r->items[r->n]))
+			r->n++;
+		return;
+	}
+	burst_flush(r);
+	if (r->tb->n == TUN_BATCH)
+		tun_write_batch(r->dev->tun, r->tb);
+	receive_datagram_local(r->dev, buf, len, src, local, r->tb);
+}
 
 void *receive_thread_main(void *arg)
 {
 	struct wg_device *dev = arg;
 	struct udp_rx_batch *b = calloc(1, sizeof(*b));
-	struct wg_tun_batch *tb = calloc(1, sizeof(*tb));
+	struct rx_burst rb = { .dev = dev };
 	uint8_t *mem = malloc((size_t)RX_MSGS * UDP_RX_BUF);
 	unsigned i;
 
-	if (!b || !tb || !mem) {
+	rb.tb = calloc(1, sizeof(*rb.tb));
+	rb.items = malloc(RX_MAX_ITEMS * sizeof(*rb.items));
+	if (!b || !rb.tb || !rb.items || !mem) {
 		device_request_stop(dev, -ENOMEM);
 		goto out;
 	}
@@ -362,18 +468,18 @@ void *receive_thread_main(void *arg)
 			/* A GRO'd message is a train of datagrams of `seg` bytes. */
 			for (off = 0; off < b->msg[i].len; off += seg) {
 				size_t l = b->msg[i].len - off < seg ? b->msg[i].len - off : seg;
-				if (tb->n == TUN_BATCH)
-					tun_write_batch(dev->tun, tb);
-				receive_datagram_local(dev, b->msg[i].buf + off, l, &b->msg[i].src,
-						       &b->msg[i].local, tb);
+				burst_add(&rb, b->msg[i].buf + off, l, &b->msg[i].src,
+					  &b->msg[i].local);
 			}
 		}
-		tun_write_batch(dev->tun, tb);
+		burst_flush(&rb);
+		tun_write_batch(dev->tun, rb.tb);
 		pthread_rwlock_unlock(&dev->cfg_lock);
 	}
 out:
 	free(mem);
 	free(b);
-	free(tb);
+	free(rb.tb);
+	free(rb.items);
 	return NULL;
 }

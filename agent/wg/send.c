@@ -1,9 +1,9 @@
 /* The send thread: TUN -> cryptokey routing -> encrypt -> UDP. Reads a burst
- * of frames, splits TSO super-packets (offload.c), encrypts every segment in
- * place in a preallocated arena, and hands the whole burst to one sendmmsg
- * with UDP GSO trains. Crypto is inline: each direction has its own thread,
- * which keeps per-peer order without queues; a sealing helper thread
- * (KEYWAY_WG_TX_WORKER=1) measured about 5% slower on the 2-core target. */
+ * of frames, splits TSO super-packets (offload.c), lays every segment out in
+ * a preallocated arena with its counter, then seals the whole burst with the
+ * crypto pool (pool.c: this thread plus the workers) and hands it to one
+ * sendmmsg with UDP GSO trains. The burst leaves in the order it was read,
+ * so per-peer order holds; nothing is allocated per packet. */
 #include "config.h"
 
 #include <errno.h>
@@ -22,65 +22,19 @@
 #define GSO_MAX_BYTES 65000
 #define GSO_MAX_SEGS 64 /* UDP_MAX_SEGMENTS of older kernels */
 
-/* Optional helper thread that seals the second half of a large burst of
- * segments while the send thread seals the first (KEYWAY_WG_TX_WORKER=1).
- * Kept only to measure inline crypto against a worker; off by default. */
-struct seal_worker {
-	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool has_job, stop;
+/* One segment to seal at the flush. */
+struct seal_item {
 	struct wg_keypair *kp;
-	uint8_t *base;
-	const uint16_t *seg_len;
-	size_t stride, total, last_wire;
+	uint8_t *out; /* header, then the plaintext at out + MSG_DATA_HEADER_LEN */
 	uint64_t ctr;
-	int from, to, mtu;
+	uint16_t len;
 };
 
-static size_t seal_range(struct wg_keypair *kp, uint8_t *base, size_t stride,
-			 const uint16_t *seg_len, uint64_t ctr, int from, int to, int mtu,
-			 size_t *last_wire)
-{
-	size_t total = 0, w = 0;
-	int i;
-
-	for (i = from; i < to; i++) {
-		uint8_t *o = base + (size_t)i * stride;
-		w = peer_seal(kp, ctr + (uint64_t)i, o, o + MSG_DATA_HEADER_LEN, seg_len[i], mtu);
-		total += w;
-	}
-	*last_wire = w;
-	return total;
-}
-
-static void *seal_worker_main(void *arg)
-{
-	struct seal_worker *w = arg;
-
-	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		while (!w->has_job && !w->stop)
-			pthread_cond_wait(&w->cv, &w->mu);
-		if (w->stop)
-			break;
-		pthread_mutex_unlock(&w->mu);
-		size_t last;
-		size_t total = seal_range(w->kp, w->base, w->stride, w->seg_len, w->ctr, w->from,
-					  w->to, w->mtu, &last);
-		pthread_mutex_lock(&w->mu);
-		w->total = total;
-		w->last_wire = last;
-		w->has_job = false;
-		pthread_cond_broadcast(&w->cv);
-	}
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
-}
+#define SEND_MAX_ITEMS 4096
 
 struct send_ctx {
-	struct seal_worker *worker;
 	struct wg_device *dev;
+	int mtu;          /* for this burst */
 	uint8_t *in;      /* one TUN frame */
 	uint8_t *arena;   /* encrypted output of the burst */
 	size_t used;
@@ -88,7 +42,19 @@ struct send_ctx {
 	struct wg_peer *owner[UDP_TX_MSGS]; /* peer of each batch message */
 	int nsegs[UDP_TX_MSGS];             /* datagrams in each batch message */
 	uint16_t seg_len[SEND_MAX_SEGS];
+	struct seal_item *items;            /* SEND_MAX_ITEMS, sealed at the flush */
+	unsigned n_items;
+	struct wg_keypair *kps[SEND_BURST]; /* references held until the flush */
+	unsigned n_kps;
 };
+
+static void seal_one(void *ctx, unsigned i)
+{
+	struct send_ctx *c = ctx;
+	struct seal_item *it = &c->items[i];
+
+	(void)peer_seal(it->kp, it->ctr, it->out, it->out + MSG_DATA_HEADER_LEN, it->len, c->mtu);
+}
 
 /* Appends k datagrams (one, or a train of seg-byte datagrams whose last may
  * be shorter) at buf to the batch. When they continue the previous message in
@@ -128,6 +94,11 @@ static void send_flush(struct send_ctx *c)
 {
 	unsigned i, n = c->batch.n;
 
+	pool_run(c->dev->pool, c->n_items, seal_one, c);
+	c->n_items = 0;
+	for (i = 0; i < c->n_kps; i++)
+		keypair_put(c->kps[i]);
+	c->n_kps = 0;
 	if (n) {
 		(void)udp_send_batch(&c->dev->udp, &c->batch);
 		/* Sticky sources that turned out gone: the peers forget them. */
@@ -136,15 +107,6 @@ static void send_flush(struct send_ctx *c)
 				peer_forget_src(c->owner[i], &c->batch.msg[i].src);
 	}
 	c->used = 0;
-}
-
-static size_t padded_len(size_t len, int mtu)
-{
-	size_t p = (len + 15) & ~(size_t)15;
-
-	if (mtu > 0 && p > (size_t)mtu)
-		p = len > (size_t)mtu ? len : (size_t)mtu;
-	return p;
 }
 
 /* Longest IP packet the frame will yield (a full segment), or 0 if bad. */
@@ -173,8 +135,8 @@ static void send_frame(struct send_ctx *c, size_t flen)
 {
 	struct wg_device *dev = c->dev;
 	bool vnet = dev->tun->vnet_hdr;
-	int mtu = atomic_load(&dev->mtu);
-	size_t maxseg, stride, total = 0;
+	int mtu = c->mtu;
+	size_t maxseg, stride, total = 0, last = 0;
 	uint8_t *base, *ip;
 	struct wg_peer *peer;
 	struct wg_keypair *kp;
@@ -188,8 +150,9 @@ static void send_frame(struct send_ctx *c, size_t flen)
 		atomic_fetch_add(&dev->drop_invalid, 1);
 		return;
 	}
-	stride = MSG_DATA_HEADER_LEN + padded_len(maxseg, mtu) + NOISE_AUTHTAG_LEN;
-	if (c->used + stride * SEND_MAX_SEGS > SEND_ARENA || c->batch.n + 4 > UDP_TX_MSGS)
+	stride = peer_wire_len(maxseg, mtu);
+	if (c->used + stride * SEND_MAX_SEGS > SEND_ARENA || c->batch.n + 4 > UDP_TX_MSGS ||
+	    c->n_items + SEND_MAX_SEGS > SEND_MAX_ITEMS || c->n_kps == SEND_BURST)
 		send_flush(c);
 	base = c->arena + c->used;
 	if (vnet) {
@@ -238,34 +201,18 @@ static void send_frame(struct send_ctx *c, size_t flen)
 		keypair_put(kp);
 		return;
 	}
-	if (c->worker && nseg >= 8) {
-		struct seal_worker *w = c->worker;
-		int half = nseg / 2;
-		size_t last;
-		pthread_mutex_lock(&w->mu);
-		w->kp = kp;
-		w->base = base;
-		w->seg_len = c->seg_len;
-		w->stride = stride;
-		w->ctr = ctr;
-		w->from = half;
-		w->to = nseg;
-		w->mtu = mtu;
-		w->has_job = true;
-		pthread_cond_broadcast(&w->cv);
-		pthread_mutex_unlock(&w->mu);
-		total = seal_range(kp, base, stride, c->seg_len, ctr, 0, half, mtu, &last);
-		pthread_mutex_lock(&w->mu);
-		while (w->has_job)
-			pthread_cond_wait(&w->cv, &w->mu);
-		total += w->total;
-		c->used += (size_t)(nseg - 1) * stride + w->last_wire;
-		pthread_mutex_unlock(&w->mu);
-	} else {
-		size_t last;
-		total = seal_range(kp, base, stride, c->seg_len, ctr, 0, nseg, mtu, &last);
-		c->used += (size_t)(nseg - 1) * stride + last;
+	/* Sealed at the flush, all segments of the burst together. */
+	for (i = 0; i < nseg; i++) {
+		struct seal_item *it = &c->items[c->n_items++];
+		it->kp = kp;
+		it->out = base + (size_t)i * stride;
+		it->ctr = ctr + (uint64_t)i;
+		it->len = c->seg_len[i];
+		last = peer_wire_len(c->seg_len[i], mtu);
+		total += last;
 	}
+	c->used += (size_t)(nseg - 1) * stride + last;
+	c->kps[c->n_kps++] = kp; /* put after sealing */
 	/* One GSO train per at most GSO_MAX_BYTES (the IP length limit). */
 	{
 		int per = (int)(GSO_MAX_BYTES / stride), done = 0;
@@ -292,7 +239,6 @@ static void send_frame(struct send_ctx *c, size_t flen)
 				now - kp->k.birth > REKEY_AFTER_TIME))
 		peer_send_initiation(peer, false);
 	pthread_mutex_unlock(&peer->lock);
-	keypair_put(kp);
 }
 
 void *send_thread_main(void *arg)
@@ -303,26 +249,17 @@ void *send_thread_main(void *arg)
 
 	c.in = malloc(cap);
 	c.arena = malloc(SEND_ARENA);
-	if (!c.in || !c.arena) {
+	c.items = malloc(SEND_MAX_ITEMS * sizeof(*c.items));
+	if (!c.in || !c.arena || !c.items) {
 		device_request_stop(dev, -ENOMEM);
 		goto out;
-	}
-	if (getenv("KEYWAY_WG_TX_WORKER")) {
-		c.worker = calloc(1, sizeof(*c.worker));
-		if (c.worker) {
-			pthread_mutex_init(&c.worker->mu, NULL);
-			pthread_cond_init(&c.worker->cv, NULL);
-			if (pthread_create(&c.worker->th, NULL, seal_worker_main, c.worker)) {
-				free(c.worker);
-				c.worker = NULL;
-			}
-		}
 	}
 	while (!atomic_load(&dev->stopping)) {
 		bool idle = false;
 		int k;
 
 		pthread_rwlock_rdlock(&dev->cfg_lock);
+		c.mtu = atomic_load(&dev->mtu);
 		for (k = 0; k < SEND_BURST; k++) {
 			ssize_t r = tun_read(dev->tun, c.in, cap);
 			if (r == -EAGAIN) {
@@ -347,17 +284,10 @@ void *send_thread_main(void *arg)
 		}
 	}
 out:
-	if (c.worker) {
-		pthread_mutex_lock(&c.worker->mu);
-		c.worker->stop = true;
-		pthread_cond_broadcast(&c.worker->cv);
-		pthread_mutex_unlock(&c.worker->mu);
-		pthread_join(c.worker->th, NULL);
-		free(c.worker);
-	}
 	if (c.arena)
 		sodium_memzero(c.arena, SEND_ARENA);
 	free(c.in);
 	free(c.arena);
+	free(c.items);
 	return NULL;
 }

@@ -4,11 +4,11 @@
 
 KW_PIDS=""
 KW_NETNS=""
-KW_TMP=""
 
-kw_tmpdir() {
-	KW_TMP=$(mktemp -d /tmp/keyway-test.XXXXXX)
-	echo "$KW_TMP"
+kw_tmpdir() { # prints a new private directory, removed by kw_cleanup
+	# Named after this shell's pid ($$ is the same in the $(...) subshell
+	# callers use), so kw_cleanup finds every one of them.
+	mktemp -d "/tmp/keyway-test.$$.XXXXXX"
 }
 
 kw_spawn() { # kw_spawn CMD... ; remembers the pid in $!
@@ -41,7 +41,7 @@ kw_cleanup() {
 	for p in $KW_PIDS; do kill "$p" 2>/dev/null; done
 	for p in $KW_PIDS; do wait "$p" 2>/dev/null; done
 	for n in $KW_NETNS; do ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null; ip netns del "$n" 2>/dev/null; done
-	[ -n "$KW_TMP" ] && [ -z "${KW_KEEP_TMP:-}" ] && rm -rf "$KW_TMP"
+	[ -z "${KW_KEEP_TMP:-}" ] && rm -rf /tmp/keyway-test.$$.*
 	KW_PIDS=""; KW_NETNS=""
 }
 

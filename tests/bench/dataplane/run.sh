@@ -8,7 +8,9 @@
 # UDP is measured twice: with iperf3's default socket buffers (the receiving
 # iperf3's 208 KiB queue holds only ~230 small datagrams, so a burst delivered
 # while it is not scheduled overflows it) and with 4 MiB buffers (-w 4M),
-# which shows what the tunnel itself carries.
+# which shows what the tunnel itself carries. A fourth column runs
+# keyway-wg<->keyway-wg with KEYWAY_WG_WORKERS=0 (all crypto on the send and
+# receive threads) against the default crypto pool.
 # Usage (root): tests/bench/dataplane/run.sh [SECONDS]   (or make bench-dataplane)
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
@@ -31,8 +33,9 @@ iperf_json() { # iperf_json ARGS... -> prints JSON of the client run
 	wait $srv 2>/dev/null
 }
 
-measure() { # measure NAME IMPL_A IMPL_B ROUND
+measure() { # measure NAME IMPL_A IMPL_B ROUND [KEYWAY_WG_WORKERS]
 	local name=$1 j r=$4
+	if [ -n "${5:-}" ]; then export KEYWAY_WG_WORKERS=$5; else unset KEYWAY_WG_WORKERS; fi
 	kwg_setup_pair b
 	local A_PRIV B_PRIV A_PUB B_PUB
 	A_PRIV=$(wg genkey) B_PRIV=$(wg genkey)
@@ -103,8 +106,10 @@ for r in $(seq "$ROUNDS"); do
 	measure go-go go go "$r"
 	measure kw-kw kw kw "$r"
 	measure kw-go kw go "$r"
+	measure kw-kw0 kw kw "$r" 0
 done
-for name in go-go kw-kw kw-go; do
+unset KEYWAY_WG_WORKERS
+for name in go-go kw-kw kw-go kw-kw0; do
 	for m in tcp1 tcp4 udp udpw rtt; do
 		R[$name,$m]=$(median "$name" "$m")
 	done
@@ -115,12 +120,12 @@ RSS_GO=$(idle_rss go)
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print('%.2f' % (a/b) if b else 'n/a')" "$1" "$2"; }
 echo
 echo "Data plane benchmark ($(nproc) cores, ${T}s per figure, median of $ROUNDS rounds, $(date -u +%FT%TZ))"
-printf '%-28s %12s %12s %12s\n' "" "wg-go<->wg-go" "kw<->kw" "kw->wg-go"
-printf '%-28s %12s %12s %12s\n' "TCP 1 stream (Mbit/s)" "${R[go-go,tcp1]}" "${R[kw-kw,tcp1]}" "${R[kw-go,tcp1]}"
-printf '%-28s %12s %12s %12s\n' "TCP 4 streams (Mbit/s)" "${R[go-go,tcp4]}" "${R[kw-kw,tcp4]}" "${R[kw-go,tcp4]}"
-printf '%-28s %12s %12s %12s\n' "UDP 64-byte (pkt/s recv)" "${R[go-go,udp]}" "${R[kw-kw,udp]}" "${R[kw-go,udp]}"
-printf '%-28s %12s %12s %12s\n' "  same, 4 MiB socket bufs" "${R[go-go,udpw]}" "${R[kw-kw,udpw]}" "${R[kw-go,udpw]}"
-printf '%-28s %12s %12s %12s\n' "ping RTT avg (ms)" "${R[go-go,rtt]}" "${R[kw-kw,rtt]}" "${R[kw-go,rtt]}"
+printf '%-28s %12s %12s %12s %12s\n' "" "wg-go<->wg-go" "kw<->kw" "kw->wg-go" "kw, 0 workers"
+printf '%-28s %12s %12s %12s %12s\n' "TCP 1 stream (Mbit/s)" "${R[go-go,tcp1]}" "${R[kw-kw,tcp1]}" "${R[kw-go,tcp1]}" "${R[kw-kw0,tcp1]}"
+printf '%-28s %12s %12s %12s %12s\n' "TCP 4 streams (Mbit/s)" "${R[go-go,tcp4]}" "${R[kw-kw,tcp4]}" "${R[kw-go,tcp4]}" "${R[kw-kw0,tcp4]}"
+printf '%-28s %12s %12s %12s %12s\n' "UDP 64-byte (pkt/s recv)" "${R[go-go,udp]}" "${R[kw-kw,udp]}" "${R[kw-go,udp]}" "${R[kw-kw0,udp]}"
+printf '%-28s %12s %12s %12s %12s\n' "  same, 4 MiB socket bufs" "${R[go-go,udpw]}" "${R[kw-kw,udpw]}" "${R[kw-go,udpw]}" "${R[kw-kw0,udpw]}"
+printf '%-28s %12s %12s %12s %12s\n' "ping RTT avg (ms)" "${R[go-go,rtt]}" "${R[kw-kw,rtt]}" "${R[kw-go,rtt]}" "${R[kw-kw0,rtt]}"
 echo
 echo "Ratios against wireguard-go<->wireguard-go:"
 printf '  TCP 1 stream:   kw<->kw %sx   kw->wg-go %sx\n' "$(ratio "${R[kw-kw,tcp1]}" "${R[go-go,tcp1]}")" "$(ratio "${R[kw-go,tcp1]}" "${R[go-go,tcp1]}")"
