@@ -136,7 +136,7 @@ int cmd_enroll(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *pin = NULL, *token = NULL, *user = NULL, *endpoint = NULL;
+	const char *pin = NULL, *token = NULL, *user = NULL, *endpoint = NULL, *addr6;
 	struct agent_state st;
 	struct fetch_opts fo;
 	struct verify_params vp;
@@ -293,9 +293,10 @@ int cmd_enroll(int argc, char **argv)
 		agent_die_msg("cannot save the enrollment in %s: %s", st.dir, strerror(-ret));
 		goto out;
 	}
-	printf("enrolled: device %s, address %s, config version %llu, state in %s\n", st.device_id,
-	       json_string_value(json_object_get(reply, "address")) ?: "?",
-	       (unsigned long long)cfg->version, st.dir);
+	addr6 = json_string_value(json_object_get(reply, "address6")); /* only with a cidr6 pool */
+	printf("enrolled: device %s, address %s%s%s, config version %llu, state in %s\n", st.device_id,
+	       json_string_value(json_object_get(reply, "address")) ?: "?", addr6 ? " " : "",
+	       addr6 ? addr6 : "", (unsigned long long)cfg->version, st.dir);
 	rc = 0;
 out:
 	agent_config_free(cfg);

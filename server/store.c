@@ -383,6 +383,8 @@ static int check_fingerprint(struct kw_store *st, struct kw_conn *c)
 		goto out;
 	sqlite3_bind_int64(s, 1, seq);
 	ret = store_step_done(c, s);
+	if (ret == 0)
+		ret = store_devices_readdress6(st, c);
 	if (ret < 0)
 		goto out;
 	if (old[0])
@@ -403,6 +405,7 @@ int store_open_migrations(const char *path, const struct kw_store_net *net, cons
 {
 	struct kw_store *st;
 	struct kw_conn *c = NULL;
+	uint64_t first6, last6;
 	int ret;
 
 	*out = NULL;
@@ -425,6 +428,13 @@ int store_open_migrations(const char *path, const struct kw_store_net *net, cons
 		if (ret < 0) {
 			log_error("store: network too small for devices cidr prefix=%u", net->cidr.prefix);
 			goto fail;
+		}
+		/* A device has the same offset in cidr6: a smaller IPv6 prefix is the limit. */
+		if (net->has_cidr6 && ipam_pool_range(&net->cidr6, &first6, &last6) == 0 &&
+		    last6 < st->pool_last) {
+			log_info("store: cidr6 holds fewer addresses than cidr: pool limited to %llu devices",
+				 (unsigned long long)(last6 - st->pool_first + 1));
+			st->pool_last = last6;
 		}
 	}
 	ret = store_conn_get(st, &c);

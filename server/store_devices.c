@@ -380,6 +380,44 @@ static int format_offset(const struct kw_cidr *net, uint64_t off, char out[KW_CI
 	return 0;
 }
 
+/*
+ * A device's IPv6 address is its host offset in the configured cidr6, like its IPv4 one in
+ * cidr. The text is stored at enrollment, so when [network] cidr6 is added, moved or removed
+ * this writes it again for every device (no cidr6, or an offset the prefix cannot hold:
+ * none). Called by store_open inside the transaction that bumps every config version.
+ */
+int store_devices_readdress6(struct kw_store *st, struct kw_conn *c)
+{
+	static const char sel[] = "SELECT id, address_offset FROM devices ORDER BY id";
+	static const char upd[] = "UPDATE devices SET address6 = ?1 WHERE id = ?2";
+	char addr6[KW_CIDR_STRLEN];
+	sqlite3_stmt *s, *u;
+	int ret = 0, rc;
+
+	s = store_stmt(c, sel);
+	u = store_stmt(c, upd);
+	if (!s || !u)
+		return -EIO;
+	/* Changing a column no index covers while the scan is open is safe in SQLite. */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t off = sqlite3_column_int64(s, 1);
+
+		addr6[0] = '\0';
+		if (st->net.has_cidr6 && off > 0 && format_offset(&st->net.cidr6, (uint64_t)off, addr6) < 0)
+			addr6[0] = '\0';
+		sqlite3_bind_text(u, 1, addr6, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(u, 2, sqlite3_column_int64(s, 0));
+		ret = store_step_done(c, u);
+		sqlite3_reset(u);
+		if (ret < 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = store_errno(c, rc) ?: -EIO;
+	sqlite3_reset(s);
+	return ret;
+}
+
 int store_enroll(struct kw_store *st, const struct kw_enroll_params *p, struct kw_device *out)
 {
 	static const char ins[] =

@@ -256,6 +256,102 @@ START_TEST(test_ipam_exhaustion_and_quarantine)
 }
 END_TEST
 
+/* keywayd restarted with another [network] plan: reopen the fixture's store with cidr6
+ * (NULL: none) and a fingerprint standing for the whole plan. */
+static void fixture_reopen_net(struct fixture *f, const char *cidr6, const char *fingerprint)
+{
+	struct kw_store_net net = { .cidr = f->conf.cidr, .quarantine = f->conf.address_quarantine };
+
+	if (cidr6) {
+		net.has_cidr6 = true;
+		ck_assert_int_eq(cidr_parse_network(&net.cidr6, cidr6), 0);
+	}
+	snprintf(net.fingerprint, sizeof(net.fingerprint), "%s", fingerprint);
+	store_close(f->srv.store);
+	f->srv.store = NULL;
+	ck_assert_int_eq(store_open(f->db, &net, &f->srv.store), 0);
+}
+
+START_TEST(test_ipam_cidr6_smaller_than_cidr)
+{
+	struct fixture f;
+	struct kw_device d;
+	char tok[64], *before, *after;
+	int n;
+
+	/* The IPv4 /16 has offsets 2 to 65,534, the IPv6 /120 only 2 to 255: a device gets the
+	 * same offset in both, so the /120 is the limit, and the device after it gets a clean
+	 * -ENOSPC (409 pool_exhausted) rather than an address the prefix cannot hold. */
+	fixture_up(&f, "10.77.0.0/16", 0);
+	fixture_reopen_net(&f, "2001:db8:77::/120", "small-v6");
+	fixture_enroll_token(&f, "alice", KW_DEV_DEVICE, 300, tok);
+	for (n = 2; n <= 255; n++)
+		ck_assert_int_eq(fixture_enroll(&f, tok, now_s(), &d, NULL), 0);
+	ck_assert_str_eq(d.address, "10.77.0.255/32");
+	ck_assert_str_eq(d.address6, "2001:db8:77::ff/128");
+	before = fixture_dump(&f);
+	ck_assert_int_eq(fixture_enroll(&f, tok, now_s(), &d, NULL), -ENOSPC);
+	after = fixture_dump(&f);
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	fixture_down(&f);
+}
+END_TEST
+
+static const char *peer_ip(const json_t *payload, size_t peer, size_t i)
+{
+	return json_string_value(json_array_get(
+		json_object_get(json_array_get(json_object_get(payload, "peers"), peer), "allowed_ips"), i));
+}
+
+START_TEST(test_cidr6_follows_the_network_plan)
+{
+	struct fixture f;
+	struct kw_device gw, d1, now;
+	char gtok[64], dtok[64], *text = NULL;
+	int64_t v0;
+	json_t *p;
+
+	/* Devices enrolled before cidr6 was configured. */
+	fixture_up(&f, "10.77.0.0/16", 0);
+	fixture_enroll_token(&f, "ops", KW_DEV_GATEWAY, 1, gtok);
+	fixture_enroll_token(&f, "alice", KW_DEV_DEVICE, 1, dtok);
+	ck_assert_int_eq(fixture_enroll(&f, gtok, now_s(), &gw, NULL), 0);
+	ck_assert_int_eq(fixture_enroll(&f, dtok, now_s(), &d1, NULL), 0);
+	ck_assert_str_eq(d1.address6, "");
+	ck_assert_int_eq(store_device_get(f.srv.store, d1.id, &now), 0);
+	v0 = now.version;
+
+	/* cidr6 added: every device gets its offset in it, with a newer config version. */
+	fixture_reopen_net(&f, "2001:db8:77::/64", "with-v6");
+	ck_assert_int_eq(store_device_get(f.srv.store, d1.id, &now), 0);
+	ck_assert_str_eq(now.address, d1.address);
+	ck_assert_str_eq(now.address6, "2001:db8:77::3/128");
+	ck_assert_int_gt(now.version, v0);
+	ck_assert_int_eq(store_device_get(f.srv.store, gw.id, &gw), 0);
+	ck_assert_str_eq(gw.address6, "2001:db8:77::2/128");
+	/* … and the gateway's config lists the device's /128 as an allowed IP. */
+	ck_assert_int_eq(wgconf_payload(&f.srv, &gw, 1000, &text), 0);
+	p = json_loads(text, 0, NULL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_str_eq(peer_ip(p, 0, 0), d1.address);
+	ck_assert_str_eq(peer_ip(p, 0, 1), "2001:db8:77::3/128");
+	json_decref(p);
+	free(text);
+
+	/* cidr6 moved, then removed: the addresses follow. */
+	fixture_reopen_net(&f, "2001:db8:99::/64", "moved-v6");
+	ck_assert_int_eq(store_device_get(f.srv.store, d1.id, &now), 0);
+	ck_assert_str_eq(now.address6, "2001:db8:99::3/128");
+	fixture_reopen_net(&f, NULL, "no-v6");
+	ck_assert_int_eq(store_device_get(f.srv.store, d1.id, &now), 0);
+	ck_assert_str_eq(now.address6, "");
+	ck_assert_str_eq(now.address, d1.address);
+	fixture_down(&f);
+}
+END_TEST
+
 struct conc_arg {
 	struct fixture *f;
 	const char *tok;
@@ -752,6 +848,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_ipam_math);
 	tcase_add_test(tc, test_ipam_exhaustion_and_quarantine);
 	tcase_add_test(tc, test_ipam_concurrent);
+	tcase_add_test(tc, test_ipam_cidr6_smaller_than_cidr);
+	tcase_add_test(tc, test_cidr6_follows_the_network_plan);
 	tcase_add_test(tc, test_enrollment_token_rules);
 	tcase_add_test(tc, test_versions_and_states);
 	tcase_add_test(tc, test_user_list);
