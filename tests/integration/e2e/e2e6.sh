@@ -38,7 +38,6 @@ if [ "${1:-}" != --inside ]; then
 fi
 
 KWE_DIR=$(kw_tmpdir)
-KW_TMP=$KWE_DIR # kw_tmpdir ran in a subshell: tell kw_cleanup what to remove
 trap 'kw_cleanup' EXIT
 dump_logs() {
 	local f
