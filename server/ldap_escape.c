@@ -14,27 +14,40 @@
 
 static const char hex[] = "0123456789abcdef";
 
+/* A buffer for len bytes each escaped as \xx; -E2BIG for an absurd length. */
+static int escape_alloc(size_t len, char **buf)
+{
+	if (len > ESCAPE_MAX_IN)
+		return -E2BIG;
+	*buf = malloc(len * 3 + 1);
+	return *buf ? 0 : -ENOMEM;
+}
+
+static char *put_hex(char *p, unsigned char c)
+{
+	*p++ = '\\';
+	*p++ = hex[c >> 4];
+	*p++ = hex[c & 0xf];
+	return p;
+}
+
 int ldap_filter_escape_dup(const char *in, size_t len, char **out)
 {
 	char *buf, *p;
+	int ret;
 
 	*out = NULL;
-	if (len > ESCAPE_MAX_IN)
-		return -E2BIG;
-	buf = malloc(len * 3 + 1);
-	if (!buf)
-		return -ENOMEM;
+	ret = escape_alloc(len, &buf);
+	if (ret < 0)
+		return ret;
 	p = buf;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)in[i];
 
-		if (c == '*' || c == '(' || c == ')' || c == '\\' || c == '\0') {
-			*p++ = '\\';
-			*p++ = hex[c >> 4];
-			*p++ = hex[c & 0xf];
-		} else {
+		if (c == '*' || c == '(' || c == ')' || c == '\\' || c == '\0')
+			p = put_hex(p, c);
+		else
 			*p++ = (char)c;
-		}
 	}
 	*p = '\0';
 	*out = buf;
@@ -44,13 +57,12 @@ int ldap_filter_escape_dup(const char *in, size_t len, char **out)
 int ldap_dn_escape_dup(const char *in, size_t len, char **out)
 {
 	char *buf, *p;
+	int ret;
 
 	*out = NULL;
-	if (len > ESCAPE_MAX_IN)
-		return -E2BIG;
-	buf = malloc(len * 3 + 1);
-	if (!buf)
-		return -ENOMEM;
+	ret = escape_alloc(len, &buf);
+	if (ret < 0)
+		return ret;
 	p = buf;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)in[i];
@@ -58,9 +70,7 @@ int ldap_dn_escape_dup(const char *in, size_t len, char **out)
 		bool trail = i == len - 1 && c == ' ';
 
 		if (c < 0x20 || c == 0x7f) {
-			*p++ = '\\';
-			*p++ = hex[c >> 4];
-			*p++ = hex[c & 0xf];
+			p = put_hex(p, c);
 		} else if (lead || trail || strchr("\"+,;<>\\=", c)) {
 			*p++ = '\\';
 			*p++ = (char)c;

@@ -320,11 +320,5 @@ static Suite *ldap_api_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ldap_api_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fixture_run_suite(ldap_api_suite());
 }

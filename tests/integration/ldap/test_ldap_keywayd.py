@@ -5,9 +5,7 @@ revocation sync (suspend, restore, revoke, detectors, fail-safe, mass-change gua
 Run by make check (top_srcdir/top_builddir in the environment); python3 stdlib only.
 """
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -409,17 +407,4 @@ def run(d, k, admin, tmp):
 
 
 if __name__ == "__main__":
-    if not shutil.which("slapd") and not os.path.exists("/usr/sbin/slapd"):
-        print("SKIP: slapd not installed")
-        sys.exit(77)
-    tmp = tempfile.mkdtemp(prefix="kwl-keywayd-")
-    try:
-        main(tmp)
-    except Exception as e:  # a crash is a failure with a readable line
-        import traceback
-        traceback.print_exc()
-        check("test ran to the end", False, repr(e))
-    finally:
-        if not os.environ.get("KW_KEEP_TMP"):
-            shutil.rmtree(tmp, ignore_errors=True)
-    sys.exit(R.summary())
+    sys.exit(kwl.kwtest.main(main, "kwl-keywayd-", R, skip=kwl.slapd_missing()))
