@@ -157,14 +157,3 @@ int fixture_enroll(struct fixture *f, const char *token, int64_t now, struct kw_
 	p.device_token_hash = dh;
 	return store_enroll(f->srv.store, &p, d);
 }
-
-int fixture_run_suite(Suite *s)
-{
-	SRunner *sr = srunner_create(s);
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}

@@ -2,8 +2,6 @@
 #ifndef KW_SERVER_FIXTURE_H
 #define KW_SERVER_FIXTURE_H
 
-#include <check.h>
-
 #include "api.h"
 #include "conf.h"
 #include "store.h"
@@ -32,8 +30,5 @@ void fixture_enroll_token(struct fixture *f, const char *username, enum kw_devic
 /* Enroll with pub when it is non-empty, else a fresh random key (copied to pub when not NULL);
  * returns store_enroll's result, *d filled. */
 int fixture_enroll(struct fixture *f, const char *token, int64_t now, struct kw_device *d, char pub[45]);
-
-/* Run every test of the suite (freed): the program's exit status. */
-int fixture_run_suite(Suite *s);
 
 #endif

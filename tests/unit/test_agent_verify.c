@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "envelope.h"
 #include "key.h"
 #include "verify.h"
@@ -250,8 +251,6 @@ int main(void)
 {
 	Suite *s = suite_create("agent_verify");
 	TCase *tc = tcase_create("verify");
-	SRunner *sr;
-	int failed;
 
 	if (sodium_init() < 0)
 		return 1;
@@ -267,9 +266,5 @@ int main(void)
 	tcase_add_test(tc, test_gateway_listen_port);
 	tcase_add_test(tc, test_result_names);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run_suite(s);
 }

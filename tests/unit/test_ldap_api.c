@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "check_run.h"
 #include "ldap_mod.h"
 #include "ldap_module.h"
 #include "server_fixture.h"
@@ -320,5 +321,5 @@ static Suite *ldap_api_suite(void)
 
 int main(void)
 {
-	return fixture_run_suite(ldap_api_suite());
+	return check_run_suite(ldap_api_suite());
 }

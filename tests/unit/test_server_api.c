@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "check_run.h"
 #include "envelope.h"
 #include "routes.h"
 #include "server_fixture.h"
@@ -683,5 +684,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	return fixture_run_suite(suite());
+	return check_run_suite(suite());
 }

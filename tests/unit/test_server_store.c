@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "check_run.h"
 #include "conf.h"
 #include "envelope.h"
 #include "housekeeping.h"
@@ -770,5 +771,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	return fixture_run_suite(suite());
+	return check_run_suite(suite());
 }
