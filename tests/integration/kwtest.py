@@ -98,6 +98,13 @@ class Keywayd:
         self.proc = None
         return rc
 
+    def __enter__(self):
+        """with kwtest.Keywayd(...) as k: started, and stopped however the block ends."""
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
     def admin_token(self, name="tests"):
         r = subprocess.run([KEYWAYD, "-c", self.conf, "admin-token", "create", "--name", name],
                            capture_output=True, text=True, timeout=30)
