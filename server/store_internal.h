@@ -54,8 +54,8 @@ void store_notify_change(struct kw_store *st, int64_t device_id);
 
 /*
  * Bound statements (store_exec.c). A statement's parameters are a list of struct kw_bind,
- * bound in order to ?1, ?2, ...; text and blobs are bound SQLITE_STATIC (they must outlive
- * the statement's use, which ends at the next store_stmt() of it or store_conn_put()):
+ * bound in order to ?1, ?2, ...; text and blobs are bound SQLITE_STATIC: they must stay valid
+ * until the statement has run (it is never stepped again without being bound anew):
  *     ret = store_exec(c, sql, STORE_BINDS(STORE_INT(id), STORE_TEXT(name), STORE_HASH(h)));
  * Errors: -EIO (prepare failed, logged), -EEXIST (constraint), -EBUSY, -ENOMEM.
  */
