@@ -162,6 +162,8 @@ int api_error_errno(json_t **out, int err, const char *what);
 const char *req_query(const struct kw_req *req, const char *name);
 const char *req_header(const struct kw_req *req, const char *name);
 const char *req_cookie(const struct kw_req *req, const char *name);
+/* Decimal digits only (at most 18: no overflow) with a value in [min, max]; false otherwise. */
+bool api_parse_uint(const char *s, int64_t min, int64_t max, int64_t *v);
 /* Path parameter i as a positive int64; false when it is not one. */
 bool req_param_id(const struct kw_req *req, size_t i, int64_t *id);
 

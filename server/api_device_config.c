@@ -27,23 +27,6 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static bool query_uint(const char *s, int64_t *v)
-{
-	char *end;
-	long long n;
-
-	if (!s || !*s || strlen(s) > 18)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (*p < '0' || *p > '9')
-			return false;
-	n = strtoll(s, &end, 10);
-	if (*end)
-		return false;
-	*v = n;
-	return true;
-}
-
 /* The caller must be this device (its token), and the device must be usable. */
 static int own_device(struct kw_req *req, struct kw_device *d, json_t **out)
 {
@@ -81,9 +64,9 @@ int api_device_config_get(struct kw_req *req, json_t *in, json_t **out)
 	size_t len = 0;
 	int st, ret;
 
-	if (after_s && !query_uint(after_s, &after))
+	if (after_s && !api_parse_uint(after_s, 0, INT64_MAX, &after))
 		return api_error(out, 400, "invalid_query", "after must be a non-negative integer");
-	if (wait_s && !query_uint(wait_s, &wait))
+	if (wait_s && !api_parse_uint(wait_s, 0, INT64_MAX, &wait))
 		return api_error(out, 400, "invalid_query", "wait must be a non-negative number of seconds");
 	if (wait > LONGPOLL_MAX_S)
 		wait = LONGPOLL_MAX_S;

@@ -228,23 +228,6 @@ static int audit_row(const struct kw_audit_row *r, void *arg)
 	return o && json_array_append_new(arg, o) == 0 ? 0 : -ENOMEM;
 }
 
-static bool parse_query_int(const char *s, int64_t min, int64_t max, int64_t *v)
-{
-	char *end;
-	long long n;
-
-	if (!s || !*s || strlen(s) > 18)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (*p < '0' || *p > '9')
-			return false;
-	n = strtoll(s, &end, 10);
-	if (*end || n < min || n > max)
-		return false;
-	*v = n;
-	return true;
-}
-
 /* An exact-match filter value: 1..max bytes, no control characters. */
 static bool valid_query_label(const char *s, size_t max)
 {
@@ -266,9 +249,9 @@ int api_audit_list(struct kw_req *req, json_t *in, json_t **out)
 	json_t *a, *last;
 	int ret;
 
-	if (ls && !parse_query_int(ls, 1, 1000, &limit))
+	if (ls && !api_parse_uint(ls, 1, 1000, &limit))
 		return api_error(out, 400, "invalid_query", "limit must be an integer from 1 to 1000");
-	if (bs && !parse_query_int(bs, 1, INT64_MAX / 2, &before))
+	if (bs && !api_parse_uint(bs, 1, INT64_MAX / 2, &before))
 		return api_error(out, 400, "invalid_query", "before must be a positive audit id");
 	if (actor && !valid_query_label(actor, sizeof(((struct kw_audit_row *)0)->actor) - 1))
 		return api_error(out, 400, "invalid_query", "actor must be 1 to 255 characters without control characters");

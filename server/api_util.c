@@ -69,22 +69,28 @@ const char *req_cookie(const struct kw_req *req, const char *name)
 	return kv_find(req->cookies, req->ncookies, name, false);
 }
 
-bool req_param_id(const struct kw_req *req, size_t i, int64_t *id)
+bool api_parse_uint(const char *s, int64_t min, int64_t max, int64_t *v)
 {
-	const char *s;
 	char *end;
-	long long v;
+	long long n;
 
-	if (i >= req->nparams || !(s = req->params[i]) || !*s || *s == '0' || strlen(s) > 18)
+	if (!s || !*s || strlen(s) > 18)
 		return false;
 	for (const char *p = s; *p; p++)
 		if (*p < '0' || *p > '9')
 			return false;
-	v = strtoll(s, &end, 10);
-	if (*end || v <= 0)
+	n = strtoll(s, &end, 10);
+	if (*end || n < min || n > max)
 		return false;
-	*id = v;
+	*v = n;
 	return true;
+}
+
+bool req_param_id(const struct kw_req *req, size_t i, int64_t *id)
+{
+	/* No leading zero: one spelling per id. */
+	return i < req->nparams && req->params[i] && req->params[i][0] != '0' &&
+	       api_parse_uint(req->params[i], 1, INT64_MAX, id);
 }
 
 int req_add_header(struct kw_req *req, const char *name, const char *value)

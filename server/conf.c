@@ -84,6 +84,17 @@ static int set_int(int64_t *dst, const char *v, int64_t min, int64_t max, struct
 	return 0;
 }
 
+/* set_int for an int field (its bounds fit an int); the field is left alone on error. */
+static int set_int32(int *dst, const char *v, int min, int max, struct parse_ctx *x, const char *name)
+{
+	int64_t n;
+	int ret = set_int(&n, v, min, max, x, name);
+
+	if (ret == 0)
+		*dst = (int)n;
+	return ret;
+}
+
 static int parse_routes(struct kw_conf *c, const char *v, struct parse_ctx *x)
 {
 	char buf[4096], *save = NULL, *tok;
@@ -117,9 +128,6 @@ static int parse_routes(struct kw_conf *c, const char *v, struct parse_ctx *x)
 
 static int handle_server(struct kw_conf *c, const char *name, const char *v, struct parse_ctx *x)
 {
-	int64_t n;
-	int ret;
-
 	if (strcmp(name, "listen") == 0) {
 		if (check_hostport(v) < 0) {
 			snprintf(x->reason, sizeof(x->reason), "listen: '%.64s' is not address:port", v);
@@ -138,25 +146,16 @@ static int handle_server(struct kw_conf *c, const char *name, const char *v, str
 		return set_str(c->tls_cert, v, x, name);
 	if (strcmp(name, "tls_key") == 0)
 		return set_str(c->tls_key, v, x, name);
-	if (strcmp(name, "threads") == 0) {
-		ret = set_int(&n, v, 1, 64, x, name);
-		c->threads = (int)n;
-		return ret;
-	}
-	if (strcmp(name, "max_connections") == 0) {
-		ret = set_int(&n, v, 16, 100000, x, name);
-		c->max_connections = (int)n;
-		return ret;
-	}
+	if (strcmp(name, "threads") == 0)
+		return set_int32(&c->threads, v, 1, 64, x, name);
+	if (strcmp(name, "max_connections") == 0)
+		return set_int32(&c->max_connections, v, 16, 100000, x, name);
 	snprintf(x->reason, sizeof(x->reason), "unknown key '%.64s' in [server]", name);
 	return -EINVAL;
 }
 
 static int handle_network(struct kw_conf *c, const char *name, const char *v, struct parse_ctx *x)
 {
-	int64_t n;
-	int ret;
-
 	if (strcmp(name, "cidr") == 0) {
 		if (cidr_parse_network(&c->cidr, v) < 0 || c->cidr.family != AF_INET || c->cidr.prefix > 30 ||
 		    c->cidr.prefix < 8) {
@@ -189,25 +188,16 @@ static int handle_network(struct kw_conf *c, const char *name, const char *v, st
 		}
 		return set_str(c->gateway_endpoint, v, x, name);
 	}
-	if (strcmp(name, "gateway_port") == 0) {
-		ret = set_int(&n, v, 1, 65535, x, name);
-		c->gateway_port = (int)n;
-		return ret;
-	}
+	if (strcmp(name, "gateway_port") == 0)
+		return set_int32(&c->gateway_port, v, 1, 65535, x, name);
 	if (strcmp(name, "config_lifetime") == 0)
 		return set_int(&c->config_lifetime, v, 60, 365LL * 86400, x, name);
 	if (strcmp(name, "address_quarantine") == 0)
 		return set_int(&c->address_quarantine, v, 0, 10LL * 365 * 86400, x, name);
-	if (strcmp(name, "mtu") == 0) {
-		ret = set_int(&n, v, 1280, 9000, x, name);
-		c->mtu = (int)n;
-		return ret;
-	}
-	if (strcmp(name, "persistent_keepalive") == 0) {
-		ret = set_int(&n, v, 0, 65535, x, name);
-		c->persistent_keepalive = (int)n;
-		return ret;
-	}
+	if (strcmp(name, "mtu") == 0)
+		return set_int32(&c->mtu, v, 1280, 9000, x, name);
+	if (strcmp(name, "persistent_keepalive") == 0)
+		return set_int32(&c->persistent_keepalive, v, 0, 65535, x, name);
 	snprintf(x->reason, sizeof(x->reason), "unknown key '%.64s' in [network]", name);
 	return -EINVAL;
 }

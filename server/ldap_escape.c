@@ -14,7 +14,43 @@
 
 static const char hex[] = "0123456789abcdef";
 
-int ldap_filter_escape_dup(const char *in, size_t len, char **out)
+static char *put_hex(char *p, unsigned char c)
+{
+	*p++ = '\\';
+	*p++ = hex[c >> 4];
+	*p++ = hex[c & 0xf];
+	return p;
+}
+
+/* RFC 4515: * ( ) \ and NUL as \xx. */
+static char *filter_put(char *p, const char *in, size_t len, size_t i)
+{
+	unsigned char c = (unsigned char)in[i];
+
+	if (c == '*' || c == '(' || c == ')' || c == '\\' || c == '\0')
+		return put_hex(p, c);
+	*p++ = (char)c;
+	return p;
+}
+
+/* RFC 4514: controls as \xx; specials, a leading space or #, a trailing space as \c. */
+static char *dn_put(char *p, const char *in, size_t len, size_t i)
+{
+	unsigned char c = (unsigned char)in[i];
+	bool lead = i == 0 && (c == ' ' || c == '#');
+	bool trail = i == len - 1 && c == ' ';
+
+	if (c < 0x20 || c == 0x7f)
+		return put_hex(p, c);
+	if (lead || trail || strchr("\"+,;<>\\=", c))
+		*p++ = '\\';
+	*p++ = (char)c;
+	return p;
+}
+
+/* A new string: every byte of in written by put (at most 3 bytes each). */
+static int escape_dup(const char *in, size_t len, char **out,
+		      char *(*put)(char *p, const char *in, size_t len, size_t i))
 {
 	char *buf, *p;
 
@@ -25,52 +61,21 @@ int ldap_filter_escape_dup(const char *in, size_t len, char **out)
 	if (!buf)
 		return -ENOMEM;
 	p = buf;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		if (c == '*' || c == '(' || c == ')' || c == '\\' || c == '\0') {
-			*p++ = '\\';
-			*p++ = hex[c >> 4];
-			*p++ = hex[c & 0xf];
-		} else {
-			*p++ = (char)c;
-		}
-	}
+	for (size_t i = 0; i < len; i++)
+		p = put(p, in, len, i);
 	*p = '\0';
 	*out = buf;
 	return 0;
 }
 
+int ldap_filter_escape_dup(const char *in, size_t len, char **out)
+{
+	return escape_dup(in, len, out, filter_put);
+}
+
 int ldap_dn_escape_dup(const char *in, size_t len, char **out)
 {
-	char *buf, *p;
-
-	*out = NULL;
-	if (len > ESCAPE_MAX_IN)
-		return -E2BIG;
-	buf = malloc(len * 3 + 1);
-	if (!buf)
-		return -ENOMEM;
-	p = buf;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)in[i];
-		bool lead = i == 0 && (c == ' ' || c == '#');
-		bool trail = i == len - 1 && c == ' ';
-
-		if (c < 0x20 || c == 0x7f) {
-			*p++ = '\\';
-			*p++ = hex[c >> 4];
-			*p++ = hex[c & 0xf];
-		} else if (lead || trail || strchr("\"+,;<>\\=", c)) {
-			*p++ = '\\';
-			*p++ = (char)c;
-		} else {
-			*p++ = (char)c;
-		}
-	}
-	*p = '\0';
-	*out = buf;
-	return 0;
+	return escape_dup(in, len, out, dn_put);
 }
 
 int ldap_filter_from_template(const char *tmpl, const char *value, char **out)

@@ -143,18 +143,6 @@ int store_errno(struct kw_conn *c, int rc)
 	}
 }
 
-int store_step_done(struct kw_conn *c, sqlite3_stmt *s)
-{
-	int rc;
-
-	if (!s)
-		return -EIO;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-		return 0;
-	return store_errno(c, rc);
-}
-
 void store_col_text(sqlite3_stmt *s, int col, char *buf, size_t size)
 {
 	const unsigned char *t = sqlite3_column_text(s, col);
@@ -250,17 +238,8 @@ uint64_t store_change_counter(struct kw_store *st)
 int store_seq_next(struct kw_conn *c, int64_t *seq)
 {
 	static const char sql[] = "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value";
-	sqlite3_stmt *s = store_stmt(c, sql);
-	int rc;
 
-	if (!s)
-		return -EIO;
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW)
-		return store_errno(c, rc) ?: -EIO;
-	*seq = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	return 0;
+	return store_exec_int(c, sql, NULL, 0, seq);
 }
 
 static int schema_current(struct kw_conn *c, int *version)
@@ -357,11 +336,11 @@ static int check_fingerprint(struct kw_store *st, struct kw_conn *c)
 	ret = store_tx_begin(st, c);
 	if (ret < 0)
 		return ret;
-	s = store_stmt(c, get);
-	if (!s || sqlite3_step(s) != SQLITE_ROW) {
+	ret = store_prepare(c, get, NULL, 0, &s);
+	if (ret == 0 && sqlite3_step(s) != SQLITE_ROW)
 		ret = -EIO;
+	if (ret < 0)
 		goto out;
-	}
 	store_col_text(s, 0, old, sizeof(old));
 	sqlite3_reset(s);
 	if (strcmp(old, st->net.fingerprint) == 0) {
@@ -371,18 +350,10 @@ static int check_fingerprint(struct kw_store *st, struct kw_conn *c)
 	ret = store_seq_next(c, &seq);
 	if (ret < 0)
 		goto out;
-	s = store_stmt(c, set);
-	if (!s)
-		goto out;
-	sqlite3_bind_text(s, 1, st->net.fingerprint, -1, SQLITE_STATIC);
-	ret = store_step_done(c, s);
+	ret = store_exec(c, set, STORE_BINDS(STORE_TEXT(st->net.fingerprint)));
 	if (ret < 0)
 		goto out;
-	s = store_stmt(c, bump);
-	if (!s)
-		goto out;
-	sqlite3_bind_int64(s, 1, seq);
-	ret = store_step_done(c, s);
+	ret = store_exec(c, bump, STORE_BINDS(STORE_INT(seq)));
 	if (ret == 0)
 		ret = store_devices_readdress6(st, c);
 	if (ret < 0)
@@ -392,7 +363,7 @@ static int check_fingerprint(struct kw_store *st, struct kw_conn *c)
 	return store_tx_commit(st, c);
 out:
 	store_tx_rollback(st, c);
-	return ret < 0 ? ret : -EIO;
+	return ret;
 }
 
 int store_open(const char *path, const struct kw_store_net *net, struct kw_store **out)
@@ -490,17 +461,11 @@ int store_audit_insert(struct kw_conn *c, int64_t now, const char *actor, const 
 {
 	static const char sql[] = "INSERT INTO audit (at, actor, action, object, outcome, detail) "
 				  "VALUES (?, ?, ?, ?, ?, ?)";
-	sqlite3_stmt *s = store_stmt(c, sql);
 
-	if (!s)
-		return -EIO;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_text(s, 2, actor ? actor : "system", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, action, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, object ? object : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, outcome ? outcome : "success", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 6, detail ? detail : "", -1, SQLITE_STATIC);
-	return store_step_done(c, s);
+	return store_exec(c, sql, STORE_BINDS(STORE_INT(now), STORE_TEXT(actor ? actor : "system"),
+					      STORE_TEXT(action), STORE_TEXT(object ? object : ""),
+					      STORE_TEXT(outcome ? outcome : "success"),
+					      STORE_TEXT(detail ? detail : "")));
 }
 
 /* DELETE/UPDATE by id (?1; ?2 is now) that must touch exactly one row, plus the audit row
@@ -510,23 +475,12 @@ int store_change_one(struct kw_store *st, const char *sql, int64_t id, int64_t n
 {
 	char object[64];
 	struct kw_conn *c;
-	sqlite3_stmt *s;
 	int ret;
 
-	ret = store_conn_get(st, &c);
+	ret = store_write_begin(st, &c);
 	if (ret < 0)
 		return ret;
-	ret = store_tx_begin(st, c);
-	if (ret < 0)
-		goto put;
-	s = store_stmt(c, sql);
-	if (!s) {
-		ret = -EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, now);
-	ret = store_step_done(c, s);
+	ret = store_exec(c, sql, STORE_BINDS(STORE_INT(id), STORE_INT(now)));
 	if (ret < 0)
 		goto out;
 	if (sqlite3_changes(c->db) != 1) {
@@ -535,13 +489,27 @@ int store_change_one(struct kw_store *st, const char *sql, int64_t id, int64_t n
 	}
 	snprintf(object, sizeof(object), "%s:%lld", kind, (long long)id);
 	ret = store_audit_insert(c, now, actor, action, object, "success", "");
+out:
+	return store_write_end(st, c, ret);
+}
+
+/* INSERT ... RETURNING id plus the audit row "KIND:ID" in one write transaction. */
+int store_insert_one(struct kw_store *st, const char *sql, const struct kw_bind *b, unsigned n,
+		     const char *actor, const char *action, const char *kind, const char *detail, int64_t now,
+		     int64_t *id)
+{
+	char object[64];
+	struct kw_conn *c;
+	int ret;
+
+	ret = store_write_begin(st, &c);
+	if (ret < 0)
+		return ret;
+	ret = store_exec_int(c, sql, b, n, id);
 	if (ret < 0)
 		goto out;
-	ret = store_tx_commit(st, c);
-	goto put;
+	snprintf(object, sizeof(object), "%s:%lld", kind, (long long)*id);
+	ret = store_audit_insert(c, now, actor, action, object, "success", detail);
 out:
-	store_tx_rollback(st, c);
-put:
-	store_conn_put(st, c);
-	return ret;
+	return store_write_end(st, c, ret);
 }

@@ -48,8 +48,10 @@ static enum kw_device_state state_parse(const char *s)
 	return KW_STATE_REVOKED; /* unknown: fail closed */
 }
 
-static void device_from_row(sqlite3_stmt *s, struct kw_device *d)
+/* Row of "SELECT " DEV_COLS into the struct kw_device at arg. */
+static int device_row(sqlite3_stmt *s, void *arg)
 {
+	struct kw_device *d = arg;
 	char buf[32];
 
 	memset(d, 0, sizeof(*d));
@@ -72,94 +74,41 @@ static void device_from_row(sqlite3_stmt *s, struct kw_device *d)
 	d->revoked_at = store_col_int(s, 13);
 	d->renewed_at = store_col_int(s, 14);
 	d->version = store_col_int(s, 15);
+	return 0;
 }
+
+static const char device_by_id[] = "SELECT " DEV_COLS " FROM devices d WHERE d.id = ?";
 
 static int device_get_conn(struct kw_conn *c, int64_t id, struct kw_device *out)
 {
-	static const char sql[] = "SELECT " DEV_COLS " FROM devices d WHERE d.id = ?";
-	sqlite3_stmt *s = store_stmt(c, sql);
-	int rc;
-
-	if (!s)
-		return -EIO;
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		device_from_row(s, out);
-		sqlite3_reset(s);
-		return 0;
-	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? -ENOENT : store_errno(c, rc);
+	return store_first_row(c, device_by_id, STORE_BINDS(STORE_INT(id)), device_row, out);
 }
 
 int store_device_get(struct kw_store *st, int64_t id, struct kw_device *out)
 {
-	struct kw_conn *c;
-	int ret = store_conn_get(st, &c);
-
-	if (ret < 0)
-		return ret;
-	ret = device_get_conn(c, id, out);
-	store_conn_put(st, c);
-	return ret;
+	return store_query_one(st, device_by_id, STORE_BINDS(STORE_INT(id)), device_row, out);
 }
 
 int store_device_by_token(struct kw_store *st, const uint8_t hash[KW_TOKEN_HASH_LEN], struct kw_device *out)
 {
 	static const char sql[] = "SELECT " DEV_COLS " FROM devices d WHERE d.token_hash = ?";
-	struct kw_conn *c;
-	sqlite3_stmt *s;
-	int ret, rc;
 
-	ret = store_conn_get(st, &c);
-	if (ret < 0)
-		return ret;
-	s = store_stmt(c, sql);
-	if (!s) {
-		ret = -EIO;
-		goto out;
-	}
-	sqlite3_bind_blob(s, 1, hash, KW_TOKEN_HASH_LEN, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		device_from_row(s, out);
-	ret = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : store_errno(c, rc);
-out:
-	store_conn_put(st, c);
-	return ret;
+	return store_query_one(st, sql, STORE_BINDS(STORE_HASH(hash)), device_row, out);
 }
 
-static int list_rows(struct kw_store *st, const char *sql, const char *text, int role,
-		     int (*fn)(const struct kw_device *d, void *arg), void *arg)
-{
-	struct kw_conn *c;
+/* A device listing: each row decoded into d and handed to fn. */
+struct device_each {
+	int (*fn)(const struct kw_device *d, void *arg);
+	void *arg;
 	struct kw_device d;
-	sqlite3_stmt *s;
-	int ret, rc;
+};
 
-	ret = store_conn_get(st, &c);
-	if (ret < 0)
-		return ret;
-	s = store_stmt(c, sql);
-	if (!s) {
-		ret = -EIO;
-		goto out;
-	}
-	if (text)
-		sqlite3_bind_text(s, 1, text, -1, SQLITE_STATIC);
-	if (role >= 0)
-		sqlite3_bind_text(s, 1, store_role_name((enum kw_device_role)role), -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		device_from_row(s, &d);
-		ret = fn(&d, arg);
-		if (ret < 0)
-			goto out;
-	}
-	ret = rc == SQLITE_DONE ? 0 : store_errno(c, rc);
-out:
-	store_conn_put(st, c);
-	return ret;
+static int device_each(sqlite3_stmt *s, void *arg)
+{
+	struct device_each *e = arg;
+
+	device_row(s, &e->d);
+	return e->fn(&e->d, e->arg);
 }
 
 int store_device_list(struct kw_store *st, const char *username,
@@ -167,8 +116,26 @@ int store_device_list(struct kw_store *st, const char *username,
 {
 	static const char all[] = "SELECT " DEV_COLS " FROM devices d ORDER BY d.id";
 	static const char one[] = "SELECT " DEV_COLS " FROM devices d WHERE d.username = ? ORDER BY d.id";
+	struct device_each e = { .fn = fn, .arg = arg };
 
-	return list_rows(st, username ? one : all, username, -1, fn, arg);
+	if (!username)
+		return store_query(st, all, NULL, 0, device_each, &e);
+	return store_query(st, one, STORE_BINDS(STORE_TEXT(username)), device_each, &e);
+}
+
+/* Peer rows: only the columns a config needs; the rest of e->d stays as set by the caller. */
+static int peer_each(sqlite3_stmt *s, void *arg)
+{
+	struct device_each *e = arg;
+	struct kw_device *d = &e->d;
+
+	d->id = store_col_int(s, 0);
+	store_col_text(s, 1, d->public_key, sizeof(d->public_key));
+	store_col_text(s, 2, d->address, sizeof(d->address));
+	store_col_text(s, 3, d->address6, sizeof(d->address6));
+	store_col_text(s, 4, d->endpoint, sizeof(d->endpoint));
+	d->listen_port = (int)store_col_int(s, 5);
+	return e->fn(d, e->arg);
 }
 
 int store_peer_list(struct kw_store *st, enum kw_device_role role,
@@ -176,38 +143,11 @@ int store_peer_list(struct kw_store *st, enum kw_device_role role,
 {
 	static const char sql[] = "SELECT id, public_key, address, address6, endpoint, listen_port FROM devices "
 				  "WHERE role = ? AND state = 'active' ORDER BY id";
-	struct kw_conn *c;
-	struct kw_device d;
-	sqlite3_stmt *s;
-	int ret, rc;
+	struct device_each e = { .fn = fn, .arg = arg };
 
-	ret = store_conn_get(st, &c);
-	if (ret < 0)
-		return ret;
-	s = store_stmt(c, sql);
-	if (!s) {
-		ret = -EIO;
-		goto out;
-	}
-	sqlite3_bind_text(s, 1, store_role_name(role), -1, SQLITE_STATIC);
-	memset(&d, 0, sizeof(d));
-	d.role = role;
-	d.state = KW_STATE_ACTIVE;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		d.id = store_col_int(s, 0);
-		store_col_text(s, 1, d.public_key, sizeof(d.public_key));
-		store_col_text(s, 2, d.address, sizeof(d.address));
-		store_col_text(s, 3, d.address6, sizeof(d.address6));
-		store_col_text(s, 4, d.endpoint, sizeof(d.endpoint));
-		d.listen_port = (int)store_col_int(s, 5);
-		ret = fn(&d, arg);
-		if (ret < 0)
-			goto out;
-	}
-	ret = rc == SQLITE_DONE ? 0 : store_errno(c, rc);
-out:
-	store_conn_put(st, c);
-	return ret;
+	e.d.role = role;
+	e.d.state = KW_STATE_ACTIVE;
+	return store_query(st, sql, STORE_BINDS(STORE_TEXT(store_role_name(role))), peer_each, &e);
 }
 
 /* Record that a device of this role changed at seq: every peer of the other kind sees it. */
@@ -215,12 +155,8 @@ static int bump_role_seq(struct kw_conn *c, enum kw_device_role role, int64_t se
 {
 	static const char devs[] = "UPDATE meta SET value = ? WHERE key = 'devices_seq'";
 	static const char gws[] = "UPDATE meta SET value = ? WHERE key = 'gateways_seq'";
-	sqlite3_stmt *s = store_stmt(c, role == KW_DEV_DEVICE ? devs : gws);
 
-	if (!s)
-		return -EIO;
-	sqlite3_bind_int64(s, 1, seq);
-	return store_step_done(c, s);
+	return store_exec(c, role == KW_DEV_DEVICE ? devs : gws, STORE_BINDS(STORE_INT(seq)));
 }
 
 /* Whose configs a change to a device of this role alters: the other role's. */
@@ -229,21 +165,18 @@ static int64_t change_scope(enum kw_device_role role)
 	return role == KW_DEV_DEVICE ? KW_CHANGE_GATEWAYS : KW_CHANGE_DEVICES;
 }
 
+static int key_row(sqlite3_stmt *s, void *arg)
+{
+	return -EEXIST;
+}
+
 static int key_taken(struct kw_conn *c, const char *public_key)
 {
 	static const char sql[] = "SELECT 1 FROM devices WHERE public_key = ?1 "
 				  "UNION ALL SELECT 1 FROM retired_keys WHERE public_key = ?1 LIMIT 1";
-	sqlite3_stmt *s = store_stmt(c, sql);
-	int rc;
+	int ret = store_first_row(c, sql, STORE_BINDS(STORE_TEXT(public_key)), key_row, NULL);
 
-	if (!s)
-		return -EIO;
-	sqlite3_bind_text(s, 1, public_key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
-		return -EEXIST;
-	return rc == SQLITE_DONE ? 0 : store_errno(c, rc);
+	return ret == -ENOENT ? 0 : ret;
 }
 
 /*
@@ -261,12 +194,12 @@ static int ipam_pick(struct kw_store *st, struct kw_conn *c, int64_t now, uint64
 		"WHERE address_offset BETWEEN ?1 AND ?2 - 1) "
 		"WHERE o NOT IN (SELECT address_offset FROM address_leases) ORDER BY o LIMIT 1";
 	sqlite3_stmt *s;
-	int rc;
+	int ret, rc;
 
 	*reuse = false;
-	s = store_stmt(c, max_sql);
-	if (!s)
-		return -EIO;
+	ret = store_prepare(c, max_sql, NULL, 0, &s);
+	if (ret < 0)
+		return ret;
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW)
 		return store_errno(c, rc) ?: -EIO;
@@ -285,11 +218,10 @@ static int ipam_pick(struct kw_store *st, struct kw_conn *c, int64_t now, uint64
 		}
 	}
 	/* Past the end (or the network changed): any hole below, then quarantine-expired leases. */
-	s = store_stmt(c, gap_sql);
-	if (!s)
-		return -EIO;
-	sqlite3_bind_int64(s, 1, (int64_t)st->pool_first);
-	sqlite3_bind_int64(s, 2, (int64_t)st->pool_last);
+	ret = store_prepare(c, gap_sql,
+			    STORE_BINDS(STORE_INT((int64_t)st->pool_first), STORE_INT((int64_t)st->pool_last)), &s);
+	if (ret < 0)
+		return ret;
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW && sqlite3_column_int64(s, 0) <= (int64_t)st->pool_last) {
 		*off = (uint64_t)sqlite3_column_int64(s, 0);
@@ -299,12 +231,12 @@ static int ipam_pick(struct kw_store *st, struct kw_conn *c, int64_t now, uint64
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_errno(c, rc);
-	s = store_stmt(c, old_sql);
-	if (!s)
-		return -EIO;
-	sqlite3_bind_int64(s, 1, now - st->net.quarantine);
-	sqlite3_bind_int64(s, 2, (int64_t)st->pool_first);
-	sqlite3_bind_int64(s, 3, (int64_t)st->pool_last);
+	ret = store_prepare(c, old_sql,
+			    STORE_BINDS(STORE_INT(now - st->net.quarantine), STORE_INT((int64_t)st->pool_first),
+					STORE_INT((int64_t)st->pool_last)),
+			    &s);
+	if (ret < 0)
+		return ret;
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*off = (uint64_t)sqlite3_column_int64(s, 0);
@@ -322,50 +254,48 @@ struct enroll_who {
 	int64_t token_id; /* 0 for an LDAP enrollment */
 };
 
+struct enroll_token_check {
+	const struct kw_enroll_params *p;
+	struct enroll_who *who;
+};
+
+/* The token's row: usable (0) or not (-EACCES: expired, used up, revoked, bad role). */
+static int enroll_token_row(sqlite3_stmt *s, void *arg)
+{
+	const struct enroll_token_check *k = arg;
+	struct enroll_who *who = k->who;
+	char role[16];
+
+	who->token_id = store_col_int(s, 0);
+	store_col_text(s, 1, who->username, sizeof(who->username));
+	store_col_text(s, 2, role, sizeof(role));
+	if (store_role_parse(role, &who->role) == 0 && store_col_int(s, 3) > k->p->now &&
+	    store_col_int(s, 4) > 0 && store_col_int(s, 5) == 0)
+		return 0;
+	return -EACCES;
+}
+
 static int enroll_check_token(struct kw_conn *c, const struct kw_enroll_params *p, struct enroll_who *who)
 {
 	static const char sql[] = "SELECT id, username, role, expires_at, uses_left, revoked_at IS NOT NULL "
 				  "FROM enrollment_tokens WHERE token_hash = ?";
-	sqlite3_stmt *s = store_stmt(c, sql);
-	char role[16];
-	int rc, ret = -EACCES;
+	struct enroll_token_check k = { p, who };
+	int ret = store_first_row(c, sql, STORE_BINDS(STORE_HASH(p->token_hash)), enroll_token_row, &k);
 
-	if (!s)
-		return -EIO;
-	sqlite3_bind_blob(s, 1, p->token_hash, KW_TOKEN_HASH_LEN, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(s);
-		return rc == SQLITE_DONE ? -EACCES : store_errno(c, rc);
-	}
-	who->token_id = store_col_int(s, 0);
-	store_col_text(s, 1, who->username, sizeof(who->username));
-	store_col_text(s, 2, role, sizeof(role));
-	if (store_role_parse(role, &who->role) == 0 && store_col_int(s, 3) > p->now &&
-	    store_col_int(s, 4) > 0 && store_col_int(s, 5) == 0)
-		ret = 0;
-	sqlite3_reset(s);
-	return ret;
+	return ret == -ENOENT ? -EACCES : ret;
 }
 
 static int enroll_check_limit(struct kw_conn *c, const struct kw_enroll_params *p)
 {
 	static const char sql[] = "SELECT count(*) FROM devices WHERE username = ? AND state != 'revoked'";
-	sqlite3_stmt *s;
 	int64_t n;
-	int rc;
+	int ret;
 
 	if (p->max_devices <= 0)
 		return 0;
-	s = store_stmt(c, sql);
-	if (!s)
-		return -EIO;
-	sqlite3_bind_text(s, 1, p->ldap_username, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW)
-		return store_errno(c, rc) ?: -EIO;
-	n = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
+	ret = store_exec_int(c, sql, STORE_BINDS(STORE_TEXT(p->ldap_username)), &n);
+	if (ret < 0)
+		return ret;
 	return n >= p->max_devices ? -EDQUOT : 0;
 }
 
@@ -386,36 +316,31 @@ static int format_offset(const struct kw_cidr *net, uint64_t off, char out[KW_CI
  * this writes it again for every device (no cidr6, or an offset the prefix cannot hold:
  * none). Called by store_open inside the transaction that bumps every config version.
  */
+struct readdress6 {
+	struct kw_store *st;
+	struct kw_conn *c;
+};
+
+/* One device row (id, address_offset): its address6 written again. */
+static int readdress6_row(sqlite3_stmt *s, void *arg)
+{
+	static const char upd[] = "UPDATE devices SET address6 = ?1 WHERE id = ?2";
+	const struct readdress6 *r = arg;
+	int64_t off = sqlite3_column_int64(s, 1);
+	char addr6[KW_CIDR_STRLEN] = "";
+
+	if (r->st->net.has_cidr6 && off > 0 && format_offset(&r->st->net.cidr6, (uint64_t)off, addr6) < 0)
+		addr6[0] = '\0';
+	return store_exec(r->c, upd, STORE_BINDS(STORE_TEXT(addr6), STORE_INT(sqlite3_column_int64(s, 0))));
+}
+
 int store_devices_readdress6(struct kw_store *st, struct kw_conn *c)
 {
 	static const char sel[] = "SELECT id, address_offset FROM devices ORDER BY id";
-	static const char upd[] = "UPDATE devices SET address6 = ?1 WHERE id = ?2";
-	char addr6[KW_CIDR_STRLEN];
-	sqlite3_stmt *s, *u;
-	int ret = 0, rc;
+	struct readdress6 r = { st, c };
 
-	s = store_stmt(c, sel);
-	u = store_stmt(c, upd);
-	if (!s || !u)
-		return -EIO;
 	/* Changing a column no index covers while the scan is open is safe in SQLite. */
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int64_t off = sqlite3_column_int64(s, 1);
-
-		addr6[0] = '\0';
-		if (st->net.has_cidr6 && off > 0 && format_offset(&st->net.cidr6, (uint64_t)off, addr6) < 0)
-			addr6[0] = '\0';
-		sqlite3_bind_text(u, 1, addr6, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(u, 2, sqlite3_column_int64(s, 0));
-		ret = store_step_done(c, u);
-		sqlite3_reset(u);
-		if (ret < 0)
-			break;
-	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		ret = store_errno(c, rc) ?: -EIO;
-	sqlite3_reset(s);
-	return ret;
+	return store_each_row(c, sel, NULL, 0, readdress6_row, &r);
 }
 
 int store_enroll(struct kw_store *st, const struct kw_enroll_params *p, struct kw_device *out)
@@ -431,20 +356,16 @@ int store_enroll(struct kw_store *st, const struct kw_enroll_params *p, struct k
 	struct enroll_who who = { .token_id = 0 };
 	char addr[KW_CIDR_STRLEN], addr6[KW_CIDR_STRLEN] = "", object[48], detail[512], actor[48];
 	struct kw_conn *c;
-	sqlite3_stmt *s;
 	uint64_t off = 0;
 	bool reuse = false;
 	int64_t seq, id;
-	int ret, rc;
+	int ret;
 
 	if (!st->has_net || (!p->token_hash == !p->ldap_username) || !p->public_key || !p->device_token_hash)
 		return -EINVAL;
-	ret = store_conn_get(st, &c);
+	ret = store_write_begin(st, &c);
 	if (ret < 0)
 		return ret;
-	ret = store_tx_begin(st, c);
-	if (ret < 0)
-		goto put;
 	if (p->token_hash) {
 		ret = enroll_check_token(c, p, &who);
 	} else {
@@ -468,55 +389,23 @@ int store_enroll(struct kw_store *st, const struct kw_enroll_params *p, struct k
 	ret = store_seq_next(c, &seq);
 	if (ret < 0)
 		goto out;
-
-	s = store_stmt(c, ins);
-	if (!s) {
-		ret = -EIO;
+	ret = store_exec_int(c, ins,
+			     STORE_BINDS(STORE_TEXT(who.username), STORE_TEXT(p->hostname ? p->hostname : ""),
+					 STORE_TEXT(store_role_name(who.role)), STORE_TEXT(p->public_key),
+					 STORE_INT((int64_t)off), STORE_TEXT(addr), STORE_TEXT(addr6),
+					 STORE_TEXT(who.role == KW_DEV_GATEWAY && p->endpoint ? p->endpoint : ""),
+					 STORE_INT(who.role == KW_DEV_GATEWAY ? p->listen_port : 0),
+					 STORE_HASH(p->device_token_hash),
+					 who.token_id ? STORE_INT(who.token_id) : STORE_NULL, STORE_INT(seq),
+					 STORE_INT(p->now), STORE_INT(p->now)),
+			     &id);
+	if (ret < 0)
 		goto out;
-	}
-	sqlite3_bind_text(s, 1, who.username, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, p->hostname ? p->hostname : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, store_role_name(who.role), -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, p->public_key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, (int64_t)off);
-	sqlite3_bind_text(s, 6, addr, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 7, addr6, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 8, who.role == KW_DEV_GATEWAY && p->endpoint ? p->endpoint : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 9, who.role == KW_DEV_GATEWAY ? p->listen_port : 0);
-	sqlite3_bind_blob(s, 10, p->device_token_hash, KW_TOKEN_HASH_LEN, SQLITE_STATIC);
-	if (who.token_id)
-		sqlite3_bind_int64(s, 11, who.token_id);
-	else
-		sqlite3_bind_null(s, 11);
-	sqlite3_bind_int64(s, 12, seq);
-	sqlite3_bind_int64(s, 13, p->now);
-	sqlite3_bind_int64(s, 14, p->now);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		ret = store_errno(c, rc) ?: -EIO;
-		goto out;
-	}
-	id = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-
-	s = store_stmt(c, reuse ? lease_reuse : lease_new);
-	if (!s) {
-		ret = -EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(s, 1, (int64_t)off);
-	sqlite3_bind_int64(s, 2, id);
-	ret = store_step_done(c, s);
+	ret = store_exec(c, reuse ? lease_reuse : lease_new, STORE_BINDS(STORE_INT((int64_t)off), STORE_INT(id)));
 	if (ret < 0)
 		goto out;
 	if (who.token_id) {
-		s = store_stmt(c, spend);
-		if (!s) {
-			ret = -EIO;
-			goto out;
-		}
-		sqlite3_bind_int64(s, 1, who.token_id);
-		ret = store_step_done(c, s);
+		ret = store_exec(c, spend, STORE_BINDS(STORE_INT(who.token_id)));
 		if (ret < 0)
 			goto out;
 	}
@@ -532,21 +421,11 @@ int store_enroll(struct kw_store *st, const struct kw_enroll_params *p, struct k
 	if (ret < 0)
 		goto out;
 	ret = device_get_conn(c, id, out);
-	if (ret < 0)
-		goto out;
-	ret = store_tx_commit(st, c);
-	if (ret == 0) {
-		store_conn_put(st, c);
-		store_notify_change(st, change_scope(who.role));
-		return 0;
-	}
 out:
-	store_tx_rollback(st, c);
-put:
-	store_conn_put(st, c);
-	if (ret == -EEXIST || ret == -ENOSPC || ret == -EACCES || ret == -EDQUOT)
-		return ret;
-	return ret < 0 ? ret : -EIO;
+	ret = store_write_end(st, c, ret);
+	if (ret == 0)
+		store_notify_change(st, change_scope(who.role));
+	return ret;
 }
 
 /* Load the device inside the transaction and check its state is one of `allowed` (bit mask). */
@@ -577,19 +456,13 @@ static int device_change_commit(struct kw_store *st, struct kw_conn *c, const st
 		goto out;
 	snprintf(object, sizeof(object), "device:%lld", (long long)id);
 	ret = store_audit_insert(c, now, actor, action, object, "success", detail);
+out:
+	ret = store_write_end(st, c, ret);
 	if (ret < 0)
-		goto out;
-	ret = store_tx_commit(st, c);
-	if (ret < 0)
-		goto out;
-	store_conn_put(st, c);
+		return ret;
 	store_notify_change(st, change_scope(d->role));
 	store_notify_change(st, id);
 	return 0;
-out:
-	store_tx_rollback(st, c);
-	store_conn_put(st, c);
-	return ret;
 }
 
 enum dev_change { CH_REVOKE, CH_SUSPEND, CH_RESTORE };
@@ -614,43 +487,24 @@ static int device_change(struct kw_store *st, int64_t id, enum dev_change what, 
 	struct kw_device d;
 	struct kw_conn *c;
 	char detail[KW_STORE_NAME_MAX + 32];
-	sqlite3_stmt *s;
 	int64_t seq;
 	int ret;
 
-	ret = store_conn_get(st, &c);
+	ret = store_write_begin(st, &c);
 	if (ret < 0)
 		return ret;
-	ret = store_tx_begin(st, c);
-	if (ret < 0)
-		goto put;
 	ret = tx_device(c, id, allowed[what], &d);
 	if (ret < 0)
 		goto out;
 	ret = store_seq_next(c, &seq);
 	if (ret < 0)
 		goto out;
-	s = store_stmt(c, sqls[what]);
-	if (!s) {
-		ret = -EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, now);
-	sqlite3_bind_text(s, 3, reason ? reason : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, seq);
-	ret = store_step_done(c, s);
+	ret = store_exec(c, sqls[what],
+			 STORE_BINDS(STORE_INT(id), STORE_INT(now), STORE_TEXT(reason ? reason : ""), STORE_INT(seq)));
 	if (ret < 0)
 		goto out;
 	if (what == CH_REVOKE) {
-		s = store_stmt(c, release_sql);
-		if (!s) {
-			ret = -EIO;
-			goto out;
-		}
-		sqlite3_bind_int64(s, 1, now);
-		sqlite3_bind_int64(s, 2, id);
-		ret = store_step_done(c, s);
+		ret = store_exec(c, release_sql, STORE_BINDS(STORE_INT(now), STORE_INT(id)));
 		if (ret < 0)
 			goto out;
 	}
@@ -658,10 +512,7 @@ static int device_change(struct kw_store *st, int64_t id, enum dev_change what, 
 		 reason ? reason : "");
 	return device_change_commit(st, c, &d, id, seq, now, actor, actions[what], detail);
 out:
-	store_tx_rollback(st, c);
-put:
-	store_conn_put(st, c);
-	return ret;
+	return store_write_end(st, c, ret);
 }
 
 int store_device_revoke(struct kw_store *st, int64_t id, const char *actor, int64_t now)
@@ -687,16 +538,12 @@ int store_device_rotate_key(struct kw_store *st, int64_t id, const char *public_
 	struct kw_device d;
 	struct kw_conn *c;
 	char detail[128];
-	sqlite3_stmt *s;
 	int64_t seq;
 	int ret;
 
-	ret = store_conn_get(st, &c);
+	ret = store_write_begin(st, &c);
 	if (ret < 0)
 		return ret;
-	ret = store_tx_begin(st, c);
-	if (ret < 0)
-		goto put;
 	ret = tx_device(c, id, 1u << KW_STATE_ACTIVE, &d);
 	if (ret < 0)
 		goto out;
@@ -706,77 +553,49 @@ int store_device_rotate_key(struct kw_store *st, int64_t id, const char *public_
 	ret = store_seq_next(c, &seq);
 	if (ret < 0)
 		goto out;
-	s = store_stmt(c, retire);
-	if (!s) {
-		ret = -EIO;
-		goto out;
-	}
-	sqlite3_bind_text(s, 1, d.public_key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, id);
-	sqlite3_bind_int64(s, 3, now);
-	ret = store_step_done(c, s);
+	ret = store_exec(c, retire, STORE_BINDS(STORE_TEXT(d.public_key), STORE_INT(id), STORE_INT(now)));
 	if (ret < 0)
 		goto out;
-	s = store_stmt(c, upd);
-	if (!s) {
-		ret = -EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, public_key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, seq);
-	sqlite3_bind_int64(s, 4, now);
-	ret = store_step_done(c, s);
+	ret = store_exec(c, upd, STORE_BINDS(STORE_INT(id), STORE_TEXT(public_key), STORE_INT(seq), STORE_INT(now)));
 	if (ret < 0)
 		goto out;
 	snprintf(detail, sizeof(detail), "old_key=%.44s", d.public_key);
 	return device_change_commit(st, c, &d, id, seq, now, actor, "rotate_key", detail);
 out:
-	store_tx_rollback(st, c);
-put:
-	store_conn_put(st, c);
-	return ret;
+	return store_write_end(st, c, ret);
 }
 
 int store_device_renew(struct kw_store *st, int64_t id, int64_t now)
 {
 	static const char upd[] = "UPDATE devices SET own_seq = ?2, renewed_at = ?3 WHERE id = ?1 AND state = 'active'";
 	struct kw_conn *c;
-	sqlite3_stmt *s;
 	int64_t seq;
 	int ret;
 
-	ret = store_conn_get(st, &c);
+	ret = store_write_begin(st, &c);
 	if (ret < 0)
 		return ret;
-	ret = store_tx_begin(st, c);
-	if (ret < 0)
-		goto put;
 	ret = store_seq_next(c, &seq);
-	if (ret < 0)
-		goto out;
-	s = store_stmt(c, upd);
-	if (!s) {
-		ret = -EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, seq);
-	sqlite3_bind_int64(s, 3, now);
-	ret = store_step_done(c, s);
-	if (ret < 0)
-		goto out;
-	ret = store_tx_commit(st, c);
-	if (ret == 0) {
-		store_conn_put(st, c);
+	if (ret == 0)
+		ret = store_exec(c, upd, STORE_BINDS(STORE_INT(id), STORE_INT(seq), STORE_INT(now)));
+	ret = store_write_end(st, c, ret);
+	if (ret == 0)
 		store_notify_change(st, id); /* only this device's config changed */
-		return 0;
-	}
-out:
-	store_tx_rollback(st, c);
-put:
-	store_conn_put(st, c);
 	return ret;
+}
+
+struct user_each {
+	int (*fn)(const char *username, int active, int suspended, int64_t oldest_suspended_at, void *arg);
+	void *arg;
+};
+
+static int user_each(sqlite3_stmt *s, void *arg)
+{
+	const struct user_each *e = arg;
+	char name[KW_STORE_NAME_MAX];
+
+	store_col_text(s, 0, name, sizeof(name));
+	return e->fn(name, sqlite3_column_int(s, 1), sqlite3_column_int(s, 2), sqlite3_column_int64(s, 3), e->arg);
 }
 
 int store_user_list(struct kw_store *st,
@@ -787,32 +606,31 @@ int store_user_list(struct kw_store *st,
 	static const char sql[] =
 		"SELECT username, sum(state = 'active'), sum(state = 'suspended'), coalesce(min(suspended_at), 0) "
 		"FROM devices WHERE state != 'revoked' GROUP BY username ORDER BY username";
-	char name[KW_STORE_NAME_MAX];
-	struct kw_conn *c;
-	sqlite3_stmt *s;
-	int ret, rc;
+	struct user_each e = { fn, arg };
 
-	ret = store_conn_get(st, &c);
-	if (ret < 0)
-		return ret;
-	s = store_stmt(c, sql);
-	if (!s) {
-		ret = -EIO;
-		goto out;
-	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		store_col_text(s, 0, name, sizeof(name));
-		ret = fn(name, sqlite3_column_int(s, 1), sqlite3_column_int(s, 2), sqlite3_column_int64(s, 3), arg);
-		if (ret < 0)
-			goto out;
-	}
-	ret = rc == SQLITE_DONE ? 0 : store_errno(c, rc);
-out:
-	store_conn_put(st, c);
-	return ret;
+	return store_query(st, sql, NULL, 0, user_each, &e);
 }
 
 enum user_change { UC_SUSPEND, UC_RESTORE, UC_REVOKE };
+
+/* What a per-user UPDATE ... RETURNING role touched: how many devices, of which roles. */
+struct user_changed {
+	int n;
+	bool roles[2];
+};
+
+static int user_changed_row(sqlite3_stmt *s, void *arg)
+{
+	struct user_changed *ch = arg;
+	enum kw_device_role r;
+	char role[16];
+
+	store_col_text(s, 0, role, sizeof(role));
+	if (store_role_parse(role, &r) == 0)
+		ch->roles[r] = true;
+	ch->n++;
+	return 0;
+}
 
 static int user_change(struct kw_store *st, const char *username, enum user_change what, const char *reason,
 		       const char *actor, int64_t now, int *count)
@@ -831,88 +649,54 @@ static int user_change(struct kw_store *st, const char *username, enum user_chan
 		"own_seq = ?4 WHERE username = ?1 AND state != 'revoked' RETURNING role";
 	static const char *const actions[] = { "suspend_user", "restore_user", "revoke_user" };
 	const char *sqls[] = { suspend_sql, restore_sql, revoke_sql };
-	char object[KW_STORE_NAME_MAX + 8], detail[KW_STORE_NAME_MAX + 32], role[16];
-	bool roles[2] = { false, false };
+	char object[KW_STORE_NAME_MAX + 8], detail[KW_STORE_NAME_MAX + 32];
+	struct user_changed ch = { .n = 0 };
 	struct kw_conn *c;
-	sqlite3_stmt *s;
 	int64_t seq;
-	int ret, rc, n = 0;
+	int ret;
 
 	*count = 0;
-	ret = store_conn_get(st, &c);
+	ret = store_write_begin(st, &c);
 	if (ret < 0)
 		return ret;
-	ret = store_tx_begin(st, c);
-	if (ret < 0)
-		goto put;
 	ret = store_seq_next(c, &seq);
 	if (ret < 0)
 		goto out;
 	if (what == UC_REVOKE) {
-		s = store_stmt(c, release_sql);
-		if (!s) {
-			ret = -EIO;
-			goto out;
-		}
-		sqlite3_bind_text(s, 1, username, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 2, now);
-		ret = store_step_done(c, s);
+		ret = store_exec(c, release_sql, STORE_BINDS(STORE_TEXT(username), STORE_INT(now)));
 		if (ret < 0)
 			goto out;
 	}
-	s = store_stmt(c, sqls[what]);
-	if (!s) {
-		ret = -EIO;
+	ret = store_each_row(c, sqls[what],
+			     STORE_BINDS(STORE_TEXT(username), STORE_INT(now), STORE_TEXT(reason ? reason : ""),
+					 STORE_INT(seq)),
+			     user_changed_row, &ch);
+	if (ret < 0)
 		goto out;
-	}
-	sqlite3_bind_text(s, 1, username, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, now);
-	sqlite3_bind_text(s, 3, reason ? reason : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, seq);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		enum kw_device_role r;
-
-		store_col_text(s, 0, role, sizeof(role));
-		if (store_role_parse(role, &r) == 0)
-			roles[r] = true;
-		n++;
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		ret = store_errno(c, rc) ?: -EIO;
-		goto out;
-	}
-	if (n == 0) {
+	if (ch.n == 0) {
 		/* Nothing changed: no audit row, no version bump. */
 		store_tx_rollback(st, c);
 		store_conn_put(st, c);
 		return 0;
 	}
 	for (int r = 0; r < 2; r++) {
-		if (roles[r]) {
+		if (ch.roles[r]) {
 			ret = bump_role_seq(c, (enum kw_device_role)r, seq);
 			if (ret < 0)
 				goto out;
 		}
 	}
 	snprintf(object, sizeof(object), "user:%s", username);
-	snprintf(detail, sizeof(detail), "devices=%d%s%s", n, reason && *reason ? " reason=" : "",
+	snprintf(detail, sizeof(detail), "devices=%d%s%s", ch.n, reason && *reason ? " reason=" : "",
 		 reason ? reason : "");
 	ret = store_audit_insert(c, now, actor, actions[what], object, "success", detail);
-	if (ret < 0)
-		goto out;
-	ret = store_tx_commit(st, c);
-	if (ret == 0) {
-		store_conn_put(st, c);
-		*count = n;
-		store_notify_change(st, KW_CHANGE_ALL); /* the user's own devices too */
-		return 0;
-	}
 out:
-	store_tx_rollback(st, c);
-put:
-	store_conn_put(st, c);
-	return ret;
+	ret = store_write_end(st, c, ret);
+	if (ret < 0)
+		return ret;
+	*count = ch.n;
+	store_notify_change(st, KW_CHANGE_ALL); /* the user's own devices too */
+	return 0;
 }
 
 int store_user_suspend(struct kw_store *st, const char *username, const char *reason, const char *actor,

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "apply.h"
+#include "check_run.h"
 
 struct rec {
 	char log[64][96];
@@ -285,8 +286,6 @@ int main(void)
 {
 	Suite *s = suite_create("agent_apply");
 	TCase *tc = tcase_create("apply");
-	SRunner *sr;
-	int failed;
 
 	if (sodium_init() < 0)
 		return 1;
@@ -298,9 +297,5 @@ int main(void)
 	tcase_add_test(tc, test_gateway_scale);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run_suite(s);
 }

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "envelope.h"
 #include "enroll.h"
 #include "fetch.h"
@@ -255,8 +256,7 @@ int main(void)
 {
 	Suite *s = suite_create("agent_fetch");
 	TCase *tc = tcase_create("fetch");
-	SRunner *sr;
-	int failed;
+	int ret;
 
 	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return 1;
@@ -267,10 +267,7 @@ int main(void)
 	tcase_add_test(tc, test_read_secret);
 	tcase_add_test(tc, test_requests);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	ret = check_run_suite(s);
 	curl_global_cleanup();
-	return failed ? 1 : 0;
+	return ret;
 }

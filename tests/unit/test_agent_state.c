@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "state.h"
 
 static char dir[64];
@@ -163,8 +164,6 @@ int main(void)
 {
 	Suite *s = suite_create("agent_state");
 	TCase *tc = tcase_create("state");
-	SRunner *sr;
-	int failed;
 
 	if (sodium_init() < 0)
 		return 1;
@@ -175,9 +174,5 @@ int main(void)
 	tcase_add_test(tc, test_enrollment_roundtrip);
 	tcase_add_test(tc, test_config_persist);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run_suite(s);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "envelope.h"
 #include "key.h"
 #include "verify.h"
@@ -71,6 +72,22 @@ static enum verify_result check(const json_t *env, uint64_t min_version, struct 
 	return verify_envelope(env, &p, cfg);
 }
 
+/* Sign a config for device `device` (version, expires_at), verify it as device 7 having seen
+ * min_version, and expect `want`; a refused config must leave no agent_config behind. */
+static void expect(int version, const char *device, long expires, uint64_t min_version, enum verify_result want)
+{
+	struct agent_config *cfg = NULL;
+	json_t *env = make(version, device, expires);
+
+	ck_assert_int_eq(check(env, min_version, &cfg), want);
+	if (want == VERIFY_OK)
+		ck_assert_ptr_nonnull(cfg);
+	else
+		ck_assert_ptr_null(cfg);
+	agent_config_free(cfg);
+	json_decref(env);
+}
+
 START_TEST(test_good_config)
 {
 	struct agent_config *cfg = NULL;
@@ -102,12 +119,7 @@ END_TEST
 
 START_TEST(test_string_device_id)
 {
-	struct agent_config *cfg = NULL;
-	json_t *env = make(1, "\"7\"", NOW + 60);
-
-	ck_assert_int_eq(check(env, 0, &cfg), VERIFY_OK);
-	agent_config_free(cfg);
-	json_decref(env);
+	expect(1, "\"7\"", NOW + 60, 0, VERIFY_OK);
 }
 END_TEST
 
@@ -156,38 +168,23 @@ END_TEST
 
 START_TEST(test_wrong_device)
 {
-	struct agent_config *cfg = NULL;
-	json_t *env = make(5, "8", NOW + 3600);
-
-	ck_assert_int_eq(check(env, 0, &cfg), VERIFY_WRONG_DEVICE);
-	ck_assert_ptr_null(cfg);
-	json_decref(env);
+	expect(5, "8", NOW + 3600, 0, VERIFY_WRONG_DEVICE);
 }
 END_TEST
 
 START_TEST(test_rollback)
 {
-	struct agent_config *cfg = NULL;
-	json_t *env = make(5, "7", NOW + 3600);
-
-	ck_assert_int_eq(check(env, 6, &cfg), VERIFY_ROLLBACK);
-	ck_assert_int_eq(check(env, 1000, &cfg), VERIFY_ROLLBACK);
-	ck_assert_ptr_null(cfg);
-	json_decref(env);
+	expect(5, "7", NOW + 3600, 5, VERIFY_OK); /* the same version again is not a rollback */
+	expect(5, "7", NOW + 3600, 6, VERIFY_ROLLBACK);
+	expect(5, "7", NOW + 3600, 1000, VERIFY_ROLLBACK);
 }
 END_TEST
 
 START_TEST(test_expired)
 {
-	struct agent_config *cfg = NULL;
-	json_t *env = make(5, "7", NOW);
-
-	ck_assert_int_eq(check(env, 0, &cfg), VERIFY_EXPIRED);
-	json_decref(env);
-	env = make(5, "7", NOW - 1);
-	ck_assert_int_eq(check(env, 0, &cfg), VERIFY_EXPIRED);
-	ck_assert_ptr_null(cfg);
-	json_decref(env);
+	expect(5, "7", NOW + 1, 0, VERIFY_OK);
+	expect(5, "7", NOW, 0, VERIFY_EXPIRED);
+	expect(5, "7", NOW - 1, 0, VERIFY_EXPIRED);
 }
 END_TEST
 
@@ -254,8 +251,6 @@ int main(void)
 {
 	Suite *s = suite_create("agent_verify");
 	TCase *tc = tcase_create("verify");
-	SRunner *sr;
-	int failed;
 
 	if (sodium_init() < 0)
 		return 1;
@@ -271,9 +266,5 @@ int main(void)
 	tcase_add_test(tc, test_gateway_listen_port);
 	tcase_add_test(tc, test_result_names);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run_suite(s);
 }

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "cidr.h"
 #include "envelope.h"
 #include "fileutil.h"
@@ -163,14 +164,7 @@ static Suite *common_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	if (sodium_init() < 0)
 		return 1;
-	sr = srunner_create(common_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run_suite(common_suite());
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "check_run.h"
 #include "ldap_mod.h"
 #include "ldap_module.h"
 #include "server_fixture.h"
@@ -320,11 +321,5 @@ static Suite *ldap_api_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ldap_api_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(ldap_api_suite());
 }

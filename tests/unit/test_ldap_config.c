@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "server/ldap_config.h"
 
 static char dir[] = "/tmp/kwl-unit-XXXXXX";
@@ -216,11 +217,5 @@ static Suite *ldap_config_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ldap_config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(ldap_config_suite());
 }

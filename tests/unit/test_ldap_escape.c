@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "server/ldap_dir.h"
 #include "server/ldap_escape.h"
 
@@ -184,11 +185,5 @@ static Suite *ldap_escape_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ldap_escape_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(ldap_escape_suite());
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "check_run.h"
 #include "envelope.h"
 #include "routes.h"
 #include "server_fixture.h"
@@ -683,11 +684,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(suite());
 }

@@ -10,36 +10,30 @@
     k = kwl.Keywayd(tmpdir, "k1", ldap=d.ldap_section()); k.start(); k.req("POST", "/api/v1/login", {...})
 
 Every fixture person's password is Passw0rd! (tests/fixtures/ldap/base.ldif).
+keywayd, HTTP and reporting come from ../kwtest.py (Report, wg_pub, BUILD are re-exported).
 """
-import base64
-import http.client
-import json
 import os
-import secrets
-import socket
-import ssl
+import shutil
 import subprocess
+import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+import kwtest  # noqa: E402
+from kwtest import BUILD, Report, wg_pub  # noqa: E402,F401 (re-exported for the LDAP tests)
+
 SLAPD_SH = os.path.join(HERE, "slapd.sh")
-BUILD = os.environ.get("top_builddir", os.path.join(HERE, "..", "..", ".."))
-KEYWAYD = os.path.join(BUILD, "server", "keywayd")
 PASSWORD = "Passw0rd!"
 PEOPLE = "ou=people,dc=example,dc=com"
 GROUPS = "ou=groups,dc=example,dc=com"
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wg_pub():
-    return base64.b64encode(secrets.token_bytes(32)).decode()
+def slapd_missing():
+    """The reason to skip (exit 77) when slapd is not installed, else None."""
+    if not shutil.which("slapd") and not os.path.exists("/usr/sbin/slapd"):
+        return "slapd not installed"
+    return None
 
 
 class Slapd:
@@ -71,13 +65,7 @@ class Slapd:
         raise RuntimeError("slapd did not answer")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        kwtest.stop_process(self.proc)
         self.proc = None
 
     def __enter__(self):
@@ -133,105 +121,16 @@ class Slapd:
         return "[ldap]\n" + "".join("%s = %s\n" % kv for kv in keys.items())
 
 
-class Keywayd:
-    """keywayd on a free loopback port with a fresh state directory, as a child process."""
+class Keywayd(kwtest.Keywayd):
+    """kwtest.Keywayd with a configuration for the LDAP tests (an [ldap] section from
+    Slapd.ldap_section()); write_conf() rewrites it between stop() and start()."""
 
     def __init__(self, tmp, name, ldap="", extra="", cidr="10.77.0.0/16", state=None, tls=None):
         """tls: (cert_pem, key_pem, ca_pem) to serve HTTPS."""
-        self.tls = tls
-        self.dir = os.path.join(tmp, name)
-        os.makedirs(self.dir, exist_ok=True)
-        self.port = free_port()
-        self.state = state or os.path.join(self.dir, "state")
-        self.conf = os.path.join(self.dir, "keywayd.conf")
+        super().__init__(tmp, name, tls=tls, state=state)
         self.write_conf(ldap, extra, cidr)
-        self.proc = None
-        self.logpath = os.path.join(self.dir, "keywayd.log")
-        self.log = open(self.logpath, "ab")
 
     def write_conf(self, ldap, extra="", cidr="10.77.0.0/16"):
-        with open(self.conf, "w") as f:
-            tls = "tls_cert = %s\ntls_key = %s\n" % self.tls[:2] if self.tls else ""
-            f.write("[server]\nlisten = 127.0.0.1:%d\nstate_dir = %s\nthreads = 4\n%s"
-                    "[network]\ncidr = %s\nroutes = 192.168.10.0/24\ngateway_endpoint = vpn.example.com:51820\n"
-                    "[log]\nlevel = info\n%s%s" % (self.port, self.state, tls, cidr, ldap, extra))
-
-    def start(self):
-        self.proc = subprocess.Popen([KEYWAYD, "-c", self.conf, "--foreground"], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return self
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("keywayd exited with %d" % self.proc.returncode)
-                time.sleep(0.05)
-        raise RuntimeError("keywayd did not listen")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def admin_token(self, name="tests"):
-        r = subprocess.run([KEYWAYD, "-c", self.conf, "admin-token", "create", "--name", name],
-                           capture_output=True, text=True, timeout=30)
-        if r.returncode != 0:
-            raise RuntimeError(r.stderr)
-        return r.stdout.strip()
-
-    def req(self, method, path, body=None, token=None, headers=None, timeout=30):
-        h = dict(headers or {})
-        if token:
-            h["Authorization"] = "Bearer " + token
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            h["Content-Type"] = "application/json"
-        if self.tls:
-            ctx = ssl.create_default_context(cafile=self.tls[2])
-            c = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, context=ctx)
-        else:
-            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            c.request(method, path, body=data, headers=h)
-            r = c.getresponse()
-            payload = r.read()
-            hdrs = {k.lower(): v for k, v in r.getheaders()}
-        finally:
-            c.close()
-        try:
-            j = json.loads(payload) if payload else None
-        except ValueError:
-            j = None
-        return r.status, j, hdrs
-
-    def log_text(self):
-        self.log.flush()
-        with open(self.logpath, "rb") as f:
-            return f.read().decode(errors="replace")
-
-
-class Report:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, desc, cond, detail=""):
-        if cond:
-            self.passed += 1
-            print("ok - " + desc, flush=True)
-        else:
-            self.failed += 1
-            print("not ok - %s -- %s" % (desc, detail), flush=True)
-        return cond
-
-    def summary(self):
-        print("%d passed, %d failed" % (self.passed, self.failed))
-        return 0 if self.failed == 0 else 1
+        self.write_server_conf("[network]\ncidr = %s\nroutes = 192.168.10.0/24\n"
+                               "gateway_endpoint = vpn.example.com:51820\n"
+                               "[log]\nlevel = info\n%s%s" % (cidr, ldap, extra), threads=4)

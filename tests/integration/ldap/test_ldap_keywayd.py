@@ -5,9 +5,7 @@ revocation sync (suspend, restore, revoke, detectors, fail-safe, mass-change gua
 Run by make check (top_srcdir/top_builddir in the environment); python3 stdlib only.
 """
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -364,35 +362,22 @@ def run(d, k, admin, tmp):
 
     # ---- TLS: keywayd over HTTPS, the directory over ldaps:// and StartTLS ----
     tls = (os.path.join(d.dir, "server.pem"), os.path.join(d.dir, "server.key"), d.env["KWL_LDAP_CA"])
-    t = kwl.Keywayd(tmp, "tls", tls=tls, ldap=d.ldap_section(uri=d.env["KWL_LDAPS_URI"], ca_file=d.env["KWL_LDAP_CA"]))
-    t.start()
-    try:
+    with kwl.Keywayd(tmp, "tls", tls=tls, ldap=d.ldap_section(uri=d.env["KWL_LDAPS_URI"],
+                                                             ca_file=d.env["KWL_LDAP_CA"])) as t:
         st, j, h = login(t, "alice")
         check("HTTPS + ldaps://: login works", st == 200, (st, j))
         check("... and the cookie is Secure under TLS", "; Secure" in h.get("set-cookie", ""), h.get("set-cookie"))
-    finally:
-        t.stop()
-    t = kwl.Keywayd(tmp, "starttls", ldap=d.ldap_section(starttls="yes", ca_file=d.env["KWL_LDAP_CA"]))
-    t.start()
-    try:
+    with kwl.Keywayd(tmp, "starttls", ldap=d.ldap_section(starttls="yes", ca_file=d.env["KWL_LDAP_CA"])) as t:
         st, j, _ = login(t, "alice")
         check("StartTLS with the test CA: login works", st == 200, (st, j))
-    finally:
-        t.stop()
-    t = kwl.Keywayd(tmp, "wrongca", ldap=d.ldap_section(uri=d.env["KWL_LDAPS_URI"],
-                                                        ca_file=d.env["KWL_LDAP_WRONG_CA"]))
-    t.start()
-    try:
+    with kwl.Keywayd(tmp, "wrongca", ldap=d.ldap_section(uri=d.env["KWL_LDAPS_URI"],
+                                                         ca_file=d.env["KWL_LDAP_WRONG_CA"])) as t:
         st, j, _ = login(t, "alice")
         check("a directory certificate from another CA is refused: 503", st == 503, (st, j))
-    finally:
-        t.stop()
 
     # ---- rate limiting (own keywayd with small limits) ----
-    r = kwl.Keywayd(tmp, "rl", ldap=d.ldap_section(login_max_failures=3, login_max_failures_address=6,
-                                                   login_window=60))
-    r.start()
-    try:
+    with kwl.Keywayd(tmp, "rl", ldap=d.ldap_section(login_max_failures=3, login_max_failures_address=6,
+                                                    login_window=60)) as r:
         codes = [login(r, "heidi", "wrong-password")[0] for _ in range(3)]
         st, j, h = login(r, "heidi")
         check("3 failures for one username, then 429 even with the right password",
@@ -404,22 +389,7 @@ def run(d, k, admin, tmp):
         st, j, h = login(r, "bob")
         check("6 failures from one address (any usernames): 429 for everyone there", st == 429 and
               "retry-after" in h, (codes, st, j))
-    finally:
-        r.stop()
 
 
 if __name__ == "__main__":
-    if not shutil.which("slapd") and not os.path.exists("/usr/sbin/slapd"):
-        print("SKIP: slapd not installed")
-        sys.exit(77)
-    tmp = tempfile.mkdtemp(prefix="kwl-keywayd-")
-    try:
-        main(tmp)
-    except Exception as e:  # a crash is a failure with a readable line
-        import traceback
-        traceback.print_exc()
-        check("test ran to the end", False, repr(e))
-    finally:
-        if not os.environ.get("KW_KEEP_TMP"):
-            shutil.rmtree(tmp, ignore_errors=True)
-    sys.exit(R.summary())
+    sys.exit(kwl.kwtest.main(main, "kwl-keywayd-", R, skip=kwl.slapd_missing()))

@@ -2,9 +2,7 @@
 """10,000 directory users each holding a device: a full sync, timed, then a sync that
 suspends five of them (paged, batched searches against slapd's 50-entry size limit)."""
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -49,17 +47,4 @@ def main(tmp):
 
 
 if __name__ == "__main__":
-    if not shutil.which("slapd") and not os.path.exists("/usr/sbin/slapd"):
-        print("SKIP: slapd not installed")
-        sys.exit(77)
-    tmp = tempfile.mkdtemp(prefix="kwl-10k-")
-    try:
-        main(tmp)
-    except Exception as e:
-        import traceback
-        traceback.print_exc()
-        R.check("test ran to the end", False, repr(e))
-    finally:
-        if not os.environ.get("KW_KEEP_TMP"):
-            shutil.rmtree(tmp, ignore_errors=True)
-    sys.exit(R.summary())
+    sys.exit(kwl.kwtest.main(main, "kwl-10k-", R, skip=kwl.slapd_missing()))
