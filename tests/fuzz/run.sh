@@ -13,14 +13,13 @@ mkdir -p "$out/cfg"
 # The sources include config.h; the fuzz build needs only _GNU_SOURCE.
 echo '#define _GNU_SOURCE 1' >"$out/cfg/config.h"
 WG="$top_srcdir/agent/wg"
-SRCS="$WG/blake2s.c $WG/replay.c $WG/noise.c $WG/cookie.c $WG/allowedips.c $WG/timers.c
-	$WG/offload.c $WG/udp.c $WG/tun.c $WG/device.c $WG/peer.c $WG/send.c $WG/receive.c
-	$WG/uapi.c $top_srcdir/common/key.c $top_srcdir/common/log.c"
+# Every library source of the data plane (all of agent/wg but keyway-wg's main).
+SRCS="$(ls "$WG"/*.c | grep -v '/main\.c$' | tr '\n' ' ') $top_srcdir/common/key.c $top_srcdir/common/log.c"
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 	-I$out/cfg -I$WG -I$top_srcdir/common -I$top_srcdir $(pkg-config --cflags libsodium)"
 LIBS="$(pkg-config --libs libsodium) -lpthread"
 rc=0
-for t in fuzz_receive fuzz_uapi; do
+for t in fuzz_receive fuzz_uapi fuzz_offload; do
 	# shellcheck disable=SC2086
 	$CC $CFLAGS -o "$out/$t" "$top_srcdir/tests/fuzz/$t.c" $SRCS $LIBS
 	mkdir -p "$out/corpus-$t"
