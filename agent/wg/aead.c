@@ -34,7 +34,7 @@ static void nonce_make(uint8_t nonce[crypto_stream_chacha20_ietf_NONCEBYTES], ui
 		nonce[4 + i] = (uint8_t)(counter >> (8 * i));
 }
 
-static void xor_into(uint8_t *buf, const uint8_t *ks, size_t len)
+static void xor_into(uint8_t *restrict buf, const uint8_t *restrict ks, size_t len)
 {
 	size_t i = 0;
 
