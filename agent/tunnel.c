@@ -207,9 +207,10 @@ int tunnel_nudge(struct tunnel *t, const struct agent_config *cfg)
 		waiting++;
 		if (st[i].tx_bytes == 0 || st[i].rx_bytes != 0)
 			continue;
+		/* A fresh initiation rather than a remove and re-add: the packets
+		 * waiting for this session stay queued. */
 		log_info("event=handshake_retry reason=unanswered");
-		(void)wg_device_peer_remove(t->dev, p->public_key);
-		(void)op_peer_set(t, p);
+		(void)wg_device_peer_initiate(t->dev, p->public_key);
 	}
 	free(st);
 	return waiting;

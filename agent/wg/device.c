@@ -548,6 +548,24 @@ int wg_device_peer_remove(struct wg_device *dev, const uint8_t public_key[WG_KEY
 	return ret;
 }
 
+int wg_device_peer_initiate(struct wg_device *dev, const uint8_t public_key[WG_KEY_LEN])
+{
+	struct wg_peer *p;
+	int ret = -ENOENT;
+
+	pthread_rwlock_rdlock(&dev->cfg_lock);
+	p = device_peer_lookup(dev, public_key);
+	if (p) {
+		pthread_mutex_lock(&p->lock);
+		p->last_sent_handshake = 0; /* lift the REKEY_TIMEOUT spacing once */
+		peer_send_initiation(p, false);
+		pthread_mutex_unlock(&p->lock);
+		ret = 0;
+	}
+	pthread_rwlock_unlock(&dev->cfg_lock);
+	return ret;
+}
+
 void device_peers_clear_locked(struct wg_device *dev)
 {
 	while (dev->peers)

@@ -83,6 +83,11 @@ int wg_device_peer_set(struct wg_device *dev, const struct wg_peer_config *cfg);
 /* -ENOENT when no such peer. */
 int wg_device_peer_remove(struct wg_device *dev, const uint8_t public_key[WG_KEY_LEN]);
 void wg_device_peers_clear(struct wg_device *dev);
+/* Send the peer a new handshake initiation now, even within REKEY_TIMEOUT
+ * of the last one (for a caller that knows the first went unanswered, e.g.
+ * because the other side was not configured yet). Packets waiting for the
+ * session stay queued. -ENOENT when no such peer. */
+int wg_device_peer_initiate(struct wg_device *dev, const uint8_t public_key[WG_KEY_LEN]);
 
 /* Snapshot of every peer: *out is malloc'd (free() it), *n its length. */
 int wg_device_peer_stats(struct wg_device *dev, struct wg_peer_stats **out, size_t *n);

@@ -307,10 +307,20 @@ L2=$(kwe_pubkey l2)
 kw_check "no cidr6 yet: no IPv6 address for the devices" \
 	bash -c "[ -z \"\$(curl -s -H 'Authorization: Bearer $KWE_ADMIN' '$KWE_URL/api/v1/devices/$DL2' | grep address6)\" ]"
 
+# The laptop first, its gateway a moment later: the laptop's first handshake goes
+# unanswered, the agent retries it within a second (a fresh initiation, not a
+# re-added peer), and a packet sent before the gateway was up is held and
+# delivered once the session exists.
+run_agent l2 l2
+kw_check "IPv6-only laptop tunnel up (its gateway not running yet)" within 5000 kwe_up l2
+ip netns exec "${KWE_P}l2" ping -c 1 -W 12 -q "$G64" >/dev/null 2>&1 &
+EARLY_PING=$!
+sleep 1.5
 run_agent gw g6
 kw_check "gateway (B) tunnel up" within 5000 kwe_up g6
-run_agent l2 l2
-kw_check "IPv6-only laptop tunnel up" within 5000 kwe_up l2
+kw_check "a ping sent before the gateway was up is answered (held through the handshake retry)" \
+	wait "$EARLY_PING"
+kw_check "  … the laptop retried its unanswered handshake" grep -q 'event=handshake_retry' "$KWE_DIR/l2.log"
 ms=$(kwe_wait_ms 10000 ping_ok l2 "$G64") && kw_ok "IPv4 inside an IPv6 tunnel: laptop → $G64 (after ${ms} ms)" ||
 	kw_not_ok "IPv4 inside an IPv6 tunnel: laptop → $G64"
 V0=$(kwe_json version <"$KWE_DIR/l2/status.json")
