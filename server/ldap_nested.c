@@ -262,7 +262,9 @@ int kwl_nested_member(struct kw_ldap *d, LDAP *ld, const char *dn, const char *g
 	if (r == -EHOSTUNREACH || r == -ETIMEDOUT || r == -ENOMEM)
 		goto out;
 	if (r < 0) {
-		/* the group itself unreadable: as the direct compare answered, not a member */
+		/* the group itself unreadable as a list: as the direct compare answered, not a member */
+		log_warn("ldap: members of group=\"%s\" cannot be read (%s); nested groups not followed", group,
+			 strerror(-r));
 		r = 0;
 		goto out;
 	}
