@@ -8,7 +8,8 @@
  * opened lazily, reused, and re-opened once when the server went away in between (a
  * restarted slapd). Every operation has a timeout; connecting has a network timeout.
  * ldap_entry.c reads entries, ldap_login.c logs in, ldap_search.c checks users for the
- * sync, ldap_publish.c writes keys.
+ * sync, ldap_publish.c writes keys, ldap_nested.c follows nested groups (the walk itself is
+ * the pure group_nest.c).
  */
 #include "config.h"
 

@@ -21,6 +21,8 @@ void ldap_config_init(struct kw_ldap_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->tls_verify = true;
 	cfg->group_style = KW_LDAP_GROUP_MEMBER;
+	cfg->nested_groups = false; /* opt-in: following nested groups widens who may enroll */
+	cfg->nested_depth = 8;
 	cfg->disabled_checks = KW_LDAP_DISABLED_ALL;
 	cfg->sync_interval = 60;
 	cfg->revoke_after = 2592000;
@@ -181,6 +183,7 @@ static const struct {
 	{ "login_max_failures", offsetof(struct kw_ldap_config, login_max_failures), 1, 100000 },
 	{ "login_max_failures_address", offsetof(struct kw_ldap_config, login_max_failures_addr), 1, 1000000 },
 	{ "login_window", offsetof(struct kw_ldap_config, login_window), 1, 86400 },
+	{ "nested_depth", offsetof(struct kw_ldap_config, nested_depth), 1, 64 },
 };
 
 static const struct {
@@ -208,8 +211,9 @@ int ldap_config_set(struct kw_ldap_config *cfg, const char *key, const char *val
 		snprintf(err, errlen, "bind_password: never inline; use bind_password_file (mode 0600)");
 		return -EINVAL;
 	}
-	if (!strcmp(key, "starttls") || !strcmp(key, "tls_verify")) {
-		bool *dst = !strcmp(key, "starttls") ? &cfg->starttls : &cfg->tls_verify;
+	if (!strcmp(key, "starttls") || !strcmp(key, "tls_verify") || !strcmp(key, "nested_groups")) {
+		bool *dst = !strcmp(key, "starttls") ? &cfg->starttls
+			    : !strcmp(key, "tls_verify") ? &cfg->tls_verify : &cfg->nested_groups;
 
 		if (parse_bool(value, dst) < 0) {
 			snprintf(err, errlen, "%s: expected yes or no", key);
@@ -391,6 +395,12 @@ int ldap_config_finish(struct kw_ldap_config *cfg, char *err, size_t errlen)
 	}
 	if (!cfg->network_timeout)
 		cfg->network_timeout = cfg->timeout;
+	if (cfg->nested_groups && cfg->group_style != KW_LDAP_GROUP_MEMBER &&
+	    cfg->group_style != KW_LDAP_GROUP_UNIQUE_MEMBER) {
+		/* memberUid holds usernames, not DNs; memberOf is the directory's own answer. */
+		snprintf(err, errlen, "nested_groups: only with group_style = member or uniqueMember");
+		return -EINVAL;
+	}
 	if (cfg->bind_dn && !cfg->bind_password_file) {
 		snprintf(err, errlen, "bind_password_file: required with bind_dn");
 		return -EINVAL;

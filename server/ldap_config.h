@@ -41,6 +41,8 @@ struct kw_ldap_config {
 	char *vpn_group;
 	char *admin_group;         /* optional */
 	enum kw_ldap_group_style group_style;
+	bool nested_groups;        /* member/uniqueMember: follow groups among the members */
+	unsigned nested_depth;     /* levels of nested groups followed (a group in the group = 1) */
 	unsigned disabled_checks;
 	unsigned sync_interval;    /* s; 0 = no periodic sync */
 	unsigned revoke_after;     /* s */

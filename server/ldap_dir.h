@@ -53,6 +53,7 @@ struct kw_ldap_user_fact {
 	const char *username;   /* in */
 	enum kw_ldap_presence presence;
 	bool in_vpn_group;
+	bool group_unknown;     /* not in_vpn_group, but nested groups could not all be read */
 	unsigned disabled;
 	/* only with publish_attribute: the entry's DN and the keys it holds now (owned;
 	 * ldap_user_facts_release() frees them) */
@@ -87,6 +88,9 @@ int ldap_dir_login(struct kw_ldap *dir, const char *username, const char *passwo
  * Reads the VPN group once and the users in OR-filter batches with paged results. Any
  * failure (unreachable, truncated, group unreadable, a batch with no entries at all) is
  * returned as an error with a one-line reason in err, and then no fact may be trusted.
+ * With nested_groups, a user reached by no group read so far while some nested group could
+ * not be read (depth limit, an unreadable group) gets group_unknown; the call still
+ * returns 0, with the reason in err.
  */
 int ldap_dir_check_users(struct kw_ldap *dir, struct kw_ldap_user_fact *facts, size_t n,
 			 struct kw_ldap_check_stats *stats, char *err, size_t errlen);

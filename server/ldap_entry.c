@@ -151,6 +151,10 @@ int kwl_user_in_group(struct kw_ldap *d, LDAP *ld, LDAPMessage *e, const char *d
 		free(canon);
 		return r;
 	}
-	return group_compare(ld, d, group, kwl_group_attr(s), s == KW_LDAP_GROUP_MEMBER_UID ? username : dn);
+	r = group_compare(ld, d, group, kwl_group_attr(s), s == KW_LDAP_GROUP_MEMBER_UID ? username : dn);
+	/* Not a direct member: maybe through nested groups (the sync's answer, ldap_search.c). */
+	if (r == 0 && d->cfg->nested_groups && (s == KW_LDAP_GROUP_MEMBER || s == KW_LDAP_GROUP_UNIQUE_MEMBER))
+		r = kwl_nested_member(d, ld, dn, group);
+	return r;
 }
 

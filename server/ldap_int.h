@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <sys/time.h>
 
+#include "group_nest.h"
 #include "ldap_dir.h"
 
 struct ldap_slot {
@@ -48,5 +49,21 @@ const char *kwl_group_attr(enum kw_ldap_group_style s);
 /* 1 member, 0 not, <0 error */
 int kwl_user_in_group(struct kw_ldap *d, LDAP *ld, LDAPMessage *e, const char *dn, const char *username,
 		      const char *group);
+
+/* ldap_search.c: a paged search (RFC 2696) calling cb for every entry; 0 or a negative errno
+ * with the server's code in *ldap_rc */
+typedef int (*kwl_entry_cb)(LDAP *ld, LDAPMessage *e, void *arg);
+int kwl_search_paged(struct kw_ldap *d, LDAP *ld, const char *base, int scope, const char *filter, char **attrs,
+		     kwl_entry_cb cb, void *arg, struct kw_ldap_check_stats *st, int *ldap_rc);
+
+/* ldap_nested.c: nested groups (nested_groups = yes, member/uniqueMember styles) */
+/* The canonical member DNs of group (*out: malloc'd array of malloc'd strings). */
+int kwl_group_read_members(struct kw_ldap *d, LDAP *ld, const char *group, char ***out, size_t *n);
+/* Everyone group holds through nested groups; root_members: its own members, canonical.
+ * 0 (res may be incomplete; one log line says why), or -EHOSTUNREACH/-ETIMEDOUT/-ENOMEM. */
+int kwl_nested_expand(struct kw_ldap *d, LDAP *ld, const char *group, char *const *root_members, size_t n_root,
+		      struct kw_nest_result *res);
+/* Login: is the entry dn in group through nested groups? 1, 0 (also when undecidable), <0. */
+int kwl_nested_member(struct kw_ldap *d, LDAP *ld, const char *dn, const char *group);
 
 #endif

@@ -77,9 +77,10 @@ int ldap_module_init(struct kw_server *srv, const char *config_path)
 		goto fail;
 	}
 	srv->ldap = m;
-	log_info("ldap: enabled uris=%zu first=%s starttls=%s user_base=\"%s\" vpn_group=\"%s\" sync_interval=%u",
+	log_info("ldap: enabled uris=%zu first=%s starttls=%s user_base=\"%s\" vpn_group=\"%s\" sync_interval=%u "
+		 "nested_groups=%s nested_depth=%u",
 		 m->cfg.n_uris, m->cfg.uris[0], m->cfg.starttls ? "yes" : "no", m->cfg.user_base, m->cfg.vpn_group,
-		 m->cfg.sync_interval);
+		 m->cfg.sync_interval, m->cfg.nested_groups ? "yes" : "no", m->cfg.nested_depth);
 	return 0;
 fail:
 	module_free(m);

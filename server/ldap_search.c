@@ -16,10 +16,8 @@
 
 /* ---------- paged searches (RFC 2696) ---------- */
 
-typedef int (*entry_cb)(LDAP *ld, LDAPMessage *e, void *arg);
-
-static int search_paged(struct kw_ldap *d, LDAP *ld, const char *base, int scope, const char *filter, char **attrs,
-			entry_cb cb, void *arg, struct kw_ldap_check_stats *st, int *ldap_rc)
+int kwl_search_paged(struct kw_ldap *d, LDAP *ld, const char *base, int scope, const char *filter, char **attrs,
+		     kwl_entry_cb cb, void *arg, struct kw_ldap_check_stats *st, int *ldap_rc)
 {
 	struct berval cookie = { 0 };
 	LDAPControl *page = NULL, *ctrls[2] = { NULL, NULL };
@@ -190,6 +188,7 @@ struct batch_ctx {
 	size_t n;
 	const struct group_read *group;
 	const char *canon_group; /* memberOf style */
+	char **ndn;              /* nested_groups: canonical DNs of users not direct members */
 	time_t now;
 	unsigned matched;
 };
@@ -248,6 +247,13 @@ static int batch_entry_cb(LDAP *ld, LDAPMessage *e, void *arg)
 					}
 				}
 				fa->in_vpn_group = strset_has(&b->group->members, canon);
+				if (!fa->in_vpn_group && b->ndn && !b->ndn[i]) {
+					b->ndn[i] = strdup(canon);
+					if (!b->ndn[i]) {
+						r = -ENOMEM;
+						goto out;
+					}
+				}
 			}
 		}
 	}
@@ -354,6 +360,50 @@ out:
 	return r;
 }
 
+/* Step 3 of ldap_dir_check_users(): users found but not direct members (ndn[i] set). */
+static int check_nested(struct kw_ldap *d, struct ldap_slot *sl, const struct group_read *group, struct kw_ldap_user_fact *facts,
+			char **ndn, size_t n, struct kw_ldap_check_stats *st, char *err, size_t errlen)
+{
+	struct kw_nest_result res;
+	unsigned unknown = 0, added = 0;
+	bool any = false;
+	int r;
+
+	for (size_t i = 0; i < n && !any; i++)
+		any = ndn[i] && facts[i].presence == KW_LDAP_USER_FOUND;
+	if (!any)
+		return 0;
+	r = kwl_nested_expand(d, sl->svc, d->cfg->vpn_group, group->members.v, group->members.n, &res);
+	st->searches += res.groups + 2; /* root DSE, group entries, one read per nested group */
+	if (r < 0) {
+		if (r == -EHOSTUNREACH || r == -ETIMEDOUT)
+			kwl_conn_drop(&sl->svc);
+		snprintf(err, errlen, "reading the nested groups of the VPN group failed (%s)", strerror(-r));
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!ndn[i] || facts[i].presence != KW_LDAP_USER_FOUND)
+			continue;
+		if (group_nest_has(&res, ndn[i])) {
+			facts[i].in_vpn_group = true;
+			added++;
+		} else if (res.incomplete) {
+			facts[i].group_unknown = true;
+			unknown++;
+		}
+	}
+	if (unknown) {
+		log_warn("ldap: %u users are in no VPN group read, and nested groups were not all read (%s): "
+			 "their devices are left as they are", unknown, res.why);
+		snprintf(err, errlen, "nested groups not read completely, %u users left unchanged: %s", unknown, res.why);
+	}
+	log_debug("ldap: nested groups of the VPN group groups=%u depth=%u members_through_nesting=%u", res.groups,
+		  res.depth, added);
+out:
+	group_nest_result_free(&res);
+	return r;
+}
+
 int ldap_dir_check_users(struct kw_ldap *d, struct kw_ldap_user_fact *facts, size_t n,
 			 struct kw_ldap_check_stats *st, char *err, size_t errlen)
 {
@@ -362,7 +412,9 @@ int ldap_dir_check_users(struct kw_ldap *d, struct kw_ldap_user_fact *facts, siz
 	struct kw_ldap_check_stats st0 = { 0 };
 	struct ldap_slot *s;
 	char *attrs[A_END + 1], *gattrs[2] = { NULL, NULL }, *canon_group = NULL, *filter = NULL;
-	bool fresh;
+	char **ndn = NULL;
+	bool fresh, nested = cfg->nested_groups && (cfg->group_style == KW_LDAP_GROUP_MEMBER ||
+						     cfg->group_style == KW_LDAP_GROUP_UNIQUE_MEMBER);
 	int r = 0, rc;
 
 	if (!st)
@@ -372,6 +424,7 @@ int ldap_dir_check_users(struct kw_ldap *d, struct kw_ldap_user_fact *facts, siz
 	for (size_t i = 0; i < n; i++) {
 		facts[i].presence = KW_LDAP_USER_UNCHECKED;
 		facts[i].in_vpn_group = false;
+		facts[i].group_unknown = false;
 		facts[i].disabled = 0;
 	}
 	if (n == 0)
@@ -384,6 +437,14 @@ int ldap_dir_check_users(struct kw_ldap *d, struct kw_ldap_user_fact *facts, siz
 		return r;
 	}
 
+	if (nested) {
+		ndn = calloc(n, sizeof(*ndn));
+		if (!ndn) {
+			free(canon_group);
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+	}
 	s = kwl_slot_acquire(d);
 	/* 1. the VPN group entry: its absence is a reason to change nothing. */
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -395,7 +456,7 @@ int ldap_dir_check_users(struct kw_ldap *d, struct kw_ldap_user_fact *facts, siz
 		}
 		strset_free(&group.members);
 		group.seen = false;
-		r = search_paged(d, s->svc, cfg->vpn_group, LDAP_SCOPE_BASE, "(objectClass=*)", gattrs, group_entry_cb,
+		r = kwl_search_paged(d, s->svc, cfg->vpn_group, LDAP_SCOPE_BASE, "(objectClass=*)", gattrs, group_entry_cb,
 				 &group, st, &rc);
 		if (r < 0 && (kwl_rc_is_down(rc) || rc == LDAP_TIMEOUT)) {
 			kwl_conn_drop(&s->svc);
@@ -422,7 +483,8 @@ int ldap_dir_check_users(struct kw_ldap *d, struct kw_ldap_user_fact *facts, siz
 	for (size_t off = 0; off < n; off += cfg->batch_size) {
 		size_t m = n - off < cfg->batch_size ? n - off : cfg->batch_size;
 		struct batch_ctx b = { .d = d, .facts = facts + off, .n = m, .group = &group,
-				       .canon_group = canon_group, .now = time(NULL) };
+				       .canon_group = canon_group, .ndn = ndn ? ndn + off : NULL,
+				       .now = time(NULL) };
 
 		free(filter);
 		r = batch_filter(cfg, facts + off, m, &filter);
@@ -430,7 +492,7 @@ int ldap_dir_check_users(struct kw_ldap *d, struct kw_ldap_user_fact *facts, siz
 			snprintf(err, errlen, "cannot build a search filter (%s)", strerror(-r));
 			goto out;
 		}
-		r = search_paged(d, s->svc, cfg->user_base, LDAP_SCOPE_SUBTREE, filter, attrs, batch_entry_cb, &b, st,
+		r = kwl_search_paged(d, s->svc, cfg->user_base, LDAP_SCOPE_SUBTREE, filter, attrs, batch_entry_cb, &b, st,
 				 &rc);
 		if (r < 0) {
 			if (kwl_rc_is_down(rc) || rc == LDAP_TIMEOUT)
@@ -452,10 +514,20 @@ int ldap_dir_check_users(struct kw_ldap *d, struct kw_ldap_user_fact *facts, siz
 			if (facts[off + i].presence == KW_LDAP_USER_UNCHECKED)
 				facts[off + i].presence = KW_LDAP_USER_MISSING;
 	}
+	/* 3. nested groups, only when someone found is not a direct member (membership only
+	 * grows through nesting, so otherwise there is nothing to learn). */
+	if (nested) {
+		r = check_nested(d, s, &group, facts, ndn, n, st, err, errlen);
+		if (r < 0)
+			goto out;
+	}
 	r = 0;
 out:
 	kwl_slot_release(s);
 	strset_free(&group.members);
+	for (size_t i = 0; ndn && i < n; i++)
+		free(ndn[i]);
+	free(ndn);
 	free(canon_group);
 	free(filter);
 	return r;

@@ -271,6 +271,7 @@ int sync_run(struct kwl_module *m, bool confirm, struct kw_sync_plan *plan_out, 
 	for (size_t k = 0; dir_ok && k < n_users; k++) {
 		users[k].presence = facts[k].presence;
 		users[k].in_vpn_group = facts[k].in_vpn_group;
+		users[k].group_unknown = facts[k].group_unknown;
 		users[k].disabled = facts[k].disabled;
 	}
 	pol.now = now;

@@ -25,6 +25,11 @@ static void decide(struct kw_sync_user *u, const struct kw_sync_policy *pol, str
 		plan->errors++;
 		return;
 	}
+	if (!u->disabled && !u->in_vpn_group && u->group_unknown) {
+		/* Not found in the groups read, but some nested group was not read: no change. */
+		plan->errors++;
+		return;
+	}
 	if (u->disabled || !u->in_vpn_group) {
 		if (u->ldap_suspended > 0 && u->ldap_suspended_at > 0 &&
 		    pol->now - u->ldap_suspended_at >= pol->revoke_after) {

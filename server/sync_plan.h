@@ -28,6 +28,7 @@ struct kw_sync_user {
 	/* in: from the directory */
 	enum kw_ldap_presence presence;
 	bool in_vpn_group;
+	bool group_unknown;         /* membership undecided (nested groups not all read) */
 	unsigned disabled;          /* mask of enum kw_ldap_disabled */
 	/* out */
 	enum kw_sync_action action;
@@ -51,7 +52,7 @@ struct kw_sync_plan {
 	enum kw_sync_outcome outcome;
 	unsigned checked;   /* users looked at */
 	unsigned suspend, restore, revoke;
-	unsigned errors;    /* users whose facts were not usable (ambiguous, unchecked) */
+	unsigned errors;    /* users whose facts were not usable (ambiguous, unchecked, group unknown) */
 	unsigned cut;       /* suspend + revoke: what the guard counts */
 	unsigned limit;
 };

@@ -180,6 +180,32 @@ START_TEST(test_ad_filter_derives_attribute)
 }
 END_TEST
 
+START_TEST(test_nested_keys)
+{
+	struct kw_ldap_config c;
+	char err[512] = "";
+	static const char *bad[] = { "nested_groups = maybe\n", "nested_depth = 0\n", "nested_depth = 65\n",
+				     "nested_depth = -1\n", "nested_groups = yes\ngroup_style = memberUid\n",
+				     "nested_groups = yes\ngroup_style = memberOf\n" };
+
+	/* off by default, 8 levels when on */
+	ck_assert_int_eq(load(conf_with("", "ldap.secret"), &c, err, sizeof(err)), 0);
+	ck_assert(!c.nested_groups);
+	ck_assert_uint_eq(c.nested_depth, 8);
+	ldap_config_free(&c);
+	ck_assert_int_eq(load(conf_with("nested_groups = yes\nnested_depth = 64\ngroup_style = uniqueMember\n",
+					"ldap.secret"), &c, err, sizeof(err)), 0);
+	ck_assert(c.nested_groups);
+	ck_assert_uint_eq(c.nested_depth, 64);
+	ldap_config_free(&c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(load(conf_with(bad[i], "ldap.secret"), &c, err, sizeof(err)) < 0, "accepted %s", bad[i]);
+		ck_assert_msg(strstr(err, "nested_") != NULL, "no key in '%s'", err);
+		ldap_config_free(&c);
+	}
+}
+END_TEST
+
 START_TEST(test_mass_limit)
 {
 	struct kw_ldap_config c;
@@ -211,6 +237,7 @@ static Suite *ldap_config_suite(void)
 	tcase_add_test(tc, test_bad_values_name_line);
 	tcase_add_test(tc, test_ad_filter_derives_attribute);
 	tcase_add_test(tc, test_mass_limit);
+	tcase_add_test(tc, test_nested_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }

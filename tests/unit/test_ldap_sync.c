@@ -74,6 +74,31 @@ START_TEST(test_rules)
 }
 END_TEST
 
+/* nested groups not all read: a user found in no group read keeps what they have */
+START_TEST(test_group_unknown_changes_nothing)
+{
+	struct kw_sync_user u[] = {
+		user("unknown-active", 1, 0, 0, KW_LDAP_USER_FOUND, false, 0),
+		user("unknown-suspended-long", 0, 1, NOW - 40 * DAY, KW_LDAP_USER_FOUND, false, 0),
+		user("unknown-but-locked", 1, 0, 0, KW_LDAP_USER_FOUND, false, KW_LDAP_DISABLED_PPOLICY),
+		user("out-known", 1, 0, 0, KW_LDAP_USER_FOUND, false, 0),
+	};
+	struct kw_sync_policy p = pol(10, false);
+	struct kw_sync_plan plan;
+
+	u[0].group_unknown = u[1].group_unknown = u[2].group_unknown = true;
+	sync_plan_make(u, 4, &p, true, &plan);
+	ck_assert_int_eq(plan.outcome, KW_SYNC_OK);
+	ck_assert_int_eq(u[0].action, KW_SYNC_NONE);
+	ck_assert_int_eq(u[1].action, KW_SYNC_NONE); /* not revoked either */
+	ck_assert_int_eq(u[2].action, KW_SYNC_SUSPEND); /* a lock is a fact of its own */
+	ck_assert_str_eq(u[2].reason, "disabled:ppolicy");
+	ck_assert_int_eq(u[3].action, KW_SYNC_SUSPEND);
+	ck_assert_uint_eq(plan.errors, 2);
+	ck_assert_uint_eq(plan.suspend, 2);
+}
+END_TEST
+
 START_TEST(test_revoke_after_boundary)
 {
 	struct kw_sync_user u[2] = {
@@ -235,6 +260,7 @@ static Suite *sync_suite(void)
 
 	tcase_add_test(tc, test_rules);
 	tcase_add_test(tc, test_revoke_after_boundary);
+	tcase_add_test(tc, test_group_unknown_changes_nothing);
 	tcase_add_test(tc, test_directory_failure_changes_nothing);
 	tcase_add_test(tc, test_mass_change_guard);
 	tcase_add_test(tc, test_guard_counts_revocations);
