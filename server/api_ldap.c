@@ -146,7 +146,8 @@ static json_t *user_directory_json(const struct kw_ldap_user_fact *f, int64_t ch
 	else if (f->disabled)
 		snprintf(reason, sizeof(reason), "disabled:%s", ldap_disabled_name(f->disabled));
 	else if (!f->in_vpn_group)
-		snprintf(reason, sizeof(reason), "not_in_vpn_group");
+		snprintf(reason, sizeof(reason), "%s",
+			 f->group_unknown ? "group_unknown" : "not_in_vpn_group");
 	return json_pack("{s:b, s:b, s:b, s:o, s:I}", "found", found, "in_vpn_group", found && f->in_vpn_group,
 			 "disabled", found && f->disabled != 0, "reason", reason[0] ? json_string(reason) : json_null(),
 			 "checked_at", (json_int_t)checked_at);

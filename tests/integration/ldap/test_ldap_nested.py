@@ -142,6 +142,11 @@ def run(d, k, admin):
     log = k.log_text()
     check("... one warning line names the limit", "nested groups of %s not read completely" % NESTED in log
           and "users are in no VPN group read" in log, "")
+    st, j, _ = k.req("GET", "/api/v1/users", token=admin)
+    dirs = {u["username"]: u.get("directory") or {} for u in (j or {}).get("users", [])}
+    check("... GET /users says pete's membership is undecided (reason group_unknown), nina's is not",
+          st == 200 and dirs.get("pete", {}).get("reason") == "group_unknown"
+          and "nina" in dirs and dirs["nina"].get("reason") is None, dirs)
     st, j = self_enroll(k, "pete", "p2")
     check("... and a new enrollment by pete is not granted (403)", st == 403 and err(j) == "not_in_vpn_group", (st, j))
     st, j = session_enroll(k, "pete", "p3")
