@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "aead.h"
+#include "check_run.h"
 
 #define MAXLEN 65535
 
@@ -116,8 +117,6 @@ int main(void)
 {
 	Suite *s = suite_create("wg_aead");
 	TCase *tc = tcase_create("aead");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
@@ -126,9 +125,5 @@ int main(void)
 	tcase_add_test(tc, counter_edges);
 	tcase_add_test(tc, forgery_refused_buffer_kept);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(s);
 }

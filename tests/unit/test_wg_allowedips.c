@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "allowedips.h"
+#include "check_run.h"
 
 static int P[8]; /* distinct peer pointers */
 #define PEER(i) ((void *)&P[i])
@@ -168,17 +169,11 @@ int main(void)
 {
 	Suite *s = suite_create("wg_allowedips");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_fixed);
 	tcase_add_test(tc, test_random_vs_naive);
 	tcase_add_test(tc, test_bad_input);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(s);
 }

@@ -12,6 +12,7 @@
 #include "blake2s.h"
 #include "cookie.h"
 #include "noise.h"
+#include "check_run.h"
 
 static void hex2bin(uint8_t *out, const char *hex, size_t *len)
 {
@@ -257,8 +258,6 @@ int main(void)
 {
 	Suite *s = suite_create("wg_crypto");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_blake2s_keyed_kat);
 	tcase_add_test(tc, test_blake2s_unkeyed);
@@ -269,9 +268,5 @@ int main(void)
 	tcase_add_test(tc, test_cookie_roundtrip);
 	tcase_add_test(tc, test_ratelimiter);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(s);
 }

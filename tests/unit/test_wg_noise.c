@@ -11,6 +11,7 @@
 
 #include "noise.h"
 #include "timers.h"
+#include "check_run.h"
 
 struct side {
 	struct noise_local local;
@@ -251,8 +252,6 @@ int main(void)
 {
 	Suite *s = suite_create("wg_noise");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	if (sodium_init() < 0)
 		return EXIT_FAILURE;
@@ -264,9 +263,5 @@ int main(void)
 	tcase_add_test(tc, test_no_identity);
 	tcase_add_test(tc, test_timers);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(s);
 }

@@ -14,6 +14,7 @@
 
 #include "offload.h"
 #include "tun.h"
+#include "check_run.h"
 
 #define STRIDE 1600
 #define MAXSEG 64
@@ -404,8 +405,6 @@ int main(void)
 {
 	Suite *s = suite_create("wg_offload");
 	TCase *tc = tcase_create("offload");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, tcp4_super_packet_split);
 	tcase_add_test(tc, tcp6_super_packet_split);
@@ -418,9 +417,5 @@ int main(void)
 	tcase_add_test(tc, two_flows_not_mixed);
 	tcase_add_test(tc, tcp_gap_ends_a_run);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(s);
 }

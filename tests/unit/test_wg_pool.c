@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "pool.h"
+#include "check_run.h"
 
 #define N_ITEMS 5000
 
@@ -167,8 +168,6 @@ int main(void)
 {
 	Suite *s = suite_create("wg_pool");
 	TCase *tc = tcase_create("pool");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, no_workers_runs_inline);
@@ -177,9 +176,5 @@ int main(void)
 	tcase_add_test(tc, two_callers_share_a_pool);
 	tcase_add_test(tc, worker_count_from_environment);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(s);
 }

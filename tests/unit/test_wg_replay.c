@@ -7,6 +7,7 @@
 
 #include "messages.h"
 #include "replay.h"
+#include "check_run.h"
 
 static struct replay_counter r;
 static int case_no;
@@ -110,15 +111,9 @@ int main(void)
 {
 	Suite *s = suite_create("wg_replay");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_counter_selftest);
 	tcase_add_test(tc, test_window_edges);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(s);
 }

@@ -12,6 +12,7 @@
 
 #include "device.h"
 #include "key.h"
+#include "check_run.h"
 
 #define PRIV_A "e84b5a6d2717c1003a13b431570353dbaca9146cf150c5f8575680feba52027a"
 #define PUB_1 "b85996fecc9c7f1fc6d2572a76eda11d59bcd20be8e543b15ce4bd85a8e75a33"
@@ -210,8 +211,6 @@ int main(void)
 {
 	Suite *s = suite_create("wg_uapi");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
@@ -222,9 +221,5 @@ int main(void)
 	tcase_add_test(tc, test_large_config);
 	tcase_add_test(tc, test_receive_junk_counted);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(s);
 }
