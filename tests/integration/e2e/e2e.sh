@@ -32,12 +32,6 @@ fi
 
 KWE_DIR=$(kw_tmpdir)
 trap 'kw_cleanup' EXIT
-dump_logs() {
-	local f
-	for f in "$KWE_DIR"/*.log; do echo "--- $f"; tail -25 "$f"; done
-}
-fatal() { kw_not_ok "$*"; dump_logs; kw_summary; exit 1; }
-within() { local ms=$1; shift; kwe_wait_ms "$ms" "$@" >/dev/null; }
 fails() { ! "$@" >/dev/null 2>&1; }
 
 kwe_topology || fatal "network namespaces"

@@ -39,12 +39,6 @@ fi
 
 KWE_DIR=$(kw_tmpdir)
 trap 'kw_cleanup' EXIT
-dump_logs() {
-	local f
-	for f in "$KWE_DIR"/*.log; do echo "--- $f"; tail -25 "$f"; done
-}
-fatal() { kw_not_ok "$*"; dump_logs; kw_summary; exit 1; }
-within() { local ms=$1; shift; kwe_wait_ms "$ms" "$@" >/dev/null; }
 
 OUT6_CTL=2001:db8:1::1
 OUT6_GW=2001:db8:1::2

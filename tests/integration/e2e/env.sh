@@ -217,3 +217,11 @@ kwe_ldap_unlock() {
 		kwl_ldapmodify
 }
 kwe_sync() { kwe_api POST /api/v1/ldap/sync '{}'; }
+
+# Shared by the end-to-end tests (KWE_DIR set by the caller).
+dump_logs() { # the tail of every log, when something failed
+	local f
+	for f in "$KWE_DIR"/*.log; do echo "--- $f"; tail -25 "$f"; done
+}
+fatal() { kw_not_ok "$*"; dump_logs; kw_summary; exit 1; }
+within() { local ms=$1; shift; kwe_wait_ms "$ms" "$@" >/dev/null; } # within MS CMD...: CMD succeeds within MS
