@@ -7,6 +7,15 @@
 
 #include "ldap_config_diff.h"
 
+/*
+ * A key this file does not compare would be ignored by SIGHUP when it is the only change:
+ * when struct kw_ldap_config grows, this fails the build until ldap_config_diff() (and this
+ * size) are updated. Checked on LP64 only, where the size is known.
+ */
+#if __SIZEOF_POINTER__ == 8
+_Static_assert(sizeof(struct kw_ldap_config) == 488, "a new [ldap] key: compare it in ldap_config_diff()");
+#endif
+
 static bool str_eq(const char *a, const char *b)
 {
 	return strcmp(a ? a : "", b ? b : "") == 0;

@@ -118,14 +118,14 @@ static void apply(struct kwl_module *m, struct kwl_pending *p)
 	unsigned old_interval;
 	int r;
 
-	if (ratelimit_set_limits(m->rl_user, p->cfg.login_max_failures, p->cfg.login_window) < 0 ||
-	    ratelimit_set_limits(m->rl_addr, p->cfg.login_max_failures_addr, p->cfg.login_window) < 0)
-		log_warn("SIGHUP: ldap: login limits not changed (invalid)");
 	r = kwl_gen_new(&p->cfg, &g);
 	if (r < 0) {
 		log_error("SIGHUP: ldap: settings not applied, keeping the running ones: %s", strerror(-r));
 		return;
 	}
+	/* ldap_config_load checked both are >= 1 */
+	(void)ratelimit_set_limits(m->rl_user, g->cfg.login_max_failures, g->cfg.login_window);
+	(void)ratelimit_set_limits(m->rl_addr, g->cfg.login_max_failures_addr, g->cfg.login_window);
 	pthread_mutex_lock(&m->gen_lock);
 	old = m->gen;
 	m->gen = g;
