@@ -94,7 +94,6 @@ fail:
 int ldap_module_start(struct kw_server *srv)
 {
 	struct kwl_module *m = srv->ldap;
-
 	struct kwl_gen *g;
 	unsigned interval;
 
