@@ -55,6 +55,7 @@ int api_ldap_status_get(struct kw_req *req, json_t *in, json_t **out)
 {
 	struct kwl_module *m = req->srv->ldap;
 	struct kwl_sync_status s;
+	struct kwl_gen *g;
 	json_t *last = NULL, *pending = NULL;
 
 	(void)in;
@@ -79,11 +80,13 @@ int api_ldap_status_get(struct kw_req *req, json_t *in, json_t **out)
 				    "since", (json_int_t)s.pending_since);
 	else
 		pending = json_null();
+	g = kwl_gen_get(m);
 	*out = json_pack("{s:b, s:o, s:o, s:s?, s:o, s:I, s:I, s:I, s:i, s:s}", "enabled", 1, "last_run", last,
 			 "pending_confirmation", pending, "last_error", s.last_error[0] ? s.last_error : NULL,
 			 "last_error_at", s.last_error_at ? json_integer(s.last_error_at) : json_null(), "runs",
 			 (json_int_t)s.runs, "failures", (json_int_t)s.failures, "held", (json_int_t)s.held,
-			 "sync_interval", (int)m->cfg.sync_interval, "uri", m->cfg.uris[0]);
+			 "sync_interval", (int)g->cfg.sync_interval, "uri", g->cfg.uris[0]);
+	kwl_gen_put(g);
 	return *out ? 200 : api_error(out, 500, "internal_error", "internal error");
 }
 
@@ -159,6 +162,7 @@ int ldap_users_directory(struct kw_req *req, json_t *list)
 	json_t *users = json_object_get(list, "users");
 	struct kw_ldap_user_fact *facts = NULL;
 	struct name_set people = { 0 };
+	struct kwl_gen *g;
 	size_t n_rows = json_array_size(users), n = 0, *row = NULL;
 	char err[512] = "";
 	int64_t checked_at;
@@ -185,7 +189,9 @@ int ldap_users_directory(struct kw_req *req, json_t *list)
 		row[n] = i;
 		facts[n++].username = u;
 	}
-	r = ldap_dir_check_users(m->dir, facts, n, NULL, err, sizeof(err));
+	g = kwl_gen_get(m);
+	r = ldap_dir_check_users(g->dir, facts, n, NULL, err, sizeof(err));
+	kwl_gen_put(g);
 	checked_at = (int64_t)time(NULL);
 	if (r < 0) {
 		/* the list itself is still right: show it, say why the directory state is missing */

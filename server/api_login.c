@@ -68,6 +68,7 @@ static int authenticate(struct kw_req *req, const char *username, const char *pa
 			const char *what, struct kw_ldap_login *lg, json_t **out)
 {
 	struct kwl_module *m = req->srv->ldap;
+	struct kwl_gen *g;
 	char ukey[KW_LDAP_USERNAME_MAX + 8], akey[96];
 	int64_t ra = 0, ra2 = 0;
 	bool bu, ba;
@@ -89,7 +90,9 @@ static int authenticate(struct kw_req *req, const char *username, const char *pa
 		audit_attempt(req, username, "rate_limited", what);
 		return too_many(req, out, ra > ra2 ? ra : ra2);
 	}
-	r = ldap_dir_login(m->dir, username, password, password_len, lg);
+	g = kwl_gen_get(m); /* a SIGHUP may swap the settings meanwhile: this login keeps its own */
+	r = ldap_dir_login(g->dir, username, password, password_len, lg);
+	kwl_gen_put(g);
 	switch (r) {
 	case 0:
 		break;
@@ -154,7 +157,8 @@ int api_login_post(struct kw_req *req, json_t *in, json_t **out)
 	uint8_t token_hash[KW_TOKEN_HASH_BYTES], csrf_hash[KW_TOKEN_HASH_BYTES];
 	const char *username = NULL, *password = NULL;
 	size_t pwlen = 0;
-	int64_t expires_at, id;
+	int64_t expires_at, id, lifetime;
+	struct kwl_gen *g;
 	int st, r;
 
 	if ((st = json_get_label(in, "username", true, USERNAME_JSON_MAX, &username, out)) ||
@@ -164,7 +168,10 @@ int api_login_post(struct kw_req *req, json_t *in, json_t **out)
 	if (st)
 		return st;
 
-	expires_at = req->now + m->cfg.session_lifetime;
+	g = kwl_gen_get(m);
+	lifetime = g->cfg.session_lifetime;
+	kwl_gen_put(g);
+	expires_at = req->now + lifetime;
 	token_new(token, KW_TOKEN_PREFIX_SESSION, token_hash);
 	token_new(csrf, KW_TOKEN_PREFIX_CSRF, csrf_hash);
 	r = store_session_create(req->srv->store, token_hash, lg.username, lg.is_admin ? KW_SESSION_ADMIN : KW_SESSION_USER,
@@ -173,7 +180,7 @@ int api_login_post(struct kw_req *req, json_t *in, json_t **out)
 		st = api_error_errno(out, r, "session");
 		goto out;
 	}
-	cookie_header(cookie, sizeof(cookie), req, token, m->cfg.session_lifetime);
+	cookie_header(cookie, sizeof(cookie), req, token, lifetime);
 	if (req_add_header(req, "Set-Cookie", cookie) < 0 || req_add_header(req, "Cache-Control", "no-store") < 0) {
 		st = api_error(out, 500, "internal_error", "internal error");
 		goto out;
@@ -210,7 +217,6 @@ int api_logout_post(struct kw_req *req, json_t *in, json_t **out)
 
 int ldap_enroll_check(struct kw_req *req, const char *username, const char *password, int *max_devices, json_t **out)
 {
-	struct kwl_module *m = req->srv->ldap;
 	struct kw_ldap_login lg;
 	int st;
 
@@ -229,7 +235,7 @@ int ldap_enroll_check(struct kw_req *req, const char *username, const char *pass
 		return api_error(out, 400, "username_spelling", "use the username exactly as the directory has it: %s",
 				 lg.username);
 	}
-	*max_devices = (int)m->cfg.max_devices_per_user;
+	*max_devices = ldap_max_devices(req->srv);
 	return 0;
 }
 
@@ -237,13 +243,16 @@ int ldap_session_enroll_check(struct kw_req *req, json_t **out)
 {
 	struct kwl_module *m = req->srv->ldap;
 	struct kw_ldap_user_fact f = { .username = req->principal.username };
+	struct kwl_gen *g;
 	char err[256] = "";
 	int r;
 
 	if (!m)
 		return 0;
 	/* A session outlives a group change: ask the directory again before a new device. */
-	r = ldap_dir_check_users(m->dir, &f, 1, NULL, err, sizeof(err));
+	g = kwl_gen_get(m);
+	r = ldap_dir_check_users(g->dir, &f, 1, NULL, err, sizeof(err));
+	kwl_gen_put(g);
 	ldap_user_facts_release(&f, 1);
 	if (r == -ENODATA || (r == 0 && f.presence != KW_LDAP_USER_FOUND))
 		return api_error(out, 403, "not_in_vpn_group", "your directory entry cannot be found");

@@ -50,6 +50,17 @@ int ratelimit_new(unsigned capacity, unsigned max_failures, unsigned window, str
 	return 0;
 }
 
+int ratelimit_set_limits(struct kw_ratelimit *rl, unsigned max_failures, unsigned window)
+{
+	if (!max_failures || !window)
+		return -EINVAL;
+	pthread_mutex_lock(&rl->lock);
+	rl->max_failures = max_failures;
+	rl->window = window;
+	pthread_mutex_unlock(&rl->lock);
+	return 0;
+}
+
 void ratelimit_free(struct kw_ratelimit *rl)
 {
 	if (!rl)

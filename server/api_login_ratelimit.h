@@ -15,6 +15,8 @@ struct kw_ratelimit;
 
 int ratelimit_new(unsigned capacity, unsigned max_failures, unsigned window, struct kw_ratelimit **out);
 void ratelimit_free(struct kw_ratelimit *rl);
+/* New limits (SIGHUP); the failures counted so far stay. -EINVAL for a zero. */
+int ratelimit_set_limits(struct kw_ratelimit *rl, unsigned max_failures, unsigned window);
 /* Is key refused now? If so *retry_after is the seconds left (>= 1). */
 bool ratelimit_blocked(struct kw_ratelimit *rl, const char *key, int64_t now, int64_t *retry_after);
 void ratelimit_failure(struct kw_ratelimit *rl, const char *key, int64_t now);

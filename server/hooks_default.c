@@ -23,6 +23,20 @@ __attribute__((weak)) void ldap_module_stop(struct kw_server *srv)
 {
 }
 
+__attribute__((weak)) int ldap_module_reload_prepare(struct kw_server *srv, const char *config_path,
+						     void **pending, char *changed, size_t changed_len, char *err,
+						     size_t errlen)
+{
+	*pending = NULL;
+	if (changed_len)
+		changed[0] = '\0';
+	return 0;
+}
+
+__attribute__((weak)) void ldap_module_reload_apply(struct kw_server *srv, void *pending, bool do_apply)
+{
+}
+
 __attribute__((weak)) int ldap_enroll_check(struct kw_req *req, const char *username, const char *password,
 					    int *max_devices, json_t **out)
 {

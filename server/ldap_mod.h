@@ -3,6 +3,7 @@
 #define KW_LDAP_MOD_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -28,10 +29,22 @@ struct kwl_sync_status {
 	int64_t pending_since;
 };
 
-struct kwl_module {
-	struct kw_server *srv;
+/*
+ * One generation of the [ldap] settings and the directory client (connection pool) built
+ * over them. SIGHUP builds a new one and swaps m->gen; a login or a sync run that took a
+ * reference before keeps using its generation, and the last kwl_gen_put() closes the old
+ * pool and zeroes its bind password.
+ */
+struct kwl_gen {
+	atomic_uint refs;
 	struct kw_ldap_config cfg;
 	struct kw_ldap *dir;
+};
+
+struct kwl_module {
+	struct kw_server *srv;
+	pthread_mutex_t gen_lock;    /* guards the pointer m->gen, not what it points at */
+	struct kwl_gen *gen;         /* the current generation; use kwl_gen_get() */
 	struct kw_ratelimit *rl_user, *rl_addr;
 	pthread_mutex_t run_lock;    /* one sync at a time */
 	pthread_mutex_t status_lock;
@@ -39,9 +52,16 @@ struct kwl_module {
 	pthread_mutex_t wake_lock;
 	pthread_cond_t wake;
 	bool stopping;
+	bool retime;                 /* under wake_lock: sync_interval changed, recompute the wait */
 	bool thread_started;
 	pthread_t thread;
 };
+
+/* ldap_reload.c: a new generation over cfg (taken over, also on error), refs = 1. */
+int kwl_gen_new(struct kw_ldap_config *cfg, struct kwl_gen **out);
+/* A reference to the current generation (never NULL while the module runs). */
+struct kwl_gen *kwl_gen_get(struct kwl_module *m);
+void kwl_gen_put(struct kwl_gen *g);
 
 /* sync.c: one run (blocking; serialised). Fills *plan and *apply_errors. */
 int sync_run(struct kwl_module *m, bool confirm_mass_change, struct kw_sync_plan *plan, unsigned *apply_errors);

@@ -24,20 +24,22 @@ static void module_free(struct kwl_module *m)
 {
 	if (!m)
 		return;
-	ldap_dir_free(m->dir);
+	kwl_gen_put(m->gen);
 	ratelimit_free(m->rl_user);
 	ratelimit_free(m->rl_addr);
+	pthread_mutex_destroy(&m->gen_lock);
 	pthread_mutex_destroy(&m->run_lock);
 	pthread_mutex_destroy(&m->status_lock);
 	pthread_mutex_destroy(&m->wake_lock);
 	pthread_cond_destroy(&m->wake);
-	ldap_config_free(&m->cfg);
 	free(m);
 }
 
 int ldap_module_init(struct kw_server *srv, const char *config_path)
 {
 	struct kwl_module *m;
+	struct kw_ldap_config cfg;
+	const struct kw_ldap_config *c;
 	char err[768] = "";
 	int r;
 
@@ -45,30 +47,34 @@ int ldap_module_init(struct kw_server *srv, const char *config_path)
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
+	pthread_mutex_init(&m->gen_lock, NULL);
 	pthread_mutex_init(&m->run_lock, NULL);
 	pthread_mutex_init(&m->status_lock, NULL);
 	pthread_mutex_init(&m->wake_lock, NULL);
 	pthread_cond_init(&m->wake, NULL);
 	m->srv = srv;
-	ldap_config_init(&m->cfg);
+	ldap_config_init(&cfg);
 	if (config_path) {
-		r = ldap_config_load(&m->cfg, config_path, err, sizeof(err));
+		r = ldap_config_load(&cfg, config_path, err, sizeof(err));
 		if (r < 0) {
 			fprintf(stderr, "keywayd: %s\n", err);
+			ldap_config_free(&cfg);
 			goto fail;
 		}
 	}
-	if (!m->cfg.enabled) {
+	if (!cfg.enabled) {
+		ldap_config_free(&cfg);
 		module_free(m);
 		return 0; /* no [ldap] uri: keywayd runs without the directory */
 	}
-	r = ldap_dir_new(&m->cfg, &m->dir);
+	r = kwl_gen_new(&cfg, &m->gen); /* takes cfg over */
 	if (r < 0)
 		goto fail;
-	r = ratelimit_new(8192, m->cfg.login_max_failures, m->cfg.login_window, &m->rl_user);
+	c = &m->gen->cfg;
+	r = ratelimit_new(8192, c->login_max_failures, c->login_window, &m->rl_user);
 	if (r < 0)
 		goto fail;
-	r = ratelimit_new(8192, m->cfg.login_max_failures_addr, m->cfg.login_window, &m->rl_addr);
+	r = ratelimit_new(8192, c->login_max_failures_addr, c->login_window, &m->rl_addr);
 	if (r < 0)
 		goto fail;
 	r = routes_register(ldap_routes, sizeof(ldap_routes) / sizeof(ldap_routes[0]));
@@ -79,8 +85,8 @@ int ldap_module_init(struct kw_server *srv, const char *config_path)
 	srv->ldap = m;
 	log_info("ldap: enabled uris=%zu first=%s starttls=%s user_base=\"%s\" vpn_group=\"%s\" sync_interval=%u "
 		 "nested_groups=%s nested_depth=%u",
-		 m->cfg.n_uris, m->cfg.uris[0], m->cfg.starttls ? "yes" : "no", m->cfg.user_base, m->cfg.vpn_group,
-		 m->cfg.sync_interval, m->cfg.nested_groups ? "yes" : "no", m->cfg.nested_depth);
+		 c->n_uris, c->uris[0], c->starttls ? "yes" : "no", c->user_base, c->vpn_group, c->sync_interval,
+		 c->nested_groups ? "yes" : "no", c->nested_depth);
 	return 0;
 fail:
 	module_free(m);
@@ -90,10 +96,15 @@ fail:
 int ldap_module_start(struct kw_server *srv)
 {
 	struct kwl_module *m = srv->ldap;
+	struct kwl_gen *g;
+	unsigned interval;
 
-	if (!m || !m->cfg.sync_interval)
+	if (!m)
 		return 0;
-	return sync_thread_start(m);
+	g = kwl_gen_get(m);
+	interval = g->cfg.sync_interval;
+	kwl_gen_put(g);
+	return interval ? sync_thread_start(m) : 0; /* a SIGHUP may start it later */
 }
 
 void ldap_module_stop(struct kw_server *srv)
@@ -110,6 +121,13 @@ void ldap_module_stop(struct kw_server *srv)
 int ldap_max_devices(struct kw_server *srv)
 {
 	struct kwl_module *m = srv->ldap;
+	struct kwl_gen *g;
+	int n;
 
-	return m ? (int)m->cfg.max_devices_per_user : 0;
+	if (!m)
+		return 0;
+	g = kwl_gen_get(m);
+	n = (int)g->cfg.max_devices_per_user;
+	kwl_gen_put(g);
+	return n;
 }

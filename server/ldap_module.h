@@ -10,6 +10,8 @@
 #define KW_LDAP_MODULE_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 struct kw_server;
 struct kw_req;
@@ -23,6 +25,18 @@ int ldap_module_init(struct kw_server *srv, const char *config_path);
 int ldap_module_start(struct kw_server *srv);
 /* On shutdown, before the store closes: stop threads, free srv->ldap. */
 void ldap_module_stop(struct kw_server *srv);
+
+/*
+ * SIGHUP, in two steps so that a broken file changes nothing anywhere:
+ * prepare parses and checks [ldap] again (reading the bind password file) and changes
+ * nothing; 0 with *pending (NULL: nothing to apply) and the comma-separated names of the
+ * changed keys in changed ("" when none), or a negative errno with the one-line reason in
+ * err. apply swaps *pending in when do_apply (logging one line per key that needs a restart)
+ * or just frees it; it takes NULL. Defaults (no module): nothing to do.
+ */
+int ldap_module_reload_prepare(struct kw_server *srv, const char *config_path, void **pending, char *changed,
+			       size_t changed_len, char *err, size_t errlen);
+void ldap_module_reload_apply(struct kw_server *srv, void *pending, bool do_apply);
 
 /*
  * POST /api/v1/enroll with {"username","password"} instead of {"token"}: may this person

@@ -17,12 +17,14 @@
 #include "admin_cli.h"
 #include "api.h"
 #include "conf.h"
+#include "conf_diff.h"
 #include "fileutil.h"
 #include "housekeeping.h"
 #include "http.h"
 #include "ldap_module.h"
 #include "log.h"
 #include "longpoll.h"
+#include "reload.h"
 #include "signer.h"
 #include "store.h"
 #include "wgconf.h"
@@ -37,68 +39,6 @@ static void usage(FILE *f)
 		DEFAULT_CONFIG);
 }
 
-/* Everything a config payload takes from the file: a change bumps every version. */
-static void net_fingerprint(const struct kw_conf *c, char out[65])
-{
-	crypto_generichash_state h;
-	uint8_t digest[32];
-	char buf[KW_CIDR_STRLEN + 64];
-
-	crypto_generichash_init(&h, NULL, 0, sizeof(digest));
-#define FEED(s) crypto_generichash_update(&h, (const uint8_t *)(s), strlen(s) + 1)
-	cidr_format(buf, &c->cidr);
-	FEED(buf);
-	if (c->has_cidr6) {
-		cidr_format(buf, &c->cidr6);
-		FEED(buf);
-	}
-	for (int i = 0; i < c->nroutes; i++) {
-		cidr_format(buf, &c->routes[i]);
-		FEED(buf);
-	}
-	FEED(c->gateway_endpoint);
-	snprintf(buf, sizeof(buf), "%d/%lld/%d/%d", c->gateway_port, (long long)c->config_lifetime, c->mtu,
-		 c->persistent_keepalive);
-	FEED(buf);
-#undef FEED
-	crypto_generichash_final(&h, digest, sizeof(digest));
-	sodium_bin2hex(out, 65, digest, sizeof(digest));
-}
-
-/*
- * SIGHUP: re-read the config file and apply what can change while running, which today is
- * [log] level only (every other key needs a restart). A file that no longer parses changes
- * nothing: the running configuration stays, and one line says why.
- */
-static void reload_config(const char *config_path)
-{
-	struct kw_conf fresh;
-	char err[600];
-	bool before;
-	int ret;
-
-	if (!config_path) {
-		log_warn("SIGHUP: no config file (built-in defaults); nothing to reload");
-		return;
-	}
-	conf_defaults(&fresh);
-	ret = conf_load(&fresh, config_path, err, sizeof(err));
-	if (ret < 0) {
-		log_error("SIGHUP: config not reloaded, keeping the running configuration: %s", err);
-		return;
-	}
-	/* One info line, under whichever of the old and new thresholds lets it through. */
-	before = log_get_level() <= KW_LOG_INFO;
-	if (before)
-		log_info("SIGHUP: config reloaded path=%s log_level=%s (other keys apply at the next restart)",
-			 config_path, fresh.log_level);
-	if (log_set_level_name(fresh.log_level) < 0) /* conf_load checked it */
-		return;
-	if (!before)
-		log_info("SIGHUP: config reloaded path=%s log_level=%s (other keys apply at the next restart)",
-			 config_path, fresh.log_level);
-}
-
 static int run(struct kw_conf *conf, const char *config_path)
 {
 	struct kw_server srv = { .conf = conf, .config_path = config_path, .version = PACKAGE_VERSION };
@@ -106,11 +46,13 @@ static int run(struct kw_conf *conf, const char *config_path)
 				    .quarantine = conf->address_quarantine };
 	struct kw_http *http = NULL;
 	struct kw_housekeeping hk;
+	struct kw_reload reload;
 	char path[PATH_MAX];
 	sigset_t sigs;
 	int ret, sig = 0, code = 1;
 	bool ldap_inited = false;
 
+	reload_init(&reload, conf);
 	/* Signals are taken by sigwait() below: block them before any thread starts. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
@@ -124,7 +66,7 @@ static int run(struct kw_conf *conf, const char *config_path)
 		log_error("cannot create state directory %s: %s", conf->state_dir, strerror(-ret));
 		return 1;
 	}
-	net_fingerprint(conf, net.fingerprint);
+	conf_net_fingerprint(conf, net.fingerprint);
 	snprintf(path, sizeof(path), "%s/keyway.db", conf->state_dir);
 	ret = store_open(path, &net, &srv.store);
 	if (ret < 0) {
@@ -173,7 +115,7 @@ static int run(struct kw_conf *conf, const char *config_path)
 		}
 		if (sig != SIGHUP)
 			break;
-		reload_config(config_path);
+		reload_run(&reload, &srv, config_path);
 	}
 	log_info("keywayd stopping signal=%d", sig);
 	code = 0;
@@ -187,6 +129,7 @@ out:
 	wgconf_cache_free(srv.wgcache);
 	signer_free(srv.signer);
 	store_close(srv.store);
+	reload_free(&reload);
 	return code;
 }
 

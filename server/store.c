@@ -320,8 +320,11 @@ out:
 	return ret;
 }
 
-/* A changed [network] (routes, endpoint, lifetime…) changes every config: bump them all. */
-static int check_fingerprint(struct kw_store *st, struct kw_conn *c)
+/*
+ * A changed [network] (routes, endpoint, lifetime…) changes every config: bump them all.
+ * fp is the new fingerprint. Returns 1 when the versions were bumped, 0 when fp is the stored one.
+ */
+static int check_fingerprint(struct kw_store *st, struct kw_conn *c, const char *fp)
 {
 	static const char get[] = "SELECT text FROM meta WHERE key = 'net_fingerprint'";
 	static const char set[] =
@@ -343,14 +346,14 @@ static int check_fingerprint(struct kw_store *st, struct kw_conn *c)
 		goto out;
 	store_col_text(s, 0, old, sizeof(old));
 	sqlite3_reset(s);
-	if (strcmp(old, st->net.fingerprint) == 0) {
+	if (strcmp(old, fp) == 0) {
 		store_tx_rollback(st, c);
 		return 0;
 	}
 	ret = store_seq_next(c, &seq);
 	if (ret < 0)
 		goto out;
-	ret = store_exec(c, set, STORE_BINDS(STORE_TEXT(st->net.fingerprint)));
+	ret = store_exec(c, set, STORE_BINDS(STORE_TEXT(fp)));
 	if (ret < 0)
 		goto out;
 	ret = store_exec(c, bump, STORE_BINDS(STORE_INT(seq)));
@@ -360,7 +363,8 @@ static int check_fingerprint(struct kw_store *st, struct kw_conn *c)
 		goto out;
 	if (old[0])
 		log_info("store: network settings changed, every config version bumped to %lld", (long long)seq);
-	return store_tx_commit(st, c);
+	ret = store_tx_commit(st, c);
+	return ret < 0 ? ret : 1;
 out:
 	store_tx_rollback(st, c);
 	return ret;
@@ -413,7 +417,7 @@ int store_open_migrations(const char *path, const struct kw_store_net *net, cons
 		goto fail;
 	ret = migrate(st, c, list, count);
 	if (ret == 0 && net)
-		ret = check_fingerprint(st, c);
+		ret = check_fingerprint(st, c, st->net.fingerprint);
 	store_conn_put(st, c);
 	if (ret < 0)
 		goto fail;
@@ -421,6 +425,27 @@ int store_open_migrations(const char *path, const struct kw_store_net *net, cons
 	return 0;
 fail:
 	store_close(st);
+	return ret;
+}
+
+int store_net_refresh(struct kw_store *st, const char *fingerprint)
+{
+	struct kw_conn *c;
+	int ret;
+
+	if (!st->has_net || strlen(fingerprint) >= sizeof(st->net.fingerprint))
+		return -EINVAL;
+	ret = store_conn_get(st, &c);
+	if (ret < 0)
+		return ret;
+	ret = check_fingerprint(st, c, fingerprint);
+	store_conn_put(st, c);
+	if (ret < 0)
+		return ret;
+	/* Only check_fingerprint reads it, and only from the thread that opened the store or reloads. */
+	snprintf(st->net.fingerprint, sizeof(st->net.fingerprint), "%s", fingerprint);
+	if (ret > 0)
+		store_notify_change(st, KW_CHANGE_ALL);
 	return ret;
 }
 

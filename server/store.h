@@ -120,6 +120,9 @@ struct kw_audit_row {
 /* Open (create) the database at path: WAL, foreign_keys=ON, migrations applied in one
  * transaction. net may be NULL for tools that only touch tokens (admin-token create). */
 int store_open(const char *path, const struct kw_store_net *net, struct kw_store **out);
+/* SIGHUP: the payload settings may have changed. When fingerprint differs from the stored one,
+ * bump every config version and wake every long-poll (returns 1); 0 when unchanged. */
+int store_net_refresh(struct kw_store *st, const char *fingerprint);
 void store_close(struct kw_store *st);
 /* Highest applied migration number. */
 int store_schema_version(struct kw_store *st, int *version);

@@ -165,7 +165,7 @@ static bool key_in(const char *key, char *const *set, size_t n)
  * Optional: make publish_attribute of each user's entry hold exactly the public keys of
  * the devices that are active after this run. Writes only where the directory differs.
  */
-static unsigned publish_keys(struct kwl_module *m, const struct kw_sync_user *users,
+static unsigned publish_keys(struct kwl_module *m, struct kwl_gen *g, const struct kw_sync_user *users,
 			     const struct kw_ldap_user_fact *facts, size_t n_users, const struct holder_list *hl,
 			     const size_t *first)
 {
@@ -196,7 +196,7 @@ static unsigned publish_keys(struct kwl_module *m, const struct kw_sync_user *us
 			same = key_in(want[i], f->published, f->n_published);
 		if (same)
 			continue;
-		if (ldap_dir_publish_keys_dn(m->dir, f->dn, want, nw) < 0)
+		if (ldap_dir_publish_keys_dn(g->dir, f->dn, want, nw) < 0)
 			errors++;
 		else
 			written++;
@@ -219,10 +219,12 @@ int sync_run(struct kwl_module *m, bool confirm, struct kw_sync_plan *plan_out, 
 	char err[512] = "";
 	unsigned apply_errors = 0;
 	int64_t t0 = now_ms(), now;
+	struct kwl_gen *g;
 	bool dir_ok;
 	int r;
 
 	pthread_mutex_lock(&m->run_lock);
+	g = kwl_gen_get(m); /* one run, one set of settings, even across a SIGHUP */
 	now = (int64_t)time(NULL);
 	memset(&plan, 0, sizeof(plan));
 
@@ -266,7 +268,7 @@ int sync_run(struct kwl_module *m, bool confirm, struct kw_sync_plan *plan_out, 
 	}
 	first[n_users] = hl.n;
 
-	r = ldap_dir_check_users(m->dir, facts, n_users, &stats, err, sizeof(err));
+	r = ldap_dir_check_users(g->dir, facts, n_users, &stats, err, sizeof(err));
 	dir_ok = r == 0;
 	for (size_t k = 0; dir_ok && k < n_users; k++) {
 		users[k].presence = facts[k].presence;
@@ -275,8 +277,8 @@ int sync_run(struct kwl_module *m, bool confirm, struct kw_sync_plan *plan_out, 
 		users[k].disabled = facts[k].disabled;
 	}
 	pol.now = now;
-	pol.revoke_after = m->cfg.revoke_after;
-	pol.mass_limit = ldap_config_mass_limit(&m->cfg, (unsigned)n_users);
+	pol.revoke_after = g->cfg.revoke_after;
+	pol.mass_limit = ldap_config_mass_limit(&g->cfg, (unsigned)n_users);
 	pol.confirm_mass_change = confirm;
 	sync_plan_make(users, n_users, &pol, dir_ok, &plan);
 
@@ -307,8 +309,8 @@ int sync_run(struct kwl_module *m, bool confirm, struct kw_sync_plan *plan_out, 
 			if (apply_user(m, &users[k], &hl.v[first[k]], first[k + 1] - first[k], now) < 0)
 				apply_errors++;
 		}
-		if (m->cfg.publish_attribute && *m->cfg.publish_attribute)
-			apply_errors += publish_keys(m, users, facts, n_users, &hl, first);
+		if (g->cfg.publish_attribute && *g->cfg.publish_attribute)
+			apply_errors += publish_keys(m, g, users, facts, n_users, &hl, first);
 		if (plan.cut && confirm)
 			(void)store_audit_add(m->srv->store, now, SYNC_ACTOR, "ldap_sync", "directory", "confirmed",
 					      "mass change confirmed by an admin");
@@ -319,6 +321,7 @@ record:
 		 "pages=%u duration_ms=%lld",
 		 sync_outcome_name(plan.outcome), plan.checked, plan.suspend, plan.restore, plan.revoke,
 		 plan.errors + apply_errors, stats.searches, stats.pages, (long long)(now_ms() - t0));
+	kwl_gen_put(g);
 	pthread_mutex_unlock(&m->run_lock);
 	if (plan_out)
 		*plan_out = plan;
@@ -337,14 +340,28 @@ static void *sync_thread_main(void *arg)
 {
 	struct kwl_module *m = arg;
 	struct timespec until;
+	struct kwl_gen *g;
+	unsigned interval;
+	bool due;
 
 	for (;;) {
+		g = kwl_gen_get(m);
+		interval = g->cfg.sync_interval; /* a SIGHUP may change it: read it every round */
+		kwl_gen_put(g);
 		pthread_mutex_lock(&m->wake_lock);
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += m->cfg.sync_interval;
-		while (!m->stopping) {
-			if (pthread_cond_timedwait(&m->wake, &m->wake_lock, &until) == ETIMEDOUT)
-				break;
+		until.tv_sec += interval;
+		due = false;
+		while (!m->stopping && !m->retime && !due) {
+			if (interval == 0) /* periodic sync switched off by a SIGHUP: wait to be told */
+				pthread_cond_wait(&m->wake, &m->wake_lock);
+			else if (pthread_cond_timedwait(&m->wake, &m->wake_lock, &until) == ETIMEDOUT)
+				due = true;
+		}
+		if (m->retime && !m->stopping) {
+			m->retime = false; /* new interval: start the wait again, no run now */
+			pthread_mutex_unlock(&m->wake_lock);
+			continue;
 		}
 		if (m->stopping) {
 			pthread_mutex_unlock(&m->wake_lock);

@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "check_run.h"
+#include "server/api_login_ratelimit.h"
 #include "server/ldap_config.h"
+#include "server/ldap_config_diff.h"
 
 static char dir[] = "/tmp/kwl-unit-XXXXXX";
 
@@ -224,6 +226,64 @@ START_TEST(test_mass_limit)
 }
 END_TEST
 
+/* SIGHUP: which [ldap] keys changed; the password compared, never named by value. */
+START_TEST(test_config_diff)
+{
+	struct kw_ldap_config a, b;
+	char err[512], out[512], text[1024];
+
+	ck_assert_int_eq(load(conf_with("", "ldap.secret"), &a, err, sizeof(err)), 0);
+	ck_assert_int_eq(load(conf_with("", "ldap.secret"), &b, err, sizeof(err)), 0);
+	ck_assert_uint_eq(ldap_config_diff(&a, &b, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "");
+	ldap_config_free(&b);
+	/* same file name, new content: the password changed */
+	write_file("ldap.secret", "an0ther\n", 0600);
+	ck_assert_int_eq(load(conf_with("vpn_group = cn=other,ou=groups,dc=example,dc=com\nsession_lifetime = 600\n"
+					"login_max_failures_address = 7\nmass_change_limit = 40\n",
+					"ldap.secret"),
+			      &b, err, sizeof(err)),
+			 0);
+	ck_assert_uint_eq(ldap_config_diff(&a, &b, out, sizeof(out)), 5);
+	ck_assert_str_eq(out, "ldap.bind_password,ldap.vpn_group,ldap.mass_change_limit,ldap.session_lifetime,"
+			      "ldap.login_max_failures_address");
+	ck_assert_ptr_null(strstr(out, "an0ther"));
+	/* a short buffer: still terminated, the count still right */
+	ck_assert_uint_eq(ldap_config_diff(&a, &b, out, 12), 5);
+	ck_assert_uint_lt(strlen(out), 12);
+	ldap_config_free(&b);
+	snprintf(text, sizeof(text),
+		 "[ldap]\nuri = ldap://127.0.0.9\nbind_dn = cn=other,dc=example,dc=com\nbind_password_file = %s/ldap.secret\n"
+		 "user_base = ou=people,dc=example,dc=com\nvpn_group = cn=vpn-users,ou=groups,dc=example,dc=com\n",
+		 dir);
+	ck_assert_int_eq(load(text, &b, err, sizeof(err)), 0);
+	ck_assert_uint_eq(ldap_config_diff(&a, &b, out, sizeof(out)), 3);
+	ck_assert_str_eq(out, "ldap.uri,ldap.bind_dn,ldap.bind_password");
+	ldap_config_free(&a);
+	ldap_config_free(&b);
+}
+END_TEST
+
+/* SIGHUP changes the login limits of the running limiter; counted failures stay. */
+START_TEST(test_ratelimit_set_limits)
+{
+	struct kw_ratelimit *rl = NULL;
+	int64_t ra = 0;
+
+	ck_assert_int_eq(ratelimit_new(64, 5, 300, &rl), 0);
+	for (int i = 0; i < 3; i++)
+		ratelimit_failure(rl, "u:alice", 1000);
+	ck_assert(!ratelimit_blocked(rl, "u:alice", 1000, &ra));
+	ck_assert_int_eq(ratelimit_set_limits(rl, 3, 60), 0);
+	ck_assert(ratelimit_blocked(rl, "u:alice", 1001, &ra));
+	ck_assert_int_eq(ra, 59);
+	ck_assert_int_eq(ratelimit_set_limits(rl, 0, 60), -EINVAL);
+	ck_assert_int_eq(ratelimit_set_limits(rl, 3, 0), -EINVAL);
+	ck_assert(!ratelimit_blocked(rl, "u:alice", 1061, &ra)); /* the new window is over */
+	ratelimit_free(rl);
+}
+END_TEST
+
 static Suite *ldap_config_suite(void)
 {
 	Suite *s = suite_create("ldap_config");
@@ -238,6 +298,8 @@ static Suite *ldap_config_suite(void)
 	tcase_add_test(tc, test_ad_filter_derives_attribute);
 	tcase_add_test(tc, test_mass_limit);
 	tcase_add_test(tc, test_nested_keys);
+	tcase_add_test(tc, test_config_diff);
+	tcase_add_test(tc, test_ratelimit_set_limits);
 	suite_add_tcase(s, tc);
 	return s;
 }
