@@ -40,7 +40,7 @@ struct kw_wgconf_cache;
 
 /* The server context: one per keywayd process, shared by every request. */
 struct kw_server {
-	const struct kw_conf *conf; /* parsed [server]/[network]/[log] */
+	const struct kw_conf *conf; /* [server]/[network]/[log]: read with server_conf() */
 	const char *config_path;    /* the -c file, for modules parsing their own sections */
 	struct kw_store *store;
 	struct kw_signer *signer;
@@ -50,6 +50,13 @@ struct kw_server {
 	void *web;  /* owned by the web module */
 	const char *version; /* PACKAGE_VERSION */
 };
+
+/* The running configuration. SIGHUP publishes a new one with a release store
+ * (reload.c) while requests run: read it through here, once per use. */
+static inline const struct kw_conf *server_conf(const struct kw_server *srv)
+{
+	return __atomic_load_n(&srv->conf, __ATOMIC_ACQUIRE);
+}
 
 enum kw_principal_kind {
 	KW_PRINCIPAL_NONE = 0, /* anonymous */

@@ -58,7 +58,7 @@ static int own_device(struct kw_req *req, struct kw_device *d, json_t **out)
 int api_device_config_get(struct kw_req *req, json_t *in, json_t **out)
 {
 	const char *after_s = req_query(req, "after"), *wait_s = req_query(req, "wait");
-	int64_t after = -1, wait = 0, lifetime = req->srv->conf->config_lifetime, now;
+	int64_t after = -1, wait = 0, lifetime = server_conf(req->srv)->config_lifetime, now;
 	struct kw_device d;
 	char *text = NULL;
 	size_t len = 0;

@@ -92,7 +92,7 @@ int api_enroll_post(struct kw_req *req, json_t *in, json_t **out)
 	p.public_key = pub;
 	p.hostname = hostname ? hostname : "";
 	p.endpoint = endpoint;
-	p.listen_port = listen_port ? (int)listen_port : ep_port ? ep_port : req->srv->conf->gateway_port;
+	p.listen_port = listen_port ? (int)listen_port : ep_port ? ep_port : server_conf(req->srv)->gateway_port;
 	p.actor = actor;
 	token_new(dev_token, KW_TOKEN_PREFIX_DEVICE, dev_hash);
 	p.device_token_hash = dev_hash;

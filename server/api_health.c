@@ -15,7 +15,7 @@ int api_health_get(struct kw_req *req, json_t *in, json_t **out)
 
 int api_info_get(struct kw_req *req, json_t *in, json_t **out)
 {
-	const struct kw_conf *conf = req->srv->conf;
+	const struct kw_conf *conf = server_conf(req->srv);
 	char buf[KW_CIDR_STRLEN];
 	json_t *routes = json_array();
 

@@ -140,7 +140,8 @@ static int get_password(json_t *in, const char **pw, size_t *len, json_t **out)
 
 static void cookie_header(char *buf, size_t len, const struct kw_req *req, const char *token, int64_t max_age)
 {
-	bool tls = req->srv->conf && req->srv->conf->tls_cert[0];
+	const struct kw_conf *conf = server_conf(req->srv);
+	bool tls = conf && conf->tls_cert[0];
 
 	if (token)
 		snprintf(buf, len, "kw_session=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%" PRId64 "%s", token,

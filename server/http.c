@@ -376,8 +376,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		json_decref(out);
 		out = NULL;
 		/* Parked requests hold connection slots: keep some for everything else. */
-		if (longpoll_count(h->srv->longpoll) + longpoll_reserve((unsigned)h->srv->conf->max_connections) >=
-		    (unsigned)h->srv->conf->max_connections) {
+		unsigned maxc = (unsigned)server_conf(h->srv)->max_connections;
+		if (longpoll_count(h->srv->longpoll) + longpoll_reserve(maxc) >= maxc) {
 			req_add_header(&x->req, MHD_HTTP_HEADER_RETRY_AFTER, "15");
 			st = api_error(&out, 503, "busy", "too many waiting requests; retry later");
 			return respond(x, conn, st, out);
@@ -453,7 +453,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 int http_start(struct kw_server *srv, struct kw_http **out)
 {
-	const struct kw_conf *conf = srv->conf;
+	const struct kw_conf *conf = server_conf(srv);
 	struct sockaddr_storage ss;
 	struct MHD_OptionItem opts[16];
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |

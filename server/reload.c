@@ -99,8 +99,9 @@ void reload_run(struct kw_reload *r, struct kw_server *srv, const char *config_p
 		log_reloaded(config_path, fresh.log_level, changed);
 	if (node) {
 		conf_merge_live(&node->conf, r->running, &fresh);
-		/* Requests read srv->conf without a lock: publish the whole new struct at once. The
-		 * old one stays readable (retired list) for those that loaded it already. */
+		/* Requests read srv->conf without a lock (server_conf(): an acquire load): publish
+		 * the whole new struct at once. The old one stays readable (retired list) for those
+		 * that loaded it already. */
 		__atomic_store_n(&srv->conf, &node->conf, __ATOMIC_RELEASE);
 		r->running = &node->conf;
 		node->next = r->retired;

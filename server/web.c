@@ -162,6 +162,7 @@ void web_set_root(const char *dir)
 
 static int web_add_headers(struct kw_req *req, const char *cache)
 {
+	const struct kw_conf *conf;
 	int rc = 0;
 
 	rc = rc ? rc : req_add_header(req, "Content-Security-Policy", web_csp);
@@ -170,7 +171,8 @@ static int web_add_headers(struct kw_req *req, const char *cache)
 	rc = rc ? rc : req_add_header(req, "X-Frame-Options", "DENY");
 	rc = rc ? rc : req_add_header(req, "Cross-Origin-Opener-Policy", "same-origin");
 	rc = rc ? rc : req_add_header(req, "Cache-Control", cache);
-	if (req->srv && req->srv->conf && req->srv->conf->tls_cert[0])
+	conf = req->srv ? server_conf(req->srv) : NULL;
+	if (conf && conf->tls_cert[0])
 		rc = rc ? rc : req_add_header(req, "Strict-Transport-Security", "max-age=31536000");
 	return rc;
 }

@@ -165,7 +165,7 @@ struct peers_ctx {
 static int add_gateway_peer(const struct kw_device *g, void *arg)
 {
 	struct peers_ctx *x = arg;
-	const struct kw_conf *conf = x->srv->conf;
+	const struct kw_conf *conf = server_conf(x->srv);
 	const char *ep = g->endpoint[0] ? g->endpoint : conf->gateway_endpoint;
 
 	sb_str(x->b, x->first ? "{\"public_key\":" : ",{\"public_key\":");
@@ -217,7 +217,7 @@ static void network_ips(struct sbuf *b, const struct kw_conf *conf)
 
 int wgconf_payload(const struct kw_server *srv, const struct kw_device *d, int64_t now, char **payload)
 {
-	const struct kw_conf *conf = srv->conf;
+	const struct kw_conf *conf = server_conf(srv);
 	struct sbuf b = { 0 }, net = { 0 };
 	struct peers_ctx x = { .srv = srv, .b = &b, .first = true };
 	int ret;
@@ -268,7 +268,7 @@ static int sign_new(struct kw_server *srv, const struct kw_device *d, int64_t no
 int wgconf_envelope(struct kw_server *srv, const struct kw_device *d, int64_t now, char **text, size_t *len)
 {
 	struct kw_wgconf_cache *c = srv->wgcache;
-	int64_t fresh = srv->conf->config_lifetime / 2;
+	int64_t fresh = server_conf(srv)->config_lifetime / 2;
 	unsigned b = (unsigned)((uint64_t)d->id % CACHE_BUCKETS);
 	struct cache_entry *e, **pp, *ne;
 	char *t;

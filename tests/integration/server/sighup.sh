@@ -174,7 +174,7 @@ read -r st v4 mtu4 < <(python3 "$api" "$port" config "$dev" "$devtok")
 kw_check "the last reload's mtu (1320) is in force, at a higher version" \
 	[ "$st" = 200 -a "$mtu4" = 1320 -a "${v4:-0}" -gt "$v1" ]
 kw_check "keywayd still running after the reloads under load" kill -0 "$kd"
-kw_check "no sanitizer report in the log" not grep -q 'AddressSanitizer\|runtime error:\|LeakSanitizer' "$log"
+kw_check "no sanitizer report in the log" not grep -q 'AddressSanitizer\|runtime error:\|LeakSanitizer\|ThreadSanitizer' "$log"
 
 kill -TERM "$kd"
 wait "$kd"
