@@ -358,7 +358,7 @@ static int check_fingerprint(struct kw_store *st, struct kw_conn *c, const char 
 		goto out;
 	ret = store_exec(c, bump, STORE_BINDS(STORE_INT(seq)));
 	if (ret == 0)
-		ret = store_devices_readdress6(st, c);
+		ret = store_devices_readdress(st, c);
 	if (ret < 0)
 		goto out;
 	if (old[0])

@@ -311,36 +311,59 @@ static int format_offset(const struct kw_cidr *net, uint64_t off, char out[KW_CI
 }
 
 /*
- * A device's IPv6 address is its host offset in the configured cidr6, like its IPv4 one in
- * cidr. The text is stored at enrollment, so when [network] cidr6 is added, moved or removed
- * this writes it again for every device (no cidr6, or an offset the prefix cannot hold:
- * none). Called by store_open inside the transaction that bumps every config version.
+ * A device's addresses are its host offset in the configured cidr (and cidr6). The text is
+ * stored at enrollment, so when [network] cidr or cidr6 is changed, added or removed this
+ * writes them again for every device: cidr6 gone, or an offset the prefix cannot hold, means
+ * no IPv6 address; an offset the new cidr cannot hold refuses the change (-ERANGE, one line
+ * naming the device) unless the device is revoked, whose old address nothing uses. Called by
+ * store_open inside the transaction that bumps every config version, so a refusal changes
+ * nothing.
  */
-struct readdress6 {
+struct readdress {
 	struct kw_store *st;
 	struct kw_conn *c;
 };
 
-/* One device row (id, address_offset): its address6 written again. */
-static int readdress6_row(sqlite3_stmt *s, void *arg)
+/* Is off a host offset the network hands out (not its network or broadcast address)? */
+static bool offset_fits(const struct kw_cidr *net, int64_t off)
 {
-	static const char upd[] = "UPDATE devices SET address6 = ?1 WHERE id = ?2";
-	const struct readdress6 *r = arg;
-	int64_t off = sqlite3_column_int64(s, 1);
-	char addr6[KW_CIDR_STRLEN] = "";
+	uint64_t first, last;
 
-	if (r->st->net.has_cidr6 && off > 0 && format_offset(&r->st->net.cidr6, (uint64_t)off, addr6) < 0)
-		addr6[0] = '\0';
-	return store_exec(r->c, upd, STORE_BINDS(STORE_TEXT(addr6), STORE_INT(sqlite3_column_int64(s, 0))));
+	return off > 0 && ipam_pool_range(net, &first, &last) == 0 && (uint64_t)off >= first &&
+	       (uint64_t)off <= last;
 }
 
-int store_devices_readdress6(struct kw_store *st, struct kw_conn *c)
+/* One device row (id, address_offset, state): its addresses written again. */
+static int readdress_row(sqlite3_stmt *s, void *arg)
 {
-	static const char sel[] = "SELECT id, address_offset FROM devices ORDER BY id";
-	struct readdress6 r = { st, c };
+	static const char upd[] = "UPDATE devices SET address = ?1, address6 = ?2 WHERE id = ?3";
+	const struct readdress *r = arg;
+	int64_t id = sqlite3_column_int64(s, 0), off = sqlite3_column_int64(s, 1);
+	const char *state = (const char *)sqlite3_column_text(s, 2);
+	char addr[KW_CIDR_STRLEN], addr6[KW_CIDR_STRLEN] = "", net[KW_CIDR_STRLEN];
 
-	/* Changing a column no index covers while the scan is open is safe in SQLite. */
-	return store_each_row(c, sel, NULL, 0, readdress6_row, &r);
+	if (!offset_fits(&r->st->net.cidr, off) || format_offset(&r->st->net.cidr, (uint64_t)off, addr) < 0) {
+		if (state && strcmp(state, "revoked") == 0)
+			return 0;
+		cidr_format(net, &r->st->net.cidr);
+		log_error("store: [network] cidr %s cannot hold device %lld's address (host offset %lld): "
+			  "use a network that can, or revoke the device first",
+			  net, (long long)id, (long long)off);
+		return -ERANGE;
+	}
+	if (r->st->net.has_cidr6 && (!offset_fits(&r->st->net.cidr6, off) ||
+				     format_offset(&r->st->net.cidr6, (uint64_t)off, addr6) < 0))
+		addr6[0] = '\0';
+	return store_exec(r->c, upd, STORE_BINDS(STORE_TEXT(addr), STORE_TEXT(addr6), STORE_INT(id)));
+}
+
+int store_devices_readdress(struct kw_store *st, struct kw_conn *c)
+{
+	static const char sel[] = "SELECT id, address_offset, state FROM devices ORDER BY id";
+	struct readdress r = { st, c };
+
+	/* Changing columns no index covers while the scan is open is safe in SQLite. */
+	return store_each_row(c, sel, NULL, 0, readdress_row, &r);
 }
 
 int store_enroll(struct kw_store *st, const struct kw_enroll_params *p, struct kw_device *out)

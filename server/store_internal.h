@@ -119,8 +119,9 @@ int store_audit_insert(struct kw_conn *c, int64_t now, const char *actor, const 
 /* Next value of the global change sequence (inside a write transaction). */
 int store_seq_next(struct kw_conn *c, int64_t *seq);
 
-/* Write every device's IPv6 address again from its offset and the current cidr6 (inside the
- * caller's write transaction). */
-int store_devices_readdress6(struct kw_store *st, struct kw_conn *c);
+/* Write every device's addresses again from its offset and the current cidr/cidr6 (inside
+ * the caller's write transaction). -ERANGE when the cidr cannot hold a device that is not
+ * revoked (one error line names it). */
+int store_devices_readdress(struct kw_store *st, struct kw_conn *c);
 
 #endif

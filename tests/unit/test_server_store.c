@@ -353,6 +353,56 @@ START_TEST(test_cidr6_follows_the_network_plan)
 }
 END_TEST
 
+/* Reopens the store with another [network] cidr (no cidr6); returns store_open's result. */
+static int reopen_cidr(struct fixture *f, const char *cidr, const char *fingerprint)
+{
+	struct kw_store_net net = { .quarantine = f->conf.address_quarantine };
+
+	ck_assert_int_eq(cidr_parse_network(&net.cidr, cidr), 0);
+	snprintf(net.fingerprint, sizeof(net.fingerprint), "%s", fingerprint);
+	store_close(f->srv.store);
+	f->srv.store = NULL;
+	return store_open(f->db, &net, &f->srv.store);
+}
+
+START_TEST(test_cidr_follows_the_network_plan)
+{
+	struct fixture f;
+	struct kw_device d1, d2, now;
+	char tok[64];
+	int64_t v0;
+
+	fixture_up(&f, "10.77.0.0/16", 0);
+	fixture_enroll_token(&f, "alice", KW_DEV_DEVICE, 2, tok);
+	ck_assert_int_eq(fixture_enroll(&f, tok, now_s(), &d1, NULL), 0);
+	ck_assert_int_eq(fixture_enroll(&f, tok, now_s(), &d2, NULL), 0);
+	ck_assert_str_eq(d2.address, "10.77.0.3/32");
+	v0 = d2.version;
+
+	/* Moved to another network: each device keeps its host offset there, newer config. */
+	ck_assert_int_eq(reopen_cidr(&f, "10.88.0.0/24", "moved"), 0);
+	ck_assert_int_eq(store_device_get(f.srv.store, d2.id, &now), 0);
+	ck_assert_str_eq(now.address, "10.88.0.3/32");
+	ck_assert_int_gt(now.version, v0);
+	ck_assert_int_eq(store_device_get(f.srv.store, d1.id, &now), 0);
+	ck_assert_str_eq(now.address, "10.88.0.2/32");
+
+	/* A network too small for a live device is refused, and changes nothing. */
+	ck_assert_int_eq(reopen_cidr(&f, "10.99.0.0/30", "too-small"), -ERANGE);
+	ck_assert_ptr_null(f.srv.store);
+	ck_assert_int_eq(reopen_cidr(&f, "10.88.0.0/24", "moved"), 0);
+	ck_assert_int_eq(store_device_get(f.srv.store, d2.id, &now), 0);
+	ck_assert_str_eq(now.address, "10.88.0.3/32");
+
+	/* With that device revoked, the small network is accepted (nothing uses its address). */
+	ck_assert_int_eq(store_device_revoke(f.srv.store, d2.id, "test", now_s()), 0);
+	ck_assert_int_eq(reopen_cidr(&f, "10.99.0.0/30", "small"), 0);
+	ck_assert_int_eq(store_device_get(f.srv.store, d1.id, &now), 0);
+	ck_assert_str_eq(now.address, "10.99.0.2/32");
+	fixture_down(&f);
+}
+END_TEST
+
 struct conc_arg {
 	struct fixture *f;
 	const char *tok;
@@ -851,6 +901,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_ipam_concurrent);
 	tcase_add_test(tc, test_ipam_cidr6_smaller_than_cidr);
 	tcase_add_test(tc, test_cidr6_follows_the_network_plan);
+	tcase_add_test(tc, test_cidr_follows_the_network_plan);
 	tcase_add_test(tc, test_enrollment_token_rules);
 	tcase_add_test(tc, test_versions_and_states);
 	tcase_add_test(tc, test_user_list);
