@@ -346,6 +346,27 @@ kw_check "wg show on the gateway: the laptop's endpoint is [$OUT6_L2]:port" \
 kw_check "  … and its /128" allowed_has g6 "$L2" "$L26/128"
 kw_check "wg show on the laptop: the gateway's endpoint is [$OUT6_GW]:51821" \
 	bash -c "wg show ${KWE_P}l2 endpoints | grep -qF '[$OUT6_GW]:51821'"
+
+# The IPv4 network moved (10.79.0.0/16 -> 10.81.0.0/16): keywayd restarts with it, every
+# device keeps its host offset in the new network, the running agents move their address.
+V1=$(kwe_json version <"$KWE_DIR/l2/status.json")
+L24_OLD=$(host_of "$(dev_field "$DL2" address)")
+keyway_stop
+sed -i 's|^cidr = .*|cidr = 10.81.0.0/16|' "$KWE_DIR/b.conf"
+keyway_start "$KWE_DIR/b.conf" "$KWE_DIR/keywayd-b.log" "$OUT6_CTL" "$PORT" ||
+	fatal "keywayd (B) restarts with the IPv4 network moved"
+G64N=$(host_of "$(dev_field "$DG6" address)"); L24=$(host_of "$(dev_field "$DL2" address)")
+kw_check "after the move the devices have the same host offsets in 10.81.0.0/16 ($G64N, $L24)" \
+	test "${G64N#10.81.}" = "${G64#10.79.}" -a "${L24#10.81.}" = "${L24_OLD#10.79.}"
+kw_check "the laptop's agent takes the newer config" within 8000 \
+	bash -c "[ \$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"version\"])' '$KWE_DIR/l2/status.json') -gt $V1 ]"
+kw_check "the laptop's interface has $L24/32 and not $L24_OLD any more" within 3000 \
+	bash -c "ip -n ${KWE_P}l2 -4 addr show dev ${KWE_P}l2 | grep -q 'inet $L24/32' &&
+		! ip -n ${KWE_P}l2 -4 addr show dev ${KWE_P}l2 | grep -q 'inet $L24_OLD/'"
+kw_check "laptop → gateway at its new address $G64N" within 5000 ping_ok l2 "$G64N"
+kw_check "gateway → laptop at its new address $L24" within 3000 ping_ok gw "$L24"
+kw_check "IPv6 inside still works after the move" within 3000 ping_ok l2 "$G66"
+
 kwe_api DELETE "/api/v1/devices/$DL2" >/dev/null
 kw_check "revoking the IPv6-only laptop: DELETE answers 204" test "$KWE_STATUS" = 204
 kw_check "  … the gateway drops it" within 2000 peer_absent g6 "$L2"
