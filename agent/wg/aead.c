@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "aead.h"
+#include "messages.h"
 
 /* Keystream asked for at once: block 0 (the Poly1305 key) and up to 1984
  * message bytes, which covers every packet of a 1500-byte-MTU link. */
@@ -27,11 +28,8 @@ static size_t keystream_len(size_t len)
 
 static void nonce_make(uint8_t nonce[crypto_stream_chacha20_ietf_NONCEBYTES], uint64_t counter)
 {
-	unsigned i;
-
 	memset(nonce, 0, 4);
-	for (i = 0; i < 8; i++)
-		nonce[4 + i] = (uint8_t)(counter >> (8 * i));
+	le64_write(nonce + 4, counter);
 }
 
 static void xor_into(uint8_t *restrict buf, const uint8_t *restrict ks, size_t len)
@@ -67,11 +65,9 @@ static void tag_compute(uint8_t tag[AEAD_TAG_LEN], const uint8_t *ct, size_t len
 {
 	static const uint8_t zeros[16];
 	crypto_onetimeauth_poly1305_state st;
-	uint8_t lens[16] = { 0 };
-	unsigned i;
+	uint8_t lens[16] = { 0 }; /* le64 length of the (empty) associated data, then of ct */
 
-	for (i = 0; i < 8; i++)
-		lens[8 + i] = (uint8_t)((uint64_t)len >> (8 * i));
+	le64_write(lens + 8, (uint64_t)len);
 	crypto_onetimeauth_poly1305_init(&st, poly_key);
 	crypto_onetimeauth_poly1305_update(&st, ct, len);
 	crypto_onetimeauth_poly1305_update(&st, zeros, (16 - (len & 15)) & 15);

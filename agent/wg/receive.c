@@ -205,6 +205,7 @@ struct rx_item {
 	uint8_t *buf;
 	size_t len;
 	uint64_t counter;
+	uint64_t now; /* when it arrived (wg_now) */
 	const union wg_endpoint *src;
 	const struct wg_src *local;
 	bool ok;
@@ -215,6 +216,7 @@ static bool data_prepare(struct wg_device *dev, uint8_t *buf, size_t len,
 			 struct rx_item *it)
 {
 	struct wg_keypair *kp;
+	uint64_t now;
 
 	if (len < MSG_DATA_MIN_LEN) {
 		atomic_fetch_add(&dev->drop_invalid, 1);
@@ -225,7 +227,8 @@ static bool data_prepare(struct wg_device *dev, uint8_t *buf, size_t len,
 		atomic_fetch_add(&dev->drop_invalid, 1);
 		return false;
 	}
-	if (!atomic_load(&kp->k.receiving_ok) || wg_now() - kp->k.birth >= REJECT_AFTER_TIME) {
+	now = wg_now();
+	if (!atomic_load(&kp->k.receiving_ok) || now - kp->k.birth >= REJECT_AFTER_TIME) {
 		atomic_fetch_add(&dev->drop_invalid, 1);
 		keypair_put(kp);
 		return false;
@@ -234,6 +237,7 @@ static bool data_prepare(struct wg_device *dev, uint8_t *buf, size_t len,
 	it->buf = buf;
 	it->len = len;
 	it->counter = le64_read(buf + 8);
+	it->now = now;
 	it->src = src;
 	it->local = local;
 	it->ok = false;
@@ -252,7 +256,7 @@ static void data_finish(struct wg_device *dev, struct rx_item *it, struct wg_tun
 	const union wg_endpoint *src = it->src;
 	const struct wg_src *local = it->local;
 	struct wg_peer *peer, *routed;
-	uint64_t counter = it->counter, now = wg_now();
+	uint64_t counter = it->counter, now = it->now;
 	uint8_t *pkt = it->buf + MSG_DATA_HEADER_LEN;
 	size_t len = it->len, plen, tot;
 
