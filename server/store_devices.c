@@ -299,11 +299,18 @@ static int enroll_check_limit(struct kw_conn *c, const struct kw_enroll_params *
 	return n >= p->max_devices ? -EDQUOT : 0;
 }
 
+/* The address at host offset off of net, or -ERANGE when net does not hand that offset out
+ * (outside it, or its network or broadcast address). */
 static int format_offset(const struct kw_cidr *net, uint64_t off, char out[KW_CIDR_STRLEN])
 {
+	uint64_t first, last;
 	struct kw_cidr a;
-	int ret = ipam_address(net, off, &a);
+	int ret = ipam_pool_range(net, &first, &last);
 
+	if (ret == 0 && (off < first || off > last))
+		ret = -ERANGE;
+	if (ret == 0)
+		ret = ipam_address(net, off, &a);
 	if (ret < 0)
 		return ret;
 	cidr_format(out, &a);
@@ -324,25 +331,18 @@ struct readdress {
 	struct kw_conn *c;
 };
 
-/* Is off a host offset the network hands out (not its network or broadcast address)? */
-static bool offset_fits(const struct kw_cidr *net, int64_t off)
-{
-	uint64_t first, last;
-
-	return off > 0 && ipam_pool_range(net, &first, &last) == 0 && (uint64_t)off >= first &&
-	       (uint64_t)off <= last;
-}
-
-/* One device row (id, address_offset, state): its addresses written again. */
+/* One device row (id, address_offset, state, address, address6): its addresses written again
+ * where they changed (a [network] change that leaves them, e.g. a new mtu, writes nothing). */
 static int readdress_row(sqlite3_stmt *s, void *arg)
 {
 	static const char upd[] = "UPDATE devices SET address = ?1, address6 = ?2 WHERE id = ?3";
 	const struct readdress *r = arg;
 	int64_t id = sqlite3_column_int64(s, 0), off = sqlite3_column_int64(s, 1);
 	const char *state = (const char *)sqlite3_column_text(s, 2);
+	const char *old = (const char *)sqlite3_column_text(s, 3), *old6 = (const char *)sqlite3_column_text(s, 4);
 	char addr[KW_CIDR_STRLEN], addr6[KW_CIDR_STRLEN] = "", net[KW_CIDR_STRLEN];
 
-	if (!offset_fits(&r->st->net.cidr, off) || format_offset(&r->st->net.cidr, (uint64_t)off, addr) < 0) {
+	if (off <= 0 || format_offset(&r->st->net.cidr, (uint64_t)off, addr) < 0) {
 		if (state && strcmp(state, "revoked") == 0)
 			return 0;
 		cidr_format(net, &r->st->net.cidr);
@@ -351,15 +351,16 @@ static int readdress_row(sqlite3_stmt *s, void *arg)
 			  net, (long long)id, (long long)off);
 		return -ERANGE;
 	}
-	if (r->st->net.has_cidr6 && (!offset_fits(&r->st->net.cidr6, off) ||
-				     format_offset(&r->st->net.cidr6, (uint64_t)off, addr6) < 0))
+	if (r->st->net.has_cidr6 && format_offset(&r->st->net.cidr6, (uint64_t)off, addr6) < 0)
 		addr6[0] = '\0';
+	if (old && old6 && strcmp(old, addr) == 0 && strcmp(old6, addr6) == 0)
+		return 0;
 	return store_exec(r->c, upd, STORE_BINDS(STORE_TEXT(addr), STORE_TEXT(addr6), STORE_INT(id)));
 }
 
 int store_devices_readdress(struct kw_store *st, struct kw_conn *c)
 {
-	static const char sel[] = "SELECT id, address_offset, state FROM devices ORDER BY id";
+	static const char sel[] = "SELECT id, address_offset, state, address, address6 FROM devices ORDER BY id";
 	struct readdress r = { st, c };
 
 	/* Changing columns no index covers while the scan is open is safe in SQLite. */
