@@ -3,8 +3,8 @@
 # (tools/testing/selftests/wireguard/netns.sh) ported to keyway-wg <-> keyway-wg
 # in two namespaces joined by a veth pair (the kernel test keeps both UDP
 # sockets in a third namespace; a userspace device cannot move its socket).
-# Not ported: the NAT/conntrack scenario (no iptables/nft on this system),
-# the interface-rename and netns-move cases (kernel-only).
+# Elsewhere: the NAT/conntrack scenario is nat.sh, source stickiness sticky.sh.
+# Not ported: the interface-rename and netns-move cases (kernel-only).
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
