@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "check_run.h"
-#include "server/api_login_ratelimit.h"
-#include "server/ldap_config.h"
-#include "server/ldap_config_diff.h"
+#include "directory/ratelimit.h"
+#include "directory/ldap_config.h"
+#include "directory/ldap_config_diff.h"
 
 static char dir[] = "/tmp/kwl-unit-XXXXXX";
 

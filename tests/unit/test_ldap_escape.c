@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "check_run.h"
-#include "server/ldap_dir.h"
-#include "server/ldap_escape.h"
+#include "directory/ldap_dir.h"
+#include "directory/ldap_escape.h"
 
 static char *fesc(const char *s)
 {
