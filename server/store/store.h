@@ -1,5 +1,6 @@
 /*
- * The store: keywayd's SQLite database, the only code that speaks SQL (server/store*.c).
+ * The store: keywayd's database, the only code that speaks SQL (server/store/). The SQL
+ * itself sits behind a backend seam (store_internal.h): SQLite by default.
  *
  * Every function returns 0 or a negative errno:
  *   -ENOENT  no such object          -EEXIST  conflict (key already enrolled, duplicate)

@@ -9,13 +9,6 @@
 #include "log.h"
 #include "store_internal.h"
 
-#define DEV_COLS                                                                                  \
-	"d.id, d.username, d.hostname, d.role, d.state, d.state_reason, d.public_key, d.address, "   \
-	"d.address6, d.endpoint, d.listen_port, d.created_at, coalesce(d.suspended_at, 0), "          \
-	"coalesce(d.revoked_at, 0), d.renewed_at, "                                                   \
-	"CASE d.role WHEN 'device' THEN max(d.own_seq, (SELECT value FROM meta WHERE key = 'gateways_seq')) " \
-	"ELSE max(d.own_seq, (SELECT value FROM meta WHERE key = 'devices_seq')) END"
-
 static const char *const role_names[] = { "device", "gateway" };
 static const char *const state_names[] = { "active", "suspended", "revoked" };
 
@@ -49,7 +42,7 @@ static enum kw_device_state state_parse(const char *s)
 }
 
 /* Row of "SELECT " DEV_COLS into the struct kw_device at arg. */
-static int device_row(sqlite3_stmt *s, void *arg)
+static int device_row(const struct kw_row *s, void *arg)
 {
 	struct kw_device *d = arg;
 	char buf[32];
@@ -77,23 +70,19 @@ static int device_row(sqlite3_stmt *s, void *arg)
 	return 0;
 }
 
-static const char device_by_id[] = "SELECT " DEV_COLS " FROM devices d WHERE d.id = ?";
-
 static int device_get_conn(struct kw_conn *c, int64_t id, struct kw_device *out)
 {
-	return store_first_row(c, device_by_id, STORE_BINDS(STORE_INT(id)), device_row, out);
+	return store_first_row(c, KW_SQL_DEVICE_BY_ID, STORE_BINDS(STORE_INT(id)), device_row, out);
 }
 
 int store_device_get(struct kw_store *st, int64_t id, struct kw_device *out)
 {
-	return store_query_one(st, device_by_id, STORE_BINDS(STORE_INT(id)), device_row, out);
+	return store_query_one(st, KW_SQL_DEVICE_BY_ID, STORE_BINDS(STORE_INT(id)), device_row, out);
 }
 
 int store_device_by_token(struct kw_store *st, const uint8_t hash[KW_TOKEN_HASH_LEN], struct kw_device *out)
 {
-	static const char sql[] = "SELECT " DEV_COLS " FROM devices d WHERE d.token_hash = ?";
-
-	return store_query_one(st, sql, STORE_BINDS(STORE_HASH(hash)), device_row, out);
+	return store_query_one(st, KW_SQL_DEVICE_BY_TOKEN, STORE_BINDS(STORE_HASH(hash)), device_row, out);
 }
 
 /* A device listing: each row decoded into d and handed to fn. */
@@ -103,7 +92,7 @@ struct device_each {
 	struct kw_device d;
 };
 
-static int device_each(sqlite3_stmt *s, void *arg)
+static int device_each(const struct kw_row *s, void *arg)
 {
 	struct device_each *e = arg;
 
@@ -114,17 +103,15 @@ static int device_each(sqlite3_stmt *s, void *arg)
 int store_device_list(struct kw_store *st, const char *username,
 		      int (*fn)(const struct kw_device *d, void *arg), void *arg)
 {
-	static const char all[] = "SELECT " DEV_COLS " FROM devices d ORDER BY d.id";
-	static const char one[] = "SELECT " DEV_COLS " FROM devices d WHERE d.username = ? ORDER BY d.id";
 	struct device_each e = { .fn = fn, .arg = arg };
 
 	if (!username)
-		return store_query(st, all, NULL, 0, device_each, &e);
-	return store_query(st, one, STORE_BINDS(STORE_TEXT(username)), device_each, &e);
+		return store_query(st, KW_SQL_DEVICE_LIST_ALL, NULL, 0, device_each, &e);
+	return store_query(st, KW_SQL_DEVICE_LIST_USER, STORE_BINDS(STORE_TEXT(username)), device_each, &e);
 }
 
 /* Peer rows: only the columns a config needs; the rest of e->d stays as set by the caller. */
-static int peer_each(sqlite3_stmt *s, void *arg)
+static int peer_each(const struct kw_row *s, void *arg)
 {
 	struct device_each *e = arg;
 	struct kw_device *d = &e->d;
@@ -141,22 +128,17 @@ static int peer_each(sqlite3_stmt *s, void *arg)
 int store_peer_list(struct kw_store *st, enum kw_device_role role,
 		    int (*fn)(const struct kw_device *d, void *arg), void *arg)
 {
-	static const char sql[] = "SELECT id, public_key, address, address6, endpoint, listen_port FROM devices "
-				  "WHERE role = ? AND state = 'active' ORDER BY id";
 	struct device_each e = { .fn = fn, .arg = arg };
 
 	e.d.role = role;
 	e.d.state = KW_STATE_ACTIVE;
-	return store_query(st, sql, STORE_BINDS(STORE_TEXT(store_role_name(role))), peer_each, &e);
+	return store_query(st, KW_SQL_PEER_LIST, STORE_BINDS(STORE_TEXT(store_role_name(role))), peer_each, &e);
 }
 
 /* Record that a device of this role changed at seq: every peer of the other kind sees it. */
 static int bump_role_seq(struct kw_conn *c, enum kw_device_role role, int64_t seq)
 {
-	static const char devs[] = "UPDATE meta SET value = ? WHERE key = 'devices_seq'";
-	static const char gws[] = "UPDATE meta SET value = ? WHERE key = 'gateways_seq'";
-
-	return store_exec(c, role == KW_DEV_DEVICE ? devs : gws, STORE_BINDS(STORE_INT(seq)));
+	return store_exec(c, role == KW_DEV_DEVICE ? KW_SQL_BUMP_DEVICES_SEQ : KW_SQL_BUMP_GATEWAYS_SEQ, STORE_BINDS(STORE_INT(seq)));
 }
 
 /* Whose configs a change to a device of this role alters: the other role's. */
@@ -165,16 +147,16 @@ static int64_t change_scope(enum kw_device_role role)
 	return role == KW_DEV_DEVICE ? KW_CHANGE_GATEWAYS : KW_CHANGE_DEVICES;
 }
 
-static int key_row(sqlite3_stmt *s, void *arg)
+static int key_row(const struct kw_row *s, void *arg)
 {
+	(void)s;
+	(void)arg;
 	return -EEXIST;
 }
 
 static int key_taken(struct kw_conn *c, const char *public_key)
 {
-	static const char sql[] = "SELECT 1 FROM devices WHERE public_key = ?1 "
-				  "UNION ALL SELECT 1 FROM retired_keys WHERE public_key = ?1 LIMIT 1";
-	int ret = store_first_row(c, sql, STORE_BINDS(STORE_TEXT(public_key)), key_row, NULL);
+	int ret = store_first_row(c, KW_SQL_KEY_TAKEN, STORE_BINDS(STORE_TEXT(public_key)), key_row, NULL);
 
 	return ret == -ENOENT ? 0 : ret;
 }
@@ -183,69 +165,47 @@ static int key_taken(struct kw_conn *c, const char *public_key)
  * The next free host offset: one past the highest ever leased while the pool lasts, then
  * the longest-released lease whose quarantine is over. *reuse says the lease row exists.
  */
+static int offset_row(const struct kw_row *s, void *arg)
+{
+	int64_t *v = arg;
+
+	*v = store_col_null(s, 0) ? -1 : store_col_int(s, 0);
+	return 0;
+}
+
 static int ipam_pick(struct kw_store *st, struct kw_conn *c, int64_t now, uint64_t *off, bool *reuse)
 {
-	static const char max_sql[] = "SELECT max(address_offset) FROM address_leases";
-	static const char old_sql[] = "SELECT address_offset FROM address_leases WHERE released_at IS NOT NULL "
-				      "AND released_at <= ? AND address_offset BETWEEN ? AND ? "
-				      "ORDER BY released_at, address_offset LIMIT 1";
-	static const char gap_sql[] =
-		"SELECT o FROM (SELECT ?1 AS o UNION ALL SELECT address_offset + 1 FROM address_leases "
-		"WHERE address_offset BETWEEN ?1 AND ?2 - 1) "
-		"WHERE o NOT IN (SELECT address_offset FROM address_leases) ORDER BY o LIMIT 1";
-	sqlite3_stmt *s;
-	int ret, rc;
+	int64_t first = (int64_t)st->pool_first, last = (int64_t)st->pool_last, v = -1;
+	int ret;
 
 	*reuse = false;
-	ret = store_prepare(c, max_sql, NULL, 0, &s);
+	ret = store_first_row(c, KW_SQL_IPAM_MAX, NULL, 0, offset_row, &v);
 	if (ret < 0)
-		return ret;
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW)
-		return store_errno(c, rc) ?: -EIO;
-	if (sqlite3_column_type(s, 0) == SQLITE_NULL) {
+		return ret == -ENOENT ? -EIO : ret;
+	if (v < 0) { /* no lease yet */
 		*off = st->pool_first;
-		sqlite3_reset(s);
 		return 0;
 	}
-	{
-		int64_t max = sqlite3_column_int64(s, 0);
-
-		sqlite3_reset(s);
-		if (max >= (int64_t)st->pool_first - 1 && max < (int64_t)st->pool_last) {
-			*off = (uint64_t)(max < (int64_t)st->pool_first ? (int64_t)st->pool_first : max + 1);
-			return 0;
-		}
+	if (v >= first - 1 && v < last) {
+		*off = (uint64_t)(v < first ? first : v + 1);
+		return 0;
 	}
 	/* Past the end (or the network changed): any hole below, then quarantine-expired leases. */
-	ret = store_prepare(c, gap_sql,
-			    STORE_BINDS(STORE_INT((int64_t)st->pool_first), STORE_INT((int64_t)st->pool_last)), &s);
-	if (ret < 0)
-		return ret;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && sqlite3_column_int64(s, 0) <= (int64_t)st->pool_last) {
-		*off = (uint64_t)sqlite3_column_int64(s, 0);
-		sqlite3_reset(s);
+	ret = store_first_row(c, KW_SQL_IPAM_GAP, STORE_BINDS(STORE_INT(first), STORE_INT(last)), offset_row, &v);
+	if (ret == 0 && v >= 0 && v <= last) {
+		*off = (uint64_t)v;
 		return 0;
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_errno(c, rc);
-	ret = store_prepare(c, old_sql,
-			    STORE_BINDS(STORE_INT(now - st->net.quarantine), STORE_INT((int64_t)st->pool_first),
-					STORE_INT((int64_t)st->pool_last)),
-			    &s);
-	if (ret < 0)
+	if (ret < 0 && ret != -ENOENT)
 		return ret;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*off = (uint64_t)sqlite3_column_int64(s, 0);
-		*reuse = true;
-		sqlite3_reset(s);
-		return 0;
-	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? -ENOSPC : store_errno(c, rc);
+	ret = store_first_row(c, KW_SQL_IPAM_QUARANTINED,
+			      STORE_BINDS(STORE_INT(now - st->net.quarantine), STORE_INT(first), STORE_INT(last)),
+			      offset_row, &v);
+	if (ret < 0)
+		return ret == -ENOENT ? -ENOSPC : ret;
+	*off = (uint64_t)v;
+	*reuse = true;
+	return 0;
 }
 
 struct enroll_who {
@@ -260,7 +220,7 @@ struct enroll_token_check {
 };
 
 /* The token's row: usable (0) or not (-EACCES: expired, used up, revoked, bad role). */
-static int enroll_token_row(sqlite3_stmt *s, void *arg)
+static int enroll_token_row(const struct kw_row *s, void *arg)
 {
 	const struct enroll_token_check *k = arg;
 	struct enroll_who *who = k->who;
@@ -277,23 +237,20 @@ static int enroll_token_row(sqlite3_stmt *s, void *arg)
 
 static int enroll_check_token(struct kw_conn *c, const struct kw_enroll_params *p, struct enroll_who *who)
 {
-	static const char sql[] = "SELECT id, username, role, expires_at, uses_left, revoked_at IS NOT NULL "
-				  "FROM enrollment_tokens WHERE token_hash = ?";
 	struct enroll_token_check k = { p, who };
-	int ret = store_first_row(c, sql, STORE_BINDS(STORE_HASH(p->token_hash)), enroll_token_row, &k);
+	int ret = store_first_row(c, KW_SQL_ENROLL_TOKEN_CHECK, STORE_BINDS(STORE_HASH(p->token_hash)), enroll_token_row, &k);
 
 	return ret == -ENOENT ? -EACCES : ret;
 }
 
 static int enroll_check_limit(struct kw_conn *c, const struct kw_enroll_params *p)
 {
-	static const char sql[] = "SELECT count(*) FROM devices WHERE username = ? AND state != 'revoked'";
 	int64_t n;
 	int ret;
 
 	if (p->max_devices <= 0)
 		return 0;
-	ret = store_exec_int(c, sql, STORE_BINDS(STORE_TEXT(p->ldap_username)), &n);
+	ret = store_exec_int(c, KW_SQL_USER_DEVICE_COUNT, STORE_BINDS(STORE_TEXT(p->ldap_username)), &n);
 	if (ret < 0)
 		return ret;
 	return n >= p->max_devices ? -EDQUOT : 0;
@@ -333,13 +290,12 @@ struct readdress {
 
 /* One device row (id, address_offset, state, address, address6): its addresses written again
  * where they changed (a [network] change that leaves them, e.g. a new mtu, writes nothing). */
-static int readdress_row(sqlite3_stmt *s, void *arg)
+static int readdress_row(const struct kw_row *s, void *arg)
 {
-	static const char upd[] = "UPDATE devices SET address = ?1, address6 = ?2 WHERE id = ?3";
 	const struct readdress *r = arg;
-	int64_t id = sqlite3_column_int64(s, 0), off = sqlite3_column_int64(s, 1);
-	const char *state = (const char *)sqlite3_column_text(s, 2);
-	const char *old = (const char *)sqlite3_column_text(s, 3), *old6 = (const char *)sqlite3_column_text(s, 4);
+	int64_t id = store_col_int(s, 0), off = store_col_int(s, 1);
+	const char *state = store_col_str(s, 2);
+	const char *old = store_col_str(s, 3), *old6 = store_col_str(s, 4);
 	char addr[KW_CIDR_STRLEN], addr6[KW_CIDR_STRLEN] = "", net[KW_CIDR_STRLEN];
 
 	if (off <= 0 || format_offset(&r->st->net.cidr, (uint64_t)off, addr) < 0) {
@@ -355,28 +311,20 @@ static int readdress_row(sqlite3_stmt *s, void *arg)
 		addr6[0] = '\0';
 	if (old && old6 && strcmp(old, addr) == 0 && strcmp(old6, addr6) == 0)
 		return 0;
-	return store_exec(r->c, upd, STORE_BINDS(STORE_TEXT(addr), STORE_TEXT(addr6), STORE_INT(id)));
+	return store_exec(r->c, KW_SQL_READDRESS_UPDATE, STORE_BINDS(STORE_TEXT(addr), STORE_TEXT(addr6), STORE_INT(id)));
 }
 
 int store_devices_readdress(struct kw_store *st, struct kw_conn *c)
 {
-	static const char sel[] = "SELECT id, address_offset, state, address, address6 FROM devices ORDER BY id";
 	struct readdress r = { st, c };
 
-	/* Changing columns no index covers while the scan is open is safe in SQLite. */
-	return store_each_row(c, sel, NULL, 0, readdress_row, &r);
+	/* Changing columns no index covers while the scan is open is safe in SQLite; PostgreSQL
+	 * has read the whole result before the first row is handed out. */
+	return store_each_row(c, KW_SQL_READDRESS_SELECT, NULL, 0, readdress_row, &r);
 }
 
 int store_enroll(struct kw_store *st, const struct kw_enroll_params *p, struct kw_device *out)
 {
-	static const char ins[] =
-		"INSERT INTO devices (username, hostname, role, public_key, address_offset, address, address6, "
-		"endpoint, listen_port, token_hash, enrollment_token_id, own_seq, renewed_at, created_at) "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
-	static const char lease_new[] = "INSERT INTO address_leases (address_offset, device_id) VALUES (?, ?)";
-	static const char lease_reuse[] =
-		"UPDATE address_leases SET device_id = ?2, released_at = NULL WHERE address_offset = ?1";
-	static const char spend[] = "UPDATE enrollment_tokens SET uses_left = uses_left - 1 WHERE id = ?";
 	struct enroll_who who = { .token_id = 0 };
 	char addr[KW_CIDR_STRLEN], addr6[KW_CIDR_STRLEN] = "", object[48], detail[512], actor[48];
 	struct kw_conn *c;
@@ -413,7 +361,7 @@ int store_enroll(struct kw_store *st, const struct kw_enroll_params *p, struct k
 	ret = store_seq_next(c, &seq);
 	if (ret < 0)
 		goto out;
-	ret = store_exec_int(c, ins,
+	ret = store_exec_int(c, KW_SQL_DEVICE_INSERT,
 			     STORE_BINDS(STORE_TEXT(who.username), STORE_TEXT(p->hostname ? p->hostname : ""),
 					 STORE_TEXT(store_role_name(who.role)), STORE_TEXT(p->public_key),
 					 STORE_INT((int64_t)off), STORE_TEXT(addr), STORE_TEXT(addr6),
@@ -425,11 +373,11 @@ int store_enroll(struct kw_store *st, const struct kw_enroll_params *p, struct k
 			     &id);
 	if (ret < 0)
 		goto out;
-	ret = store_exec(c, reuse ? lease_reuse : lease_new, STORE_BINDS(STORE_INT((int64_t)off), STORE_INT(id)));
+	ret = store_exec(c, reuse ? KW_SQL_LEASE_REUSE : KW_SQL_LEASE_NEW, STORE_BINDS(STORE_INT((int64_t)off), STORE_INT(id)));
 	if (ret < 0)
 		goto out;
 	if (who.token_id) {
-		ret = store_exec(c, spend, STORE_BINDS(STORE_INT(who.token_id)));
+		ret = store_exec(c, KW_SQL_TOKEN_SPEND, STORE_BINDS(STORE_INT(who.token_id)));
 		if (ret < 0)
 			goto out;
 	}
@@ -494,20 +442,13 @@ enum dev_change { CH_REVOKE, CH_SUSPEND, CH_RESTORE };
 static int device_change(struct kw_store *st, int64_t id, enum dev_change what, const char *reason,
 			 const char *actor, int64_t now)
 {
-	static const char revoke_sql[] = "UPDATE devices SET state = 'revoked', revoked_at = ?2, suspended_at = NULL, "
-					 "state_reason = ?3, own_seq = ?4 WHERE id = ?1";
-	static const char suspend_sql[] = "UPDATE devices SET state = 'suspended', suspended_at = ?2, "
-					  "state_reason = ?3, own_seq = ?4 WHERE id = ?1";
-	static const char restore_sql[] = "UPDATE devices SET state = 'active', suspended_at = NULL, "
-					  "state_reason = '', own_seq = ?4, renewed_at = ?2 WHERE id = ?1 AND ?3 IS NOT NULL";
-	static const char release_sql[] = "UPDATE address_leases SET released_at = ? WHERE device_id = ?";
 	static const char *const actions[] = { "revoke", "suspend", "restore" };
 	static const unsigned allowed[] = {
 		(1u << KW_STATE_ACTIVE) | (1u << KW_STATE_SUSPENDED),
 		1u << KW_STATE_ACTIVE,
 		1u << KW_STATE_SUSPENDED,
 	};
-	const char *sqls[] = { revoke_sql, suspend_sql, restore_sql };
+	static const enum kw_sql sqls[] = { KW_SQL_DEVICE_REVOKE, KW_SQL_DEVICE_SUSPEND, KW_SQL_DEVICE_RESTORE };
 	struct kw_device d;
 	struct kw_conn *c;
 	char detail[KW_STORE_NAME_MAX + 32];
@@ -528,7 +469,7 @@ static int device_change(struct kw_store *st, int64_t id, enum dev_change what, 
 	if (ret < 0)
 		goto out;
 	if (what == CH_REVOKE) {
-		ret = store_exec(c, release_sql, STORE_BINDS(STORE_INT(now), STORE_INT(id)));
+		ret = store_exec(c, KW_SQL_LEASE_RELEASE, STORE_BINDS(STORE_INT(now), STORE_INT(id)));
 		if (ret < 0)
 			goto out;
 	}
@@ -557,8 +498,6 @@ int store_device_restore(struct kw_store *st, int64_t id, const char *actor, int
 int store_device_rotate_key(struct kw_store *st, int64_t id, const char *public_key, const char *actor,
 			    int64_t now)
 {
-	static const char retire[] = "INSERT INTO retired_keys (public_key, device_id, retired_at) VALUES (?, ?, ?)";
-	static const char upd[] = "UPDATE devices SET public_key = ?2, own_seq = ?3, renewed_at = ?4 WHERE id = ?1";
 	struct kw_device d;
 	struct kw_conn *c;
 	char detail[128];
@@ -577,10 +516,10 @@ int store_device_rotate_key(struct kw_store *st, int64_t id, const char *public_
 	ret = store_seq_next(c, &seq);
 	if (ret < 0)
 		goto out;
-	ret = store_exec(c, retire, STORE_BINDS(STORE_TEXT(d.public_key), STORE_INT(id), STORE_INT(now)));
+	ret = store_exec(c, KW_SQL_KEY_RETIRE, STORE_BINDS(STORE_TEXT(d.public_key), STORE_INT(id), STORE_INT(now)));
 	if (ret < 0)
 		goto out;
-	ret = store_exec(c, upd, STORE_BINDS(STORE_INT(id), STORE_TEXT(public_key), STORE_INT(seq), STORE_INT(now)));
+	ret = store_exec(c, KW_SQL_DEVICE_ROTATE, STORE_BINDS(STORE_INT(id), STORE_TEXT(public_key), STORE_INT(seq), STORE_INT(now)));
 	if (ret < 0)
 		goto out;
 	snprintf(detail, sizeof(detail), "old_key=%.44s", d.public_key);
@@ -591,7 +530,6 @@ out:
 
 int store_device_renew(struct kw_store *st, int64_t id, int64_t now)
 {
-	static const char upd[] = "UPDATE devices SET own_seq = ?2, renewed_at = ?3 WHERE id = ?1 AND state = 'active'";
 	struct kw_conn *c;
 	int64_t seq;
 	int ret;
@@ -601,7 +539,7 @@ int store_device_renew(struct kw_store *st, int64_t id, int64_t now)
 		return ret;
 	ret = store_seq_next(c, &seq);
 	if (ret == 0)
-		ret = store_exec(c, upd, STORE_BINDS(STORE_INT(id), STORE_INT(seq), STORE_INT(now)));
+		ret = store_exec(c, KW_SQL_DEVICE_RENEW, STORE_BINDS(STORE_INT(id), STORE_INT(seq), STORE_INT(now)));
 	ret = store_write_end(st, c, ret);
 	if (ret == 0)
 		store_notify_change(st, id); /* only this device's config changed */
@@ -613,13 +551,13 @@ struct user_each {
 	void *arg;
 };
 
-static int user_each(sqlite3_stmt *s, void *arg)
+static int user_each(const struct kw_row *s, void *arg)
 {
 	const struct user_each *e = arg;
 	char name[KW_STORE_NAME_MAX];
 
 	store_col_text(s, 0, name, sizeof(name));
-	return e->fn(name, sqlite3_column_int(s, 1), sqlite3_column_int(s, 2), sqlite3_column_int64(s, 3), e->arg);
+	return e->fn(name, (int)store_col_int(s, 1), (int)store_col_int(s, 2), store_col_int(s, 3), e->arg);
 }
 
 int store_user_list(struct kw_store *st,
@@ -627,12 +565,9 @@ int store_user_list(struct kw_store *st,
 			      void *arg),
 		    void *arg)
 {
-	static const char sql[] =
-		"SELECT username, sum(state = 'active'), sum(state = 'suspended'), coalesce(min(suspended_at), 0) "
-		"FROM devices WHERE state != 'revoked' GROUP BY username ORDER BY username";
 	struct user_each e = { fn, arg };
 
-	return store_query(st, sql, NULL, 0, user_each, &e);
+	return store_query(st, KW_SQL_USER_LIST, NULL, 0, user_each, &e);
 }
 
 enum user_change { UC_SUSPEND, UC_RESTORE, UC_REVOKE };
@@ -643,7 +578,7 @@ struct user_changed {
 	bool roles[2];
 };
 
-static int user_changed_row(sqlite3_stmt *s, void *arg)
+static int user_changed_row(const struct kw_row *s, void *arg)
 {
 	struct user_changed *ch = arg;
 	enum kw_device_role r;
@@ -659,20 +594,8 @@ static int user_changed_row(sqlite3_stmt *s, void *arg)
 static int user_change(struct kw_store *st, const char *username, enum user_change what, const char *reason,
 		       const char *actor, int64_t now, int *count)
 {
-	static const char suspend_sql[] =
-		"UPDATE devices SET state = 'suspended', suspended_at = ?2, state_reason = ?3, own_seq = ?4 "
-		"WHERE username = ?1 AND state = 'active' RETURNING role";
-	static const char restore_sql[] =
-		"UPDATE devices SET state = 'active', suspended_at = NULL, state_reason = '', own_seq = ?4, "
-		"renewed_at = ?2 WHERE username = ?1 AND state = 'suspended' AND ?3 IS NOT NULL RETURNING role";
-	static const char release_sql[] =
-		"UPDATE address_leases SET released_at = ?2 WHERE device_id IN "
-		"(SELECT id FROM devices WHERE username = ?1 AND state != 'revoked')";
-	static const char revoke_sql[] =
-		"UPDATE devices SET state = 'revoked', revoked_at = ?2, suspended_at = NULL, state_reason = ?3, "
-		"own_seq = ?4 WHERE username = ?1 AND state != 'revoked' RETURNING role";
 	static const char *const actions[] = { "suspend_user", "restore_user", "revoke_user" };
-	const char *sqls[] = { suspend_sql, restore_sql, revoke_sql };
+	static const enum kw_sql sqls[] = { KW_SQL_USER_SUSPEND, KW_SQL_USER_RESTORE, KW_SQL_USER_REVOKE };
 	char object[KW_STORE_NAME_MAX + 8], detail[KW_STORE_NAME_MAX + 32];
 	struct user_changed ch = { .n = 0 };
 	struct kw_conn *c;
@@ -687,7 +610,7 @@ static int user_change(struct kw_store *st, const char *username, enum user_chan
 	if (ret < 0)
 		goto out;
 	if (what == UC_REVOKE) {
-		ret = store_exec(c, release_sql, STORE_BINDS(STORE_TEXT(username), STORE_INT(now)));
+		ret = store_exec(c, KW_SQL_USER_RELEASE, STORE_BINDS(STORE_TEXT(username), STORE_INT(now)));
 		if (ret < 0)
 			goto out;
 	}

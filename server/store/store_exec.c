@@ -1,118 +1,100 @@
 /*
- * Running statements for server/store*.c: bind a parameter list, step, map the result
- * code to an errno, reset. Every store function goes through these, so the
- * prepare/bind/step/reset/errno sequence is written once.
+ * Running statements for server/store/: bind a parameter list, run, read rows, map the
+ * result to an errno, all through the backend's operations (store_internal.h). Every store
+ * function goes through these, so the run/read/reset/errno sequence is written once.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 
 #include "log.h"
 #include "store_internal.h"
 
-int store_prepare(struct kw_conn *c, const char *sql, const struct kw_bind *b, unsigned n, sqlite3_stmt **out)
+#define KW_SQL_NAME(name) #name,
+static const char *const sql_names[KW_SQL__COUNT] = { KW_SQL_LIST(KW_SQL_NAME) };
+#undef KW_SQL_NAME
+
+const char *store_sql_name(enum kw_sql id)
 {
-	sqlite3_stmt *s = store_stmt(c, sql);
-	int rc = SQLITE_OK;
-
-	*out = NULL;
-	if (!s)
-		return -EIO;
-	for (unsigned i = 0; i < n && rc == SQLITE_OK; i++) {
-		int idx = (int)i + 1;
-
-		switch (b[i].type) {
-		case KW_BIND_INT:
-			rc = sqlite3_bind_int64(s, idx, b[i].i);
-			break;
-		case KW_BIND_TEXT:
-			rc = sqlite3_bind_text(s, idx, b[i].p, -1, SQLITE_STATIC);
-			break;
-		case KW_BIND_BLOB:
-			rc = sqlite3_bind_blob(s, idx, b[i].p, b[i].len, SQLITE_STATIC);
-			break;
-		case KW_BIND_NULL:
-			rc = sqlite3_bind_null(s, idx);
-			break;
-		}
-	}
-	if (rc != SQLITE_OK) {
-		log_error("store: bind failed code=%d error=\"%s\"", rc, sqlite3_errmsg(c->db));
-		return rc == SQLITE_NOMEM ? -ENOMEM : -EIO;
-	}
-	*out = s;
-	return 0;
+	return (unsigned)id < KW_SQL__COUNT ? sql_names[id] : "?";
 }
 
-int store_exec(struct kw_conn *c, const char *sql, const struct kw_bind *b, unsigned n)
+int store_exec(struct kw_conn *c, enum kw_sql id, const struct kw_bind *b, unsigned n)
 {
-	sqlite3_stmt *s;
-	int ret, rc;
+	const struct kw_store_backend_ops *ops = c->st->ops;
+	struct kw_row r;
+	int ret;
 
-	ret = store_prepare(c, sql, b, n, &s);
+	ret = ops->run(c, id, b, n, &r);
 	if (ret < 0)
 		return ret;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-		return 0;
-	return store_errno(c, rc);
-}
-
-int store_exec_int(struct kw_conn *c, const char *sql, const struct kw_bind *b, unsigned n, int64_t *out)
-{
-	sqlite3_stmt *s;
-	int ret, rc;
-
-	ret = store_prepare(c, sql, b, n, &s);
-	if (ret < 0)
-		return ret;
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW)
-		return store_errno(c, rc) ?: -EIO;
-	*out = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	return 0;
-}
-
-/* At most max rows (0: all) to row(); -ENOENT when there was none and max is 1. */
-static int rows(struct kw_conn *c, const char *sql, const struct kw_bind *b, unsigned n, unsigned max,
-		int (*row)(sqlite3_stmt *s, void *arg), void *arg)
-{
-	sqlite3_stmt *s;
-	unsigned seen = 0;
-	int ret, rc;
-
-	ret = store_prepare(c, sql, b, n, &s);
-	if (ret < 0)
-		return ret;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		ret = row(s, arg);
-		if (ret < 0 || ++seen == max)
-			goto out;
-	}
-	if (rc != SQLITE_DONE)
-		ret = store_errno(c, rc);
-	else
-		ret = max == 1 ? -ENOENT : 0;
-out:
-	sqlite3_reset(s);
+	while ((ret = ops->next(c, &r)) > 0)
+		;
+	ops->done(c, &r);
 	return ret;
 }
 
-int store_each_row(struct kw_conn *c, const char *sql, const struct kw_bind *b, unsigned n,
-		   int (*row)(sqlite3_stmt *s, void *arg), void *arg)
+int store_exec_int(struct kw_conn *c, enum kw_sql id, const struct kw_bind *b, unsigned n, int64_t *out)
 {
-	return rows(c, sql, b, n, 0, row, arg);
+	const struct kw_store_backend_ops *ops = c->st->ops;
+	struct kw_row r;
+	int ret;
+
+	ret = ops->run(c, id, b, n, &r);
+	if (ret < 0)
+		return ret;
+	ret = ops->next(c, &r);
+	if (ret > 0) {
+		*out = ops->col_int(&r, 0);
+		ret = 0;
+	} else if (ret == 0) {
+		ret = -EIO;
+	}
+	ops->done(c, &r);
+	return ret;
 }
 
-int store_first_row(struct kw_conn *c, const char *sql, const struct kw_bind *b, unsigned n,
-		    int (*row)(sqlite3_stmt *s, void *arg), void *arg)
+/* At most max rows (0: all) to row(); -ENOENT when there was none and max is 1. */
+static int rows(struct kw_conn *c, enum kw_sql id, const struct kw_bind *b, unsigned n, unsigned max,
+		int (*row)(const struct kw_row *r, void *arg), void *arg)
 {
-	return rows(c, sql, b, n, 1, row, arg);
+	const struct kw_store_backend_ops *ops = c->st->ops;
+	struct kw_row r;
+	unsigned seen = 0;
+	int ret, rc;
+
+	ret = ops->run(c, id, b, n, &r);
+	if (ret < 0)
+		return ret;
+	while ((rc = ops->next(c, &r)) > 0) {
+		ret = row(&r, arg);
+		if (ret < 0 || ++seen == max)
+			goto out;
+	}
+	if (rc < 0)
+		ret = rc;
+	else
+		ret = max == 1 ? -ENOENT : 0;
+out:
+	ops->done(c, &r);
+	return ret;
 }
 
-static int query(struct kw_store *st, const char *sql, const struct kw_bind *b, unsigned n, unsigned max,
-		 int (*row)(sqlite3_stmt *s, void *arg), void *arg)
+int store_each_row(struct kw_conn *c, enum kw_sql id, const struct kw_bind *b, unsigned n,
+		   int (*row)(const struct kw_row *r, void *arg), void *arg)
+{
+	return rows(c, id, b, n, 0, row, arg);
+}
+
+int store_first_row(struct kw_conn *c, enum kw_sql id, const struct kw_bind *b, unsigned n,
+		    int (*row)(const struct kw_row *r, void *arg), void *arg)
+{
+	return rows(c, id, b, n, 1, row, arg);
+}
+
+static int query(struct kw_store *st, enum kw_sql id, const struct kw_bind *b, unsigned n, unsigned max,
+		 int (*row)(const struct kw_row *r, void *arg), void *arg)
 {
 	struct kw_conn *c;
 	int ret;
@@ -120,21 +102,21 @@ static int query(struct kw_store *st, const char *sql, const struct kw_bind *b, 
 	ret = store_conn_get(st, &c);
 	if (ret < 0)
 		return ret;
-	ret = rows(c, sql, b, n, max, row, arg);
+	ret = rows(c, id, b, n, max, row, arg);
 	store_conn_put(st, c);
 	return ret;
 }
 
-int store_query(struct kw_store *st, const char *sql, const struct kw_bind *b, unsigned n,
-		int (*row)(sqlite3_stmt *s, void *arg), void *arg)
+int store_query(struct kw_store *st, enum kw_sql id, const struct kw_bind *b, unsigned n,
+		int (*row)(const struct kw_row *r, void *arg), void *arg)
 {
-	return query(st, sql, b, n, 0, row, arg);
+	return query(st, id, b, n, 0, row, arg);
 }
 
-int store_query_one(struct kw_store *st, const char *sql, const struct kw_bind *b, unsigned n,
-		    int (*row)(sqlite3_stmt *s, void *arg), void *arg)
+int store_query_one(struct kw_store *st, enum kw_sql id, const struct kw_bind *b, unsigned n,
+		    int (*row)(const struct kw_row *r, void *arg), void *arg)
 {
-	return query(st, sql, b, n, 1, row, arg);
+	return query(st, id, b, n, 1, row, arg);
 }
 
 int store_write_begin(struct kw_store *st, struct kw_conn **out)
@@ -164,4 +146,42 @@ int store_write_end(struct kw_store *st, struct kw_conn *c, int ret)
 	}
 	store_conn_put(st, c);
 	return ret;
+}
+
+int64_t store_changes(struct kw_conn *c)
+{
+	return c->st->ops->changes(c);
+}
+
+void store_col_text(const struct kw_row *r, int col, char *buf, size_t size)
+{
+	const char *t = r->ops->col_text(r, col);
+
+	if (size == 0)
+		return;
+	if (!t) {
+		buf[0] = '\0';
+		return;
+	}
+	snprintf(buf, size, "%s", t);
+}
+
+const char *store_col_str(const struct kw_row *r, int col)
+{
+	return r->ops->col_text(r, col);
+}
+
+int64_t store_col_int(const struct kw_row *r, int col)
+{
+	return r->ops->col_int(r, col);
+}
+
+bool store_col_null(const struct kw_row *r, int col)
+{
+	return r->ops->col_null(r, col);
+}
+
+int store_col_blob(const struct kw_row *r, int col, void *buf, size_t len)
+{
+	return r->ops->col_blob(r, col, buf, len);
 }

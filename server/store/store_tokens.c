@@ -10,16 +10,15 @@
 int store_api_token_create(struct kw_store *st, const char *name, const uint8_t hash[KW_TOKEN_HASH_LEN],
 			   const char *actor, int64_t now, int64_t *id)
 {
-	static const char sql[] = "INSERT INTO api_tokens (name, token_hash, created_at) VALUES (?, ?, ?) RETURNING id";
 	char detail[KW_STORE_NAME_MAX + 8];
 
 	snprintf(detail, sizeof(detail), "name=%s", name);
-	return store_insert_one(st, sql, STORE_BINDS(STORE_TEXT(name), STORE_HASH(hash), STORE_INT(now)), actor,
+	return store_insert_one(st, KW_SQL_API_TOKEN_INSERT, STORE_BINDS(STORE_TEXT(name), STORE_HASH(hash), STORE_INT(now)), actor,
 				 "api_token_create", "api-token", detail, now, id);
 }
 
 /* Row of "SELECT id, name, created_at" into the struct kw_api_token at arg. */
-static int api_token_row(sqlite3_stmt *s, void *arg)
+static int api_token_row(const struct kw_row *s, void *arg)
 {
 	struct kw_api_token *t = arg;
 
@@ -31,16 +30,14 @@ static int api_token_row(sqlite3_stmt *s, void *arg)
 
 int store_api_token_lookup(struct kw_store *st, const uint8_t hash[KW_TOKEN_HASH_LEN], struct kw_api_token *out)
 {
-	static const char sql[] = "SELECT id, name, created_at FROM api_tokens WHERE token_hash = ?";
 
-	return store_query_one(st, sql, STORE_BINDS(STORE_HASH(hash)), api_token_row, out);
+	return store_query_one(st, KW_SQL_API_TOKEN_LOOKUP, STORE_BINDS(STORE_HASH(hash)), api_token_row, out);
 }
 
 int store_api_token_delete(struct kw_store *st, int64_t id, const char *actor, int64_t now)
 {
-	static const char sql[] = "DELETE FROM api_tokens WHERE id = ?1 AND ?2 IS NOT NULL";
 
-	return store_change_one(st, sql, id, now, actor, "api_token_delete", "api-token");
+	return store_change_one(st, KW_SQL_API_TOKEN_DELETE, id, now, actor, "api_token_delete", "api-token");
 }
 
 struct api_token_each {
@@ -48,7 +45,7 @@ struct api_token_each {
 	void *arg;
 };
 
-static int api_token_each(sqlite3_stmt *s, void *arg)
+static int api_token_each(const struct kw_row *s, void *arg)
 {
 	const struct api_token_each *e = arg;
 	struct kw_api_token t;
@@ -59,24 +56,20 @@ static int api_token_each(sqlite3_stmt *s, void *arg)
 
 int store_api_token_list(struct kw_store *st, int (*fn)(const struct kw_api_token *t, void *arg), void *arg)
 {
-	static const char sql[] = "SELECT id, name, created_at FROM api_tokens ORDER BY id";
 	struct api_token_each e = { fn, arg };
 
-	return store_query(st, sql, NULL, 0, api_token_each, &e);
+	return store_query(st, KW_SQL_API_TOKEN_LIST, NULL, 0, api_token_each, &e);
 }
 
 int store_enrollment_token_create(struct kw_store *st, const char *username, enum kw_device_role role,
 				  int64_t expires_at, int64_t uses, const uint8_t hash[KW_TOKEN_HASH_LEN],
 				  const char *actor, int64_t now, int64_t *id)
 {
-	static const char sql[] =
-		"INSERT INTO enrollment_tokens (username, role, token_hash, created_at, expires_at, uses_total, "
-		"uses_left, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
 	char detail[KW_STORE_NAME_MAX + 64];
 
 	snprintf(detail, sizeof(detail), "username=%s role=%s uses=%lld", username, store_role_name(role),
 		 (long long)uses);
-	return store_insert_one(st, sql,
+	return store_insert_one(st, KW_SQL_ENROLL_TOKEN_INSERT,
 				 STORE_BINDS(STORE_TEXT(username), STORE_TEXT(store_role_name(role)), STORE_HASH(hash),
 					     STORE_INT(now), STORE_INT(expires_at), STORE_INT(uses), STORE_INT(uses),
 					     STORE_TEXT(actor)),
@@ -85,9 +78,8 @@ int store_enrollment_token_create(struct kw_store *st, const char *username, enu
 
 int store_enrollment_token_revoke(struct kw_store *st, int64_t id, const char *actor, int64_t now)
 {
-	static const char sql[] = "UPDATE enrollment_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL";
 
-	return store_change_one(st, sql, id, now, actor, "enrollment_token_revoke", "enrollment-token");
+	return store_change_one(st, KW_SQL_ENROLL_TOKEN_REVOKE, id, now, actor, "enrollment_token_revoke", "enrollment-token");
 }
 
 struct enrollment_token_each {
@@ -95,7 +87,7 @@ struct enrollment_token_each {
 	void *arg;
 };
 
-static int enrollment_token_each(sqlite3_stmt *s, void *arg)
+static int enrollment_token_each(const struct kw_row *s, void *arg)
 {
 	const struct enrollment_token_each *e = arg;
 	struct kw_enrollment_token t;
@@ -118,9 +110,7 @@ static int enrollment_token_each(sqlite3_stmt *s, void *arg)
 int store_enrollment_token_list(struct kw_store *st,
 				int (*fn)(const struct kw_enrollment_token *t, void *arg), void *arg)
 {
-	static const char sql[] = "SELECT id, username, role, created_at, expires_at, uses_left, uses_total, "
-				  "coalesce(revoked_at, 0), created_by FROM enrollment_tokens ORDER BY id";
 	struct enrollment_token_each e = { fn, arg };
 
-	return store_query(st, sql, NULL, 0, enrollment_token_each, &e);
+	return store_query(st, KW_SQL_ENROLL_TOKEN_LIST, NULL, 0, enrollment_token_each, &e);
 }

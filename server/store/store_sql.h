@@ -1,0 +1,39 @@
+/*
+ * The store's statements by name. The store's functions say which statement they run
+ * (KW_SQL_DEVICE_BY_ID), never its text: each backend holds the text of every statement
+ * in its own dialect, in one file (sql_sqlite.c, sql_pg.c), indexed by this enum.
+ * Parameters are numbered ?1.. in SQLite and $1.. in PostgreSQL and bound in the same order.
+ */
+#ifndef KW_STORE_SQL_H
+#define KW_STORE_SQL_H
+
+#define KW_SQL_LIST(X)                                                                           \
+	/* schema and counters (store.c) */                                                      \
+	X(SCHEMA_TABLE) X(SCHEMA_CURRENT) X(SCHEMA_RECORD) X(SEQ_NEXT) X(FP_GET) X(FP_SET)       \
+	X(BUMP_ALL) X(AUDIT_INSERT)                                                              \
+	/* devices (store_devices.c) */                                                          \
+	X(DEVICE_BY_ID) X(DEVICE_BY_TOKEN) X(DEVICE_LIST_ALL) X(DEVICE_LIST_USER) X(PEER_LIST)   \
+	X(BUMP_DEVICES_SEQ) X(BUMP_GATEWAYS_SEQ) X(KEY_TAKEN) X(IPAM_MAX) X(IPAM_GAP)            \
+	X(IPAM_QUARANTINED) X(ENROLL_TOKEN_CHECK) X(USER_DEVICE_COUNT) X(READDRESS_SELECT)       \
+	X(READDRESS_UPDATE) X(DEVICE_INSERT) X(LEASE_NEW) X(LEASE_REUSE) X(TOKEN_SPEND)          \
+	X(DEVICE_REVOKE) X(DEVICE_SUSPEND) X(DEVICE_RESTORE) X(LEASE_RELEASE) X(KEY_RETIRE)      \
+	X(DEVICE_ROTATE) X(DEVICE_RENEW) X(USER_LIST) X(USER_SUSPEND) X(USER_RESTORE)            \
+	X(USER_RELEASE) X(USER_REVOKE)                                                           \
+	/* sessions and audit (store_sessions.c) */                                              \
+	X(SESSION_INSERT) X(SESSION_LOOKUP) X(SESSION_DELETE) X(SESSION_PURGE) X(AUDIT_LIST)     \
+	/* tokens (store_tokens.c) */                                                            \
+	X(API_TOKEN_INSERT) X(API_TOKEN_LOOKUP) X(API_TOKEN_DELETE) X(API_TOKEN_LIST)            \
+	X(ENROLL_TOKEN_INSERT) X(ENROLL_TOKEN_REVOKE) X(ENROLL_TOKEN_LIST)
+
+#define KW_SQL_ENUM(name) KW_SQL_##name,
+enum kw_sql { KW_SQL_LIST(KW_SQL_ENUM) KW_SQL__COUNT };
+#undef KW_SQL_ENUM
+
+/* "DEVICE_BY_ID": for log lines. */
+const char *store_sql_name(enum kw_sql id);
+
+/* The statement texts, one array per backend (NULL entries are refused at open). */
+extern const char *const kw_sql_sqlite[KW_SQL__COUNT];
+extern const char *const kw_sql_pg[KW_SQL__COUNT];
+
+#endif
