@@ -10,6 +10,7 @@
 #include "log.h"
 #include "store_internal.h"
 #include "store_migrations.h"
+#include "store_pg.h"
 
 int store_conn_get(struct kw_store *st, struct kw_conn **out)
 {
@@ -19,10 +20,10 @@ int store_conn_get(struct kw_store *st, struct kw_conn **out)
 	pthread_mutex_lock(&st->lock);
 	for (;;) {
 		/* Prefer an open idle connection, then an unopened slot. */
-		for (unsigned i = 0; i < KW_STORE_POOL && !c; i++)
+		for (unsigned i = 0; i < st->pool_size && !c; i++)
 			if (!st->conns[i].busy && st->conns[i].h)
 				c = &st->conns[i];
-		for (unsigned i = 0; i < KW_STORE_POOL && !c; i++)
+		for (unsigned i = 0; i < st->pool_size && !c; i++)
 			if (!st->conns[i].busy)
 				c = &st->conns[i];
 		if (c)
@@ -47,12 +48,12 @@ int store_conn_get(struct kw_store *st, struct kw_conn **out)
 
 void store_conn_put(struct kw_store *st, struct kw_conn *c)
 {
-	if (c->h)
-		st->ops->conn_idle(c);
 	if (c->in_write) {
 		log_warn("store: transaction left open, rolling back");
 		store_tx_rollback(st, c);
 	}
+	if (c->h)
+		st->ops->conn_idle(c); /* may close a broken connection: reopened on next use */
 	pthread_mutex_lock(&st->lock);
 	c->busy = false;
 	pthread_cond_signal(&st->cond);
@@ -96,6 +97,13 @@ void store_tx_rollback(struct kw_store *st, struct kw_conn *c)
 }
 
 void store_notify_change(struct kw_store *st, int64_t device_id)
+{
+	store_notify_local(st, device_id);
+	if (st->ops->notify)
+		st->ops->notify(st, device_id);
+}
+
+void store_notify_local(struct kw_store *st, int64_t device_id)
 {
 	void (*cb)(void *, int64_t);
 	void *arg;
@@ -241,55 +249,88 @@ static int backend_start(struct kw_store *st, const struct kw_store_backend_ops 
 			return -EINVAL;
 		}
 	}
-	st->ops = ops;
+	st->ops = ops; /* set first: store_close undoes a half-done open */
 	return ops->open ? ops->open(st) : 0;
 }
 
 int store_open(const char *path, const struct kw_store_net *net, struct kw_store **out)
 {
-	return store_open_migrations(path, net, kw_migrations, kw_migrations_count, out);
+	struct kw_store_conf cf = { .backend = KW_STORE_SQLITE, .path = path };
+
+	return store_open_conf(&cf, net, out);
+}
+
+int store_open_conf(const struct kw_store_conf *cf, const struct kw_store_net *net, struct kw_store **out)
+{
+	if (cf->backend == KW_STORE_POSTGRESQL)
+		return store_open_conf_migrations(cf, net, kw_migrations_pg, kw_migrations_pg_count, out);
+	return store_open_conf_migrations(cf, net, kw_migrations, kw_migrations_count, out);
 }
 
 int store_open_migrations(const char *path, const struct kw_store_net *net, const struct kw_migration *list,
 			  unsigned count, struct kw_store **out)
 {
-	struct kw_store *st;
-	struct kw_conn *c = NULL;
-	uint64_t first6, last6;
-	int ret;
+	struct kw_store_conf cf = { .backend = KW_STORE_SQLITE, .path = path };
 
-	*out = NULL;
+	return store_open_conf_migrations(&cf, net, list, count, out);
+}
+
+/* The store without its database: locks, pool size, address plan. */
+static int store_new(const struct kw_store_conf *cf, const struct kw_store_net *net, struct kw_store **out)
+{
+	struct kw_store *st;
+	uint64_t first6, last6;
+
+	if (cf->pool_size < 0 || cf->pool_size > KW_STORE_POOL_MAX)
+		return -EINVAL;
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	st->path = strdup(path);
-	if (!st->path) {
-		free(st);
-		return -ENOMEM;
-	}
+	*out = st;
+	st->pool_size = cf->pool_size ? (unsigned)cf->pool_size : KW_STORE_POOL;
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_mutex_init(&st->write_lock, NULL);
 	pthread_cond_init(&st->cond, NULL);
 	atomic_init(&st->changes, 0);
-	ret = backend_start(st, &kw_store_sqlite_ops);
+	st->path = strdup(cf->path ? cf->path : "");
+	if (!st->path)
+		return -ENOMEM;
+	if (!net)
+		return 0;
+	st->has_net = true;
+	st->net = *net;
+	if (ipam_pool_range(&net->cidr, &st->pool_first, &st->pool_last) < 0) {
+		log_error("store: network too small for devices cidr prefix=%u", net->cidr.prefix);
+		return -EINVAL;
+	}
+	/* A device has the same offset in cidr6: a smaller IPv6 prefix is the limit. */
+	if (net->has_cidr6 && ipam_pool_range(&net->cidr6, &first6, &last6) == 0 && last6 < st->pool_last) {
+		log_info("store: cidr6 holds fewer addresses than cidr: pool limited to %llu devices",
+			 (unsigned long long)(last6 - st->pool_first + 1));
+		st->pool_last = last6;
+	}
+	return 0;
+}
+
+int store_open_conf_migrations(const struct kw_store_conf *cf, const struct kw_store_net *net,
+			       const struct kw_migration *list, unsigned count, struct kw_store **out)
+{
+	struct kw_store *st = NULL;
+	struct kw_conn *c = NULL;
+	int ret;
+
+	*out = NULL;
+	ret = store_new(cf, net, &st);
+	if (ret == 0 && cf->backend == KW_STORE_POSTGRESQL) {
+		st->ops = &kw_store_pg_ops;
+		ret = cf->conninfo ? store_pg_prepare(st, cf->conninfo, cf->password) : -EINVAL;
+		if (ret == 0)
+			ret = backend_start(st, &kw_store_pg_ops);
+	} else if (ret == 0) {
+		ret = backend_start(st, &kw_store_sqlite_ops);
+	}
 	if (ret < 0)
 		goto fail;
-	if (net) {
-		st->has_net = true;
-		st->net = *net;
-		ret = ipam_pool_range(&net->cidr, &st->pool_first, &st->pool_last);
-		if (ret < 0) {
-			log_error("store: network too small for devices cidr prefix=%u", net->cidr.prefix);
-			goto fail;
-		}
-		/* A device has the same offset in cidr6: a smaller IPv6 prefix is the limit. */
-		if (net->has_cidr6 && ipam_pool_range(&net->cidr6, &first6, &last6) == 0 &&
-		    last6 < st->pool_last) {
-			log_info("store: cidr6 holds fewer addresses than cidr: pool limited to %llu devices",
-				 (unsigned long long)(last6 - st->pool_first + 1));
-			st->pool_last = last6;
-		}
-	}
 	ret = store_conn_get(st, &c);
 	if (ret < 0)
 		goto fail;
@@ -304,6 +345,17 @@ int store_open_migrations(const char *path, const struct kw_store_net *net, cons
 fail:
 	store_close(st);
 	return ret;
+}
+
+int store_singleton_try(struct kw_store *st, const char *name)
+{
+	return st->ops->singleton_try ? st->ops->singleton_try(st, name) : 1;
+}
+
+void store_singleton_release(struct kw_store *st, const char *name)
+{
+	if (st->ops->singleton_release)
+		st->ops->singleton_release(st, name);
 }
 
 int store_net_refresh(struct kw_store *st, const char *fingerprint)
@@ -333,7 +385,7 @@ void store_close(struct kw_store *st)
 		return;
 	if (st->ops && st->ops->close)
 		st->ops->close(st);
-	for (unsigned i = 0; i < KW_STORE_POOL && st->ops; i++) {
+	for (unsigned i = 0; i < st->pool_size && st->ops; i++) {
 		struct kw_conn *c = &st->conns[i];
 
 		if (c->h)

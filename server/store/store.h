@@ -117,7 +117,19 @@ struct kw_audit_row {
 	char detail[512];
 };
 
+/* Where the database is ([store] in keywayd.conf). */
+enum kw_store_backend { KW_STORE_SQLITE = 0, KW_STORE_POSTGRESQL };
+struct kw_store_conf {
+	enum kw_store_backend backend;
+	const char *path;     /* sqlite: the database file */
+	const char *conninfo; /* postgresql: libpq connection string (host=… dbname=… sslmode=…) */
+	const char *password; /* postgresql: NULL, or the password (copied; the caller wipes its own) */
+	int pool_size;        /* connections per process, 1..64; 0: 8 */
+};
+
 /* ---- life cycle (store.c) ---- */
+/* Open the database cf describes, migrations applied in one transaction (store_open below). */
+int store_open_conf(const struct kw_store_conf *cf, const struct kw_store_net *net, struct kw_store **out);
 /* Open (create) the database at path: WAL, foreign_keys=ON, migrations applied in one
  * transaction. net may be NULL for tools that only touch tokens (admin-token create). */
 int store_open(const char *path, const struct kw_store_net *net, struct kw_store **out);
@@ -133,8 +145,15 @@ int store_schema_version(struct kw_store *st, int *version);
 #define KW_CHANGE_GATEWAYS (-1) /* every gateway's config (a device changed) */
 #define KW_CHANGE_DEVICES (-2)  /* every device's config (a gateway changed) */
 void store_set_change_cb(struct kw_store *st, void (*cb)(void *arg, int64_t device_id), void *arg);
-/* Monotonic counter of such commits (for long-poll races). */
+/* Monotonic counter of such commits (for long-poll races). With PostgreSQL, commits by other
+ * replicas count too: they arrive by notification and call the callback the same way. */
 uint64_t store_change_counter(struct kw_store *st);
+/* Jobs that must run in one process at a time over every replica (the directory sync): 1 when
+ * this process holds name's lock now (taken if free, or still held since the last call),
+ * 0 when another holds it, or a negative errno. SQLite: always 1 (one process owns the file).
+ * A replica that dies loses the lock with it; call this before every run. */
+int store_singleton_try(struct kw_store *st, const char *name);
+void store_singleton_release(struct kw_store *st, const char *name);
 
 /* ---- admin API tokens (store_tokens.c) ---- */
 int store_api_token_create(struct kw_store *st, const char *name, const uint8_t hash[KW_TOKEN_HASH_LEN],

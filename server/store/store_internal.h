@@ -8,7 +8,8 @@
 #include "store.h"
 #include "store_sql.h"
 
-#define KW_STORE_POOL 8
+#define KW_STORE_POOL 8      /* default connections */
+#define KW_STORE_POOL_MAX 64
 
 struct kw_conn;
 struct kw_migration;
@@ -74,6 +75,12 @@ struct kw_store_backend_ops {
 	const char *(*col_text)(const struct kw_row *r, int col);
 	/* Exactly len bytes of a blob column into buf; -EINVAL when it has another length. */
 	int (*col_blob)(const struct kw_row *r, int col, void *buf, size_t len);
+	/* Optional (NULL: one process owns the database). After a commit that changed configs:
+	 * tell the other replicas (device_id as for the change callback). */
+	void (*notify)(struct kw_store *st, int64_t device_id);
+	/* Singleton jobs: see store_singleton_try. */
+	int (*singleton_try)(struct kw_store *st, const char *name);
+	void (*singleton_release)(struct kw_store *st, const char *name);
 };
 
 extern const struct kw_store_backend_ops kw_store_sqlite_ops;
@@ -95,7 +102,8 @@ struct kw_store {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	pthread_mutex_t write_lock; /* one writer at a time, without database busy sleeps */
-	struct kw_conn conns[KW_STORE_POOL];
+	unsigned pool_size;
+	struct kw_conn conns[KW_STORE_POOL_MAX];
 	atomic_uint_fast64_t changes;
 	void (*change_cb)(void *arg, int64_t device_id);
 	void *change_arg;
@@ -113,6 +121,8 @@ void store_tx_rollback(struct kw_store *st, struct kw_conn *c);
 /* After a commit that changed some config version: bump the counter, call the callback
  * (device_id: the only device concerned, 0 for many). */
 void store_notify_change(struct kw_store *st, int64_t device_id);
+/* The same for a change another replica made and notified: no notification sent on. */
+void store_notify_local(struct kw_store *st, int64_t device_id);
 
 /*
  * Bound statements (store_exec.c). A statement's parameters are a list of struct kw_bind,

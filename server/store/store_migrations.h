@@ -8,14 +8,19 @@ struct kw_migration {
 	const char *sql;
 };
 
-extern const struct kw_migration kw_migrations[];
+extern const struct kw_migration kw_migrations[];     /* sql/NNNN_*.sql: SQLite */
 extern const unsigned kw_migrations_count;
+extern const struct kw_migration kw_migrations_pg[];  /* sql/pg/NNNN_*.sql: PostgreSQL */
+extern const unsigned kw_migrations_pg_count;
 
 struct kw_store;
 struct kw_store_net;
+struct kw_store_conf;
 /* store_open() with another migration list (store_open passes kw_migrations): the seam the
  * Check suite uses to prove that a failing migration leaves the database as it was. */
 int store_open_migrations(const char *path, const struct kw_store_net *net, const struct kw_migration *list,
 			  unsigned count, struct kw_store **out);
+int store_open_conf_migrations(const struct kw_store_conf *cf, const struct kw_store_net *net,
+			       const struct kw_migration *list, unsigned count, struct kw_store **out);
 
 #endif

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,61 +37,65 @@ START_TEST(test_migrations_applied_once)
 	struct fixture f;
 	struct kw_store_net net = { .quarantine = 0 };
 	struct kw_store *again = NULL;
+	const struct kw_migration *list;
+	unsigned n;
 	int v = 0;
-	sqlite3 *db;
-	sqlite3_stmt *s;
+	char *r;
 
 	fixture_up(&f, "10.77.0.0/16", 0);
+	list = fixture_migrations(&n);
 	ck_assert_int_eq(store_schema_version(f.srv.store, &v), 0);
-	ck_assert_int_eq(v, kw_migrations[kw_migrations_count - 1].version);
-	ck_assert_int_eq(fixture_count(&f, "schema_version"), (long)kw_migrations_count);
+	ck_assert_int_eq(v, list[n - 1].version);
+	ck_assert_int_eq(fixture_count(&f, "schema_version"), (long)n);
 	/* Reopening applies nothing twice. */
 	net.cidr = f.conf.cidr;
 	snprintf(net.fingerprint, sizeof(net.fingerprint), "test");
-	ck_assert_int_eq(store_open(f.db, &net, &again), 0);
+	ck_assert_int_eq(fixture_open(&f, NULL, &net, NULL, 0, &again), 0);
 	store_close(again);
-	ck_assert_int_eq(fixture_count(&f, "schema_version"), (long)kw_migrations_count);
+	ck_assert_int_eq(fixture_count(&f, "schema_version"), (long)n);
 	/* WAL is a property of the file. */
-	ck_assert_int_eq(sqlite3_open(f.db, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
-	ck_assert_str_eq((const char *)sqlite3_column_text(s, 0), "wal");
-	sqlite3_finalize(s);
+	if (!fixture_pg()) {
+		r = fixture_sql(&f, NULL, "PRAGMA journal_mode");
+		ck_assert_str_eq(r, " wal\n");
+		free(r);
+	}
 	/* A database from a newer keywayd is refused, not mangled. */
-	ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO schema_version VALUES (9999, 'future', 0)", NULL, NULL, NULL),
-			 SQLITE_OK);
-	sqlite3_close(db);
-	ck_assert_int_eq(store_open(f.db, &net, &again), -EPROTO);
+	r = fixture_sql(&f, NULL, "INSERT INTO schema_version VALUES (9999, 'future', 0)");
+	ck_assert_ptr_nonnull(r);
+	free(r);
+	ck_assert_int_eq(fixture_open(&f, NULL, &net, NULL, 0, &again), -EPROTO);
 	fixture_down(&f);
 }
 END_TEST
 
 /* Schema (every object's SQL) plus the schema_version rows, as one string; "" when absent. */
-static char *schema_snapshot(const char *path)
+static char *schema_snapshot(struct fixture *f, const char *other)
 {
-	static const char *const q[] = {
+	static const char *const q_sqlite[] = {
 		"SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_master ORDER BY type, name",
 		"SELECT version || ' ' || name || ' ' || applied_at FROM schema_version ORDER BY version",
 	};
+	static const char *const q_pg[] = {
+		"SELECT table_name || ' ' || column_name || ' ' || data_type FROM information_schema.columns "
+		"WHERE table_schema = 'public' UNION ALL SELECT indexname || ' ' || indexdef FROM pg_indexes "
+		"WHERE schemaname = 'public' ORDER BY 1",
+		"SELECT version || ' ' || name || ' ' || applied_at FROM schema_version ORDER BY version",
+	};
+	const char *const *q = fixture_pg() ? q_pg : q_sqlite;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&buf, &len);
-	sqlite3 *db;
 
 	ck_assert_ptr_nonnull(out);
-	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	for (unsigned i = 0; i < 2; i++) {
-		sqlite3_stmt *s = NULL;
+		char *r = fixture_sql(f, other, q[i]);
 
-		if (sqlite3_prepare_v2(db, q[i], -1, &s, NULL) != SQLITE_OK) {
+		if (!r)
 			fprintf(out, "[no %u]\n", i); /* no schema_version table yet */
-			continue;
-		}
-		while (sqlite3_step(s) == SQLITE_ROW)
-			fprintf(out, "%s\n", (const char *)sqlite3_column_text(s, 0));
-		sqlite3_finalize(s);
+		else
+			fputs(r, out);
+		free(r);
 	}
-	sqlite3_close(db);
 	fclose(out);
 	return buf;
 }
@@ -100,17 +103,19 @@ static char *schema_snapshot(const char *path)
 /* The real migrations plus two more: one that works and one that fails half-way. */
 static struct kw_migration *migrations_with_broken(unsigned *count)
 {
-	struct kw_migration *l = calloc(kw_migrations_count + 2, sizeof(*l));
-	int last = kw_migrations[kw_migrations_count - 1].version;
+	unsigned real_n;
+	const struct kw_migration *real = fixture_migrations(&real_n);
+	struct kw_migration *l = calloc(real_n + 2, sizeof(*l));
+	int last = real[real_n - 1].version;
 
 	ck_assert_ptr_nonnull(l);
-	memcpy(l, kw_migrations, kw_migrations_count * sizeof(*l));
-	l[kw_migrations_count] = (struct kw_migration){ last + 1, "good_extra",
+	memcpy(l, real, real_n * sizeof(*l));
+	l[real_n] = (struct kw_migration){ last + 1, "good_extra",
 		"CREATE TABLE kw_extra (a INTEGER); INSERT INTO kw_extra VALUES (1);" };
-	l[kw_migrations_count + 1] = (struct kw_migration){ last + 2, "broken",
+	l[real_n + 1] = (struct kw_migration){ last + 2, "broken",
 		"ALTER TABLE devices ADD COLUMN kw_new TEXT; CREATE INDEX kw_idx ON devices (kw_new); "
 		"UPDATE meta SET value = 4242 WHERE key = 'seq'; INSERT INTO no_such_table VALUES (1);" };
-	*count = kw_migrations_count + 2;
+	*count = real_n + 2;
 	return l;
 }
 
@@ -120,7 +125,7 @@ START_TEST(test_migration_failure_rolls_back)
 	struct kw_store_net net = { .quarantine = 0 };
 	struct kw_store *st = NULL;
 	struct kw_migration *list;
-	char *schema_before, *rows_before, *schema_after, *rows_after, fresh[128];
+	char *schema_before, *rows_before, *schema_after, *rows_after;
 	unsigned n;
 	int v = 0;
 
@@ -138,26 +143,25 @@ START_TEST(test_migration_failure_rolls_back)
 	}
 	store_close(f.srv.store); /* keywayd stops; a newer one starts on the same file */
 	f.srv.store = NULL;
-	schema_before = schema_snapshot(f.db);
+	schema_before = schema_snapshot(&f, NULL);
 	rows_before = fixture_dump(&f);
-	ck_assert_int_eq(store_open_migrations(f.db, &net, list, n, &st), -EIO);
+	ck_assert_int_eq(fixture_open(&f, NULL, &net, list, n, &st), -EIO);
 	ck_assert_ptr_null(st);
-	schema_after = schema_snapshot(f.db);
+	schema_after = schema_snapshot(&f, NULL);
 	rows_after = fixture_dump(&f);
 	ck_assert_str_eq(schema_after, schema_before);
 	ck_assert_str_eq(rows_after, rows_before);
 	ck_assert_ptr_null(strstr(schema_after, "kw_extra")); /* the good one went too */
 	/* And the same database still opens with the real list, at the old version. */
-	ck_assert_int_eq(store_open(f.db, &net, &f.srv.store), 0);
+	ck_assert_int_eq(fixture_open(&f, NULL, &net, NULL, 0, &f.srv.store), 0);
 	ck_assert_int_eq(store_schema_version(f.srv.store, &v), 0);
-	ck_assert_int_eq(v, kw_migrations[kw_migrations_count - 1].version);
+	ck_assert_int_eq(v, list[n - 3].version);
 
 	/* A fresh database: a failure leaves no table at all (not even schema_version). */
-	snprintf(fresh, sizeof(fresh), "%s/fresh.db", f.dir);
-	ck_assert_int_eq(store_open_migrations(fresh, &net, list, n, &st), -EIO);
+	ck_assert_int_eq(fixture_open(&f, "fresh", &net, list, n, &st), -EIO);
 	ck_assert_ptr_null(st);
 	free(schema_after);
-	schema_after = schema_snapshot(fresh);
+	schema_after = schema_snapshot(&f, "fresh");
 	ck_assert_str_eq(schema_after, "[no 1]\n");
 	free(schema_before);
 	free(rows_before);
@@ -180,17 +184,8 @@ START_TEST(test_foreign_keys_on)
 	/* The store's connections enforce foreign keys: deleting a device with a lease fails
 	 * through the store's own path (revoke keeps the row; nothing deletes devices). We
 	 * check the pragma on a connection opened the way the store opens them. */
-	{
-		sqlite3 *db;
-		int rc;
-
-		ck_assert_int_eq(sqlite3_open(f.db, &db), SQLITE_OK);
-		ck_assert_int_eq(sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL), SQLITE_OK);
-		rc = sqlite3_exec(db, "INSERT INTO address_leases (address_offset, device_id) VALUES (99, 12345)", NULL,
-				  NULL, NULL);
-		ck_assert_int_ne(rc, SQLITE_OK);
-		sqlite3_close(db);
-	}
+	ck_assert_ptr_null(fixture_sql(&f, NULL,
+				       "INSERT INTO address_leases (address_offset, device_id) VALUES (99, 12345)"));
 	fixture_down(&f);
 }
 END_TEST
@@ -270,7 +265,7 @@ static void fixture_reopen_net(struct fixture *f, const char *cidr6, const char 
 	snprintf(net.fingerprint, sizeof(net.fingerprint), "%s", fingerprint);
 	store_close(f->srv.store);
 	f->srv.store = NULL;
-	ck_assert_int_eq(store_open(f->db, &net, &f->srv.store), 0);
+	ck_assert_int_eq(fixture_open(f, NULL, &net, NULL, 0, &f->srv.store), 0);
 }
 
 START_TEST(test_ipam_cidr6_smaller_than_cidr)
@@ -362,7 +357,7 @@ static int reopen_cidr(struct fixture *f, const char *cidr, const char *fingerpr
 	snprintf(net.fingerprint, sizeof(net.fingerprint), "%s", fingerprint);
 	store_close(f->srv.store);
 	f->srv.store = NULL;
-	return store_open(f->db, &net, &f->srv.store);
+	return fixture_open(f, NULL, &net, NULL, 0, &f->srv.store);
 }
 
 START_TEST(test_cidr_follows_the_network_plan)
@@ -428,8 +423,6 @@ START_TEST(test_ipam_concurrent)
 	struct conc_arg args[4];
 	pthread_t th[4];
 	char tok[64];
-	sqlite3 *db;
-	sqlite3_stmt *s;
 
 	fixture_up(&f, "10.1.0.0/24", 0);
 	fixture_enroll_token(&f, "alice", KW_DEV_DEVICE, 1000, tok);
@@ -442,13 +435,7 @@ START_TEST(test_ipam_concurrent)
 		ck_assert_int_eq(args[i].ok, 60);
 	}
 	ck_assert_int_eq(fixture_count(&f, "devices"), 240);
-	ck_assert_int_eq(sqlite3_open(f.db, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(DISTINCT address) FROM devices", -1, &s, NULL),
-			 SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(s, 0), 240);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
+	ck_assert_int_eq(fixture_scalar(&f, "SELECT count(DISTINCT address) FROM devices"), 240);
 	fixture_down(&f);
 }
 END_TEST

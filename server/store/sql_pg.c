@@ -1,0 +1,107 @@
+/*
+ * Every statement of the store in PostgreSQL's dialect, by name (store_sql.h): the twin
+ * of sql_sqlite.c, statement for statement. The schema itself is in sql/pg/NNNN_*.sql.
+ * Parameters are $N; a parameter whose type nothing around it fixes is cast.
+ */
+#include "config.h"
+
+#include "store_sql.h"
+
+/* The version a device of each role must see: its own, or the other role's last change. */
+#define DEV_COLS                                                                                  \
+	"d.id, d.username, d.hostname, d.role, d.state, d.state_reason, d.public_key, d.address, "   \
+	"d.address6, d.endpoint, d.listen_port, d.created_at, coalesce(d.suspended_at, 0), "          \
+	"coalesce(d.revoked_at, 0), d.renewed_at, "                                                   \
+	"CASE d.role WHEN 'device' THEN greatest(d.own_seq, (SELECT value FROM meta WHERE key = 'gateways_seq')) " \
+	"ELSE greatest(d.own_seq, (SELECT value FROM meta WHERE key = 'devices_seq')) END"
+
+const char *const kw_sql_pg[KW_SQL__COUNT] =  {
+	[KW_SQL_SCHEMA_TABLE] = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+				"name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+	[KW_SQL_SCHEMA_CURRENT] = "SELECT coalesce(max(version), 0) FROM schema_version",
+	[KW_SQL_SCHEMA_RECORD] = "INSERT INTO schema_version (version, name, applied_at) "
+				 "VALUES ($1, $2, extract(epoch FROM now())::bigint)",
+	[KW_SQL_SEQ_NEXT] = "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value",
+	[KW_SQL_FP_GET] = "SELECT text FROM meta WHERE key = 'net_fingerprint'",
+	[KW_SQL_FP_SET] = "UPDATE meta SET text = $1 WHERE key = 'net_fingerprint'",
+	[KW_SQL_BUMP_ALL] = "UPDATE meta SET value = $1 WHERE key IN ('devices_seq', 'gateways_seq')",
+	[KW_SQL_AUDIT_INSERT] = "INSERT INTO audit (at, actor, action, object, outcome, detail) "
+				"VALUES ($1, $2, $3, $4, $5, $6)",
+
+	[KW_SQL_DEVICE_BY_ID] = "SELECT " DEV_COLS " FROM devices d WHERE d.id = $1",
+	[KW_SQL_DEVICE_BY_TOKEN] = "SELECT " DEV_COLS " FROM devices d WHERE d.token_hash = $1",
+	[KW_SQL_DEVICE_LIST_ALL] = "SELECT " DEV_COLS " FROM devices d ORDER BY d.id",
+	[KW_SQL_DEVICE_LIST_USER] = "SELECT " DEV_COLS " FROM devices d WHERE d.username = $1 ORDER BY d.id",
+	[KW_SQL_PEER_LIST] = "SELECT id, public_key, address, address6, endpoint, listen_port FROM devices "
+			     "WHERE role = $1 AND state = 'active' ORDER BY id",
+	[KW_SQL_BUMP_DEVICES_SEQ] = "UPDATE meta SET value = $1 WHERE key = 'devices_seq'",
+	[KW_SQL_BUMP_GATEWAYS_SEQ] = "UPDATE meta SET value = $1 WHERE key = 'gateways_seq'",
+	[KW_SQL_KEY_TAKEN] = "SELECT 1 FROM devices WHERE public_key = $1 "
+			     "UNION ALL SELECT 1 FROM retired_keys WHERE public_key = $1 LIMIT 1",
+	[KW_SQL_IPAM_MAX] = "SELECT max(address_offset) FROM address_leases",
+	[KW_SQL_IPAM_GAP] = "SELECT o FROM (SELECT $1::bigint AS o UNION ALL SELECT address_offset + 1 FROM address_leases "
+			    "WHERE address_offset BETWEEN $1 AND $2::bigint - 1) AS g "
+			    "WHERE o NOT IN (SELECT address_offset FROM address_leases) ORDER BY o LIMIT 1",
+	[KW_SQL_IPAM_QUARANTINED] = "SELECT address_offset FROM address_leases WHERE released_at IS NOT NULL "
+				    "AND released_at <= $1 AND address_offset BETWEEN $2 AND $3 "
+				    "ORDER BY released_at, address_offset LIMIT 1",
+	[KW_SQL_ENROLL_TOKEN_CHECK] = "SELECT id, username, role, expires_at, uses_left, (revoked_at IS NOT NULL)::int "
+				      "FROM enrollment_tokens WHERE token_hash = $1",
+	[KW_SQL_USER_DEVICE_COUNT] = "SELECT count(*) FROM devices WHERE username = $1 AND state != 'revoked'",
+	[KW_SQL_READDRESS_SELECT] = "SELECT id, address_offset, state, address, address6 FROM devices ORDER BY id",
+	[KW_SQL_READDRESS_UPDATE] = "UPDATE devices SET address = $1, address6 = $2 WHERE id = $3",
+	[KW_SQL_DEVICE_INSERT] = 
+		"INSERT INTO devices (username, hostname, role, public_key, address_offset, address, address6, "
+		"endpoint, listen_port, token_hash, enrollment_token_id, own_seq, renewed_at, created_at) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+	[KW_SQL_LEASE_NEW] = "INSERT INTO address_leases (address_offset, device_id) VALUES ($1, $2)",
+	[KW_SQL_LEASE_REUSE] = "UPDATE address_leases SET device_id = $2, released_at = NULL WHERE address_offset = $1",
+	[KW_SQL_TOKEN_SPEND] = "UPDATE enrollment_tokens SET uses_left = uses_left - 1 WHERE id = $1",
+	[KW_SQL_DEVICE_REVOKE] = "UPDATE devices SET state = 'revoked', revoked_at = $2, suspended_at = NULL, "
+				 "state_reason = $3, own_seq = $4 WHERE id = $1",
+	[KW_SQL_DEVICE_SUSPEND] = "UPDATE devices SET state = 'suspended', suspended_at = $2, "
+				  "state_reason = $3, own_seq = $4 WHERE id = $1",
+	[KW_SQL_DEVICE_RESTORE] = "UPDATE devices SET state = 'active', suspended_at = NULL, "
+				  "state_reason = '', own_seq = $4, renewed_at = $2 WHERE id = $1 AND $3::text IS NOT NULL",
+	[KW_SQL_LEASE_RELEASE] = "UPDATE address_leases SET released_at = $1 WHERE device_id = $2",
+	[KW_SQL_KEY_RETIRE] = "INSERT INTO retired_keys (public_key, device_id, retired_at) VALUES ($1, $2, $3)",
+	[KW_SQL_DEVICE_ROTATE] = "UPDATE devices SET public_key = $2, own_seq = $3, renewed_at = $4 WHERE id = $1",
+	[KW_SQL_DEVICE_RENEW] = "UPDATE devices SET own_seq = $2, renewed_at = $3 WHERE id = $1 AND state = 'active'",
+	[KW_SQL_USER_LIST] = 
+		"SELECT username, count(*) FILTER (WHERE state = 'active'), count(*) FILTER (WHERE state = 'suspended'), "
+		"coalesce(min(suspended_at), 0) "
+		"FROM devices WHERE state != 'revoked' GROUP BY username ORDER BY username",
+	[KW_SQL_USER_SUSPEND] = 
+		"UPDATE devices SET state = 'suspended', suspended_at = $2, state_reason = $3, own_seq = $4 "
+		"WHERE username = $1 AND state = 'active' RETURNING role",
+	[KW_SQL_USER_RESTORE] = 
+		"UPDATE devices SET state = 'active', suspended_at = NULL, state_reason = '', own_seq = $4, "
+		"renewed_at = $2 WHERE username = $1 AND state = 'suspended' AND $3::text IS NOT NULL RETURNING role",
+	[KW_SQL_USER_RELEASE] = "UPDATE address_leases SET released_at = $2 WHERE device_id IN "
+				"(SELECT id FROM devices WHERE username = $1 AND state != 'revoked')",
+	[KW_SQL_USER_REVOKE] = 
+		"UPDATE devices SET state = 'revoked', revoked_at = $2, suspended_at = NULL, state_reason = $3, "
+		"own_seq = $4 WHERE username = $1 AND state != 'revoked' RETURNING role",
+
+	[KW_SQL_SESSION_INSERT] = "INSERT INTO sessions (token_hash, username, role, csrf_hash, created_at, "
+				  "expires_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+	[KW_SQL_SESSION_LOOKUP] = "SELECT id, username, role, csrf_hash, created_at, expires_at FROM sessions "
+				  "WHERE token_hash = $1",
+	[KW_SQL_SESSION_DELETE] = "DELETE FROM sessions WHERE id = $1 AND $2::bigint IS NOT NULL",
+	[KW_SQL_SESSION_PURGE] = "DELETE FROM sessions WHERE expires_at <= $1",
+	/* NULL parameters match every row; the filters are bound, never spliced into the SQL. */
+	[KW_SQL_AUDIT_LIST] = "SELECT id, at, actor, action, object, outcome, detail FROM audit "
+			      "WHERE ($1::bigint = 0 OR id < $1) AND ($3::text IS NULL OR actor = $3) "
+			      "AND ($4::text IS NULL OR action = $4) ORDER BY id DESC LIMIT $2",
+
+	[KW_SQL_API_TOKEN_INSERT] = "INSERT INTO api_tokens (name, token_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
+	[KW_SQL_API_TOKEN_LOOKUP] = "SELECT id, name, created_at FROM api_tokens WHERE token_hash = $1",
+	[KW_SQL_API_TOKEN_DELETE] = "DELETE FROM api_tokens WHERE id = $1 AND $2::bigint IS NOT NULL",
+	[KW_SQL_API_TOKEN_LIST] = "SELECT id, name, created_at FROM api_tokens ORDER BY id",
+	[KW_SQL_ENROLL_TOKEN_INSERT] = 
+		"INSERT INTO enrollment_tokens (username, role, token_hash, created_at, expires_at, uses_total, "
+		"uses_left, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+	[KW_SQL_ENROLL_TOKEN_REVOKE] = "UPDATE enrollment_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+	[KW_SQL_ENROLL_TOKEN_LIST] = "SELECT id, username, role, created_at, expires_at, uses_left, uses_total, "
+				     "coalesce(revoked_at, 0), created_by FROM enrollment_tokens ORDER BY id",
+};

@@ -1,0 +1,15 @@
+/* Private to server/store/: what the PostgreSQL backend offers the rest of the store. */
+#ifndef KW_STORE_PG_H
+#define KW_STORE_PG_H
+
+#include <libpq-fe.h>
+
+struct kw_store;
+extern const struct kw_store_backend_ops kw_store_pg_ops;
+
+/* A libpq connection to conninfo (password: NULL or the one to use); NULL, logged, on failure. */
+PGconn *store_pg_connect(const char *conninfo, const char *password);
+/* The backend's state for st (before the backend is opened). */
+int store_pg_prepare(struct kw_store *st, const char *conninfo, const char *password);
+
+#endif
