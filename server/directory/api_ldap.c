@@ -10,7 +10,7 @@
 #include <jansson.h>
 
 #include "http/request.h"
-#include "ldap_mod.h"
+#include "directory_int.h"
 #include "directory.h"
 #include "log.h"
 #include "store/store.h"

@@ -1,5 +1,5 @@
 /*
- * The web console's static files (issue 6): every GET/HEAD path outside /api/ comes here.
+ * The web console's static files: every GET/HEAD path outside /api/ comes here.
  *
  * The files are the built console (web/dist: index.html, app.js, app.css, favicon.svg).
  * Where they are, in order: the KEYWAY_WEB_ROOT environment variable, `[web] root` in
