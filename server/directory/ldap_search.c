@@ -13,6 +13,7 @@
 #include "ldap_escape.h"
 #include "ldap_int.h"
 #include "log.h"
+#include "vec.h"
 
 /* ---------- paged searches (RFC 2696) ---------- */
 
@@ -85,45 +86,8 @@ int kwl_search_paged(struct kw_ldap *d, LDAP *ld, const char *base, int scope, c
 
 /* ---------- the sync's batched checks ---------- */
 
-struct strset {
-	char **v;
-	size_t n, cap;
-};
 
-static int strset_add(struct strset *s, char *owned)
-{
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		char **v = realloc(s->v, cap * sizeof(*v));
 
-		if (!v) {
-			free(owned);
-			return -ENOMEM;
-		}
-		s->v = v;
-		s->cap = cap;
-	}
-	s->v[s->n++] = owned;
-	return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool strset_has(const struct strset *s, const char *x)
-{
-	return s->n && bsearch(&x, s->v, s->n, sizeof(*s->v), cmp_str);
-}
-
-static void strset_free(struct strset *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	memset(s, 0, sizeof(*s));
-}
 
 static char *lower_dup(const char *p, size_t len)
 {
@@ -137,7 +101,7 @@ static char *lower_dup(const char *p, size_t len)
 
 struct group_read {
 	enum kw_ldap_group_style style;
-	struct strset members; /* canonical DNs or lower-case uids */
+	struct strvec members; /* canonical DNs or lower-case uids */
 	bool seen;
 };
 
@@ -171,9 +135,9 @@ static int group_entry_cb(LDAP *ld, LDAPMessage *e, void *arg)
 
 		if (g->style == KW_LDAP_GROUP_MEMBER_UID) {
 			c = lower_dup(v[i]->bv_val, v[i]->bv_len);
-			r = c ? strset_add(&g->members, c) : -ENOMEM;
+			r = c ? strvec_push(&g->members, c) : -ENOMEM;
 		} else if (kwl_dn_canon_dup(v[i]->bv_val, v[i]->bv_len, &c) == 0) {
-			r = strset_add(&g->members, c);
+			r = strvec_push(&g->members, c);
 		} /* an unparsable member value matches nobody */
 	}
 	ldap_value_free_len(v);
@@ -234,7 +198,7 @@ static int batch_entry_cb(LDAP *ld, LDAPMessage *e, void *arg)
 					r = -ENOMEM;
 					goto out;
 				}
-				fa->in_vpn_group = strset_has(&b->group->members, lu);
+				fa->in_vpn_group = strvec_has(&b->group->members, lu);
 				free(lu);
 				break;
 			}
@@ -246,7 +210,7 @@ static int batch_entry_cb(LDAP *ld, LDAPMessage *e, void *arg)
 						goto out;
 					}
 				}
-				fa->in_vpn_group = strset_has(&b->group->members, canon);
+				fa->in_vpn_group = strvec_has(&b->group->members, canon);
 				if (!fa->in_vpn_group && b->ndn && !b->ndn[i]) {
 					b->ndn[i] = strdup(canon);
 					if (!b->ndn[i]) {
@@ -420,7 +384,7 @@ static int read_vpn_group(struct kw_ldap *d, struct ldap_slot *s, char **gattrs,
 								   : "no directory URI could be reached");
 			return r;
 		}
-		strset_free(&group->members);
+		strvec_free(&group->members);
 		group->seen = false;
 		r = kwl_search_paged(d, s->svc, cfg->vpn_group, LDAP_SCOPE_BASE, "(objectClass=*)", gattrs, group_entry_cb,
 				 group, st, &rc);
@@ -442,8 +406,7 @@ static int read_vpn_group(struct kw_ldap *d, struct ldap_slot *s, char **gattrs,
 		}
 		return r;
 	}
-	if (group->members.n)
-		qsort(group->members.v, group->members.n, sizeof(*group->members.v), cmp_str);
+	strvec_sort(&group->members);
 	return 0;
 }
 
@@ -556,7 +519,7 @@ int ldap_dir_check_users(struct kw_ldap *d, struct kw_ldap_user_fact *facts, siz
 	r = 0;
 out:
 	kwl_slot_release(s);
-	strset_free(&group.members);
+	strvec_free(&group.members);
 	for (size_t i = 0; ndn && i < n; i++)
 		free(ndn[i]);
 	free(ndn);

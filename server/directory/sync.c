@@ -17,6 +17,7 @@
 #include "core/server.h"
 #include "directory_int.h"
 #include "log.h"
+#include "vec.h"
 #include "store/store.h"
 
 #define SYNC_ACTOR "ldap-sync"
@@ -42,15 +43,8 @@ static int collect_cb(const struct kw_device *d, void *arg)
 
 	if (d->role != KW_DEV_DEVICE || d->state == KW_STATE_REVOKED || !d->username[0])
 		return 0; /* gateways and revoked devices are not the directory's business */
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 256;
-		struct holder_dev *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (vec_reserve((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0)
+		return -ENOMEM;
 	struct holder_dev *h = &l->v[l->n++];
 
 	snprintf(h->username, sizeof(h->username), "%s", d->username);
