@@ -27,6 +27,7 @@
 #include "http/router.h"
 #include "core/reload.h"
 #include "core/signer.h"
+#include "core/store_conf.h"
 #include "store/store.h"
 #include "core/wgconf.h"
 
@@ -36,6 +37,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: keywayd [-c FILE] [--foreground]\n"
 		   "       keywayd [-c FILE] admin-token create --name NAME\n"
+		   "       keywayd [-c FILE] migrate-store --to postgresql\n"
 		   "default config file: %s (built-in defaults when it does not exist)\n",
 		DEFAULT_CONFIG);
 }
@@ -48,7 +50,6 @@ static int run(struct kw_conf *conf, const char *config_path)
 	struct kw_http *http = NULL;
 	struct kw_housekeeping hk;
 	struct kw_reload reload;
-	char path[PATH_MAX];
 	sigset_t sigs;
 	int ret, sig = 0, code = 1;
 	bool dir_inited = false;
@@ -68,17 +69,17 @@ static int run(struct kw_conf *conf, const char *config_path)
 		return 1;
 	}
 	conf_net_fingerprint(conf, net.fingerprint);
-	snprintf(path, sizeof(path), "%s/keyway.db", conf->state_dir);
-	ret = store_open(path, &net, &srv.store);
-	if (ret < 0) {
-		log_error("cannot open database %s: %s", path, strerror(-ret));
+	if (store_conf_open(conf, &net, &srv.store) < 0)
 		return 1;
-	}
 	ret = signer_open(conf->state_dir, &srv.signer);
 	if (ret < 0) {
 		log_error("cannot load the signing key in %s: %s", conf->state_dir, strerror(-ret));
 		goto out;
 	}
+	/* Replicas on one database sign with one key: the first records it, the others compare. */
+	if (strcmp(conf->store_backend, "postgresql") == 0 &&
+	    store_signing_key_check(srv.store, srv.signer->key_id) < 0)
+		goto out;
 	if (wgconf_cache_new(&srv.wgcache) < 0 || longpoll_new(srv.store, &srv.longpoll) < 0) {
 		log_error("out of memory");
 		goto out;
@@ -192,6 +193,8 @@ int main(int argc, char **argv)
 	if (i < argc) {
 		if (strcmp(argv[i], "admin-token") == 0)
 			return admin_cli_main(&conf, argc - i, argv + i);
+		if (strcmp(argv[i], "migrate-store") == 0)
+			return migrate_cli_main(&conf, argc - i, argv + i);
 		fprintf(stderr, "keywayd: unknown command %s\n", argv[i]);
 		usage(stderr);
 		return 2;

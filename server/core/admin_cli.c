@@ -10,6 +10,7 @@
 #include "admin_cli.h"
 #include "fileutil.h"
 #include "store/store.h"
+#include "store_conf.h"
 #include "token.h"
 
 static int usage(void)
@@ -20,7 +21,7 @@ static int usage(void)
 
 int admin_cli_main(const struct kw_conf *conf, int argc, char **argv)
 {
-	char path[PATH_MAX], text[KW_TOKEN_TEXT_MAX];
+	char text[KW_TOKEN_TEXT_MAX];
 	uint8_t hash[KW_TOKEN_HASH_BYTES];
 	const char *name = NULL;
 	struct kw_store *st = NULL;
@@ -46,12 +47,8 @@ int admin_cli_main(const struct kw_conf *conf, int argc, char **argv)
 		fprintf(stderr, "keywayd: cannot create state directory %s: %s\n", conf->state_dir, strerror(-ret));
 		return 1;
 	}
-	snprintf(path, sizeof(path), "%s/keyway.db", conf->state_dir);
-	ret = store_open(path, NULL, &st);
-	if (ret < 0) {
-		fprintf(stderr, "keywayd: cannot open database %s: %s\n", path, strerror(-ret));
-		return 1;
-	}
+	if (store_conf_open(conf, NULL, &st) < 0)
+		return 1; /* logged */
 	token_new(text, KW_TOKEN_PREFIX_API, hash);
 	ret = store_api_token_create(st, name, hash, "cli", (int64_t)time(NULL), &id);
 	store_close(st);

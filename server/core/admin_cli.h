@@ -6,5 +6,7 @@
 
 /* argv starts at "admin-token". Returns the process exit code. */
 int admin_cli_main(const struct kw_conf *conf, int argc, char **argv);
+/* argv starts at "migrate-store" (migrate_cli.c). Returns the process exit code. */
+int migrate_cli_main(const struct kw_conf *conf, int argc, char **argv);
 
 #endif

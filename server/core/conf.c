@@ -33,6 +33,8 @@ void conf_defaults(struct kw_conf *c)
 	c->mtu = 1420;
 	c->persistent_keepalive = 25;
 	snprintf(c->log_level, sizeof(c->log_level), "info");
+	snprintf(c->store_backend, sizeof(c->store_backend), "sqlite");
+	c->store_pool_size = 8;
 }
 
 static int parse_int(const char *v, int64_t min, int64_t max, int64_t *out)
@@ -216,6 +218,30 @@ static int handle_log(struct kw_conf *c, const char *name, const char *v, struct
 	return -EINVAL;
 }
 
+static int handle_store(struct kw_conf *c, const char *name, const char *v, struct parse_ctx *x)
+{
+	if (strcmp(name, "backend") == 0) {
+		if (strcmp(v, "sqlite") && strcmp(v, "postgresql")) {
+			snprintf(x->reason, sizeof(x->reason), "backend: '%.32s' is not sqlite or postgresql", v);
+			return -EINVAL;
+		}
+		return set_str(c->store_backend, v, x, name);
+	}
+	if (strcmp(name, "conninfo") == 0) {
+		if (strstr(v, "password")) {
+			snprintf(x->reason, sizeof(x->reason), "conninfo: never a password inline; use password_file (mode 0600)");
+			return -EINVAL;
+		}
+		return set_str(c->store_conninfo, v, x, name);
+	}
+	if (strcmp(name, "password_file") == 0)
+		return set_str(c->store_password_file, v, x, name);
+	if (strcmp(name, "pool_size") == 0)
+		return set_int32(&c->store_pool_size, v, 1, 64, x, name);
+	snprintf(x->reason, sizeof(x->reason), "unknown key '%.64s' in [store]", name);
+	return -EINVAL;
+}
+
 /* inih: return 0 to report an error at the current line (ini_parse returns the first). */
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
@@ -230,6 +256,8 @@ static int handler(void *user, const char *section, const char *name, const char
 		ret = handle_network(x->c, name, value, x);
 	else if (strcmp(section, "log") == 0)
 		ret = handle_log(x->c, name, value, x);
+	else if (strcmp(section, "store") == 0)
+		ret = handle_store(x->c, name, value, x);
 	else if (section[0] == '\0') {
 		snprintf(x->reason, sizeof(x->reason), "key '%.64s' outside any section", name);
 		ret = -EINVAL;
@@ -247,6 +275,10 @@ static int validate(const struct kw_conf *c, char *reason, size_t len)
 {
 	if ((c->tls_cert[0] != '\0') != (c->tls_key[0] != '\0')) {
 		snprintf(reason, len, "tls_cert and tls_key must be given together");
+		return -EINVAL;
+	}
+	if (strcmp(c->store_backend, "postgresql") == 0 && !c->store_conninfo[0]) {
+		snprintf(reason, len, "[store] backend = postgresql needs conninfo");
 		return -EINVAL;
 	}
 	return 0;

@@ -1,5 +1,5 @@
 /*
- * keywayd's configuration file: [server], [network], [log] (libinih). Other sections
+ * keywayd's configuration file: [server], [network], [log], [store] (libinih). Other sections
  * ([ldap], [web], …) belong to other modules, which parse the same file themselves; this
  * parser skips them. Unknown keys in its own sections are an error with file:line.
  */
@@ -37,6 +37,11 @@ struct kw_conf {
 	int persistent_keepalive;
 	/* [log] */
 	char log_level[16];
+	/* [store] */
+	char store_backend[16];                    /* "sqlite" | "postgresql" */
+	char store_conninfo[KW_CONF_STR_MAX];      /* libpq connection string (postgresql) */
+	char store_password_file[KW_CONF_STR_MAX]; /* 0600 file holding the password, or "" */
+	int store_pool_size;                       /* database connections per keywayd */
 };
 
 /* Defaults for every key (the README lists them). */

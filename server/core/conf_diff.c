@@ -10,7 +10,7 @@
 /* A new key of struct kw_conf fails the build here until keys[] below says what SIGHUP does
  * with it (and this size is updated). LP64 only, where the size is known. */
 #if __SIZEOF_POINTER__ == 8
-_Static_assert(sizeof(struct kw_conf) == 4208, "a new keywayd key: classify it in conf_diff.c");
+_Static_assert(sizeof(struct kw_conf) == 5256, "a new keywayd key: classify it in conf_diff.c");
 #endif
 
 static bool cidr_eq(const struct kw_cidr *a, const struct kw_cidr *b)
@@ -44,11 +44,12 @@ static void routes_copy(struct kw_conf *dst, const struct kw_conf *src)
  * - routes, gateway_endpoint, gateway_port, config_lifetime, mtu, persistent_keepalive are
  *   read when a config payload is built: swap them in and bump every config version.
  * - log level is one variable of the logger.
+ * - [store] names the open database: changing it means another keywayd.
  */
 enum key_id {
 	K_LISTEN, K_STATE_DIR, K_TLS_CERT, K_TLS_KEY, K_THREADS, K_MAX_CONN,
 	K_CIDR, K_CIDR6, K_ROUTES, K_GW_ENDPOINT, K_GW_PORT, K_LIFETIME, K_QUARANTINE, K_MTU, K_KEEPALIVE,
-	K_LOG_LEVEL, K_COUNT
+	K_LOG_LEVEL, K_STORE_BACKEND, K_STORE_CONNINFO, K_STORE_PASSWORD_FILE, K_STORE_POOL, K_COUNT
 };
 
 static const struct kw_conf_change keys[K_COUNT] = {
@@ -68,6 +69,10 @@ static const struct kw_conf_change keys[K_COUNT] = {
 	[K_MTU] = { "network.mtu", true, true },
 	[K_KEEPALIVE] = { "network.persistent_keepalive", true, true },
 	[K_LOG_LEVEL] = { "log.level", true, false },
+	[K_STORE_BACKEND] = { "store.backend", false, false },
+	[K_STORE_CONNINFO] = { "store.conninfo", false, false },
+	[K_STORE_PASSWORD_FILE] = { "store.password_file", false, false },
+	[K_STORE_POOL] = { "store.pool_size", false, false },
 };
 
 static bool key_differs(enum key_id k, const struct kw_conf *a, const struct kw_conf *b)
@@ -89,6 +94,10 @@ static bool key_differs(enum key_id k, const struct kw_conf *a, const struct kw_
 	case K_MTU: return a->mtu != b->mtu;
 	case K_KEEPALIVE: return a->persistent_keepalive != b->persistent_keepalive;
 	case K_LOG_LEVEL: return strcmp(a->log_level, b->log_level) != 0;
+	case K_STORE_BACKEND: return strcmp(a->store_backend, b->store_backend) != 0;
+	case K_STORE_CONNINFO: return strcmp(a->store_conninfo, b->store_conninfo) != 0;
+	case K_STORE_PASSWORD_FILE: return strcmp(a->store_password_file, b->store_password_file) != 0;
+	case K_STORE_POOL: return a->store_pool_size != b->store_pool_size;
 	case K_COUNT: break;
 	}
 	return false;

@@ -21,6 +21,7 @@
 #include "store/store.h"
 
 #define SYNC_ACTOR "ldap-sync"
+#define SYNC_LOCK "keyway-ldap-sync" /* store_singleton_try name */
 #define LDAP_REASON_PREFIX "ldap:"
 
 struct holder_dev {
@@ -402,8 +403,14 @@ static void *sync_thread_main(void *arg)
 			break;
 		}
 		pthread_mutex_unlock(&m->wake_lock);
-		(void)sync_run(m, false, NULL, NULL);
+		/* Replicas on one database: the periodic sync runs on the one holding the lock
+		 * (with SQLite, always this one); if it dies, the next to ask takes over. */
+		if (store_singleton_try(m->srv->store, SYNC_LOCK) == 1)
+			(void)sync_run(m, false, NULL, NULL);
+		else
+			log_debug("ldap-sync: another replica runs the periodic sync");
 	}
+	store_singleton_release(m->srv->store, SYNC_LOCK);
 	return NULL;
 }
 

@@ -397,6 +397,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return respond(x, conn, st, out);
 		}
 	}
+	if (st == 503) /* the database busy or unreachable: come back soon */
+		req_add_header(&x->req, MHD_HTTP_HEADER_RETRY_AFTER, "1");
 	if (st < 100 || st > 599) {
 		/* A handler bug (a stray `return 0`): answer it, never park or hang. */
 		log_error("http: handler for %s %s returned %d", x->req.method, x->req.path, st);

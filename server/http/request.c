@@ -40,6 +40,8 @@ int api_error_errno(json_t **out, int err, const char *what)
 		return api_error(out, 400, "invalid_request", "invalid %s", what);
 	case -EBUSY:
 		return api_error(out, 503, "busy", "the database is busy, retry");
+	case -EAGAIN:
+		return api_error(out, 503, "busy", "the database is unavailable, retry");
 	default:
 		log_error("api: internal error what=\"%s\" errno=%d", what, -err);
 		return api_error(out, 500, "internal_error", "internal error");

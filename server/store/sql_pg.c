@@ -104,4 +104,41 @@ const char *const kw_sql_pg[KW_SQL__COUNT] =  {
 	[KW_SQL_ENROLL_TOKEN_REVOKE] = "UPDATE enrollment_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
 	[KW_SQL_ENROLL_TOKEN_LIST] = "SELECT id, username, role, created_at, expires_at, uses_left, uses_total, "
 				     "coalesce(revoked_at, 0), created_by FROM enrollment_tokens ORDER BY id",
+	/* migrate-store (store_copy.c): every table, column by column, in key order */
+	[KW_SQL_COPY_SELECT_META] = "SELECT key, value, text FROM meta ORDER BY 1",
+	[KW_SQL_COPY_INSERT_META] = "INSERT INTO meta (key, value, text) "
+		"VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = excluded.value, text = excluded.text",
+	[KW_SQL_COPY_SELECT_API_TOKENS] = "SELECT id, name, token_hash, created_at FROM api_tokens ORDER BY 1",
+	[KW_SQL_COPY_INSERT_API_TOKENS] = "INSERT INTO api_tokens (id, name, token_hash, created_at) "
+		"VALUES ($1, $2, $3, $4)",
+	[KW_SQL_COPY_SELECT_ENROLLMENT_TOKENS] = "SELECT id, username, role, token_hash, created_at, expires_at, uses_total, uses_left, revoked_at, created_by FROM enrollment_tokens ORDER BY 1",
+	[KW_SQL_COPY_INSERT_ENROLLMENT_TOKENS] = "INSERT INTO enrollment_tokens (id, username, role, token_hash, created_at, expires_at, uses_total, uses_left, revoked_at, created_by) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+	[KW_SQL_COPY_SELECT_DEVICES] = "SELECT id, username, hostname, role, state, state_reason, public_key, address_offset, address, address6, endpoint, listen_port, token_hash, enrollment_token_id, own_seq, renewed_at, created_at, suspended_at, revoked_at FROM devices ORDER BY 1",
+	[KW_SQL_COPY_INSERT_DEVICES] = "INSERT INTO devices (id, username, hostname, role, state, state_reason, public_key, address_offset, address, address6, endpoint, listen_port, token_hash, enrollment_token_id, own_seq, renewed_at, created_at, suspended_at, revoked_at) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+	[KW_SQL_COPY_SELECT_RETIRED_KEYS] = "SELECT public_key, device_id, retired_at FROM retired_keys ORDER BY 1",
+	[KW_SQL_COPY_INSERT_RETIRED_KEYS] = "INSERT INTO retired_keys (public_key, device_id, retired_at) "
+		"VALUES ($1, $2, $3)",
+	[KW_SQL_COPY_SELECT_ADDRESS_LEASES] = "SELECT address_offset, device_id, released_at FROM address_leases ORDER BY 1",
+	[KW_SQL_COPY_INSERT_ADDRESS_LEASES] = "INSERT INTO address_leases (address_offset, device_id, released_at) "
+		"VALUES ($1, $2, $3)",
+	[KW_SQL_COPY_SELECT_SESSIONS] = "SELECT id, token_hash, username, role, csrf_hash, created_at, expires_at FROM sessions ORDER BY 1",
+	[KW_SQL_COPY_INSERT_SESSIONS] = "INSERT INTO sessions (id, token_hash, username, role, csrf_hash, created_at, expires_at) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7)",
+	[KW_SQL_COPY_SELECT_AUDIT] = "SELECT id, at, actor, action, object, outcome, detail FROM audit ORDER BY 1",
+	[KW_SQL_COPY_INSERT_AUDIT] = "INSERT INTO audit (id, at, actor, action, object, outcome, detail) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7)",
+	[KW_SQL_COPY_COUNT] = "SELECT (SELECT count(*) FROM devices) + (SELECT count(*) FROM api_tokens) + "
+			      "(SELECT count(*) FROM enrollment_tokens) + (SELECT count(*) FROM sessions) + "
+			      "(SELECT count(*) FROM audit) + (SELECT count(*) FROM address_leases)",
+	/* Rows copied with their ids: the identity sequences continue after them (a script). */
+	[KW_SQL_COPY_FIX_IDS] = "SELECT setval(pg_get_serial_sequence('api_tokens', 'id'), coalesce(max(id), 0) + 1, false) FROM api_tokens;"
+		"SELECT setval(pg_get_serial_sequence('enrollment_tokens', 'id'), coalesce(max(id), 0) + 1, false) FROM enrollment_tokens;"
+		"SELECT setval(pg_get_serial_sequence('devices', 'id'), coalesce(max(id), 0) + 1, false) FROM devices;"
+		"SELECT setval(pg_get_serial_sequence('sessions', 'id'), coalesce(max(id), 0) + 1, false) FROM sessions;"
+		"SELECT setval(pg_get_serial_sequence('audit', 'id'), coalesce(max(id), 0) + 1, false) FROM audit;",
+	[KW_SQL_KEY_ID_RECORD] = "INSERT INTO meta (key, value, text) VALUES ('signing_key_id', 0, $1) "
+				 "ON CONFLICT (key) DO NOTHING",
+	[KW_SQL_KEY_ID_GET] = "SELECT text FROM meta WHERE key = 'signing_key_id'",
 };

@@ -347,6 +347,27 @@ fail:
 	return ret;
 }
 
+int store_signing_key_check(struct kw_store *st, const char *key_id)
+{
+	char recorded[80] = "";
+	struct kw_conn *c;
+	int ret;
+
+	ret = store_write_begin(st, &c);
+	if (ret < 0)
+		return ret;
+	ret = store_exec(c, KW_SQL_KEY_ID_RECORD, STORE_BINDS(STORE_TEXT(key_id)));
+	if (ret == 0)
+		ret = store_first_row(c, KW_SQL_KEY_ID_GET, NULL, 0, text_row, recorded);
+	ret = store_write_end(st, c, ret);
+	if (ret == 0 && strcmp(recorded, key_id) != 0) {
+		log_error("store: this keywayd's signing key %s is not the key %s the other replicas sign with: "
+			  "copy their signing.key into state_dir", key_id, recorded);
+		ret = -EKEYREJECTED;
+	}
+	return ret;
+}
+
 int store_singleton_try(struct kw_store *st, const char *name)
 {
 	return st->ops->singleton_try ? st->ops->singleton_try(st, name) : 1;

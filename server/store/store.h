@@ -154,6 +154,12 @@ uint64_t store_change_counter(struct kw_store *st);
  * A replica that dies loses the lock with it; call this before every run. */
 int store_singleton_try(struct kw_store *st, const char *name);
 void store_singleton_release(struct kw_store *st, const char *name);
+/* Replicas sign with one key: the first call records key_id in the database; a later call
+ * with another id is -EKEYREJECTED (logged), so a replica with the wrong key does not start. */
+int store_signing_key_check(struct kw_store *st, const char *key_id);
+/* Copy every row of from into to (keywayd migrate-store), in one transaction on to:
+ * -ENOTEMPTY when to already holds devices, tokens, sessions or audit rows. */
+int store_copy_all(struct kw_store *from, struct kw_store *to);
 
 /* ---- admin API tokens (store_tokens.c) ---- */
 int store_api_token_create(struct kw_store *st, const char *name, const uint8_t hash[KW_TOKEN_HASH_LEN],

@@ -107,6 +107,85 @@ def stop_process(proc):
     return proc.returncode
 
 
+STORE_TABLES = ("meta", "api_tokens", "enrollment_tokens", "devices", "retired_keys", "address_leases",
+                "sessions", "audit", "schema_version")
+
+
+def store_pg():
+    """True when the tests run keywayd on PostgreSQL: KW_STORE_BACKEND=postgresql, with
+    KW_STORE_CONNINFO (no dbname) and KW_STORE_PASSWORD_FILE, as tests/integration/pg/pg.sh
+    provides them. Each keywayd then gets a fresh database of its own."""
+    return os.environ.get("KW_STORE_BACKEND") == "postgresql"
+
+
+def _sql_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bytes):
+        return "'\\x%s'::bytea" % v.hex()
+    if isinstance(v, int):
+        return str(v)
+    return "'%s'" % str(v).replace("'", "''")
+
+
+class Store:
+    """The database of one keywayd, for tests that look inside it: the SQLite file in its
+    state directory, or (store_pg()) a fresh PostgreSQL database made for it."""
+
+    serial = 0
+
+    def __init__(self, state):
+        self.state = state
+        self.pg = store_pg()
+        if self.pg:
+            Store.serial += 1
+            self.dbname = "kwi_%d_%d_%s" % (os.getpid(), Store.serial, secrets.token_hex(3))
+            self.psql("postgres", "CREATE DATABASE %s" % self.dbname)
+
+    def conninfo(self, dbname=None):
+        return "%s dbname=%s" % (os.environ["KW_STORE_CONNINFO"], dbname or self.dbname)
+
+    def conf_text(self):
+        """keywayd.conf lines selecting this database ("" for the default SQLite file)."""
+        if not self.pg:
+            return ""
+        return "[store]\nbackend = postgresql\nconninfo = %s\npassword_file = %s\n" % (
+            self.conninfo(), os.environ["KW_STORE_PASSWORD_FILE"])
+
+    def psql(self, dbname, sql):
+        with open(os.environ["KW_STORE_PASSWORD_FILE"]) as f:
+            pw = f.read().strip()
+        r = subprocess.run(["psql", self.conninfo(dbname), "-qAtX", "-F", " ", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                           capture_output=True, text=True, timeout=60, env=dict(os.environ, PGPASSWORD=pw))
+        if r.returncode != 0:
+            raise RuntimeError("psql: %s: %s" % (sql[:80], r.stderr))
+        return r.stdout
+
+    def execute(self, sql, params=()):
+        """One statement with ? parameters (bytes, int, str, None)."""
+        if not self.pg:
+            import sqlite3
+            db = sqlite3.connect(os.path.join(self.state, "keyway.db"))
+            db.execute(sql, params)
+            db.commit()
+            db.close()
+            return
+        parts = sql.split("?")
+        text = parts[0] + "".join(_sql_literal(v) + rest for v, rest in zip(params, parts[1:]))
+        self.psql(None, text)
+
+    def dump(self):
+        """Every row of every table as text: equal before and after a rejected request."""
+        if not self.pg:
+            import sqlite3
+            db = sqlite3.connect("file:%s/keyway.db?mode=ro" % self.state, uri=True)
+            try:
+                return "\n".join(db.iterdump())
+            finally:
+                db.close()
+        return "".join("%s:\n%s" % (t, self.psql(None, "SELECT * FROM %s ORDER BY 1" % t)) for t in STORE_TABLES)
+
+
 class Keywayd:
     """keywayd on a free loopback port with its own directory, as a child process.
 
@@ -125,6 +204,7 @@ class Keywayd:
         self.proc = None
         self.logpath = os.path.join(self.dir, "keywayd.log")
         self.log = open(self.logpath, "ab")
+        self.store = Store(self.state)
 
     def write_server_conf(self, rest, threads=4):
         """keywayd.conf: the [server] section (listen, state_dir, threads, TLS), then rest (raw
@@ -134,7 +214,7 @@ class Keywayd:
             server.update(tls_cert=self.tls[0], tls_key=self.tls[1])
         text = keywayd_conf_text("127.0.0.1:%d" % self.port, self.state, [("server", server)])
         with open(self.conf, "w") as f:
-            f.write(text.split("[network]")[0] + rest)
+            f.write(text.split("[network]")[0] + rest + self.store.conf_text())
 
     def start(self):
         self.proc = subprocess.Popen([KEYWAYD, "-c", self.conf, "--foreground"], stdout=self.log,

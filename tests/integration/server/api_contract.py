@@ -42,11 +42,7 @@ class Keywayd(kwtest.Keywayd):
                                "[log]\nlevel = info\n%s" % (cidr, extra), threads=2)
 
     def db_dump(self):
-        db = sqlite3.connect("file:%s/keyway.db?mode=ro" % self.state, uri=True)
-        try:
-            return "\n".join(db.iterdump())
-        finally:
-            db.close()
+        return self.store.dump()
 
 
 def err_code(j):
@@ -377,13 +373,10 @@ def run(k, tmp, others):
     def make_session(user, role, expires_in=3600):
         tok = "kws_" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
         csrf = "kwc_" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
-        db = sqlite3.connect(os.path.join(k.state, "keyway.db"))
-        db.execute("INSERT INTO sessions (token_hash, username, role, csrf_hash, created_at, expires_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?)", (hashlib.sha256(tok.encode()).digest(), user, role,
-                                                 hashlib.sha256(csrf.encode()).digest(), int(time.time()),
-                                                 int(time.time()) + expires_in))
-        db.commit()
-        db.close()
+        k.store.execute("INSERT INTO sessions (token_hash, username, role, csrf_hash, created_at, expires_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?)", (hashlib.sha256(tok.encode()).digest(), user, role,
+                                                      hashlib.sha256(csrf.encode()).digest(), int(time.time()),
+                                                      int(time.time()) + expires_in))
         return tok, csrf
 
     s_tok, s_csrf = make_session("alice", "user")
@@ -490,13 +483,12 @@ def run(k, tmp, others):
     check("204 delete api token", st == 204)
     st, j, _ = k.req("GET", "/api/v1/api-tokens", token=t2["token"])
     check("deleted api token: 401", is_error(st, j, 401, "invalid_token"), (st, j))
-    db = sqlite3.connect("file:%s/keyway.db?mode=ro" % k.state, uri=True)
-    dump = "\n".join(db.iterdump())
-    db.close()
+    dump = k.store.dump()
     check("no token secret is stored in the database",
           all(s[4:] not in dump for s in (admin, t2["token"], a["device_token"], gw["device_token"], dev_tok["token"])))
-    check("journal_mode is WAL", sqlite3.connect(os.path.join(k.state, "keyway.db")).execute(
-        "PRAGMA journal_mode").fetchone()[0] == "wal")
+    if not kwtest.store_pg():
+        check("journal_mode is WAL", sqlite3.connect(os.path.join(k.state, "keyway.db")).execute(
+            "PRAGMA journal_mode").fetchone()[0] == "wal")
 
     # --- restart: same key, same data, tokens still valid
     rc = k.stop()
