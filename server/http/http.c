@@ -161,6 +161,9 @@ static enum MHD_Result respond(struct http_ctx *x, struct MHD_Connection *conn, 
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	for (size_t i = 0; i < req->nresp_headers; i++)
 		MHD_add_response_header(resp, req->resp_headers[i].key, req->resp_headers[i].value);
+	/* Every 503 (the database busy or unreachable, too many waiters) says when to come back. */
+	if (status == 503 && !MHD_get_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
 	r = MHD_queue_response(conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	if (log_get_level() == KW_LOG_DEBUG || status >= 500) {
@@ -397,8 +400,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return respond(x, conn, st, out);
 		}
 	}
-	if (st == 503) /* the database busy or unreachable: come back soon */
-		req_add_header(&x->req, MHD_HTTP_HEADER_RETRY_AFTER, "1");
 	if (st < 100 || st > 599) {
 		/* A handler bug (a stray `return 0`): answer it, never park or hang. */
 		log_error("http: handler for %s %s returned %d", x->req.method, x->req.path, st);

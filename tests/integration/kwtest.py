@@ -145,12 +145,13 @@ class Store:
     def conninfo(self, dbname=None):
         return "%s dbname=%s" % (os.environ["KW_STORE_CONNINFO"], dbname or self.dbname)
 
-    def conf_text(self):
-        """keywayd.conf lines selecting this database ("" for the default SQLite file)."""
+    def conf_text(self, app="keywayd"):
+        """keywayd.conf lines selecting this database ("" for the default SQLite file); app
+        names the replica's connections (pg_stat_activity.application_name)."""
         if not self.pg:
             return ""
-        return "[store]\nbackend = postgresql\nconninfo = %s\npassword_file = %s\n" % (
-            self.conninfo(), os.environ["KW_STORE_PASSWORD_FILE"])
+        return "[store]\nbackend = postgresql\nconninfo = %s application_name=%s\npassword_file = %s\n" % (
+            self.conninfo(), app, os.environ["KW_STORE_PASSWORD_FILE"])
 
     def psql(self, dbname, sql):
         with open(os.environ["KW_STORE_PASSWORD_FILE"]) as f:
@@ -194,8 +195,10 @@ class Keywayd:
     the certificate itself, for a self-signed one) and checks the host name 127.0.0.1.
     """
 
-    def __init__(self, tmp, name, tls=None, state=None):
+    def __init__(self, tmp, name, tls=None, state=None, store=None):
+        """store: a Store shared with other replicas (default: a database of its own)."""
         self.tls = tls
+        self.name = name
         self.dir = os.path.join(tmp, name)
         os.makedirs(self.dir, exist_ok=True)
         self.port = free_port()
@@ -204,7 +207,7 @@ class Keywayd:
         self.proc = None
         self.logpath = os.path.join(self.dir, "keywayd.log")
         self.log = open(self.logpath, "ab")
-        self.store = Store(self.state)
+        self.store = store or Store(self.state)
 
     def write_server_conf(self, rest, threads=4):
         """keywayd.conf: the [server] section (listen, state_dir, threads, TLS), then rest (raw
@@ -214,7 +217,7 @@ class Keywayd:
             server.update(tls_cert=self.tls[0], tls_key=self.tls[1])
         text = keywayd_conf_text("127.0.0.1:%d" % self.port, self.state, [("server", server)])
         with open(self.conf, "w") as f:
-            f.write(text.split("[network]")[0] + rest + self.store.conf_text())
+            f.write(text.split("[network]")[0] + rest + self.store.conf_text(self.name))
 
     def start(self):
         self.proc = subprocess.Popen([KEYWAYD, "-c", self.conf, "--foreground"], stdout=self.log,

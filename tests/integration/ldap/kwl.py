@@ -125,9 +125,10 @@ class Keywayd(kwtest.Keywayd):
     """kwtest.Keywayd with a configuration for the LDAP tests (an [ldap] section from
     Slapd.ldap_section()); write_conf() rewrites it between stop() and start()."""
 
-    def __init__(self, tmp, name, ldap="", extra="", cidr="10.77.0.0/16", state=None, tls=None):
-        """tls: (cert_pem, key_pem, ca_pem) to serve HTTPS."""
-        super().__init__(tmp, name, tls=tls, state=state)
+    def __init__(self, tmp, name, ldap="", extra="", cidr="10.77.0.0/16", state=None, tls=None, store=None):
+        """tls: (cert_pem, key_pem, ca_pem) to serve HTTPS; store: a kwtest.Store shared with
+        other replicas."""
+        super().__init__(tmp, name, tls=tls, state=state, store=store)
         self.write_conf(ldap, extra, cidr)
 
     def write_conf(self, ldap, extra="", cidr="10.77.0.0/16"):

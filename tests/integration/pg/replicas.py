@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Three keywayd replicas on one PostgreSQL database (a throwaway cluster from pg.sh, a real
+slapd for the directory sync), on three ports, checked for what sharing must not break:
+
+  - one signing key: the replicas given a copy of signing.key start; one with its own refuses;
+  - 50 concurrent enrollments spread over the replicas: all answered 201, none lost, every
+    address distinct;
+  - a change made on one replica wakes a long-poll parked on another within 1 s;
+  - the LDAP sync's advisory lock is held by exactly one replica; kill -9 it and another
+    takes over within a few sync intervals, and enrollments racing the kill lose or duplicate
+    nothing;
+  - PostgreSQL stopped: 503 busy with Retry-After, nothing written; started again: the
+    replicas recover by themselves and cross-replica wake-ups work again.
+"""
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+sys.path.insert(0, os.path.join(HERE, "..", "ldap"))
+import kwl  # noqa: E402
+import kwtest  # noqa: E402
+from kwtest import wg_pub  # noqa: E402
+
+R = kwtest.Report()
+check = R.check
+PG_SH = os.path.join(HERE, "pg.sh")
+SYNC_LOCK_CLASS = 1801812343  # backend_pg.c: pg_try_advisory_lock(1801812343, hashtext(name))
+
+
+def pg(cmd, d, *args):
+    r = subprocess.run(["bash", PG_SH, cmd, d] + list(args), capture_output=True, text=True, timeout=180)
+    if r.returncode != 0:
+        raise RuntimeError("pg.sh %s: %s" % (cmd, r.stderr))
+    return r.stdout
+
+
+def wait_for(cond, timeout, step=0.05):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(step)
+    return cond()
+
+
+def enroll_many(reps, token, n, alive=None):
+    """n enrollments at once, spread over reps; returns [(replica index, status, body, key)]."""
+    out = [None] * n
+
+    def one(i):
+        r = i % len(reps)
+        key = wg_pub()
+        try:
+            st, j, _ = reps[r].req("POST", "/api/v1/enroll", {"token": token, "public_key": key, "hostname": "h%d" % i},
+                                   timeout=30)
+        except OSError as e:
+            st, j = 0, repr(e)
+        out[i] = (r, st, j, key)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    if alive:
+        alive()
+    for t in threads:
+        t.join(60)
+    return out
+
+
+def payload(env):
+    return json.loads(base64.b64decode(env["payload"]))
+
+
+def lock_holder(store):
+    """application_name of each session holding the sync lock."""
+    out = store.psql(None, "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                           "WHERE l.locktype = 'advisory' AND l.classid = %d AND l.granted" % SYNC_LOCK_CLASS)
+    return out.split()
+
+
+def wake_once(reps, waiter, changer, dev, gw):
+    """Park a long-poll for dev on reps[waiter], rotate the gateway's key on reps[changer]:
+    seconds from the change's answer to the waiter's answer (None when it failed)."""
+    st, env, _ = reps[waiter].req("GET", "/api/v1/devices/%d/config" % dev["device_id"], token=dev["device_token"])
+    version = payload(env)["version"] if st == 200 else 0
+    got = []
+
+    def wait():
+        got.append(reps[waiter].req("GET", "/api/v1/devices/%d/config?after=%d&wait=20" % (dev["device_id"], version),
+                                    token=dev["device_token"], timeout=30) + (time.time(),))
+
+    t = threading.Thread(target=wait)
+    t.start()
+    # parked: still no answer after a moment (an answer now would be a failure, seen below)
+    wait_for(lambda: got, 0.3)
+    st, _, _ = reps[changer].req("PUT", "/api/v1/devices/%d/public-key" % gw["device_id"], {"public_key": wg_pub()},
+                                 token=gw["device_token"])
+    t_change = time.time()
+    t.join(30)
+    if st != 200 or not got or got[0][0] != 200:
+        return None
+    return got[0][3] - t_change
+
+
+def run(tmp, pgdir):
+    env = {}
+    with open(os.path.join(pgdir, "env")) as f:
+        for line in f:
+            k, _, v = line.strip().partition("=")
+            env[k] = v.strip('"')
+    os.environ.update(KW_STORE_BACKEND="postgresql", KW_STORE_CONNINFO=env["KW_PG_CONNINFO_BASE"],
+                      KW_STORE_PASSWORD_FILE=env["KW_PG_PASSWORD_FILE"])
+    slapd = kwl.Slapd(tmp).start()
+    reps = []
+    try:
+        store = kwtest.Store(os.path.join(tmp, "r0", "state"))
+        ldap = slapd.ldap_section(sync_interval=2)
+        reps = [kwl.Keywayd(tmp, "r%d" % i, ldap=ldap, store=store) for i in range(3)]
+        checks(tmp, store, reps, ldap, pgdir)
+    finally:
+        for r in reps:
+            r.stop()
+        slapd.stop()
+
+
+def start_replicas(tmp, store, reps, ldap):
+    admin = reps[0].admin_token("replicas")
+    reps[0].start()
+    for r in reps[1:]:
+        os.makedirs(r.state, mode=0o700, exist_ok=True)
+        shutil.copy(os.path.join(reps[0].state, "signing.key"), os.path.join(r.state, "signing.key"))
+        os.chmod(os.path.join(r.state, "signing.key"), 0o600)
+        r.start()
+    ids = {r.req("GET", "/api/v1/info")[1]["key_id"] for r in reps}
+    check("three replicas on one database sign with one key", len(ids) == 1, ids)
+    rogue = kwl.Keywayd(tmp, "rogue", ldap=ldap, store=store)
+    try:
+        rogue.start()
+        refused = False
+    except RuntimeError:
+        refused = True
+    rogue.stop()
+    check("a replica with another signing key refuses to start, saying why",
+          refused and "is not the key" in rogue.log_text(), rogue.log_text()[-400:])
+    return admin
+
+
+def checks(tmp, store, reps, ldap, pgdir):
+    admin = start_replicas(tmp, store, reps, ldap)
+    st, tok, _ = reps[0].req("POST", "/api/v1/enrollment-tokens", {"username": "alice", "uses": 200}, token=admin)
+    check("201 enrollment token", st == 201, (st, tok))
+    res = enroll_many(reps, tok["token"], 50)
+    ok = [x for x in res if x[1] == 201]
+    addrs = [x[2]["address"] for x in ok]
+    check("50 concurrent enrollments over 3 replicas: all 201", len(ok) == 50, [x[1:3] for x in res if x[1] != 201][:3])
+    check("... every address distinct", len(set(addrs)) == len(addrs), sorted(addrs)[:5])
+    st, j, _ = reps[1].req("GET", "/api/v1/devices", token=admin)
+    check("... none lost: every replica lists all 50", st == 200 and len(j["devices"]) == 50 and
+          {d["public_key"] for d in j["devices"]} == {x[3] for x in ok}, (st, len(j["devices"]) if j else j))
+
+    st, gtok, _ = reps[0].req("POST", "/api/v1/enrollment-tokens", {"username": "ops", "role": "gateway"}, token=admin)
+    st, gw, _ = reps[2].req("POST", "/api/v1/enroll", {"token": gtok["token"], "public_key": wg_pub(),
+                                                       "endpoint": "192.0.2.1:51820"})
+    check("201 gateway", st == 201, gw)
+    dev = ok[0][2]
+    waits = [wake_once(reps, i % 3, (i + 1) % 3, dev, gw) for i in range(6)]
+    check("a change on one replica wakes a long-poll parked on another within 1 s",
+          all(w is not None and w < 1.0 for w in waits), waits)
+
+    holders = wait_for(lambda: lock_holder(store), 15)
+    check("the LDAP sync lock is held by exactly one replica", len(holders) == 1, holders)
+    if len(holders) != 1:
+        return
+    victim = [r for r in reps if r.name == holders[0]][0]
+    living = [r for r in reps if r is not victim]
+    res = enroll_many(reps, tok["token"], 30, alive=lambda: victim.proc.kill())
+    victim.proc.wait()
+    victim.proc = None
+    new = wait_for(lambda: [h for h in lock_holder(store) if h != victim.name], 20)
+    check("kill -9 of the sync lock's holder: another replica takes it over", len(new) == 1 and
+          len(lock_holder(store)) == 1, (victim.name, new))
+    st, j, _ = living[0].req("GET", "/api/v1/devices", token=admin)
+    keys = [d["public_key"] for d in j["devices"]]
+    answered = {x[3] for x in res if x[1] == 201}
+    check("enrollments racing the kill: none answered 201 is lost, no key or address twice",
+          answered <= set(keys) and len(keys) == len(set(keys)) and
+          len({d["address"] for d in j["devices"]}) == len(keys), (len(answered), len(keys)))
+
+    outage(pgdir, store, living, admin, tok, dev, gw)
+
+
+def outage(pgdir, store, living, admin, tok, dev, gw):
+    before = living[0].req("GET", "/api/v1/devices", token=admin)[1]["devices"]
+    pg("stop", pgdir)
+    st, j, h = living[0].req("GET", "/api/v1/devices", token=admin)
+    check("PostgreSQL stopped: 503 busy with Retry-After", st == 503 and j["error"]["code"] == "busy" and
+          "retry-after" in h, (st, j, h))
+    st, j, h = living[1].req("POST", "/api/v1/enroll", {"token": tok["token"], "public_key": wg_pub()})
+    check("... an enrollment too", st == 503 and "retry-after" in h, (st, j))
+    pg("start", pgdir)
+    back = wait_for(lambda: all(r.req("GET", "/api/v1/devices", token=admin)[0] == 200 for r in living), 30, 0.2)
+    check("PostgreSQL back: every replica answers again by itself", back)
+    after = living[1].req("GET", "/api/v1/devices", token=admin)[1]["devices"]
+    check("... and nothing was written during the outage", after == before, (len(before), len(after)))
+    w = wake_once(living, 0, 1, dev, gw)
+    check("... cross-replica wake-up works again (listener reconnected)", w is not None and w < 1.0, w)
+
+
+def main(tmp):
+    for tool in ("slapd", "psql"):
+        if not shutil.which(tool) and not os.path.exists("/usr/sbin/" + tool):
+            return
+    pgdir = tempfile.mkdtemp(prefix="kwpg-rep.")  # beside tmp: the postgres user must reach it
+    pg("start", pgdir)
+    try:
+        run(tmp, pgdir)
+    finally:
+        pg("destroy", pgdir)
+
+
+if __name__ == "__main__":
+    skip = None
+    if os.geteuid() != 0 or subprocess.run(["id", "postgres"], capture_output=True).returncode != 0:
+        skip = "needs root and the postgres user (Debian's postgresql package)"
+    elif kwl.slapd_missing():
+        skip = kwl.slapd_missing()
+    sys.exit(kwtest.main(main, "kw-replicas.", R, skip=skip))
