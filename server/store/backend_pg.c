@@ -29,7 +29,7 @@
 
 #define PG_WRITE_LOCK 0x6b657977 /* "keyw": the writers' advisory lock */
 #define PG_CHANNEL "keyway_change"
-#define PG_MAX_BINDS 16
+#define PG_MAX_BINDS 24 /* the widest row: a device, 19 columns */
 
 struct pg_conn {
 	PGconn *pg;
