@@ -15,7 +15,7 @@ trap 'rm -rf "$tmp"' EXIT
 [ -x "$GEN" ] || { echo "FAIL: $GEN is not built"; exit 1; }
 # The README's blocks, one file each: tmp/N.args holds the sections, tmp/N.md the table.
 awk -v dir="$tmp" '
-	/^<!-- keywayd-confdoc markdown [a-z,]+ -->$/ { n++; print $3 > (dir "/" n ".args"); inside = 1; next }
+	/^<!-- keywayd-confdoc markdown [a-z,]+ -->$/ { n++; print $4 > (dir "/" n ".args"); inside = 1; next }
 	/^<!-- end keywayd-confdoc -->$/ { inside = 0; next }
 	inside { print > (dir "/" n ".md") }
 ' "$top_srcdir/README.md"
