@@ -533,7 +533,7 @@ void cs_copy_live(const struct cs_section *sec, void *dst, const void *src)
 	for (size_t i = 0; i < sec->nkeys; i++) {
 		const struct cs_key *k = &sec->keys[i];
 
-		if (!(k->flags & CS_LIVE) || (k->flags & CS_ALLOC) || k->type == CS_URI_LIST)
+		if (!(k->flags & CS_LIVE) || (k->flags & CS_ALLOC) || k->type == CS_URI_LIST || k->type == CS_SECRET)
 			continue;
 		memcpy(field(dst, k->offset), cfield(src, k->offset), k->size);
 		if (k->aux_size)

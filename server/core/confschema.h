@@ -119,7 +119,7 @@ bool cs_key_differs(const struct cs_key *k, const void *a, const void *b);
 size_t cs_diff(const struct cs_section *sec, const void *a, const void *b, const struct cs_key **out, size_t max);
 /* The same as "section.key,section.key" in out (always terminated, "" if none). */
 unsigned cs_diff_names(const struct cs_section *sec, const void *a, const void *b, char *out, size_t outlen);
-/* dst's CS_LIVE keys of sec from src (keys without CS_ALLOC only). */
+/* dst's CS_LIVE keys of sec from src (not the allocated ones, nor secrets). */
 void cs_copy_live(const struct cs_section *sec, void *dst, const void *src);
 
 /* Documentation: the sections' keys as Markdown tables, or as mdoc for keywayd.conf(5). */
