@@ -32,31 +32,42 @@ static const struct cs_key server_keys[] = {
 	{ "server.listen", CS_HOSTPORT, CS_NONEMPTY, CS_FIELD(C, listen), .def = "127.0.0.1:8080",
 	  .doc = "address:port of the REST API; IPv6 as `[::1]:8080`" },
 	{ "server.state_dir", CS_PATH, CS_NONEMPTY, CS_FIELD(C, state_dir), .def = "/var/lib/keyway",
-	  .doc = "created 0700; holds `keyway.db` (SQLite, WAL) and `signing.key` (Ed25519 seed, 0600, refused if others can read it)" },
+	  .doc = "created 0700; holds `keyway.db` (SQLite, WAL) and `signing.key` (Ed25519 seed, 0600, refused if "
+		 "others can read it)" },
 	{ "server.tls_cert", CS_PATH, 0, CS_FIELD(C, tls_cert),
 	  .doc = "PEM certificate: serve HTTPS (libmicrohttpd + GnuTLS); with `tls_key`, or neither" },
 	{ "server.tls_key", CS_PATH, 0, CS_FIELD(C, tls_key), .doc = "PEM private key of `tls_cert`" },
 	{ "server.threads", CS_INT, 0, CS_FIELD(C, threads), .min = 1, .max = 64, .def = "4",
 	  .doc = "HTTP worker threads (a parked long-poll holds none)" },
 	{ "server.max_connections", CS_INT, 0, CS_FIELD(C, max_connections), .min = 16, .max = 100000, .def = "8192",
-	  .doc = "simultaneous connections, parked long-polls included; an eighth (at most 64) is kept for other requests (a long-poll beyond that answers 503 `busy` with `Retry-After`): set it above the number of agents" },
+	  .doc = "simultaneous connections, parked long-polls included; an eighth (at most 64) is kept for other "
+		 "requests (a long-poll beyond that answers 503 `busy` with `Retry-After`): set it above the "
+		 "number of agents" },
 };
 
 static const struct cs_key network_keys[] = {
 	{ "network.cidr", CS_CIDR, 0, CS_FIELD(C, cidr), .min = 8, .max = 30, .arg = &ipv4, .def = "10.77.0.0/16",
-	  .doc = "IPv4 network of device addresses; the network address, `.1` (kept for a router) and the broadcast address are never handed out; a device keeps its host offset when the network changes (moved or resized at the next start, every config re-issued), and keywayd refuses to start with a network that cannot hold a device that is not revoked (one error line names it)" },
+	  .doc = "IPv4 network of device addresses; the network address, `.1` (kept for a router) and the "
+		 "broadcast address are never handed out; a device keeps its host offset when the network changes "
+		 "(moved or resized at the next start, every config re-issued), and keywayd refuses to start with "
+		 "a network that cannot hold a device that is not revoked (one error line names it)" },
 	{ "network.cidr6", CS_CIDR, 0, CS_FIELD(C, cidr6), CS_AUX(C, has_cidr6), .min = 48, .max = 120, .arg = &ipv6,
-	  .doc = "optional IPv6 prefix, e.g. `fd00:77::/64`; a device gets the same host offset in it (a prefix smaller than `cidr` limits how many devices enroll); adding, moving or removing it reaches devices already enrolled at the next start" },
+	  .doc = "optional IPv6 prefix, e.g. `fd00:77::/64`; a device gets the same host offset in it (a prefix "
+		 "smaller than `cidr` limits how many devices enroll); adding, moving or removing it reaches "
+		 "devices already enrolled at the next start" },
 	{ "network.routes", CS_CIDR_LIST, CS_LIVE | CS_PAYLOAD, CS_FIELD(C, routes), CS_AUX(C, nroutes),
-	  .max = KW_CONF_ROUTES_MAX, .doc = "comma-separated networks behind the gateways (in devices' `allowed_ips`)" },
+	  .max = KW_CONF_ROUTES_MAX, .doc = "comma-separated networks behind the gateways (in devices' "
+		 "`allowed_ips`)" },
 	{ "network.gateway_endpoint", CS_HOSTPORT, CS_LIVE | CS_PAYLOAD, CS_FIELD(C, gateway_endpoint),
 	  .def = "vpn.example.com:51820", .doc = "endpoint of a gateway that did not report its own at enrollment" },
 	{ "network.gateway_port", CS_INT, CS_LIVE | CS_PAYLOAD, CS_FIELD(C, gateway_port), .min = 1, .max = 65535,
 	  .def = "51820", .doc = "`listen_port` of a gateway that reported none" },
 	{ "network.config_lifetime", CS_DURATION, CS_LIVE | CS_PAYLOAD, CS_FIELD(C, config_lifetime), .min = 60,
-	  .max = 365LL * 86400, .def = "86400", .doc = "how long a signed config stays valid (`expires_at - issued_at`)" },
+	  .max = 365LL * 86400, .def = "86400", .doc = "how long a signed config stays valid (`expires_at - "
+		 "issued_at`)" },
 	{ "network.address_quarantine", CS_DURATION, 0, CS_FIELD(C, address_quarantine), .min = 0,
-	  .max = 10LL * 365 * 86400, .def = "604800", .doc = "how long a revoked device's address waits before it is handed out again" },
+	  .max = 10LL * 365 * 86400, .def = "604800", .doc = "how long a revoked device's address waits before it "
+		 "is handed out again" },
 	{ "network.mtu", CS_INT, CS_LIVE | CS_PAYLOAD, CS_FIELD(C, mtu), .min = 1280, .max = 9000, .def = "1420",
 	  .doc = "interface MTU in every config" },
 	{ "network.persistent_keepalive", CS_INT, CS_LIVE | CS_PAYLOAD, CS_FIELD(C, persistent_keepalive), .min = 0,
@@ -64,7 +75,8 @@ static const struct cs_key network_keys[] = {
 };
 
 static const struct cs_word log_levels[] = {
-	{ "debug", 0, false }, { "info", 0, false }, { "warn", 0, false }, { "warning", 0, true }, { "error", 0, false },
+	{ "debug", 0, false }, { "info", 0, false }, { "warn", 0, false }, { "warning", 0, true },
+	{ "error", 0, false },
 };
 
 static const struct cs_key log_keys[] = {
@@ -73,7 +85,8 @@ static const struct cs_key log_keys[] = {
 };
 
 static const struct cs_key web_keys[] = {
-	{ "web.root", CS_PATH, 0, CS_FIELD(C, web_root), .shown = "`web` in the package's data directory (`/usr/share/keyway/web`)",
+	{ "web.root", CS_PATH, 0, CS_FIELD(C, web_root),
+	  .shown = "`web` in the package's data directory (`/usr/share/keyway/web`)",
 	  .doc = "directory of the web console's files (`KEYWAY_WEB_ROOT` in the environment comes first)" },
 };
 #undef C

@@ -169,7 +169,8 @@ static int set_number(const struct cs_key *k, void *obj, const char *v, char *re
 
 	if (r < 0 || n < k->min || n > k->max) {
 		if (k->type == CS_DURATION)
-			snprintf(reason, len, "%s: '%.64s' is not a duration in %lld..%lld seconds (e.g. 90, 15m, 12h, 30d)",
+			snprintf(reason, len,
+				 "%s: '%.64s' is not a duration in %lld..%lld seconds (e.g. 90, 15m, 12h, 30d)",
 				 cs_key_short(k), v, (long long)k->min, (long long)k->max);
 		else
 			snprintf(reason, len, "%s: '%.64s' is not a whole number in %lld..%lld", cs_key_short(k), v,
@@ -293,7 +294,8 @@ static int set_cidr_list(const struct cs_key *k, void *obj, const char *v, char 
 			goto out;
 		}
 		if (cidr_parse_network(&list[n], tok) < 0 || (key_family(k) && list[n].family != key_family(k))) {
-			snprintf(reason, len, "%s: '%.64s' is not a network (e.g. 192.168.10.0/24)", cs_key_short(k), tok);
+			snprintf(reason, len, "%s: '%.64s' is not a network (e.g. 192.168.10.0/24)", cs_key_short(k),
+				 tok);
 			r = -EINVAL;
 			goto out;
 		}
@@ -338,7 +340,8 @@ static int set_uri_list(const struct cs_key *k, void *obj, const char *v, char *
 	}
 	for (tok = strtok_r(copy, LIST_SEPARATORS, &save); tok; tok = strtok_r(NULL, LIST_SEPARATORS, &save)) {
 		if (!scheme_ok(schemes, tok)) {
-			snprintf(reason, len, "%s: %.200s is not %s or %s", cs_key_short(k), tok, schemes[0], schemes[1]);
+			snprintf(reason, len, "%s: %.200s is not %s or %s", cs_key_short(k), tok, schemes[0],
+				 schemes[1]);
 			r = -EINVAL;
 			goto out;
 		}
@@ -448,11 +451,10 @@ static bool list_eq(const struct cs_key *k, const void *a, const void *b)
 	if (n != int_get(cfield(b, k->aux), k->aux_size))
 		return false;
 	for (int64_t i = 0; i < n; i++) {
-		if (k->type == CS_CIDR_LIST &&
-		    !cidr_eq((const struct kw_cidr *)cfield(a, k->offset) + i, (const struct kw_cidr *)cfield(b, k->offset) + i))
-			return false;
-		if (k->type == CS_URI_LIST &&
-		    !str_eq(((char *const *)cfield(a, k->offset))[i], ((char *const *)cfield(b, k->offset))[i]))
+		const struct kw_cidr *ca = cfield(a, k->offset), *cb = cfield(b, k->offset);
+		char *const *sa = cfield(a, k->offset), *const *sb = cfield(b, k->offset);
+
+		if (k->type == CS_CIDR_LIST ? !cidr_eq(&ca[i], &cb[i]) : !str_eq(sa[i], sb[i]))
 			return false;
 	}
 	return true;

@@ -61,8 +61,8 @@ static void fmt_type(char *out, size_t len, const struct cs_key *k)
 		snprintf(out, len, "words of %s", words);
 		break;
 	case CS_CIDR:
-		snprintf(out, len, "%s /%" PRId64 "../%" PRId64, fam == AF_INET6 ? "IPv6 prefix" : "IPv4 network", k->min,
-			 k->max);
+		snprintf(out, len, "%s /%" PRId64 "../%" PRId64,
+			 fam == AF_INET6 ? "IPv6 prefix" : fam == AF_INET ? "IPv4 network" : "network", k->min, k->max);
 		break;
 	case CS_CIDR_LIST: snprintf(out, len, "networks (at most %" PRId64 ")", k->max); break;
 	case CS_URI_LIST: snprintf(out, len, "URIs (at most %" PRId64 ")", k->max); break;
@@ -101,27 +101,33 @@ int cs_doc_markdown(FILE *out, const struct cs_section *const *sections, size_t 
 				continue;
 			fmt_type(type, sizeof(type), k);
 			fmt_default(def, sizeof(def), k);
-			fprintf(out, "| `[%s] %s` | %s | %s | %s | %s |\n", sections[s]->name, cs_key_short(k), type, def,
-				fmt_reload(k), k->doc ? k->doc : "");
+			fprintf(out, "| `[%s] %s` | %s | %s | %s | %s |\n", sections[s]->name, cs_key_short(k), type,
+				def, fmt_reload(k), k->doc ? k->doc : "");
 		}
 	}
 	return ferror(out) ? -EIO : 0;
 }
 
-/* One line of mdoc text: `code` in bold, backslashes escaped, no line starting with a dot. */
+/* mdoc text: `code` in bold, backslashes escaped, each sentence on a line of its own (mandoc
+ * wants that), no line starting with a control character. */
 static void mdoc_text(FILE *out, const char *prefix, const char *text, const char *suffix)
 {
-	bool bold = false;
+	bool bold = false, line_start = !*prefix;
 
 	fputs(prefix, out);
-	if ((!*prefix && (text[0] == '.' || text[0] == '\'')))
-		fputs("\\&", out);
 	for (const char *p = text; *p; p++) {
+		if (line_start && (*p == '.' || *p == '\''))
+			fputs("\\&", out);
+		line_start = false;
 		if (*p == '`') {
 			fputs(bold ? "\\fP" : "\\fB", out);
 			bold = !bold;
 		} else if (*p == '\\') {
 			fputs("\\e", out);
+		} else if (!bold && strchr(".?!", *p) && p[1] == ' ' && p[2] >= 'A' && p[2] <= 'Z') {
+			fputc(*p++, out);
+			fputc('\n', out);
+			line_start = true;
 		} else {
 			fputc(*p, out);
 		}

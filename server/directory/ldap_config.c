@@ -41,10 +41,12 @@ static const struct cs_word detectors[] = {
  * the order SIGHUP names changed keys in. */
 #define L struct kw_ldap_config
 #define LIVE CS_LIVE
-#define S CS_LIVE | CS_ALLOC
+#define S (CS_LIVE | CS_ALLOC)
 static const struct cs_key ldap_keys[] = {
-	{ "ldap.uri", CS_URI_LIST, LIVE, CS_FIELD(L, uris), CS_AUX(L, n_uris), .max = KW_LDAP_MAX_URIS, .arg = ldap_schemes,
-	  .shown = "none (LDAP off)", .doc = "space-separated `ldap://`/`ldaps://` URIs, tried in order on every (re)connection; adding the first or removing the last takes effect at the next restart" },
+	{ "ldap.uri", CS_URI_LIST, LIVE, CS_FIELD(L, uris), CS_AUX(L, n_uris), .max = KW_LDAP_MAX_URIS,
+	  .arg = ldap_schemes, .shown = "none (LDAP off)",
+	  .doc = "space-separated `ldap://`/`ldaps://` URIs, tried in order on every (re)connection; adding the first "
+		 "or removing the last takes effect at the next restart" },
 	{ "ldap.starttls", CS_BOOL, LIVE, CS_FIELD(L, starttls), .def = "no",
 	  .doc = "`yes`: StartTLS on `ldap://` URIs, failing closed" },
 	{ "ldap.ca_file", CS_PATH, S, CS_FIELD(L, ca_file), .shown = "system store",
@@ -54,7 +56,8 @@ static const struct cs_key ldap_keys[] = {
 	{ "ldap.bind_dn", CS_STRING, S, CS_FIELD(L, bind_dn), .shown = "required",
 	  .doc = "DN of the service account (keywayd never searches anonymously)" },
 	{ "ldap.bind_password_file", CS_PATH, S, CS_FIELD(L, bind_password_file), .shown = "required",
-	  .doc = "file holding the service account's password, mode 0600 or stricter (re-read by SIGHUP); `bind_password` inline is refused" },
+	  .doc = "file holding the service account's password, mode 0600 or stricter (re-read by SIGHUP); "
+		 "`bind_password` inline is refused" },
 	{ "ldap.bind_password", CS_SECRET, LIVE | CS_NODOC, CS_FIELD(L, bind_password) },
 	{ "ldap.user_base", CS_STRING, S, CS_FIELD(L, user_base), .shown = "required",
 	  .doc = "where a username is looked up" },
@@ -67,23 +70,32 @@ static const struct cs_key ldap_keys[] = {
 	{ "ldap.admin_group", CS_STRING, S, CS_FIELD(L, admin_group), .shown = "none",
 	  .doc = "DN of the group whose members get the admin role" },
 	{ "ldap.group_style", CS_ENUM, LIVE, CS_FIELD(L, group_style), .arg = CS_WORDS(group_styles), .def = "member",
-	  .doc = "`member` (groupOfNames), `uniqueMember` (groupOfUniqueNames), `memberUid` (posixGroup), `memberOf` (on the user, e.g. AD)" },
+	  .doc = "`member` (groupOfNames), `uniqueMember` (groupOfUniqueNames), `memberUid` (posixGroup), "
+		 "`memberOf` (on the user, e.g. AD)" },
 	{ "ldap.nested_groups", CS_BOOL, LIVE, CS_FIELD(L, nested_groups), .def = "no",
-	  .doc = "`yes`: with `member`/`uniqueMember`, a member that is itself a group entry (an entry holding that attribute, in the naming context of the group) counts with its members, recursively, for `vpn_group` and `admin_group`, at login, enrollment and in the sync alike; each group is read once (cycles are followed once and logged). Off by default because turning it on widens who may enroll. Refused with `memberUid` (values are usernames, not DNs: a posixGroup cannot hold a group; use rfc2307bis `groupOfNames` + `member`) and `memberOf` (the directory's own answer, unchanged)" },
+	  .doc = "`yes`: with `member`/`uniqueMember`, a member that is itself a group entry (an entry holding "
+		 "that attribute, in the naming context of the group) counts with its members, recursively, for "
+		 "`vpn_group` and `admin_group`, at login, enrollment and in the sync alike; each group is read "
+		 "once (cycles are followed once and logged). Off by default because turning it on widens who may "
+		 "enroll. Refused with `memberUid` (values are usernames, not DNs: a posixGroup cannot hold a "
+		 "group; use rfc2307bis `groupOfNames` + `member`) and `memberOf` (the directory's own answer, "
+		 "unchanged)" },
 	{ "ldap.nested_depth", CS_INT, LIVE, CS_FIELD(L, nested_depth), .min = 1, .max = 64, .def = "8",
-	  .doc = "levels of nested groups followed (a group directly in the group is level 1). A deeper group is not read: the walk is then incomplete (see the limits below)" },
+	  .doc = "levels of nested groups followed (a group directly in the group is level 1). A deeper group is "
+		 "not read: the walk is then incomplete (see the limits below)" },
 	{ "ldap.disabled_checks", CS_FLAGS, LIVE, CS_FIELD(L, disabled_checks), .arg = CS_WORDS(detectors),
 	  .def = "ppolicy nsaccountlock ad shadow",
-	  .doc = "`ppolicy` (`pwdAccountLockedTime` present), `nsaccountlock` (`nsAccountLock: TRUE`), `ad` (`userAccountControl` bit 0x2), `shadow` (`shadowExpire` day reached), or `none`" },
+	  .doc = "`ppolicy` (`pwdAccountLockedTime` present), `nsaccountlock` (`nsAccountLock: TRUE`), `ad` "
+		 "(`userAccountControl` bit 0x2), `shadow` (`shadowExpire` day reached), or `none`" },
 	{ "ldap.sync_interval", CS_DURATION, LIVE, CS_FIELD(L, sync_interval), .min = 0, .max = 86400, .def = "60",
 	  .doc = "time between syncs (0: only on `POST /api/v1/ldap/sync`)" },
-	{ "ldap.revoke_after", CS_DURATION, LIVE, CS_FIELD(L, revoke_after), .min = 0, .max = 315360000, .def = "2592000",
-	  .doc = "how long a directory suspension lasts before the devices are revoked" },
+	{ "ldap.revoke_after", CS_DURATION, LIVE, CS_FIELD(L, revoke_after), .min = 0, .max = 315360000,
+	  .def = "2592000", .doc = "how long a directory suspension lasts before the devices are revoked" },
 	{ "ldap.mass_change_limit", CS_CUSTOM, LIVE, CS_FIELD(L, mass_change_pct), CS_AUX(L, mass_change_abs),
 	  .arg = &mass_limit, .def = "25%",
 	  .doc = "most users one run may suspend or revoke without an admin's confirmation (never below 10)" },
-	{ "ldap.max_devices_per_user", CS_INT, LIVE, CS_FIELD(L, max_devices_per_user), .min = 0, .max = 10000, .def = "5",
-	  .doc = "non-revoked devices per person for self-enrollment (409 past it)" },
+	{ "ldap.max_devices_per_user", CS_INT, LIVE, CS_FIELD(L, max_devices_per_user), .min = 0, .max = 10000,
+	  .def = "5", .doc = "non-revoked devices per person for self-enrollment (409 past it)" },
 	{ "ldap.timeout", CS_DURATION, LIVE, CS_FIELD(L, timeout), .min = 1, .max = 300, .def = "5",
 	  .doc = "time allowed per operation" },
 	{ "ldap.network_timeout", CS_DURATION, LIVE, CS_FIELD(L, network_timeout), .min = 1, .max = 300,

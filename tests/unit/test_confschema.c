@@ -70,7 +70,8 @@ static const struct cs_key t_keys[] = {
 	{ "t.hostport", CS_HOSTPORT, CS_LIVE, CS_FIELD(T, hostport), .doc = "an endpoint" },
 	{ "t.flag", CS_BOOL, CS_LIVE, CS_FIELD(T, flag), .def = "yes", .doc = "a flag" },
 	{ "t.small", CS_INT, CS_LIVE | CS_PAYLOAD, CS_FIELD(T, small), .min = -5, .max = 5, .def = "1", .doc = "int" },
-	{ "t.big", CS_INT, 0, CS_FIELD(T, big), .min = 0, .max = INT64_C(10000000000), .def = "10000000000", .doc = "big" },
+	{ "t.big", CS_INT, 0, CS_FIELD(T, big), .min = 0, .max = INT64_C(10000000000), .def = "10000000000",
+	  .doc = "big" },
 	{ "t.uns", CS_INT, CS_LIVE, CS_FIELD(T, uns), .min = 0, .max = 3000000000, .doc = "unsigned" },
 	{ "t.dur", CS_DURATION, CS_LIVE, CS_FIELD(T, dur), .min = 60, .max = 30 * 86400, .def = "1h", .doc = "time" },
 	{ "t.color", CS_ENUM, CS_LIVE, CS_FIELD(T, color), .arg = CS_WORDS(colors), .def = "red", .doc = "enum" },
@@ -80,7 +81,8 @@ static const struct cs_key t_keys[] = {
 	{ "t.net6", CS_CIDR, CS_LIVE, CS_FIELD(T, net6), CS_AUX(T, has_net6), .min = 48, .max = 120, .arg = &af6,
 	  .doc = "optional v6" },
 	{ "t.nets", CS_CIDR_LIST, CS_LIVE, CS_FIELD(T, nets), CS_AUX(T, nnets), .max = 3, .doc = "networks" },
-	{ "t.uris", CS_URI_LIST, CS_LIVE, CS_FIELD(T, uris), CS_AUX(T, nuris), .max = 2, .arg = schemes, .doc = "URIs" },
+	{ "t.uris", CS_URI_LIST, CS_LIVE, CS_FIELD(T, uris), CS_AUX(T, nuris), .max = 2, .arg = schemes,
+	  .doc = "URIs" },
 	{ "t.secret", CS_SECRET, CS_LIVE | CS_NODOC, CS_FIELD(T, secret) },
 	{ "t.twice", CS_CUSTOM, CS_LIVE, CS_FIELD(T, half), CS_AUX(T, twice), .arg = &twice, .def = "1", .doc = "c" },
 };
@@ -232,10 +234,11 @@ START_TEST(test_bad_values_and_bounds)
 	memcpy(&before, &c, sizeof(c));
 	for (size_t i = 0; i < CS_NKEYS(bad); i++) {
 		err[0] = '\0';
-		ck_assert_msg(cs_set(&t_section, &c, bad[i].key, bad[i].value, err, sizeof(err)) == -EINVAL, "accepted %s = %s",
-			      bad[i].key, bad[i].value);
+		ck_assert_msg(cs_set(&t_section, &c, bad[i].key, bad[i].value, err, sizeof(err)) == -EINVAL,
+			      "accepted %s = %s", bad[i].key, bad[i].value);
 		ck_assert_msg(strstr(err, bad[i].want) != NULL, "%s = %s: '%s'", bad[i].key, bad[i].value, err);
-		ck_assert_msg(memcmp(&c, &before, sizeof(c)) == 0, "%s = %s changed the struct", bad[i].key, bad[i].value);
+		ck_assert_msg(memcmp(&c, &before, sizeof(c)) == 0, "%s = %s changed the struct", bad[i].key,
+			      bad[i].value);
 		ck_assert_ptr_null(strstr(err, "hunter2"));
 	}
 	/* the bounds themselves are accepted */
@@ -315,8 +318,8 @@ START_TEST(test_diff_live_and_restart)
 	ck_assert_uint_eq(cs_diff(&t_section, &a, &b, ch, 32), 0); /* same values, spelled differently */
 	cs_free(&t_section, &b);
 	ck_assert_int_eq(t_load(&b,
-				"[t]\nnets = 10.0.0.0/8\nuris = ldap://a\nname = x\nsmall = 2\ncolor = green\nnet6 = fd00::/64\n"
-				"twice = 2\n",
+				"[t]\nnets = 10.0.0.0/8\nuris = ldap://a\nname = x\nsmall = 2\ncolor = green\n"
+				"net6 = fd00::/64\ntwice = 2\n",
 				err, sizeof(err)),
 			 0);
 	snprintf(b.secret, sizeof(b.secret), "new");
@@ -391,7 +394,8 @@ START_TEST(test_real_tables)
 			char err[512] = "", prefix[64];
 
 			snprintf(prefix, sizeof(prefix), "%s.", all[s]->name);
-			ck_assert_msg(strncmp(k->name, prefix, strlen(prefix)) == 0, "%s not in [%s]", k->name, all[s]->name);
+			ck_assert_msg(strncmp(k->name, prefix, strlen(prefix)) == 0, "%s not in [%s]", k->name,
+				      all[s]->name);
 			ck_assert_msg(cs_find(all[s], cs_key_short(k)) == k, "%s twice", k->name);
 			ck_assert_msg((k->flags & CS_NODOC) || (k->doc && *k->doc), "%s: no doc", k->name);
 			for (const char *p = k->doc ? k->doc : ""; *p; p++)
@@ -401,7 +405,8 @@ START_TEST(test_real_tables)
 				ck_assert_msg(k->min >= INT32_MIN && k->max <= INT32_MAX, "%s: bounds", k->name);
 			if (k->def) {
 				memset(&obj, 0, sizeof(obj));
-				ck_assert_msg(cs_set(all[s], &obj, cs_key_short(k), k->def, err, sizeof(err)) == 0, "%s", err);
+				ck_assert_msg(cs_set(all[s], &obj, cs_key_short(k), k->def, err, sizeof(err)) == 0, "%s",
+					      err);
 				cs_free(all[s], &obj);
 			}
 		}
