@@ -108,28 +108,44 @@ int cs_doc_markdown(FILE *out, const struct cs_section *const *sections, size_t 
 	return ferror(out) ? -EIO : 0;
 }
 
-/* mdoc text: `code` in bold, backslashes escaped, each sentence on a line of its own (mandoc
- * wants that), no line starting with a control character. */
+/* Whether the dot at p ends an abbreviation such as "e.g." (another dot in the same word). */
+static bool abbreviation(const char *text, const char *p)
+{
+	for (const char *q = p; q > text && q[-1] != ' '; q--)
+		if (q[-1] == '.')
+			return true;
+	return false;
+}
+
+/* mdoc text: `code` in bold, backslashes escaped, each sentence on a line of its own and lines
+ * broken at a space past 50 columns (mandoc wants both), no line starting with a control
+ * character; the first letter a capital. */
 static void mdoc_text(FILE *out, const char *prefix, const char *text, const char *suffix)
 {
 	bool bold = false, line_start = !*prefix;
+	int col = fputs(prefix, out) < 0 ? 0 : (int)strlen(prefix);
 
-	fputs(prefix, out);
 	for (const char *p = text; *p; p++) {
 		if (line_start && (*p == '.' || *p == '\''))
-			fputs("\\&", out);
+			col += fprintf(out, "\\&");
 		line_start = false;
 		if (*p == '`') {
-			fputs(bold ? "\\fP" : "\\fB", out);
+			col += fprintf(out, "%s", bold ? "\\fP" : "\\fB");
 			bold = !bold;
 		} else if (*p == '\\') {
-			fputs("\\e", out);
-		} else if (!bold && strchr(".?!", *p) && p[1] == ' ' && p[2] >= 'A' && p[2] <= 'Z') {
-			fputc(*p++, out);
+			col += fprintf(out, "\\e");
+		} else if (*p == '.' && (p[1] == ' ' || !p[1]) && abbreviation(text, p)) {
+			col += fprintf(out, ".\\&"); /* not the end of a sentence */
+		} else if ((!bold && strchr(".?!", *p) && p[1] == ' ' && p[2] >= 'A' && p[2] <= 'Z') ||
+			   (*p == ' ' && col >= 50)) {
+			if (*p != ' ')
+				fputc(*p++, out);
 			fputc('\n', out);
 			line_start = true;
+			col = 0;
 		} else {
-			fputc(*p, out);
+			fputc(p == text && *p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p, out);
+			col++;
 		}
 	}
 	if (bold)
@@ -142,7 +158,7 @@ int cs_doc_mdoc(FILE *out, const struct cs_section *const *sections, size_t n)
 	char type[512], def[512];
 
 	for (size_t s = 0; s < n; s++) {
-		fprintf(out, ".Ss \\&[%s]\n.Bl -tag -width Ds\n", sections[s]->name);
+		fprintf(out, ".Ss \\&[%s] section\n.Bl -tag -width Ds\n", sections[s]->name);
 		for (size_t i = 0; i < sections[s]->nkeys; i++) {
 			const struct cs_key *k = &sections[s]->keys[i];
 

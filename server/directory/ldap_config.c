@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +83,7 @@ static const struct cs_key ldap_keys[] = {
 		 "unchanged)" },
 	{ "ldap.nested_depth", CS_INT, LIVE, CS_FIELD(L, nested_depth), .min = 1, .max = 64, .def = "8",
 	  .doc = "levels of nested groups followed (a group directly in the group is level 1). A deeper group is "
-		 "not read: the walk is then incomplete (see the limits below)" },
+		 "not read: the walk is then incomplete" },
 	{ "ldap.disabled_checks", CS_FLAGS, LIVE, CS_FIELD(L, disabled_checks), .arg = CS_WORDS(detectors),
 	  .def = "ppolicy nsaccountlock ad shadow",
 	  .doc = "`ppolicy` (`pwdAccountLockedTime` present), `nsaccountlock` (`nsAccountLock: TRUE`), `ad` "
@@ -131,24 +132,24 @@ void ldap_config_init(struct kw_ldap_config *cfg)
 	(void)cs_defaults(&directory_conf_section, cfg);
 }
 
-/* "25%" or a count. */
+/* "25%" (0..100 per cent of the users holding devices) or a count (0..10000000). */
 static int parse_mass_limit(const struct cs_key *k, void *obj, const char *v, char *reason, size_t len)
 {
 	struct kw_ldap_config *cfg = obj;
-	size_t n = strlen(v);
+	bool pct;
 	unsigned long x;
 	char *end;
 
 	(void)k;
 	errno = 0;
-	x = (*v >= '0' && *v <= '9') ? strtoul(v, &end, 10) : 0;
-	if (*v < '0' || *v > '9' || errno || (strcmp(end, "%") && *end) || (!*end && x > 10000000) ||
-	    (*end && (n < 2 || x > 100))) {
+	x = (*v >= '0' && *v <= '9') ? strtoul(v, &end, 10) : ULONG_MAX;
+	pct = x != ULONG_MAX && strcmp(end, "%") == 0;
+	if (x == ULONG_MAX || errno || (*end && !pct) || x > (pct ? 100 : 10000000)) {
 		snprintf(reason, len, "mass_change_limit: expected a percentage (25%%) or a count");
 		return -EINVAL;
 	}
-	cfg->mass_change_pct = *end ? (unsigned)x : 0;
-	cfg->mass_change_abs = *end ? 0 : (unsigned)x;
+	cfg->mass_change_pct = pct ? (unsigned)x : 0;
+	cfg->mass_change_abs = pct ? 0 : (unsigned)x;
 	return 0;
 }
 

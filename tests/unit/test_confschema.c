@@ -369,7 +369,7 @@ START_TEST(test_docs)
 	ck_assert_ptr_nonnull(strstr(buf, "one of `red`, `green` |")); /* no alias */
 	ck_assert_ptr_nonnull(strstr(buf, "words of `a`, `b`, `c`, `none`"));
 	ck_assert_ptr_null(strstr(buf, "secret")); /* CS_NODOC */
-	ck_assert_ptr_nonnull(strstr(buf, ".Ss \\&[t]\n.Bl -tag -width Ds\n.It Cm name\na name.\n"));
+	ck_assert_ptr_nonnull(strstr(buf, ".Ss \\&[t] section\n.Bl -tag -width Ds\n.It Cm name\nA name.\n"));
 	free(buf);
 }
 END_TEST
