@@ -5,6 +5,14 @@
  * defaults, errors "FILE:LINE: reason", the SIGHUP diff, merging the live keys, freeing, and
  * the key tables of the README and of keywayd.conf(5). Pure: no I/O but libinih reading the
  * file. Cross-field checks are small named functions in each section's own file.
+ *
+ * Adding a key: a field in the section's struct and one line in its table (core/conf.c for
+ * [server], [network], [log], [web]; directory/ldap_config.c for [ldap]); the README's table
+ * is then regenerated (server/keywayd-confdoc markdown SECTIONS; tests/unit/confdoc.sh
+ * checks it). Adding a section of struct kw_conf: a table in core/conf.c and one line in
+ * conf_sections[]. A section with a struct of its own (as [ldap]): its table and loader in
+ * its part, and one line in server/confdoc.c's all_sections(). Either way the README gets a
+ * block "<!-- keywayd-confdoc markdown NAME -->" ... "<!-- end keywayd-confdoc -->".
  */
 #ifndef KW_CONFSCHEMA_H
 #define KW_CONFSCHEMA_H
