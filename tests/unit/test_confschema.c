@@ -414,6 +414,55 @@ START_TEST(test_real_tables)
 }
 END_TEST
 
+/* Whether text has a line "key = ..." (a key set, not only mentioned in a comment). */
+static bool sets_key(const char *text, const char *key)
+{
+	for (const char *line = text; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		const char *p = line + strspn(line, " \t");
+
+		if (strncmp(p, key, strlen(key)) == 0 && p[strlen(key) + strspn(p + strlen(key), " \t")] == '=')
+			return true;
+	}
+	return false;
+}
+
+/* The commented example packaging/keywayd.conf parses, and sets every key of [server],
+ * [network] and [log] to its default (routes excepted: the example fills it in). */
+START_TEST(test_packaged_example)
+{
+	const char *top = getenv("top_srcdir");
+	char path[4096], err[600], text[16384];
+	struct kw_conf c, d;
+	const struct cs_key *ch[64];
+	FILE *f;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/packaging/keywayd.conf", top ? top : "..");
+	conf_defaults(&c);
+	conf_defaults(&d);
+	ck_assert_msg(conf_load(&c, path, err, sizeof(err)) == 0, "%s", err);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	len = fread(text, 1, sizeof(text) - 1, f);
+	text[len] = '\0';
+	fclose(f);
+	for (size_t s = 0; s < conf_nsections; s++) {
+		const struct cs_section *sec = conf_sections[s];
+		size_t n;
+
+		if (strcmp(sec->name, "web") == 0)
+			continue;
+		for (size_t i = 0; i < sec->nkeys; i++)
+			ck_assert_msg(sets_key(text, cs_key_short(&sec->keys[i])), "%s is not in %s", sec->keys[i].name,
+				      path);
+		n = cs_diff(sec, &c, &d, ch, 64);
+		for (size_t i = 0; i < n && i < 64; i++)
+			ck_assert_msg(strcmp(ch[i]->name, "network.routes") == 0, "%s is not its default in %s",
+				      ch[i]->name, path);
+	}
+}
+END_TEST
+
 static Suite *confschema_suite(void)
 {
 	Suite *s = suite_create("confschema");
@@ -427,6 +476,7 @@ static Suite *confschema_suite(void)
 	tcase_add_test(tc, test_diff_live_and_restart);
 	tcase_add_test(tc, test_docs);
 	tcase_add_test(tc, test_real_tables);
+	tcase_add_test(tc, test_packaged_example);
 	suite_add_tcase(s, tc);
 	return s;
 }
