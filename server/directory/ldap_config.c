@@ -138,7 +138,7 @@ static int parse_mass_limit(const struct cs_key *k, void *obj, const char *v, ch
 	struct kw_ldap_config *cfg = obj;
 	bool pct;
 	unsigned long x;
-	char *end;
+	char *end = NULL;
 
 	(void)k;
 	errno = 0;
