@@ -259,13 +259,9 @@ static bool filter_template_ok(const char *t)
 	return depth == 0 && n_s >= 1;
 }
 
-int ldap_config_finish(struct kw_ldap_config *cfg, char *err, size_t errlen)
+/* Cross-field checks, each naming the key to fix. */
+static int ldap_config_check_filter(struct kw_ldap_config *cfg, char *err, size_t errlen)
 {
-	int r;
-
-	cfg->enabled = cfg->n_uris > 0;
-	if (!cfg->enabled)
-		return 0;
 	if (!cfg->user_filter) { /* its default could not be copied */
 		snprintf(err, errlen, "user_filter: out of memory");
 		return -ENOMEM;
@@ -278,6 +274,11 @@ int ldap_config_finish(struct kw_ldap_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "user_attribute: cannot derive it from user_filter; set it");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int ldap_config_check_required(const struct kw_ldap_config *cfg, char *err, size_t errlen)
+{
 	if (!cfg->user_base || !*cfg->user_base) {
 		snprintf(err, errlen, "user_base: required when uri is set");
 		return -EINVAL;
@@ -286,14 +287,22 @@ int ldap_config_finish(struct kw_ldap_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "vpn_group: required when uri is set");
 		return -EINVAL;
 	}
-	if (!cfg->network_timeout)
-		cfg->network_timeout = cfg->timeout;
+	return 0;
+}
+
+static int ldap_config_check_nesting(const struct kw_ldap_config *cfg, char *err, size_t errlen)
+{
 	if (cfg->nested_groups && cfg->group_style != KW_LDAP_GROUP_MEMBER &&
 	    cfg->group_style != KW_LDAP_GROUP_UNIQUE_MEMBER) {
 		/* memberUid holds usernames, not DNs; memberOf is the directory's own answer. */
 		snprintf(err, errlen, "nested_groups: only with group_style = member or uniqueMember");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int ldap_config_check_bind(const struct kw_ldap_config *cfg, char *err, size_t errlen)
+{
 	if (cfg->bind_dn && !cfg->bind_password_file) {
 		snprintf(err, errlen, "bind_password_file: required with bind_dn");
 		return -EINVAL;
@@ -302,11 +311,26 @@ int ldap_config_finish(struct kw_ldap_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "bind_dn: required (keywayd never searches anonymously)");
 		return -EINVAL;
 	}
-	r = ldap_config_read_secret(cfg->bind_password_file, cfg->bind_password, sizeof(cfg->bind_password), err,
-				    errlen);
+	return 0;
+}
+
+int ldap_config_finish(struct kw_ldap_config *cfg, char *err, size_t errlen)
+{
+	int r;
+
+	cfg->enabled = cfg->n_uris > 0;
+	if (!cfg->enabled)
+		return 0;
+	r = ldap_config_check_filter(cfg, err, errlen);
+	r = r ? r : ldap_config_check_required(cfg, err, errlen);
+	r = r ? r : ldap_config_check_nesting(cfg, err, errlen);
+	r = r ? r : ldap_config_check_bind(cfg, err, errlen);
 	if (r < 0)
 		return r;
-	return 0;
+	if (!cfg->network_timeout)
+		cfg->network_timeout = cfg->timeout; /* its default */
+	return ldap_config_read_secret(cfg->bind_password_file, cfg->bind_password, sizeof(cfg->bind_password), err,
+				       errlen);
 }
 
 
