@@ -233,6 +233,11 @@ static void runner_on_answer(struct runner *r, long status, const json_t *reply,
 		return;
 	}
 	r->last_contact = time(NULL);
+	if (r->failures) {
+		/* Back on the controller after failed polls: say so, and let `status` show it. */
+		log_info("event=poll_resumed after_failures=%u", r->failures);
+		runner_save_status(r);
+	}
 	if (status == 200) {
 		runner_on_config(r, reply);
 	} else if (status == 304) {

@@ -108,7 +108,7 @@ rotate_under_traffic() { # NAME PINGER
 	local lost sent out
 	ip netns exec "${KWE_P}$2" ping -i 0.05 -w 6 -q "$KWE_CORP_HOST" >"$KWE_DIR/rot-$1.ping" 2>&1 &
 	local ping=$!
-	sleep 1.5
+	sleep 1.5 # not a wait for anything: the rotation lands 1.5 s into the 6 s ping stream
 	out=$("$KWE_AGENT" rotate --state "$KWE_DIR/$1" 2>&1) || echo "$out"
 	wait $ping
 	sent=$(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1/p' "$KWE_DIR/rot-$1.ping")
@@ -143,17 +143,20 @@ kw_check "  … and alice pings with it" within 5000 kwe_ping l1
 
 # 5. keywayd killed: tunnels keep working; restarted: long-polls resume.
 kwe_keywayd_kill
-sleep 3
+kw_check "keywayd down: the gateway agent backs off and says so" within 5000 grep -q "event=poll_failed" "$KWE_DIR/gw.log"
 kw_check "keywayd down: alice still pings" kwe_ping l1
 kw_check "keywayd down: bob still pings" kwe_ping l2
-kw_check "keywayd down: the gateway agent backs off and says so" within 5000 grep -q "event=poll_failed" "$KWE_DIR/gw.log"
 # A "reboot" of alice's laptop while the controller is away: the last good config.
 kwe_stop l1
 kwe_run l1 $RUNOPTS
 kw_check "keywayd down: alice's agent restarts on its last good config and pings" within 8000 kwe_ping l1
+resumed() { [ "$(grep -c 'event=poll_resumed' "$KWE_DIR/$1.log")" -gt "$2" ]; } # resumed NAME COUNT_BEFORE
+R_GW=$(grep -c 'event=poll_resumed' "$KWE_DIR/gw.log") R_L2=$(grep -c 'event=poll_resumed' "$KWE_DIR/l2.log")
 kwe_keywayd_start || fatal "keywayd restarts"
 kw_ok "keywayd restarted"
-sleep 3 # the agents' backoff is capped at 2 s in this test
+# The agents' backoff is capped at 2 s in this test: each is back on the controller soon.
+kw_check "  … the gateway agent is back on it" within 8000 resumed gw "$R_GW"
+kw_check "  … bob's agent is back on it" within 8000 resumed l2 "$R_L2"
 
 # 6. Admin revocation: bob's traffic stops within 2 s, alice unaffected.
 D2=$(kwe_device_id l2)
