@@ -2,6 +2,7 @@
 #ifndef KW_AGENT_ENROLL_H
 #define KW_AGENT_ENROLL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -17,5 +18,19 @@ int enroll_pin_match(const char *pin, const uint8_t server_pk[KW_KEY_LEN]);
 /* Read one line (a password) into buf of cap bytes, without the newline; from the
  * terminal with echo off when in is a terminal. -ENODATA when empty, -E2BIG. */
 int enroll_read_secret(FILE *in, FILE *prompt_out, const char *prompt, char *buf, size_t cap);
+
+/* What POST /api/v1/enroll carries; NULL fields are left out. Exactly one of token and
+ * username (with password) is set. */
+struct enroll_request {
+	const char *public_key, *hostname, *token, *username, *password, *endpoint;
+};
+
+/*
+ * The request body as JSON text, built by hand (strings escaped) in sodium_malloc'd
+ * memory: the password is copied once, into memory enroll_body_free() zeroes, and never
+ * into a jansson object whose string copies would be freed unzeroed. -EINVAL, -ENOMEM.
+ */
+int enroll_body_build(const struct enroll_request *rq, char **out, size_t *len);
+void enroll_body_free(char *body);
 
 #endif

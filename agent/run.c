@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <sodium.h>
@@ -20,6 +19,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "cli.h"
 #include "fetch.h"
 #include "log.h"
 #include "privdrop.h"
@@ -375,19 +375,19 @@ static int runner_start_tunnel(struct runner *r)
 
 	ret = tunnel_create(&r->tun, r->ifname, r->priv);
 	if (ret < 0) {
-		agent_die_msg("cannot create interface %s: %s", r->ifname, strerror(-ret));
+		agent_errorf("cannot create interface %s: %s", r->ifname, strerror(-ret));
 		return ret;
 	}
 	/* The interface exists: from here on only CAP_NET_ADMIN is needed. */
 	ret = privdrop_keep_net_admin();
 	if (ret < 0) {
-		agent_die_msg("cannot drop privileges: %s", strerror(-ret));
+		agent_errorf("cannot drop privileges: %s", strerror(-ret));
 		return ret;
 	}
 	log_info("event=privileges_dropped kept=CAP_NET_ADMIN");
 	ret = tunnel_start(&r->tun, r->uapi_dir);
 	if (ret < 0) {
-		agent_die_msg("cannot start the data plane on %s: %s", r->ifname, strerror(-ret));
+		agent_errorf("cannot start the data plane on %s: %s", r->ifname, strerror(-ret));
 		return ret;
 	}
 	/* The last good config brings the tunnel back while the controller is away. */
@@ -406,76 +406,54 @@ static int runner_start_tunnel(struct runner *r)
 	return 0;
 }
 
-static void usage_run(void)
+static const char usage_run[] =
+	"usage: keyway-agent run [--state DIR] [--interface NAME] [--uapi-dir DIR]\n"
+	"                        [--wait S] [--backoff-max S] [--suspended-max S]\n"
+	"                        [--rotate-days N] [--log-level LEVEL]\n";
+
+/* Defaults, then the options. CLI_CONTINUE or the exit status. */
+static int run_parse(int argc, char **argv, struct runner *r)
 {
-	fprintf(stderr,
-		"usage: keyway-agent run [--state DIR] [--interface NAME] [--uapi-dir DIR]\n"
-		"                        [--wait S] [--backoff-max S] [--suspended-max S]\n"
-		"                        [--rotate-days N] [--log-level LEVEL]\n");
+	const char *ifname = NULL, *level = NULL;
+	long wait_s = 55, backoff_max_s = 60, suspend_max_s = 30;
+	const struct cli_opt opts[] = {
+		{ "interface", CLI_STRING, &ifname, 0, 0, 0 },
+		{ "uapi-dir", CLI_STRING, &r->uapi_dir, 0, 0, 0 },
+		{ "wait", CLI_LONG, &wait_s, 0, 1, 60 },
+		{ "backoff-max", CLI_LONG, &backoff_max_s, 0, 1, 86400 },
+		{ "suspended-max", CLI_LONG, &suspend_max_s, 0, 1, 30 },
+		{ "rotate-days", CLI_LONG, &r->rotate_days, 0, 0, 3650 },
+		{ "log-level", CLI_STRING, &level, 0, 0, 0 },
+	};
+	int rc;
+
+	rc = cli_parse(argc, argv, usage_run, opts, sizeof(opts) / sizeof(opts[0]), r->st.dir);
+	if (rc != CLI_CONTINUE)
+		return rc;
+	if (ifname && strlen(ifname) >= sizeof(r->ifname)) {
+		agent_errorf("--interface: name too long: %s", ifname);
+		return 2;
+	}
+	strcpy(r->ifname, ifname ? ifname : "keyway0");
+	if (level && log_set_level_name(level) < 0) {
+		agent_errorf("--log-level: unknown log level %s", level);
+		return 2;
+	}
+	r->wait_s = (int)wait_s;
+	r->backoff_base_ms = 500;
+	r->backoff_max_ms = backoff_max_s * 1000;
+	r->suspend_max_ms = suspend_max_s * 1000;
+	r->revoked_ms = 300000;
+	return CLI_CONTINUE;
 }
 
-int cmd_run(int argc, char **argv)
+/* Signals arrive on a descriptor the loop waits on. Blocked before any thread exists
+ * (the data plane's), so only the signalfd sees them. */
+static int run_signalfd(void)
 {
-	static const struct option opts[] = {
-		{ "state", required_argument, NULL, 'd' },
-		{ "interface", required_argument, NULL, 'i' },
-		{ "uapi-dir", required_argument, NULL, 'U' },
-		{ "wait", required_argument, NULL, 'w' },
-		{ "backoff-max", required_argument, NULL, 'b' },
-		{ "suspended-max", required_argument, NULL, 'S' },
-		{ "rotate-days", required_argument, NULL, 'R' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct runner *r;
-	struct fetch_poll *poll = NULL;
 	sigset_t mask;
-	int c, sfd = -1, ret, rc = 1;
-	bool stop = false;
+	int sfd;
 
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return 1;
-	strcpy(r->st.dir, AGENT_STATE_DIR_DEFAULT);
-	strcpy(r->ifname, "keyway0");
-	r->wait_s = 55;
-	r->backoff_base_ms = 500;
-	r->backoff_max_ms = 60000;
-	r->suspend_max_ms = 30000;
-	r->revoked_ms = 300000;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': snprintf(r->st.dir, sizeof(r->st.dir), "%s", optarg); break;
-		case 'i':
-			if (strlen(optarg) >= sizeof(r->ifname)) {
-				agent_die_msg("interface name too long: %s", optarg);
-				goto out;
-			}
-			strcpy(r->ifname, optarg);
-			break;
-		case 'U': r->uapi_dir = optarg; break;
-		case 'w': r->wait_s = atoi(optarg); break;
-		case 'b': r->backoff_max_ms = atol(optarg) * 1000; break;
-		case 'S': r->suspend_max_ms = atol(optarg) * 1000; break;
-		case 'R': r->rotate_days = atol(optarg); break;
-		case 'l':
-			if (log_set_level_name(optarg) < 0) {
-				agent_die_msg("unknown log level %s", optarg);
-				goto out;
-			}
-			break;
-		default: usage_run(); rc = c == 'h' ? 0 : 2; goto out;
-		}
-	}
-	if (optind != argc || r->wait_s < 1 || r->wait_s > 60 || r->backoff_max_ms < 1000 ||
-	    r->suspend_max_ms < 1000 || r->suspend_max_ms > 30000) {
-		usage_run();
-		rc = 2;
-		goto out;
-	}
-	/* Block the signals before any thread exists so only the signalfd sees them. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -483,53 +461,44 @@ int cmd_run(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0) {
-		agent_die_msg("signalfd: %s", strerror(errno));
-		goto out;
-	}
-	ret = state_load(&r->st);
-	if (ret == 0)
-		ret = state_private_key_load(r->st.dir, "private.key", r->priv);
-	if (ret < 0) {
-		agent_die_msg("not enrolled (state in %s): %s; run `keyway-agent enroll` first",
-			      r->st.dir, strerror(-ret));
-		goto out;
-	}
-	r->fo = (struct fetch_opts){ .server = r->st.server, .ca_file = r->st.ca_file,
-				     .insecure_http = r->st.insecure_http };
-	if (fetch_poll_new(&poll) < 0 || runner_start_tunnel(r) < 0)
-		goto out;
-	log_info("event=started device_id=%s interface=%s server=%s version=%" PRIu64,
-		 r->st.device_id, r->ifname, r->st.server, r->version);
-	runner_save_status(r);
-	runner_schedule(r, 0);
+	if (sfd < 0)
+		agent_errorf("signalfd: %s", strerror(errno));
+	return sfd;
+}
+
+/* Start a poll when one is due and none is in flight. */
+static void runner_poll_start(struct runner *r, struct fetch_poll *poll)
+{
+	uint64_t after = r->cur ? r->version : 0;
+	int ret;
+
+	if (fetch_poll_busy(poll) || now_ms() < r->next_poll_ms)
+		return;
+	r->refreshing = runner_wants_refresh(r);
+	if (r->refreshing)
+		after = r->version - 1;
+	ret = fetch_poll_start(poll, &r->fo, r->st.device_id, r->st.device_token, after, r->wait_s);
+	if (ret < 0)
+		runner_fail(r, strerror(-ret));
+}
+
+/* The event loop, until SIGTERM or SIGINT. */
+static void runner_loop(struct runner *r, struct fetch_poll *poll, int sfd)
+{
+	bool stop = false;
 
 	while (!stop) {
 		struct signalfd_siginfo si;
 		bool sig_ready = false;
 		json_t *reply = NULL;
 		long status = 0;
-		int err = 0, timeout;
-		int64_t now = now_ms();
+		int err = 0, timeout, ret;
 
 		runner_check_expiry(r);
 		runner_maybe_rotate(r);
 		runner_maybe_nudge(r);
-		if (!fetch_poll_busy(poll) && now >= r->next_poll_ms) {
-			uint64_t after = r->cur ? r->version : 0;
-
-			r->refreshing = runner_wants_refresh(r);
-			if (r->refreshing)
-				after = r->version - 1;
-
-			ret = fetch_poll_start(poll, &r->fo, r->st.device_id, r->st.device_token, after,
-					       r->wait_s);
-			if (ret < 0) {
-				runner_fail(r, strerror(-ret));
-				continue;
-			}
-		}
-		timeout = fetch_poll_busy(poll) ? 1000 : (int)(r->next_poll_ms - now);
+		runner_poll_start(r, poll);
+		timeout = fetch_poll_busy(poll) ? 1000 : (int)(r->next_poll_ms - now_ms());
 		if (timeout > 250)
 			timeout = 250; /* wake up now and then: expiry, handshake nudges */
 		if (timeout < 0)
@@ -547,6 +516,46 @@ int cmd_run(int argc, char **argv)
 			}
 		}
 	}
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct runner *r;
+	struct fetch_poll *poll = NULL;
+	int sfd = -1, ret, rc;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return 1;
+	/* 1. Options. */
+	rc = run_parse(argc, argv, r);
+	if (rc != CLI_CONTINUE)
+		goto out;
+	rc = 1;
+	/* 2. Signals, before any thread. */
+	sfd = run_signalfd();
+	if (sfd < 0)
+		goto out;
+	/* 3. The enrollment. */
+	ret = state_load(&r->st);
+	if (ret == 0)
+		ret = state_private_key_load(r->st.dir, "private.key", r->priv);
+	if (ret < 0) {
+		agent_errorf("not enrolled (state in %s): %s; run `keyway-agent enroll` first",
+			     r->st.dir, strerror(-ret));
+		goto out;
+	}
+	r->fo = (struct fetch_opts){ .server = r->st.server, .ca_file = r->st.ca_file,
+				     .insecure_http = r->st.insecure_http };
+	/* 4. The tunnel, privileges dropped, the last good config. */
+	if (fetch_poll_new(&poll) < 0 || runner_start_tunnel(r) < 0)
+		goto out;
+	log_info("event=started device_id=%s interface=%s server=%s version=%" PRIu64,
+		 r->st.device_id, r->ifname, r->st.server, r->version);
+	runner_save_status(r);
+	runner_schedule(r, 0);
+	/* 5. Follow the controller until told to stop. */
+	runner_loop(r, poll, sfd);
 	rc = 0;
 out:
 	fetch_poll_free(poll);
