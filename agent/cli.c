@@ -101,3 +101,17 @@ int cli_parse(int argc, char **argv, const char *usage, const struct cli_opt *op
 	}
 	return CLI_CONTINUE;
 }
+
+int cli_state_load(struct agent_state *st)
+{
+	int ret = state_load(st);
+
+	if (ret == -ENOENT)
+		agent_errorf("not enrolled (no state in %s); run `keyway-agent enroll` first", st->dir);
+	else if (ret == -EPERM || ret == -ENOTDIR)
+		agent_errorf("state directory %s refused: it, or a secret in it, is not a directory "
+			     "owned by this user, or is readable by others", st->dir);
+	else if (ret < 0)
+		agent_errorf("cannot read the state in %s: %s", st->dir, strerror(-ret));
+	return ret;
+}

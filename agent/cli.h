@@ -42,4 +42,9 @@ int cli_parse(int argc, char **argv, const char *usage, const struct cli_opt *op
 /* A decimal integer in min..max: 0, or -EINVAL (not a number) / -ERANGE. */
 int cli_parse_long(const char *text, long min, long max, long *out);
 
+struct agent_state;
+/* state_load() with one readable line on stderr when it fails (not enrolled, a state
+ * directory refused by state_dir_secure, …). 0 or the negative errno. */
+int cli_state_load(struct agent_state *st);
+
 #endif

@@ -194,11 +194,8 @@ int cmd_rotate(int argc, char **argv)
 	ret = cli_parse(argc, argv, usage, opts, 1, st.dir);
 	if (ret != CLI_CONTINUE)
 		return ret;
-	ret = state_load(&st);
-	if (ret < 0) {
-		agent_errorf("not enrolled (state in %s): %s", st.dir, strerror(-ret));
+	if (cli_state_load(&st) < 0)
 		return 1;
-	}
 	gateway = rotate_is_gateway(&st);
 	(void)running_agent(&st, &ra);
 	ret = rotate_perform(&st, gateway, signal_switch, &ra, priv);

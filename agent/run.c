@@ -537,12 +537,11 @@ int cmd_run(int argc, char **argv)
 	if (sfd < 0)
 		goto out;
 	/* 3. The enrollment. */
-	ret = state_load(&r->st);
-	if (ret == 0)
-		ret = state_private_key_load(r->st.dir, "private.key", r->priv);
+	if (cli_state_load(&r->st) < 0)
+		goto out;
+	ret = state_private_key_load(r->st.dir, "private.key", r->priv);
 	if (ret < 0) {
-		agent_errorf("not enrolled (state in %s): %s; run `keyway-agent enroll` first",
-			     r->st.dir, strerror(-ret));
+		agent_errorf("cannot use %s/private.key: %s", r->st.dir, strerror(-ret));
 		goto out;
 	}
 	r->fo = (struct fetch_opts){ .server = r->st.server, .ca_file = r->st.ca_file,

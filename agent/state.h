@@ -41,9 +41,18 @@ int state_public_from_private(uint8_t pub[KW_KEY_LEN], const uint8_t priv[KW_KEY
 /* Build DIR/NAME into out (PATH_MAX). -ENAMETOOLONG. */
 int state_path(char out[PATH_MAX], const char *dir, const char *name);
 
+/*
+ * The state directory must be a real directory (not a symlink) owned by this user:
+ * -ENOTDIR, -EPERM otherwise. One that group or others may enter (e.g. a pre-existing
+ * 0755) is tightened to 0700 with a warning line. state_save, state_private_key_save
+ * and state_load apply it.
+ */
+int state_dir_secure(const char *dir);
+
 /* Private key file NAME ("private.key" or "private.key.next") in dir, 0600. */
 int state_private_key_save(const char *dir, const char *name, const uint8_t key[KW_KEY_LEN]);
-/* -ENOENT when missing, -EINVAL when malformed, -EPERM when group/other can read it. */
+/* -ENOENT when missing, -EINVAL when malformed, -EPERM when group/other can read it or
+ * another user owns it. */
 int state_private_key_load(const char *dir, const char *name, uint8_t key[KW_KEY_LEN]);
 
 /* Enrollment: state.json + device.token. Creates dir (0700) if missing. */

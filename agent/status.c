@@ -179,11 +179,8 @@ int cmd_status(int argc, char **argv)
 	ret = cli_parse(argc, argv, usage, opts, 1, st.dir);
 	if (ret != CLI_CONTINUE)
 		return ret;
-	ret = state_load(&st);
-	if (ret < 0) {
-		agent_errorf("not enrolled (state in %s): %s", st.dir, strerror(-ret));
+	if (cli_state_load(&st) < 0)
 		return 1;
-	}
 	envelope_key_id(key_id, st.signing_pk);
 	out = json_pack("{s:s, s:s, s:s, s:s, s:[]}", "device_id", st.device_id, "hostname",
 			st.hostname, "server", st.server, "key_id", key_id, "peers");
