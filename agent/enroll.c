@@ -18,24 +18,51 @@
 #include "state.h"
 #include "verify.h"
 
+void enroll_key_fingerprint(char out[ENROLL_FINGERPRINT_LEN + 1], const uint8_t pk[KW_KEY_LEN])
+{
+	uint8_t h[crypto_hash_sha256_BYTES];
+
+	crypto_hash_sha256(h, pk, KW_KEY_LEN);
+	sodium_bin2hex(out, ENROLL_FINGERPRINT_LEN + 1, h, sizeof(h));
+}
+
+static bool all_hex(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return false;
+	return s[n] == '\0';
+}
+
 int enroll_pin_match(const char *pin, const uint8_t server_pk[KW_KEY_LEN])
 {
 	uint8_t pinned[KW_KEY_LEN];
-	char id[KW_KEY_ID_LEN + 1], lower[KW_KEY_ID_LEN + 1];
-	size_t i;
+	char fp[ENROLL_FINGERPRINT_LEN + 1], lower[ENROLL_FINGERPRINT_LEN + 1];
+	size_t i, len = strlen(pin);
 
 	if (key_from_base64(pinned, pin) == 0)
 		return sodium_memcmp(pinned, server_pk, KW_KEY_LEN) == 0 ? 0 : -EKEYREJECTED;
-	if (strlen(pin) != KW_KEY_ID_LEN)
+	if (len == KW_KEY_ID_LEN && all_hex(pin, len))
+		return -EDOM; /* the short id: 64 bits, for display only */
+	if (len != ENROLL_FINGERPRINT_LEN || !all_hex(pin, len))
 		return -EINVAL;
-	for (i = 0; i < KW_KEY_ID_LEN; i++) {
-		if (!isxdigit((unsigned char)pin[i]))
-			return -EINVAL;
+	for (i = 0; i <= len; i++)
 		lower[i] = (char)tolower((unsigned char)pin[i]);
-	}
-	lower[KW_KEY_ID_LEN] = '\0';
-	envelope_key_id(id, server_pk);
-	return strcmp(id, lower) == 0 ? 0 : -EKEYREJECTED;
+	enroll_key_fingerprint(fp, server_pk);
+	return sodium_memcmp(fp, lower, ENROLL_FINGERPRINT_LEN) == 0 ? 0 : -EKEYREJECTED;
+}
+
+const char *enroll_pin_error(int ret)
+{
+	if (ret == -EDOM)
+		return "--pin: a 16-hex key id is only 64 bits and cannot pin the controller; pass its "
+		       "full public key (base64, 44 characters) or its SHA-256 fingerprint (64 hex)";
+	if (ret == -EINVAL)
+		return "--pin must be the controller's public key (base64) or its SHA-256 "
+		       "fingerprint (64 hex)";
+	return "the controller's signing key does not match --pin; not enrolling";
 }
 
 int enroll_read_secret(FILE *in, FILE *prompt_out, const char *prompt, char *buf, size_t cap)
@@ -78,6 +105,7 @@ int enroll_read_secret(FILE *in, FILE *prompt_out, const char *prompt, char *buf
 static int confirm_key(const uint8_t pk[KW_KEY_LEN])
 {
 	char id[KW_KEY_ID_LEN + 1], b64[KW_KEY_B64_LEN + 1], answer[16];
+	char fp[ENROLL_FINGERPRINT_LEN + 1];
 	FILE *tty = fopen("/dev/tty", "r+");
 	int ret = -EKEYREJECTED;
 
@@ -85,14 +113,17 @@ static int confirm_key(const uint8_t pk[KW_KEY_LEN])
 		if (tty)
 			fclose(tty);
 		agent_errorf("no --pin given and no terminal to confirm the controller's signing key; "
-			      "pass --pin KEY_ID (see GET /api/v1/info or keywayd's log)");
+			     "pass --pin PUBLIC_KEY (see GET /api/v1/info or keywayd's log)");
 		return -ENOTTY;
 	}
 	envelope_key_id(id, pk);
 	key_to_base64(b64, pk);
-	fprintf(tty, "The controller's config signing key is\n  key id:     %s\n  public key: %s\n"
-		     "Compare it with what your administrator published. Trust it? [y/N] ",
-		id, b64);
+	enroll_key_fingerprint(fp, pk);
+	fprintf(tty, "The controller's config signing key is\n  public key:  %s\n"
+		     "  fingerprint: %s\n  key id:      %s (display only)\n"
+		     "Compare the key or the fingerprint with what your administrator published. "
+		     "Trust it? [y/N] ",
+		b64, fp, id);
 	fflush(tty);
 	if (fgets(answer, sizeof(answer), tty) && (answer[0] == 'y' || answer[0] == 'Y'))
 		ret = 0;
@@ -182,7 +213,7 @@ void enroll_body_free(char *body)
 }
 
 static const char usage_enroll[] =
-	"usage: keyway-agent enroll --server URL [--pin KEY_ID_OR_PUBKEY]\n"
+	"usage: keyway-agent enroll --server URL [--pin PUBLIC_KEY|SHA256_FINGERPRINT]\n"
 	"                           (--token TOKEN | --user NAME) [--hostname H]\n"
 	"                           [--endpoint HOST:PORT] [--state DIR] [--ca-file FILE]\n"
 	"                           [--insecure-http]\n"
@@ -229,8 +260,9 @@ static int enroll_parse(int argc, char **argv, struct agent_state *st, struct en
 	if (a->pin) {
 		uint8_t probe[KW_KEY_LEN] = { 0 };
 
-		if (enroll_pin_match(a->pin, probe) == -EINVAL) {
-			agent_errorf("--pin must be the key id (16 hex) or the base64 public key");
+		ret = enroll_pin_match(a->pin, probe);
+		if (ret == -EINVAL || ret == -EDOM) {
+			agent_errorf("%s", enroll_pin_error(ret));
 			return 1;
 		}
 	}
@@ -264,10 +296,8 @@ static int enroll_pin_key(const struct fetch_opts *fo, const char *pin, struct a
 	json_decref(reply);
 	if (pin) {
 		ret = enroll_pin_match(pin, server_pk);
-		if (ret == -EINVAL)
-			agent_errorf("--pin must be the key id (16 hex) or the base64 public key");
-		else if (ret < 0)
-			agent_errorf("the controller's signing key does not match --pin; not enrolling");
+		if (ret < 0)
+			agent_errorf("%s", enroll_pin_error(ret));
 	} else {
 		ret = confirm_key(server_pk);
 	}

@@ -240,6 +240,22 @@ plainhttp() {
 		--token x >"$KWE_DIR/t4.out" 2>&1 && grep -q "refusing plain http" "$KWE_DIR/t4.out"
 }
 kw_check "plain http:// to a non-loopback controller is refused" plainhttp
+shortpin() { # the 16-hex key id is 64 bits: refused, with a line saying what to pass
+	local id
+	id=$(python3 -c 'import base64,hashlib,sys; print(hashlib.sha256(base64.b64decode(sys.argv[1])).hexdigest()[:16])' "$KWE_PIN")
+	! ip netns exec "${KWE_P}l2" "$KWE_AGENT" enroll --server "$KWE_URL" --insecure-http --pin "$id" \
+		--state "$KWE_DIR/t8" --token x >"$KWE_DIR/t8.out" 2>&1 && grep -q "full public key" "$KWE_DIR/t8.out" &&
+		test ! -e "$KWE_DIR/t8/state.json"
+}
+kw_check "--pin with the 16-hex key id is refused, naming the full key" shortpin
+fpin() { # the 256-bit fingerprint pins
+	local fp
+	fp=$(python3 -c 'import base64,hashlib,sys; print(hashlib.sha256(base64.b64decode(sys.argv[1])).hexdigest())' "$KWE_PIN")
+	ip netns exec "${KWE_P}l2" "$KWE_AGENT" enroll --server "$KWE_URL" --insecure-http --pin "$fp" \
+		--state "$KWE_DIR/t9" --token "$(kwe_token device dave)" >"$KWE_DIR/t9.out" 2>&1 &&
+		test -e "$KWE_DIR/t9/state.json"
+}
+kw_check "--pin with the SHA-256 fingerprint (64 hex) enrolls" fpin
 # https: a second controller with a throwaway CA.
 ( cd "$KWE_DIR" && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "/CN=kwa test CA" \
 	-keyout ca.key -out ca.pem 2>/dev/null &&
