@@ -49,6 +49,7 @@ struct runner {
 	struct tunnel tun;
 	struct agent_config *cur; /* applied; NULL while the tunnel is down */
 	uint64_t version;         /* highest version accepted: never go below it */
+	uint64_t denied_version;  /* of the last verified suspension/revocation, 0: none */
 	enum run_state state;
 	unsigned failures;  /* consecutive failed polls (backoff) */
 	unsigned suspended_polls;
@@ -166,9 +167,8 @@ static void runner_on_config(struct runner *r, const json_t *env)
 	struct verify_params vp = {
 		.signing_pk = r->st.signing_pk,
 		.device_id = r->st.device_id,
-		/* While up only a newer config is taken; while down (suspended, expired) the
-		 * current one may come again, never an older one. */
-		.min_version = r->cur && !r->refreshing ? r->version + 1 : r->version,
+		.min_version = verify_min_config_version(r->cur != NULL, r->refreshing, r->version,
+							 r->denied_version),
 		.now = time(NULL),
 	};
 	enum verify_result vr = verify_envelope(env, &vp, &cfg);
@@ -221,6 +221,58 @@ static bool runner_wants_refresh(const struct runner *r)
 	return time(NULL) >= r->cur->issued_at + life * 6 / 10;
 }
 
+/* Act on a verified suspension or revocation: the tunnel goes down, keys stay, and no
+ * config at or below its version is taken again (verify_min_config_version). */
+static void runner_deny(struct runner *r, const struct agent_state_change *c)
+{
+	bool revoked = c->state == AGENT_DEVICE_REVOKED;
+
+	r->failures = 0;
+	r->denied_version = c->version;
+	runner_teardown(r);
+	snprintf(r->last_error, sizeof(r->last_error), "device %s by the controller (version %" PRIu64 ")",
+		 revoked ? "revoked" : "suspended", c->version);
+	runner_set_state(r, revoked ? RUN_REVOKED : RUN_SUSPENDED,
+			 revoked ? "device_revoked" : "device_suspended");
+	if (revoked)
+		runner_schedule(r, r->revoked_ms);
+	else
+		runner_schedule(r, fetch_backoff_ms(r->suspended_polls++, 1000, r->suspend_max_ms));
+}
+
+/*
+ * 401/403/404/410. Only an answer carrying a signed_state that verifies (verify.h) takes
+ * the tunnel down: anyone on the path (a proxy, a fake controller behind --insecure-http)
+ * can send a status code, so an unsigned one is handled like an unreachable controller.
+ */
+static void runner_on_denied(struct runner *r, long status, const json_t *reply)
+{
+	struct agent_state_change c;
+	struct verify_params vp = { .signing_pk = r->st.signing_pk, .device_id = r->st.device_id,
+				    .min_version = r->version + 1, .now = time(NULL) };
+	const json_t *env = json_object_get(reply, "signed_state");
+	enum verify_result vr = env ? verify_state_change(env, &vp, &c) : VERIFY_MALFORMED;
+	char what[160];
+	int ret;
+
+	if (vr != VERIFY_OK) {
+		log_warn("event=unverified_denial status=%ld code=%s reason=%s applied_version=%" PRIu64
+			 " action=keep_running",
+			 status, fetch_error_code(reply), env ? verify_result_name(vr) : "unsigned",
+			 r->version);
+		snprintf(what, sizeof(what), "unverified HTTP %ld %s (%s): treated as unreachable",
+			 status, fetch_error_code(reply), env ? verify_result_name(vr) : "unsigned");
+		runner_fail(r, what);
+		return;
+	}
+	log_info("event=verified_denial state=%s version=%" PRIu64,
+		 c.state == AGENT_DEVICE_REVOKED ? "revoked" : "suspended", c.version);
+	ret = state_denial_save(r->st.dir, env);
+	if (ret < 0)
+		log_warn("event=denial_persist_failed error=\"%s\"", strerror(-ret));
+	runner_deny(r, &c);
+}
+
 static void runner_on_answer(struct runner *r, long status, const json_t *reply, int err,
 			     long retry_after_s)
 {
@@ -238,23 +290,8 @@ static void runner_on_answer(struct runner *r, long status, const json_t *reply,
 	} else if (status == 304) {
 		r->failures = 0;
 		runner_schedule(r, 0);
-	} else if (status == 403 && strcmp(code, "device_suspended") == 0) {
-		long d = fetch_backoff_ms(r->suspended_polls++, 1000, r->suspend_max_ms);
-
-		r->failures = 0;
-		runner_teardown(r);
-		snprintf(r->last_error, sizeof(r->last_error), "device suspended by the controller");
-		runner_set_state(r, RUN_SUSPENDED, "device_suspended");
-		runner_schedule(r, d);
-	} else if ((status == 401 || status == 403 || status == 404 || status == 410) && code[0]) {
-		/* Only the controller's own error body counts: a 404 page from a proxy in the
-		 * way must not take the tunnel down. */
-		r->failures = 0;
-		runner_teardown(r);
-		snprintf(r->last_error, sizeof(r->last_error), "device revoked (HTTP %ld %s)", status,
-			 code);
-		runner_set_state(r, RUN_REVOKED, code[0] ? code : "unauthorized");
-		runner_schedule(r, r->revoked_ms);
+	} else if (status == 401 || status == 403 || status == 404 || status == 410) {
+		runner_on_denied(r, status, reply);
 	} else {
 		snprintf(what, sizeof(what), "HTTP %ld %s", status, code);
 		runner_fail(r, what);
@@ -364,13 +401,54 @@ static void runner_maybe_rotate(struct runner *r)
 	}
 }
 
-static int runner_start_tunnel(struct runner *r)
+/* A suspension or revocation verified before a restart still holds. */
+static void runner_load_denial(struct runner *r)
 {
-	json_t *env = NULL;
-	struct agent_config *cfg = NULL;
 	struct verify_params vp = { .signing_pk = r->st.signing_pk, .device_id = r->st.device_id,
 				    .min_version = 0, .now = time(NULL) };
+	struct agent_state_change c;
+	json_t *env = NULL;
+
+	if (state_denial_load(r->st.dir, &env) < 0)
+		return;
+	if (verify_state_change(env, &vp, &c) == VERIFY_OK) {
+		r->denied_version = c.version;
+		r->state = c.state == AGENT_DEVICE_REVOKED ? RUN_REVOKED : RUN_SUSPENDED;
+		log_info("event=last_denial state=%s version=%" PRIu64, run_state_names[r->state],
+			 c.version);
+	}
+	json_decref(env);
+}
+
+/* The last good config brings the tunnel back while the controller is away, unless a
+ * verified suspension or revocation came after it. */
+static void runner_load_last_config(struct runner *r)
+{
+	struct verify_params vp = {
+		.signing_pk = r->st.signing_pk, .device_id = r->st.device_id,
+		.min_version = verify_min_config_version(false, false, 0, r->denied_version),
+		.now = time(NULL),
+	};
+	struct agent_config *cfg = NULL;
 	enum verify_result vr;
+	json_t *env = NULL;
+
+	if (state_config_load(r->st.dir, &env) < 0)
+		return;
+	vr = verify_envelope(env, &vp, &cfg);
+	if (vr == VERIFY_OK) {
+		log_info("event=last_good_config version=%" PRIu64, cfg->version);
+		runner_accept(r, cfg, NULL);
+	} else {
+		log_warn("event=last_good_config_unusable reason=%s", verify_result_name(vr));
+		if (vr == VERIFY_EXPIRED)
+			runner_set_state(r, RUN_EXPIRED, "expired");
+	}
+	json_decref(env);
+}
+
+static int runner_start_tunnel(struct runner *r)
+{
 	int ret;
 
 	ret = tunnel_create(&r->tun, r->ifname, r->priv);
@@ -390,19 +468,8 @@ static int runner_start_tunnel(struct runner *r)
 		agent_errorf("cannot start the data plane on %s: %s", r->ifname, strerror(-ret));
 		return ret;
 	}
-	/* The last good config brings the tunnel back while the controller is away. */
-	if (state_config_load(r->st.dir, &env) == 0) {
-		vr = verify_envelope(env, &vp, &cfg);
-		if (vr == VERIFY_OK) {
-			log_info("event=last_good_config version=%" PRIu64, cfg->version);
-			runner_accept(r, cfg, NULL);
-		} else {
-			log_warn("event=last_good_config_unusable reason=%s", verify_result_name(vr));
-			if (vr == VERIFY_EXPIRED)
-				runner_set_state(r, RUN_EXPIRED, "expired");
-		}
-		json_decref(env);
-	}
+	runner_load_denial(r);
+	runner_load_last_config(r);
 	return 0;
 }
 

@@ -303,3 +303,13 @@ int state_status_load(const char *dir, json_t **status)
 {
 	return load_json(dir, "status.json", status);
 }
+
+int state_denial_save(const char *dir, const json_t *envelope)
+{
+	return save_json(dir, "denied.json", envelope);
+}
+
+int state_denial_load(const char *dir, json_t **envelope)
+{
+	return load_json(dir, "denied.json", envelope);
+}

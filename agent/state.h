@@ -6,6 +6,8 @@
  *   state.json    server URL, device id, pinned signing key, TLS options, role
  *   config.json   the last good signed config envelope, exactly as received
  *   status.json   what `run` is doing now (pid, interface, state), read by `status`
+ *   denied.json   the last verified suspension or revocation envelope (verify.h), so a
+ *                 restart does not bring back a tunnel the controller switched off
  */
 #ifndef KW_AGENT_STATE_H
 #define KW_AGENT_STATE_H
@@ -66,6 +68,11 @@ void state_clear(struct agent_state *st);
 int state_config_save(const char *dir, const json_t *envelope);
 /* *envelope is a new reference; -ENOENT when none saved. */
 int state_config_load(const char *dir, json_t **envelope);
+
+/* denied.json: the signed_state envelope of a verified suspension or revocation. */
+int state_denial_save(const char *dir, const json_t *envelope);
+/* *envelope is a new reference; -ENOENT when none saved. */
+int state_denial_load(const char *dir, json_t **envelope);
 
 /* status.json, written by `run` and read by `status`. */
 int state_status_save(const char *dir, const json_t *status);

@@ -4,7 +4,8 @@
 # login, bob by an admin token), each agent on the embedded data plane in its own
 # network namespace. Cases of issue 5, in order:
 #   1. each laptop pings the corporate host through the gateway; `wg show` works
-#   2. tampered (byte flipped), foreign-signed and forged configs are rejected, tunnel kept
+#   2. tampered (byte flipped), foreign-signed and forged configs are rejected, tunnel kept;
+#      unsigned/forged/old suspensions ignored, a signed one acted on, a replay refused
 #   3. key rotation under traffic (laptop, then gateway) loses at most a handshake's packets
 #   4. an older config (replayed) is rejected
 #   5. keywayd killed: tunnels keep working; restarted: the agents resume long-polling
@@ -46,7 +47,7 @@ PROXY_PORT=$(kw_free_port)
 MODE="$KWE_DIR/proxy.mode"
 echo pass >"$MODE"
 kw_spawn python3 "$top_srcdir/tests/integration/e2e/tamper_proxy.py" "$KWE_CTL_IP" "$PROXY_PORT" "$KWE_URL" "$MODE" \
-	2>>"$KWE_DIR/proxy.log"
+	"$KWE_DIR/keywayd/signing.key" 2>>"$KWE_DIR/proxy.log"
 kw_wait_port "$KWE_CTL_IP" "$PROXY_PORT" 10 || fatal "tamper proxy"
 
 # Enrollment: the gateway and bob with admin-made tokens, alice with her LDAP password.
@@ -102,6 +103,41 @@ for m in flip:bad_signature foreign:foreign_key forged:bad_signature; do
 	kw_check "  … and bob's tunnel keeps running on the good one" kwe_ping l2
 	kw_check "  … at the same version" test "$(kwe_json version <"$KWE_DIR/l2/status.json")" = "$V2"
 done
+
+# 2b. Suspension and revocation answers act only when signed: unsigned, forged and
+# old-version ones count as an unreachable controller (tunnel kept); a verified
+# suspension takes the tunnel down, and a replay of the still-valid config that came
+# before it does not bring it back; a newer config does.
+denials() { grep -c "event=unverified_denial.*reason=$1" "$KWE_DIR/l2.log"; }
+more_denials() { [ "$(denials "$1")" -gt "$2" ]; }
+for m in deny403:unsigned deny401:unsigned deny404:unsigned denyforged:bad_signature denyold:rollback; do
+	mode=${m%%:*}; why=${m#*:}
+	before=$(denials "$why")
+	echo "$mode" >"$MODE"
+	kw_check "a $mode answer is not acted on ($why)" within 8000 more_denials "$why" "$before"
+	kw_check "  … bob's agent stays up" kwe_state_is l2 up
+	echo pass >"$MODE"
+	kw_check "  … and his tunnel keeps running" kwe_ping l2
+done
+echo suspend >"$MODE"
+kw_check "a suspension signed by the controller takes bob's tunnel down" within 8000 kwe_state_is l2 suspended
+kw_check "  … no peers left on his interface" bash -c "[ -z \"\$(wg show ${KWE_P}l2 peers)\" ]"
+before=$(rejections rollback)
+echo replay >"$MODE"
+kw_check "a replay of the still-valid config is refused (rollback)" within 8000 more_rejections rollback "$before"
+kw_check "  … bob stays suspended, no peers" bash -c "grep -q '\"state\":\"suspended\"' '$KWE_DIR/l2/status.json' && [ -z \"\$(wg show ${KWE_P}l2 peers)\" ]"
+kwe_stop l2
+kwe_run l2 $RUNOPTS
+kw_check "  … also after a restart of his agent (denied.json)" within 5000 kwe_state_is l2 suspended
+kw_check "  … whose interface stays without peers" bash -c "[ -z \"\$(wg show ${KWE_P}l2 peers)\" ]"
+echo pass >"$MODE"
+# A suspend and restore by the admin moves bob's config version above the one suspended.
+D2=$(kwe_device_id l2)
+kwe_api POST "/api/v1/devices/$D2/suspend" >/dev/null
+kwe_api POST "/api/v1/devices/$D2/restore" >/dev/null
+kw_check "a newer config brings bob's tunnel back" within 15000 kwe_up l2
+kw_check "  … and he pings again" within 8000 kwe_ping l2
+L2=$(kwe_pubkey l2)
 
 # 3. Key rotation under traffic: bob's laptop, then the gateway.
 rotate_under_traffic() { # NAME PINGER
@@ -166,7 +202,7 @@ echo "measure: DELETE to gateway drop after a keywayd restart: $ms ms"
 kw_check "bob's traffic stops" kwe_no_ping l2
 kw_check "alice is unaffected" kwe_ping l1
 kw_check "bob's agent says revoked" within 25000 kwe_state_is l2 revoked
-kw_check "keyway-agent status says revoked" bash -c "'$KWE_AGENT' status --state '$KWE_DIR/l2' | grep -q revoked"
+kw_check "keyway-agent status says revoked" bash -c "'$KWE_AGENT' status --state '$KWE_DIR/l2' | grep -q '^agent: *revoked'"
 
 # 7. An admin suspends alice's laptop, then restores it (the agent's side of a suspension).
 D1=$(kwe_device_id l1)
