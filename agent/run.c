@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "fetch.h"
 #include "log.h"
+#include "metrics.h"
 #include "privdrop.h"
 #include "rotate.h"
 #include "state.h"
@@ -63,6 +64,8 @@ struct runner {
 	int wait_s;
 	long backoff_base_ms, backoff_max_ms, suspend_max_ms, revoked_ms;
 	long rotate_days;
+	const char *metrics_listen; /* NULL: no metrics listener */
+	struct metrics *metrics;
 };
 
 static int64_t now_ms(void)
@@ -84,6 +87,7 @@ static void runner_save_status(struct runner *r)
 			      r->last_error);
 	int ret;
 
+	metrics_publish(r->metrics, run_state_names[r->state], r->version, r->cur);
 	if (!j)
 		return;
 	ret = state_status_save(r->st.dir, j);
@@ -476,7 +480,8 @@ static int runner_start_tunnel(struct runner *r)
 static const char usage_run[] =
 	"usage: keyway-agent run [--state DIR] [--interface NAME] [--uapi-dir DIR]\n"
 	"                        [--wait S] [--backoff-max S] [--suspended-max S]\n"
-	"                        [--rotate-days N] [--log-level LEVEL]\n";
+	"                        [--rotate-days N] [--log-level LEVEL]\n"
+	"                        [--metrics-listen ADDR:PORT]  (Prometheus, e.g. 127.0.0.1:9586)\n";
 
 /* Defaults, then the options. CLI_CONTINUE or the exit status. */
 static int run_parse(int argc, char **argv, struct runner *r)
@@ -491,6 +496,7 @@ static int run_parse(int argc, char **argv, struct runner *r)
 		{ "suspended-max", CLI_LONG, &suspend_max_s, 0, 1, 30 },
 		{ "rotate-days", CLI_LONG, &r->rotate_days, 0, 0, 3650 },
 		{ "log-level", CLI_STRING, &level, 0, 0, 0 },
+		{ "metrics-listen", CLI_STRING, &r->metrics_listen, 0, 0, 0 },
 	};
 	int rc;
 
@@ -616,6 +622,17 @@ int cmd_run(int argc, char **argv)
 	/* 4. The tunnel, privileges dropped, the last good config. */
 	if (fetch_poll_new(&poll) < 0 || runner_start_tunnel(r) < 0)
 		goto out;
+	if (r->metrics_listen) {
+		ret = metrics_start(&r->metrics, r->metrics_listen, run_state_names,
+				    sizeof(run_state_names) / sizeof(run_state_names[0]),
+				    tunnel_metrics_peers, &r->tun);
+		if (ret < 0) {
+			agent_errorf("--metrics-listen %s: %s", r->metrics_listen,
+				     ret == -EINVAL ? "not a numeric ADDR:PORT or [V6]:PORT" : strerror(-ret));
+			goto out;
+		}
+		log_info("event=metrics_listening address=%s", r->metrics_listen);
+	}
 	log_info("event=started device_id=%s interface=%s server=%s version=%" PRIu64,
 		 r->st.device_id, r->ifname, r->st.server, r->version);
 	runner_save_status(r);
@@ -625,6 +642,8 @@ int cmd_run(int argc, char **argv)
 	rc = 0;
 out:
 	fetch_poll_free(poll);
+	metrics_stop(r->metrics); /* before the device goes: it reads the device's peers */
+	r->metrics = NULL;
 	if (r->tun.dev) {
 		runner_teardown(r);
 		tunnel_close(&r->tun);

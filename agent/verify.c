@@ -87,6 +87,14 @@ static int parse_peer(const json_t *jp, struct agent_peer *p)
 	} else if (ka && !json_is_null(ka)) {
 		return -EINVAL;
 	}
+	/* Optional, for display: a peer's device id and username (a gateway's config). */
+	if (id_to_text(json_object_get(jp, "device_id"), p->device_id, sizeof(p->device_id)) < 0)
+		p->device_id[0] = '\0';
+	if (json_is_string(json_object_get(jp, "username"))) {
+		p->username = strdup(json_string_value(json_object_get(jp, "username")));
+		if (!p->username)
+			return -ENOMEM;
+	}
 	allowed = json_object_get(jp, "allowed_ips");
 	if (!json_is_array(allowed) || json_array_size(allowed) > AGENT_MAX_ALLOWED)
 		return -EINVAL;
@@ -176,8 +184,10 @@ void agent_config_free(struct agent_config *cfg)
 
 	if (!cfg)
 		return;
-	for (i = 0; i < cfg->n_peers; i++)
+	for (i = 0; i < cfg->n_peers; i++) {
 		free(cfg->peers[i].allowed);
+		free(cfg->peers[i].username);
+	}
 	free(cfg->peers);
 	free(cfg);
 }

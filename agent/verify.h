@@ -29,6 +29,10 @@ struct agent_peer {
 	uint16_t persistent_keepalive;
 	size_t n_allowed;
 	struct kw_cidr *allowed; /* owned */
+	/* Who the peer is, when the controller says so (a gateway's peers): labels for the
+	 * metrics only, never used to configure anything. "" / NULL when not given. */
+	char device_id[24];
+	char *username; /* owned */
 };
 
 struct agent_config {

@@ -365,6 +365,40 @@ START_TEST(test_replay_after_suspension)
 }
 END_TEST
 
+/* A gateway's peers may name their device and user (metrics labels); optional. */
+START_TEST(test_peer_identity)
+{
+	struct agent_config *cfg = NULL;
+	char *text = NULL;
+	json_t *payload;
+
+	ck_assert_int_ge(asprintf(&text,
+				  "{\"version\":3,\"device_id\":7,\"expires_at\":%d,"
+				  "\"interface\":{\"addresses\":[\"10.77.0.1/32\"],\"listen_port\":51820},"
+				  "\"peers\":[{\"public_key\":\"%s\",\"allowed_ips\":[],\"device_id\":17,"
+				  "\"username\":\"bob\"},{\"public_key\":\"%s\",\"allowed_ips\":[]}]}",
+				  NOW + 60, peer_a, peer_b), 0);
+	payload = json_loads(text, 0, NULL);
+	ck_assert_ptr_nonnull(payload);
+	ck_assert_int_eq(agent_config_from_json(payload, &cfg), 0);
+	for (size_t i = 0; i < cfg->n_peers; i++) {
+		char b64[KW_KEY_B64_LEN + 1];
+
+		key_to_base64(b64, cfg->peers[i].public_key);
+		if (strcmp(b64, peer_a) == 0) {
+			ck_assert_str_eq(cfg->peers[i].device_id, "17");
+			ck_assert_str_eq(cfg->peers[i].username, "bob");
+		} else {
+			ck_assert_str_eq(cfg->peers[i].device_id, "");
+			ck_assert_ptr_null(cfg->peers[i].username);
+		}
+	}
+	agent_config_free(cfg);
+	json_decref(payload);
+	free(text);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("agent_verify");
@@ -386,6 +420,7 @@ int main(void)
 	tcase_add_test(tc, test_state_change_verified);
 	tcase_add_test(tc, test_state_change_refused);
 	tcase_add_test(tc, test_replay_after_suspension);
+	tcase_add_test(tc, test_peer_identity);
 	suite_add_tcase(s, tc);
 	return check_run_suite(s);
 }

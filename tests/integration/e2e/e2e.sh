@@ -4,6 +4,7 @@
 # login, bob by an admin token), each agent on the embedded data plane in its own
 # network namespace. Cases of issue 5, in order:
 #   1. each laptop pings the corporate host through the gateway; `wg show` works
+#   1b. Prometheus metrics of the gateway and a laptop move with traffic
 #   2. tampered (byte flipped), foreign-signed and forged configs are rejected, tunnel kept;
 #      unsigned/forged/old suspensions ignored, a signed one acted on, a replay refused
 #   3. key rotation under traffic (laptop, then gateway) loses at most a handshake's packets
@@ -56,7 +57,8 @@ kwe_enroll gw "$KWE_URL" --token "$T_GW" --endpoint "$KWE_GW_IP:$KWE_WG_PORT" >"
 	{ cat "$KWE_DIR/enroll-gw.out"; fatal "gateway enrolls"; }
 kw_ok "gateway enrolls with an admin token"
 RUNOPTS="--backoff-max 2 --suspended-max 2 --wait 20"
-kwe_run gw $RUNOPTS
+MPORT=$(kw_free_port) # the metrics listeners, each on its namespace's loopback
+kwe_run gw $RUNOPTS --metrics-listen "127.0.0.1:$MPORT"
 kw_check "gateway tunnel up" within 5000 kwe_up gw
 
 echo 'Passw0rd!' | kwe_enroll l1 "$KWE_URL" --user alice >"$KWE_DIR/enroll-l1.out" 2>&1 ||
@@ -73,7 +75,7 @@ kw_check "a password on argv is impossible (no --password option)" \
 	bash -c "! '$KWE_AGENT' enroll --server '$KWE_URL' --user alice --password x 2>/dev/null"
 
 START=$(kwe_now_ms)
-kwe_run l1 $RUNOPTS
+kwe_run l1 $RUNOPTS --metrics-listen "[::1]:$MPORT"
 kwe_run l2 $RUNOPTS
 L1=$(kwe_pubkey l1); L2=$(kwe_pubkey l2)
 
@@ -89,6 +91,32 @@ kw_check "keyway-agent status shows the peer with bytes" \
 	bash -c "'$KWE_AGENT' status --state '$KWE_DIR/l1' | grep -q 'transfer: [1-9]'"
 kw_check "only CAP_NET_ADMIN is left" \
 	bash -c "grep -q '^CapEff:.*0000000000001000$' /proc/$KWE_PID_l1/status && grep -q '^CapBnd:.*0000000000001000$' /proc/$KWE_PID_l1/status"
+
+# 1b. Metrics (Prometheus text 0.0.4, parsed by prometheus_client): per-peer counters
+# that move with traffic, the config version and expiry, the state.
+scrape() { ip netns exec "${KWE_P}$1" python3 "$top_srcdir/tests/integration/e2e/metrics_check.py" "$2/metrics"; }
+M0=$(scrape gw "http://127.0.0.1:$MPORT") || M0='{}'
+mget() { python3 -c 'import json,sys; v=json.loads(sys.argv[1])
+for k in sys.argv[2:]: v=v.get(k, {}) if isinstance(v, dict) else {}
+print(v if v != {} else "")' "$@"; }
+kw_check "gateway metrics parse, text format 0.0.4" bash -c "echo '$M0' | grep -q 'version=0.0.4'"
+kw_check "  … a series per laptop, up, with bytes both ways" bash -c \
+	"[ '$(mget "$M0" peers "$L1" up)$(mget "$M0" peers "$L2" up)' = 11 ] && [ '$(mget "$M0" peers "$L1" rx)' -gt 0 ] && [ '$(mget "$M0" peers "$L1" tx)' -gt 0 ]"
+kw_check "  … last handshake is a recent unix time" bash -c "[ \$(( \$(date +%s) - $(mget "$M0" peers "$L1" handshake 2>/dev/null || echo 0) )) -lt 60 ]"
+kw_check "  … config version as status says, expiry ahead, state up" bash -c \
+	"[ '$(mget "$M0" version)' = '$(kwe_json version <"$KWE_DIR/gw/status.json")' ] && [ '$(mget "$M0" expires)' -gt 0 ] && [ '$(mget "$M0" state)' = up ]"
+ip netns exec "${KWE_P}l1" ping -c 20 -i 0.01 -s 1000 -q "$KWE_CORP_HOST" >/dev/null 2>&1
+M1=$(scrape gw "http://127.0.0.1:$MPORT") || M1='{}'
+kw_check "  … alice's received counter grows with 20 kB of pings" bash -c \
+	"[ \$(( $(mget "$M1" peers "$L1" rx) - $(mget "$M0" peers "$L1" rx) )) -ge 20000 ]"
+kw_check "  … and her sent counter too" bash -c "[ $(mget "$M1" peers "$L1" tx) -gt $(mget "$M0" peers "$L1" tx) ]"
+kw_check "  … bob's counters do not move with alice's traffic" bash -c \
+	"[ \$(( $(mget "$M1" peers "$L2" rx) - $(mget "$M0" peers "$L2" rx) )) -lt 20000 ]"
+GWKEY=$(kwe_pubkey gw)
+ML=$(scrape l1 "http://[::1]:$MPORT") || ML='{}'
+kw_check "alice's laptop exports its gateway peer (IPv6 loopback listener)" bash -c "[ '$(mget "$ML" peers "$GWKEY" up)' = 1 ]"
+kw_check "no metrics listener without --metrics-listen" \
+	bash -c "! ip netns exec ${KWE_P}l2 curl -s -m 2 http://127.0.0.1:$MPORT/metrics >/dev/null"
 
 # 2. Tampered, foreign-signed and forged configs: rejected, tunnel kept.
 V2=$(kwe_json version <"$KWE_DIR/l2/status.json")
