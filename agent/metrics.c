@@ -261,8 +261,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	return metrics_reply(c, 200, body, len, "text/plain; version=0.0.4; charset=utf-8");
 }
 
-/* "ADDR:PORT" or "[V6]:PORT", numeric. */
-static int parse_listen(const char *text, struct sockaddr_storage *ss, bool *v6)
+int metrics_listen_parse(const char *text, struct sockaddr_storage *ss, bool *v6)
 {
 	char host[INET6_ADDRSTRLEN + 2];
 	const char *colon = strrchr(text, ':');
@@ -300,7 +299,7 @@ int metrics_start(struct metrics **out, const char *listen, const char *const *s
 	int ret;
 
 	*out = NULL;
-	ret = parse_listen(listen, &ss, &v6);
+	ret = metrics_listen_parse(listen, &ss, &v6);
 	if (ret < 0)
 		return ret;
 	m = calloc(1, sizeof(*m));

@@ -26,6 +26,7 @@
 #ifndef KW_AGENT_METRICS_H
 #define KW_AGENT_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -70,6 +71,10 @@ int metrics_render(const struct metrics_view *v, const struct metrics_peer *peer
 		   char **out, size_t *len);
 
 struct metrics;
+struct sockaddr_storage;
+
+/* "ADDR:PORT" or "[V6ADDR]:PORT", numeric only. 0 or -EINVAL. */
+int metrics_listen_parse(const char *text, struct sockaddr_storage *ss, bool *v6);
 
 /* Listen on "ADDR:PORT" or "[V6ADDR]:PORT" (numeric only). -EINVAL bad address,
  * -EADDRINUSE / other errno when it cannot listen. */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -508,6 +509,16 @@ static int run_parse(int argc, char **argv, struct runner *r)
 		return 2;
 	}
 	strcpy(r->ifname, ifname ? ifname : "keyway0");
+	if (r->metrics_listen) {
+		struct sockaddr_storage ss;
+		bool v6;
+
+		if (metrics_listen_parse(r->metrics_listen, &ss, &v6) < 0) {
+			agent_errorf("--metrics-listen: '%s' is not a numeric ADDR:PORT or [V6ADDR]:PORT",
+				     r->metrics_listen);
+			return 2;
+		}
+	}
 	if (level && log_set_level_name(level) < 0) {
 		agent_errorf("--log-level: unknown log level %s", level);
 		return 2;
