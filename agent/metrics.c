@@ -8,6 +8,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdio_ext.h>
 #include <string.h>
 #include <time.h>
 
@@ -19,6 +20,10 @@
 
 void metrics_label_escape(FILE *f, const char *s)
 {
+	if (!strpbrk(s, "\\\"\n")) {
+		fputs(s, f); /* the usual case: nothing to escape */
+		return;
+	}
 	for (; *s; s++) {
 		if (*s == '\\')
 			fputs("\\\\", f);
@@ -54,7 +59,9 @@ static void peer_labels(FILE *f, const struct metrics_view *v, const struct metr
 	char b64[KW_KEY_B64_LEN + 1];
 
 	key_to_base64(b64, p->public_key);
-	fprintf(f, "{public_key=\"%s\"", b64);
+	fputs("{public_key=\"", f);
+	fwrite(b64, 1, KW_KEY_B64_LEN, f);
+	fputc('"', f);
 	if (id && id->device_id[0]) {
 		fputs(",device_id=\"", f);
 		metrics_label_escape(f, id->device_id);
@@ -68,16 +75,53 @@ static void peer_labels(FILE *f, const struct metrics_view *v, const struct metr
 	fputc('}', f);
 }
 
+/*
+ * Every peer's label set, written once and used by the four families: *text holds them
+ * one after the other, (*offs)[i] where peer i's starts ((*offs)[n] the end).
+ */
+static int peer_label_table(const struct metrics_view *v, const struct metrics_peer *peers,
+			    size_t n, char **text, size_t **offs)
+{
+	size_t len = 0, i;
+	FILE *f;
+
+	*text = NULL;
+	*offs = calloc(n + 1, sizeof(**offs));
+	f = *offs ? open_memstream(text, &len) : NULL;
+	if (!f) {
+		free(*offs);
+		*offs = NULL;
+		return -ENOMEM;
+	}
+	__fsetlocking(f, FSETLOCKING_BYCALLER);
+	for (i = 0; i < n; i++) {
+		(*offs)[i] = (size_t)ftello(f);
+		peer_labels(f, v, &peers[i]);
+	}
+	(*offs)[n] = (size_t)ftello(f);
+	if (fclose(f) != 0 || !*text) {
+		free(*text);
+		free(*offs);
+		*text = NULL;
+		*offs = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /* One family of per-peer samples; which selects the value. */
 static void peer_family(FILE *f, const struct metrics_view *v, const struct metrics_peer *peers,
-			size_t n, const char *name, const char *type, const char *help, int which)
+			size_t n, const char *labels, const size_t *offs, const char *name,
+			const char *type, const char *help, int which)
 {
-	size_t i;
+	char num[24];
+	size_t i, name_len = strlen(name);
 
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 	for (i = 0; i < n; i++) {
 		const struct metrics_peer *p = &peers[i];
 		uint64_t val;
+		int k;
 
 		switch (which) {
 		case 0: val = p->rx_bytes; break;
@@ -87,32 +131,46 @@ static void peer_family(FILE *f, const struct metrics_view *v, const struct metr
 			val = p->last_handshake > 0 && v->now - p->last_handshake < METRICS_PEER_UP_S;
 			break;
 		}
-		fputs(name, f);
-		peer_labels(f, v, p);
-		fprintf(f, " %" PRIu64 "\n", val);
+		fwrite(name, 1, name_len, f);
+		fwrite(labels + offs[i], 1, offs[i + 1] - offs[i], f);
+		k = snprintf(num, sizeof(num), " %" PRIu64 "\n", val);
+		fwrite(num, 1, (size_t)k, f);
 	}
 }
 
 int metrics_render(const struct metrics_view *v, const struct metrics_peer *peers, size_t n,
 		   char **out, size_t *len)
 {
-	FILE *f;
-	size_t i;
+	static const struct {
+		const char *name, *type, *help;
+	} fams[] = {
+		{ "wireguard_peer_received_bytes_total", "counter", "Bytes received from the peer." },
+		{ "wireguard_peer_sent_bytes_total", "counter", "Bytes sent to the peer." },
+		{ "wireguard_peer_last_handshake_seconds", "gauge",
+		  "Unix time of the last handshake with the peer, 0 if none." },
+		{ "wireguard_peer_up", "gauge", "1 when the last handshake is less than 180 s old." },
+	};
 	int64_t left = v->expires_at > v->now ? v->expires_at - v->now : 0;
+	char *labels = NULL;
+	size_t *offs = NULL, i;
+	FILE *f;
 
 	*out = NULL;
 	*len = 0;
-	f = open_memstream(out, len);
-	if (!f)
+	if (peer_label_table(v, peers, n, &labels, &offs) < 0)
 		return -ENOMEM;
-	peer_family(f, v, peers, n, "wireguard_peer_received_bytes_total", "counter",
-		    "Bytes received from the peer.", 0);
-	peer_family(f, v, peers, n, "wireguard_peer_sent_bytes_total", "counter",
-		    "Bytes sent to the peer.", 1);
-	peer_family(f, v, peers, n, "wireguard_peer_last_handshake_seconds", "gauge",
-		    "Unix time of the last handshake with the peer, 0 if none.", 2);
-	peer_family(f, v, peers, n, "wireguard_peer_up", "gauge",
-		    "1 when the last handshake is less than 180 s old.", 3);
+	f = open_memstream(out, len);
+	if (!f) {
+		free(labels);
+		free(offs);
+		return -ENOMEM;
+	}
+	__fsetlocking(f, FSETLOCKING_BYCALLER);
+	for (i = 0; i < sizeof(fams) / sizeof(fams[0]); i++)
+		peer_family(f, v, peers, n, labels, offs, fams[i].name, fams[i].type, fams[i].help,
+			    (int)i);
+	free(labels);
+	free(offs);
 	fprintf(f, "# HELP keyway_agent_config_version Version of the running signed config.\n"
 		   "# TYPE keyway_agent_config_version gauge\nkeyway_agent_config_version %" PRIu64 "\n",
 		v->version);
@@ -133,6 +191,14 @@ int metrics_render(const struct metrics_view *v, const struct metrics_peer *peer
 	return 0;
 }
 
+/* The peer identities of one config, shared by the run loop's latest publication and the
+ * scrapes rendering from it; refs counted under struct metrics' lock. */
+struct metrics_ids {
+	unsigned refs;
+	size_t n;
+	struct metrics_identity *ids;
+};
+
 struct metrics {
 	struct MHD_Daemon *daemon;
 	pthread_mutex_t lock;
@@ -144,47 +210,60 @@ struct metrics {
 	const char *state;
 	uint64_t version;
 	int64_t expires_at;
-	const struct agent_config *cfg_seen; /* identities below are from it */
-	struct metrics_identity *ids;
-	size_t n_ids;
+	const struct agent_config *cfg_seen; /* ids are from it */
+	struct metrics_ids *ids;
 };
 
-static void ids_free(struct metrics_identity *ids, size_t n)
+static void ids_free(struct metrics_ids *t)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		free(ids[i].username);
-	free(ids);
+	if (!t)
+		return;
+	for (i = 0; i < t->n; i++)
+		free(t->ids[i].username);
+	free(t->ids);
+	free(t);
 }
 
-/* The identities of cfg's peers, sorted (cfg's peers are sorted by key already). */
-static struct metrics_identity *ids_from(const struct agent_config *cfg, size_t *n)
+/* Drop one reference (lock held); returns the table when it is to be freed. */
+static struct metrics_ids *ids_unref_locked(struct metrics_ids *t)
 {
-	struct metrics_identity *ids;
+	return t && --t->refs == 0 ? t : NULL;
+}
+
+/* The identities of cfg's peers, sorted (cfg's peers are sorted by key already). NULL
+ * when there are none or memory ran out (the pages then lack those labels). */
+static struct metrics_ids *ids_from(const struct agent_config *cfg)
+{
+	struct metrics_ids *t;
 	size_t i;
 
-	*n = 0;
 	if (!cfg || cfg->n_peers == 0)
 		return NULL;
-	ids = calloc(cfg->n_peers, sizeof(*ids));
-	if (!ids)
+	t = calloc(1, sizeof(*t));
+	if (!t)
 		return NULL;
-	for (i = 0; i < cfg->n_peers; i++) {
-		memcpy(ids[i].public_key, cfg->peers[i].public_key, KW_KEY_LEN);
-		memcpy(ids[i].device_id, cfg->peers[i].device_id, sizeof(ids[i].device_id));
-		if (cfg->peers[i].username)
-			ids[i].username = strdup(cfg->peers[i].username); /* NULL: no label */
+	t->ids = calloc(cfg->n_peers, sizeof(*t->ids));
+	if (!t->ids) {
+		free(t);
+		return NULL;
 	}
-	*n = cfg->n_peers;
-	return ids;
+	for (i = 0; i < cfg->n_peers; i++) {
+		memcpy(t->ids[i].public_key, cfg->peers[i].public_key, KW_KEY_LEN);
+		memcpy(t->ids[i].device_id, cfg->peers[i].device_id, sizeof(t->ids[i].device_id));
+		if (cfg->peers[i].username)
+			t->ids[i].username = strdup(cfg->peers[i].username); /* NULL: no label */
+	}
+	t->n = cfg->n_peers;
+	t->refs = 1;
+	return t;
 }
 
 void metrics_publish(struct metrics *m, const char *state, uint64_t version,
 		     const struct agent_config *cfg)
 {
-	struct metrics_identity *ids = NULL, *old = NULL;
-	size_t n = 0, n_old = 0;
+	struct metrics_ids *ids = NULL, *old = NULL;
 	bool changed;
 
 	if (!m)
@@ -196,20 +275,18 @@ void metrics_publish(struct metrics *m, const char *state, uint64_t version,
 		  (cfg ? cfg->expires_at : 0) != m->expires_at;
 	pthread_mutex_unlock(&m->lock);
 	if (changed)
-		ids = ids_from(cfg, &n); /* outside the lock: a gateway may have many peers */
+		ids = ids_from(cfg); /* outside the lock: a gateway may have many peers */
 	pthread_mutex_lock(&m->lock);
 	m->state = state;
 	m->version = version;
 	m->expires_at = cfg ? cfg->expires_at : 0;
 	if (changed) {
-		old = m->ids;
-		n_old = m->n_ids;
+		old = ids_unref_locked(m->ids);
 		m->ids = ids;
-		m->n_ids = n;
 		m->cfg_seen = cfg;
 	}
 	pthread_mutex_unlock(&m->lock);
-	ids_free(old, n_old);
+	ids_free(old);
 }
 
 static enum MHD_Result metrics_reply(struct MHD_Connection *c, unsigned status, char *body,
@@ -233,6 +310,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				  size_t *upload_size, void **req_cls)
 {
 	struct metrics *m = cls;
+	struct metrics_ids *ids;
 	struct metrics_peer *peers = NULL;
 	struct metrics_view v;
 	size_t n = 0, len = 0;
@@ -248,13 +326,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		log_warn("event=metrics_peers_failed error=\"%s\"", strerror(-ret));
 		n = 0;
 	}
+	/* Take what the run loop published, then render without the lock: a gateway's page
+	 * may take a while and the run loop publishes at every state change. */
 	pthread_mutex_lock(&m->lock);
+	ids = m->ids;
+	if (ids)
+		ids->refs++;
 	v = (struct metrics_view){ .state = m->state, .state_names = m->state_names,
 				   .n_states = m->n_states, .version = m->version,
-				   .expires_at = m->expires_at, .now = time(NULL), .ids = m->ids,
-				   .n_ids = m->n_ids };
-	ret = metrics_render(&v, peers, n, &body, &len);
+				   .expires_at = m->expires_at, .now = time(NULL),
+				   .ids = ids ? ids->ids : NULL, .n_ids = ids ? ids->n : 0 };
 	pthread_mutex_unlock(&m->lock);
+	ret = metrics_render(&v, peers, n, &body, &len);
+	pthread_mutex_lock(&m->lock);
+	ids = ids_unref_locked(ids);
+	pthread_mutex_unlock(&m->lock);
+	ids_free(ids);
 	free(peers);
 	if (ret < 0)
 		return MHD_NO;
@@ -333,7 +420,7 @@ void metrics_stop(struct metrics *m)
 	if (!m)
 		return;
 	MHD_stop_daemon(m->daemon);
-	ids_free(m->ids, m->n_ids);
+	ids_free(m->ids); /* the listener's thread is gone: the last reference */
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }

@@ -157,6 +157,36 @@ START_TEST(test_listener)
 	rx = 222; /* read again at each scrape */
 	page = scrape(port, "/metrics");
 	ck_assert_ptr_nonnull(strstr(page, "} 222\n"));
+	/* A config naming the peer: its labels appear, escaped. */
+	{
+		uint8_t k[KW_KEY_LEN];
+		char b64[KW_KEY_B64_LEN + 1], text[512], want[256];
+		struct agent_config *cfg = NULL;
+		json_t *payload;
+
+		memset(k, 3, sizeof(k));
+		key_to_base64(b64, k);
+		snprintf(text, sizeof(text),
+			 "{\"version\":10,\"device_id\":1,\"expires_at\":4000000000,"
+			 "\"interface\":{\"addresses\":[]},\"peers\":[{\"public_key\":\"%s\","
+			 "\"allowed_ips\":[],\"device_id\":5,\"username\":\"a\\\"b\"}]}", b64);
+		payload = json_loads(text, 0, NULL);
+		ck_assert_ptr_nonnull(payload);
+		ck_assert_int_eq(agent_config_from_json(payload, &cfg), 0);
+		metrics_publish(m, "up", 10, cfg);
+		page = scrape(port, "/metrics");
+		snprintf(want, sizeof(want),
+			 "wireguard_peer_sent_bytes_total{public_key=\"%s\",device_id=\"5\","
+			 "username=\"a\\\"b\"} 0\n", b64);
+		ck_assert_msg(strstr(page, want) != NULL, "%s", page);
+		ck_assert_ptr_nonnull(strstr(page, "keyway_agent_config_version 10\n"));
+		metrics_publish(m, "up", 10, cfg); /* the same config: nothing copied again */
+		metrics_publish(m, "expired", 10, NULL);
+		agent_config_free(cfg);
+		json_decref(payload);
+		page = scrape(port, "/metrics");
+		ck_assert_ptr_null(strstr(page, "device_id=\"5\""));
+	}
 	page = scrape(port, "/other");
 	ck_assert_ptr_nonnull(strstr(page, " 404"));
 	metrics_stop(m);
