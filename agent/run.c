@@ -255,7 +255,7 @@ static void runner_on_denied(struct runner *r, long status, const json_t *reply)
 	struct agent_state_change c;
 	struct verify_params vp = { .signing_pk = r->st.signing_pk, .device_id = r->st.device_id,
 				    .min_version = r->version + 1, .now = time(NULL) };
-	const json_t *env = json_object_get(reply, "signed_state");
+	const json_t *env = json_object_get(json_object_get(reply, "error"), "signed_state");
 	enum verify_result vr = env ? verify_state_change(env, &vp, &c) : VERIFY_MALFORMED;
 	char what[160];
 	int ret;

@@ -87,11 +87,13 @@ bool agent_peer_equal(const struct agent_peer *a, const struct agent_peer *b);
 
 /*
  * A signed suspension or revocation. The controller's 403 device_suspended and 401
- * device_revoked answers carry, next to their error object, the same envelope as a
- * config (same key, common/envelope.h), in a member "signed_state":
+ * device_revoked answers carry the same envelope as a config (same key,
+ * common/envelope.h) inside their error object, as "signed_state" (the error object
+ * keeps its shape, so clients that read only code and message are unaffected):
  *
- *   {"error": {"code": "device_suspended", "message": "…"},
- *    "signed_state": {"payload": "<base64>", "signature": "<base64>", "key_id": "<16 hex>"}}
+ *   {"error": {"code": "device_suspended", "message": "…",
+ *              "signed_state": {"payload": "<base64>", "signature": "<base64>",
+ *                               "key_id": "<16 hex>"}}}
  *
  * whose payload is exactly one JSON object with these three members (others ignored):
  *

@@ -101,10 +101,10 @@ def denial(m, env):
     raw = json.dumps(state).encode()
     if m == 'denyforged':
         sig, _ = foreign_sign(raw)
-        body['signed_state'] = {'payload': base64.b64encode(raw).decode(), 'signature': sig,
+        body['error']['signed_state'] = {'payload': base64.b64encode(raw).decode(), 'signature': sig,
                                 'key_id': env['key_id']}
     elif m in ('denyold', 'suspend'):
-        body['signed_state'] = controller_sign(raw)
+        body['error']['signed_state'] = controller_sign(raw)
     return status, json.dumps(body).encode()
 
 
