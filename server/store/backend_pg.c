@@ -153,12 +153,19 @@ static void pg_conn_idle(struct kw_conn *c)
 		pg_conn_close(c);
 }
 
+static void pg_rollback(struct kw_conn *c);
+
 static int pg_begin(struct kw_conn *c)
 {
 	char sql[96];
 
+	int ret;
+
 	snprintf(sql, sizeof(sql), "BEGIN; SELECT pg_advisory_xact_lock(%d)", PG_WRITE_LOCK);
-	return pg_command(c, sql, "BEGIN");
+	ret = pg_command(c, sql, "BEGIN");
+	if (ret < 0) /* the lock not granted in time (lock_timeout): leave no transaction open */
+		pg_rollback(c);
+	return ret;
 }
 
 static int pg_commit(struct kw_conn *c)

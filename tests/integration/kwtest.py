@@ -9,6 +9,7 @@ in make distcheck, where the sources are read-only):
     import kwtest
 """
 import base64
+import hashlib
 import http.client
 import json
 import os
@@ -84,6 +85,8 @@ def keywayd_conf_main(argv):
             raise SystemExit("kwtest.py keywayd-conf: not section.key=value: %r" % arg)
         sections.append((section, {name: value if value != "" else None}))
     os.makedirs(state, exist_ok=True)
+    if store_pg():  # the same test on PostgreSQL: a fresh database for this keywayd
+        sections.append(("store", Store(state).conf_keys()))
     with open(path, "w") as f:
         f.write(keywayd_conf_text(listen, state, sections, raw))
 
@@ -132,26 +135,31 @@ class Store:
     """The database of one keywayd, for tests that look inside it: the SQLite file in its
     state directory, or (store_pg()) a fresh PostgreSQL database made for it."""
 
-    serial = 0
-
     def __init__(self, state):
         self.state = state
         self.pg = store_pg()
         if self.pg:
-            Store.serial += 1
-            self.dbname = "kwi_%d_%d_%s" % (os.getpid(), Store.serial, secrets.token_hex(3))
-            self.psql("postgres", "CREATE DATABASE %s" % self.dbname)
+            # One database per state directory: a keywayd.conf written again for the same
+            # keywayd (a restart with other settings) finds its data again.
+            self.dbname = "kwi_" + hashlib.sha256(os.path.abspath(state).encode()).hexdigest()[:20]
+            if not self.psql("postgres", "SELECT 1 FROM pg_database WHERE datname = '%s'" % self.dbname).strip():
+                self.psql("postgres", "CREATE DATABASE %s" % self.dbname)
 
     def conninfo(self, dbname=None):
         return "%s dbname=%s" % (os.environ["KW_STORE_CONNINFO"], dbname or self.dbname)
 
-    def conf_text(self, app="keywayd"):
-        """keywayd.conf lines selecting this database ("" for the default SQLite file); app
+    def conf_keys(self, app="keywayd"):
+        """The [store] keys selecting this database ({} for the default SQLite file); app
         names the replica's connections (pg_stat_activity.application_name)."""
         if not self.pg:
-            return ""
-        return "[store]\nbackend = postgresql\nconninfo = %s application_name=%s\npassword_file = %s\n" % (
-            self.conninfo(), app, os.environ["KW_STORE_PASSWORD_FILE"])
+            return {}
+        return {"backend": "postgresql", "conninfo": "%s application_name=%s" % (self.conninfo(), app),
+                "password_file": os.environ["KW_STORE_PASSWORD_FILE"]}
+
+    def conf_text(self, app="keywayd"):
+        """The same as keywayd.conf lines ("" for the default SQLite file)."""
+        keys = self.conf_keys(app)
+        return "[store]\n" + "".join("%s = %s\n" % kv for kv in keys.items()) if keys else ""
 
     def psql(self, dbname, sql):
         with open(os.environ["KW_STORE_PASSWORD_FILE"]) as f:

@@ -874,6 +874,80 @@ START_TEST(test_payload_json)
 }
 END_TEST
 
+/* Two stores on one database stand for two replicas: a singleton job's lock is held by one
+ * at a time and passes on when its holder goes (SQLite: one process owns the file, always 1). */
+START_TEST(test_singleton_one_holder)
+{
+	struct fixture f;
+	struct kw_store_net net = { .quarantine = 0 };
+	struct kw_store *other = NULL;
+
+	fixture_up(&f, "10.77.0.0/16", 0);
+	net.cidr = f.conf.cidr;
+	snprintf(net.fingerprint, sizeof(net.fingerprint), "test");
+	ck_assert_int_eq(fixture_open(&f, NULL, &net, NULL, 0, &other), 0);
+	ck_assert_int_eq(store_singleton_try(f.srv.store, "job"), 1);
+	ck_assert_int_eq(store_singleton_try(f.srv.store, "job"), 1); /* still held */
+	ck_assert_int_eq(store_singleton_try(other, "job"), fixture_pg() ? 0 : 1);
+	ck_assert_int_eq(store_singleton_try(other, "another-job"), 1);
+	store_singleton_release(f.srv.store, "job");
+	ck_assert_int_eq(store_singleton_try(other, "job"), 1);
+	ck_assert_int_eq(store_singleton_try(f.srv.store, "job"), fixture_pg() ? 0 : 1);
+	store_close(other); /* the holder goes: its lock with it */
+	ck_assert_int_eq(store_singleton_try(f.srv.store, "job"), 1);
+	fixture_down(&f);
+}
+END_TEST
+
+START_TEST(test_signing_key_recorded_once)
+{
+	struct fixture f;
+
+	fixture_up(&f, "10.77.0.0/16", 0);
+	ck_assert_int_eq(store_signing_key_check(f.srv.store, "aaaaaaaaaaaaaaaa"), 0);
+	ck_assert_int_eq(store_signing_key_check(f.srv.store, "aaaaaaaaaaaaaaaa"), 0);
+	ck_assert_int_eq(store_signing_key_check(f.srv.store, "bbbbbbbbbbbbbbbb"), -EKEYREJECTED);
+	fixture_down(&f);
+}
+END_TEST
+
+/* Copying a whole database through the seam: every row, ids kept, versions kept; a target
+ * that holds data is refused and left as it was. */
+START_TEST(test_copy_all)
+{
+	struct fixture f;
+	struct kw_store_net net = { .quarantine = 0 };
+	struct kw_store *to = NULL;
+	struct kw_device d, d2, c;
+	char tok[64];
+	int64_t id;
+	uint8_t h[KW_TOKEN_HASH_LEN] = { 7 };
+
+	fixture_up(&f, "10.77.0.0/16", 0);
+	net.cidr = f.conf.cidr;
+	snprintf(net.fingerprint, sizeof(net.fingerprint), "test");
+	fixture_enroll_token(&f, "alice", KW_DEV_DEVICE, 5, tok);
+	ck_assert_int_eq(fixture_enroll(&f, tok, now_s(), &d, NULL), 0);
+	ck_assert_int_eq(fixture_enroll(&f, tok, now_s(), &d2, NULL), 0);
+	ck_assert_int_eq(store_device_revoke(f.srv.store, d2.id, "admin", now_s()), 0);
+	ck_assert_int_eq(fixture_open(&f, "fresh", &net, NULL, 0, &to), 0);
+	ck_assert_int_eq(store_copy_all(f.srv.store, to), 0);
+	ck_assert_int_eq(store_device_get(to, d.id, &c), 0);
+	ck_assert_str_eq(c.address, d.address);
+	ck_assert_str_eq(c.public_key, d.public_key);
+	ck_assert_int_eq(c.version, d.version);
+	ck_assert_int_eq(store_device_get(to, d2.id, &c), 0);
+	ck_assert_int_eq(c.state, KW_STATE_REVOKED);
+	/* new rows continue after the copied ids */
+	ck_assert_int_eq(store_api_token_create(to, "x", h, "admin", now_s(), &id), 0);
+	ck_assert_int_eq(store_copy_all(f.srv.store, to), -ENOTEMPTY);
+	ck_assert_int_eq(store_device_get(to, d2.id, &c), 0);
+	store_close(to);
+	fixture_down(&f);
+}
+END_TEST
+
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("server_store");
@@ -883,6 +957,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_migrations_applied_once);
 	tcase_add_test(tc, test_migration_failure_rolls_back);
 	tcase_add_test(tc, test_foreign_keys_on);
+	tcase_add_test(tc, test_singleton_one_holder);
+	tcase_add_test(tc, test_signing_key_recorded_once);
+	tcase_add_test(tc, test_copy_all);
 	tcase_add_test(tc, test_ipam_math);
 	tcase_add_test(tc, test_ipam_exhaustion_and_quarantine);
 	tcase_add_test(tc, test_ipam_concurrent);
