@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check_run.h"
 #include "core/conf.h"
@@ -893,7 +894,9 @@ START_TEST(test_singleton_one_holder)
 	store_singleton_release(f.srv.store, "job");
 	ck_assert_int_eq(store_singleton_try(other, "job"), 1);
 	ck_assert_int_eq(store_singleton_try(f.srv.store, "job"), fixture_pg() ? 0 : 1);
-	store_close(other); /* the holder goes: its lock with it */
+	store_close(other); /* the holder goes: its lock with it, once the server has seen it go */
+	for (int i = 0; i < 500 && store_singleton_try(f.srv.store, "job") != 1; i++)
+		usleep(10000);
 	ck_assert_int_eq(store_singleton_try(f.srv.store, "job"), 1);
 	fixture_down(&f);
 }
