@@ -123,6 +123,7 @@ class Keywayd:
         self.state = state or os.path.join(self.dir, "state")
         self.conf = os.path.join(self.dir, "keywayd.conf")
         self.proc = None
+        self.metrics_port = None  # set by metrics_conf()
         self.logpath = os.path.join(self.dir, "keywayd.log")
         self.log = open(self.logpath, "ab")
 
@@ -199,10 +200,59 @@ class Keywayd:
             j = None
         return r.status, j, hdrs
 
+    def metrics_conf(self):
+        """The [metrics] section (a free loopback port) to add to this keywayd's configuration."""
+        self.metrics_port = free_port()
+        return "[metrics]\nlisten = 127.0.0.1:%d\n" % self.metrics_port
+
+    def metrics(self):
+        """GET /metrics, parsed with Debian's python3-prometheus-client:
+        {(sample name, ((label, value), ...) sorted): value}."""
+        return parse_metrics(fetch_metrics(self.metrics_port))
+
+    def metric(self, name, **labels):
+        """One sample's value (0.0 when the series does not exist yet)."""
+        return self.metrics().get((name, tuple(sorted(labels.items()))), 0.0)
+
+    def wait_metric(self, name, want, timeout=10, **labels):
+        """Poll /metrics until the sample equals want (a bounded wait on a condition, never a
+        fixed sleep). Returns the last value seen."""
+        deadline = time.monotonic() + timeout
+        while True:
+            v = self.metric(name, **labels)
+            if v == want or time.monotonic() >= deadline:
+                return v
+            time.sleep(0.02)
+
     def log_text(self):
         self.log.flush()
         with open(self.logpath, "rb") as f:
             return f.read().decode(errors="replace")
+
+
+def fetch_metrics(port, path="/metrics"):
+    """The text of GET path on the metrics listener at 127.0.0.1:port (an error unless 200)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        c.request("GET", path)
+        r = c.getresponse()
+        text = r.read().decode()
+        if r.status != 200:
+            raise RuntimeError("GET %s on the metrics port: %d %s" % (path, r.status, text.strip()))
+        return text
+    finally:
+        c.close()
+
+
+def parse_metrics(text):
+    """Prometheus text format -> {(sample name, sorted label pairs): value}, through the
+    reference parser (raises on anything it does not accept)."""
+    from prometheus_client.parser import text_string_to_metric_families
+    out = {}
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
 
 
 class Report:
