@@ -300,5 +300,13 @@ if __name__ == "__main__":
         print(free_port())
     elif sys.argv[1:2] == ["keywayd-conf"] and len(sys.argv) >= 5:
         keywayd_conf_main(sys.argv[2:])
+    elif sys.argv[1:2] == ["wait-metric"] and len(sys.argv) in (5, 6):
+        # wait-metric PORT NAME VALUE [TIMEOUT_S]: until the unlabelled sample NAME equals VALUE
+        k = Keywayd.__new__(Keywayd)
+        k.metrics_port = int(sys.argv[2])
+        got = k.wait_metric(sys.argv[3], float(sys.argv[4]), timeout=float(sys.argv[5]) if len(sys.argv) > 5 else 10)
+        print(got)
+        sys.exit(0 if got == float(sys.argv[4]) else 1)
     else:
-        raise SystemExit("usage: kwtest.py free-port | keywayd-conf FILE LISTEN STATE_DIR [--ldap] [section.key=value ...]")
+        raise SystemExit("usage: kwtest.py free-port | keywayd-conf FILE LISTEN STATE_DIR [--ldap] [section.key=value ...]"
+                         " | wait-metric PORT NAME VALUE [TIMEOUT_S]")
