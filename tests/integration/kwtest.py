@@ -1,5 +1,7 @@
 """Python side of the integration-test harness, shared by every Python test (standard library
-only), as lib.sh is for the shell tests: keywayd as a child process on a free loopback port,
+only, but for Debian's python3-prometheus-client and python3-jsonschema, imported by the
+helpers that read /metrics or validate answers against the OpenAPI document), as lib.sh is for
+the shell tests: keywayd as a child process on a free loopback port,
 requests to its API, child-process shutdown, ok/not ok reporting and the test's main().
 
 A test in tests/integration/<dir>/ finds it beside its own directory (works in VPATH builds and
@@ -12,6 +14,7 @@ import base64
 import http.client
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -253,6 +256,86 @@ def parse_metrics(text):
         for s in fam.samples:
             out[(s.name, tuple(sorted(s.labels.items())))] = s.value
     return out
+
+
+class OpenAPI:
+    """server/api/openapi.json as a response validator: the operation of (method, path), the
+    response of its status, its JSON schema (draft 2020-12, $refs into the document)."""
+
+    def __init__(self, path=os.path.join(HERE, "..", "..", "server", "api", "openapi.json")):
+        import jsonschema  # Debian's python3-jsonschema; only the tests that validate need it
+        self.jsonschema = jsonschema
+        with open(path) as f:
+            self.doc = json.load(f)
+        self.resolver = jsonschema.RefResolver.from_schema(self.doc)
+        self.ops = []
+        for tmpl, item in self.doc["paths"].items():
+            rx = re.compile("^" + re.sub(r"\\\{[^/]*?\\\}", "[^/]+", re.escape(tmpl)) + "$")
+            self.ops.append((rx, tmpl, item))
+        self.validated = 0
+        self.failures = []
+
+    def deref(self, obj):
+        while "$ref" in obj:
+            node = self.doc
+            for part in obj["$ref"].lstrip("#/").split("/"):
+                node = node[part]
+            obj = node
+        return obj
+
+    def schema_errors(self, schema, body):
+        v = self.jsonschema.Draft202012Validator(schema, resolver=self.resolver)
+        return [e.message for e in v.iter_errors(body)]
+
+    def validate(self, method, path, status, body):
+        path = path.split("?")[0]
+        if not path.startswith("/api/"):
+            return
+        m = "get" if method == "HEAD" else method.lower()
+        op = next(((t, item[m]) for rx, t, item in self.ops if rx.match(path) and m in item), None)
+        where = "%s %s -> %d" % (method, path, status)
+        if op is None:
+            # No such operation (404 route, 405 method, 400 body_too_large before routing):
+            # the answer is still the documented error object.
+            if status < 400:
+                self.failures.append(where + ": not in the document")
+            else:
+                self.check_body(where, {"$ref": "#/components/schemas/Error"}, body)
+            return
+        resp = op[1]["responses"].get(str(status))
+        if resp is None:
+            self.failures.append("%s: status %d not documented for %s %s" % (where, status, m.upper(), op[0]))
+            return
+        resp = self.deref(resp)
+        content = resp.get("content", {}).get("application/json")
+        if content is None:
+            if body is not None:
+                self.failures.append(where + ": a body where the document has none")
+            else:
+                self.validated += 1
+            return
+        if method != "HEAD":
+            self.check_body(where, content["schema"], body)
+
+    def wrap(self, k):
+        """Validate every answer of k.req() from now on (returns k)."""
+        plain = k.req
+
+        def req(method, path, body=None, **kw):
+            st, j, h = plain(method, path, body, **kw)
+            self.validate(method, path, st, j)
+            return st, j, h
+        k.req = req
+        return k
+
+    def check_body(self, where, schema, body):
+        errs = self.schema_errors(schema, body) if body is not None else ["no JSON body"]
+        if errs:
+            self.failures.append("%s: %s (body %s)" % (where, "; ".join(errs[:3]), json.dumps(body)[:300]))
+        else:
+            self.validated += 1
+
+
 
 
 class Report:

@@ -22,9 +22,6 @@ import sys
 import threading
 import time
 import urllib.parse
-import re
-
-import jsonschema
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import kwtest  # noqa: E402
@@ -49,7 +46,7 @@ class Keywayd(kwtest.Keywayd):
     def req(self, method, path, body=None, **kw):
         """kwtest's request, and its answer checked against the OpenAPI document."""
         st, j, h = super().req(method, path, body, **kw)
-        OPENAPI.validate(method, path, st, j, h)
+        OPENAPI.validate(method, path, st, j)
         return st, j, h
 
     def db_dump(self):
@@ -60,73 +57,7 @@ class Keywayd(kwtest.Keywayd):
             db.close()
 
 
-class OpenAPI:
-    """server/api/openapi.json as a response validator: the operation of (method, path), the
-    response of its status, its JSON schema (draft 2020-12, $refs into the document)."""
-
-    def __init__(self, path):
-        with open(path) as f:
-            self.doc = json.load(f)
-        self.resolver = jsonschema.RefResolver.from_schema(self.doc)
-        self.ops = []
-        for tmpl, item in self.doc["paths"].items():
-            rx = re.compile("^" + re.sub(r"\\\{[^/]*?\\\}", "[^/]+", re.escape(tmpl)) + "$")
-            self.ops.append((rx, tmpl, item))
-        self.validated = 0
-        self.failures = []
-
-    def deref(self, obj):
-        while "$ref" in obj:
-            node = self.doc
-            for part in obj["$ref"].lstrip("#/").split("/"):
-                node = node[part]
-            obj = node
-        return obj
-
-    def schema_errors(self, schema, body):
-        v = jsonschema.Draft202012Validator(schema, resolver=self.resolver)
-        return [e.message for e in v.iter_errors(body)]
-
-    def validate(self, method, path, status, body, headers):
-        path = path.split("?")[0]
-        if not path.startswith("/api/"):
-            return
-        m = "get" if method == "HEAD" else method.lower()
-        op = next(((t, item[m]) for rx, t, item in self.ops if rx.match(path) and m in item), None)
-        where = "%s %s -> %d" % (method, path, status)
-        if op is None:
-            # No such operation (404 route, 405 method, 400 body_too_large before routing):
-            # the answer is still the documented error object.
-            if status < 400:
-                self.failures.append(where + ": not in the document")
-            else:
-                self.check_body(where, {"$ref": "#/components/schemas/Error"}, body)
-            return
-        resp = op[1]["responses"].get(str(status))
-        if resp is None:
-            self.failures.append("%s: status %d not documented for %s %s" % (where, status, m.upper(), op[0]))
-            return
-        resp = self.deref(resp)
-        content = resp.get("content", {}).get("application/json")
-        if content is None:
-            if body is not None:
-                self.failures.append(where + ": a body where the document has none")
-            else:
-                self.validated += 1
-            return
-        if method != "HEAD":
-            self.check_body(where, content["schema"], body)
-
-    def check_body(self, where, schema, body):
-        errs = self.schema_errors(schema, body) if body is not None else ["no JSON body"]
-        if errs:
-            self.failures.append("%s: %s (body %s)" % (where, "; ".join(errs[:3]), json.dumps(body)[:300]))
-        else:
-            self.validated += 1
-
-
-OPENAPI = OpenAPI(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "server", "api",
-                               "openapi.json"))
+OPENAPI = kwtest.OpenAPI()
 
 
 def err_code(j):

@@ -4,7 +4,8 @@
 Every scrape is parsed with Debian's python3-prometheus-client (the reference parser); the
 test checks that the counters move after real requests, enrollments, logins and LDAP sync
 runs, that routes are labelled by pattern (never by path), that the devices and long-poll
-gauges follow the database, and that /metrics is off unless [metrics] listen is set.
+gauges follow the database, and that /metrics is off unless [metrics] listen is set. Every
+answer, the directory's routes included, is validated against the OpenAPI document.
 """
 import base64
 import http.client
@@ -135,8 +136,10 @@ def longpolls(k, dev):
 
 def logins(d, k):
     before = k.metrics()
-    st, _, _ = k.req("POST", "/api/v1/login", {"username": "alice", "password": kwl.PASSWORD})
+    st, j, _ = k.req("POST", "/api/v1/login", {"username": "alice", "password": kwl.PASSWORD})
     check("a good login: 200", st == 200, st)
+    st, _, _ = k.req("POST", "/api/v1/logout", token=j["token"])
+    check("logout: 204", st == 204, st)
     for _ in range(2):
         k.req("POST", "/api/v1/login", {"username": "carol", "password": "wrong-password"})
     st, _, _ = k.req("POST", "/api/v1/login", {"username": "carol", "password": "wrong-password"})
@@ -168,6 +171,8 @@ def syncs(d, k, admin):
     check("ldap_sync_held_mass_changes_total +1", delta(k, before, "keyway_ldap_sync_held_mass_changes_total") == 1)
     check("ldap_sync_runs_total{outcome=\"held\"} +1",
           delta(k, before, "keyway_ldap_sync_runs_total", outcome="held") == 1)
+    st, j, _ = k.req("GET", "/api/v1/ldap/status", token=admin)
+    check("ldap status counts the runs", st == 200 and j["runs"] == 2 and j["held"] == 1, j)
     check("a held run leaves the last success timestamp", k.metric("keyway_ldap_sync_last_success_timestamp_seconds")
           == ts)
     # The directory down: a login and a sync each count a directory error.
@@ -190,6 +195,8 @@ def main(tmp):
     k.write_conf(d.ldap_section(sync_interval=3600, mass_change_limit=10, login_max_failures=2,
                                 login_max_failures_address=1000), extra=k.metrics_conf())
     off = kwl.Keywayd(tmp, "off")
+    oa = kwtest.OpenAPI()
+    oa.wrap(k)  # the directory's routes answer as the OpenAPI document says
     try:
         k.start()
         admin = k.admin_token()
@@ -201,6 +208,8 @@ def main(tmp):
         syncs(d, k, admin)
         busy = k.metric("keyway_store_busy_total")
         check("store_busy_total is exported (0 without contention)", busy == 0, busy)
+        check("every answer matched the OpenAPI document (%d validated)" % oa.validated,
+              not oa.failures and oa.validated > 30, "\n".join(oa.failures[:20]))
         off.start()
         check("without [metrics] listen no metrics listener starts", "metrics: listening" not in off.log_text() and
               "metrics: listening" in k.log_text())
