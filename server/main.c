@@ -128,12 +128,14 @@ static int run(struct kw_conf *conf, const char *config_path)
 	log_info("keywayd stopping signal=%d", sig);
 	code = 0;
 out:
-	if (dir_inited)
-		directory_stop(&srv);
+	/* The listeners stop first: a request or a scrape still running reads srv->dir and the
+	 * directory's locks, which directory_stop() frees. */
+	metrics_http_stop(metrics);
 	store_set_change_cb(srv.store, NULL, NULL);
 	longpoll_shutdown(srv.longpoll);
-	metrics_http_stop(metrics);
 	http_stop(http);
+	if (dir_inited)
+		directory_stop(&srv);
 	longpoll_free(srv.longpoll);
 	wgconf_cache_free(srv.wgcache);
 	signer_free(srv.signer);
