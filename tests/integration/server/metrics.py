@@ -189,6 +189,26 @@ def syncs(d, k, admin):
           delta(k, before, "keyway_ldap_sync_runs_total", outcome="failed") == 1)
 
 
+def listening_ports(pid):
+    """The TCP ports process pid listens on (its socket inodes in /proc/net/tcp*, state LISTEN)."""
+    inodes = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for row in f.readlines()[1:]:
+                cols = row.split()
+                if cols[3] == "0A" and cols[9] in inodes:
+                    ports.add(int(cols[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
 def main(tmp):
     d = kwl.Slapd(tmp, users=11).start()
     k = kwl.Keywayd(tmp, "k")
@@ -211,8 +231,10 @@ def main(tmp):
         check("every answer matched the OpenAPI document (%d validated)" % oa.validated,
               not oa.failures and oa.validated > 30, "\n".join(oa.failures[:20]))
         off.start()
-        check("without [metrics] listen no metrics listener starts", "metrics: listening" not in off.log_text() and
-              "metrics: listening" in k.log_text())
+        check("with [metrics] listen keywayd listens on the API and the metrics port",
+              listening_ports(k.proc.pid) == {k.port, k.metrics_port}, listening_ports(k.proc.pid))
+        check("without it, on the API port only (off by default)", listening_ports(off.proc.pid) == {off.port} and
+              "metrics: listening" not in off.log_text(), listening_ports(off.proc.pid))
     finally:
         off.stop()
         k.stop()
