@@ -31,7 +31,7 @@ kw_keywayd_conf() {
 
 # kw_wait_metric PORT NAME VALUE [TIMEOUT_S]: poll keywayd's /metrics on 127.0.0.1:PORT until
 # the sample NAME (no labels) equals VALUE; fails after the timeout (10 s). Parsed with Debian's
-# python3-prometheus-client, hence the system's python3 ($PYTHON3 under make check).
+# python3-prometheus-client, hence the system's python3 ($PYTHON3 when set).
 kw_wait_metric() {
 	"${PYTHON3:-/usr/bin/python3}" "$KW_LIB_DIR/kwtest.py" wait-metric "$@" >/dev/null
 }
