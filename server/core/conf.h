@@ -1,5 +1,5 @@
 /*
- * keywayd's configuration file: [server], [network], [log], [web], [store], declared in conf.c's
+ * keywayd's configuration file: [server], [network], [log], [web], [store], [metrics], declared in conf.c's
  * tables (confschema.h). Other sections ([ldap], …) belong to other modules, which parse the
  * same file themselves; this parser skips them. Unknown keys in its own sections are an
  * error with file:line.
@@ -45,6 +45,8 @@ struct kw_conf {
 	char store_conninfo[KW_CONF_STR_MAX];      /* libpq connection string (postgresql) */
 	char store_password_file[KW_CONF_STR_MAX]; /* 0600 file holding the password, or "" */
 	int store_pool_size;                       /* database connections per keywayd */
+	/* [metrics] */
+	char metrics_listen[KW_CONF_STR_MAX]; /* empty: no metrics listener */
 };
 
 struct cs_section;

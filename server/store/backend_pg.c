@@ -23,12 +23,14 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include "core/metrics.h"
 #include "log.h"
 #include "store_internal.h"
 #include "store_pg.h"
 
 #define PG_WRITE_LOCK 0x6b657977 /* "keyw": the writers' advisory lock */
 #define PG_CHANNEL "keyway_change"
+#define PG_SINGLETON_CLASS "1801812343" /* singleton locks: (this, hashtext(name)) */
 #define PG_MAX_BINDS 24 /* the widest row: a device, 19 columns */
 
 struct pg_conn {
@@ -95,6 +97,7 @@ static int pg_errno(PGconn *pg, const PGresult *res, const char *what)
 	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0 ||
 	    strcmp(state, "57014") == 0) {
 		log_warn("store: database busy during %s sqlstate=%s", what, state);
+		metrics_store_busy();
 		return -EBUSY;
 	}
 	log_error("store: PostgreSQL error during %s sqlstate=%s error=\"%s\"", what, state,
@@ -459,7 +462,7 @@ static int singleton_try_locked(struct pg_store *ps, struct pg_singleton *s)
 		s->pg = store_pg_connect(ps->conninfo, ps->password);
 	if (!s->pg)
 		return -EAGAIN;
-	res = PQexecParams(s->pg, "SELECT pg_try_advisory_lock(" "1801812343" ", hashtext($1))", 1, NULL, vals,
+	res = PQexecParams(s->pg, "SELECT pg_try_advisory_lock(" PG_SINGLETON_CLASS ", hashtext($1))", 1, NULL, vals,
 			   NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		ret = pg_errno(s->pg, res, "pg_try_advisory_lock");
@@ -489,6 +492,13 @@ static int pg_singleton_try(struct kw_store *st, const char *name)
 
 static void singleton_drop(struct pg_singleton *s)
 {
+	const char *vals[1] = { s->name };
+
+	/* Unlocked before the session ends, so the next replica may take it at once (the
+	 * session's end would release it too, a moment later). */
+	if (s->held && s->pg && PQstatus(s->pg) == CONNECTION_OK)
+		PQclear(PQexecParams(s->pg, "SELECT pg_advisory_unlock(" PG_SINGLETON_CLASS ", hashtext($1))", 1, NULL,
+				     vals, NULL, NULL, 0));
 	PQfinish(s->pg); /* the session lock goes with the session */
 	s->pg = NULL;
 	s->held = false;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/metrics.h"
 #include "log.h"
 #include "store_internal.h"
 
@@ -34,6 +35,7 @@ static int sqlite_errno(sqlite3 *db, int rc)
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 		log_warn("store: database busy");
+		metrics_store_busy();
 		return -EBUSY;
 	case SQLITE_NOMEM:
 		return -ENOMEM;

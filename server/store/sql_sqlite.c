@@ -31,6 +31,7 @@ const char *const kw_sql_sqlite[KW_SQL__COUNT] = {
 	[KW_SQL_DEVICE_BY_TOKEN] = "SELECT " DEV_COLS " FROM devices d WHERE d.token_hash = ?",
 	[KW_SQL_DEVICE_LIST_ALL] = "SELECT " DEV_COLS " FROM devices d ORDER BY d.id",
 	[KW_SQL_DEVICE_LIST_USER] = "SELECT " DEV_COLS " FROM devices d WHERE d.username = ? ORDER BY d.id",
+	[KW_SQL_DEVICE_COUNTS] = "SELECT state, role, count(*) FROM devices GROUP BY state, role",
 	[KW_SQL_PEER_LIST] = "SELECT id, public_key, address, address6, endpoint, listen_port FROM devices "
 			     "WHERE role = ? AND state = 'active' ORDER BY id",
 	[KW_SQL_BUMP_DEVICES_SEQ] = "UPDATE meta SET value = ? WHERE key = 'devices_seq'",

@@ -13,6 +13,7 @@
 	X(BUMP_ALL) X(AUDIT_INSERT)                                                              \
 	/* devices (store_devices.c) */                                                          \
 	X(DEVICE_BY_ID) X(DEVICE_BY_TOKEN) X(DEVICE_LIST_ALL) X(DEVICE_LIST_USER) X(PEER_LIST)   \
+	X(DEVICE_COUNTS)                                                                         \
 	X(BUMP_DEVICES_SEQ) X(BUMP_GATEWAYS_SEQ) X(KEY_TAKEN) X(IPAM_MAX) X(IPAM_GAP)            \
 	X(IPAM_QUARANTINED) X(ENROLL_TOKEN_CHECK) X(USER_DEVICE_COUNT) X(READDRESS_SELECT)       \
 	X(READDRESS_UPDATE) X(DEVICE_INSERT) X(LEASE_NEW) X(LEASE_REUSE) X(TOKEN_SPEND)          \
