@@ -69,6 +69,7 @@ PGconn *store_pg_connect(const char *conninfo, const char *password)
 	const char *keys[] = { "application_name", "connect_timeout", "options", "dbname", "password", NULL };
 	const char *vals[] = { "keywayd", "5", "-c client_min_messages=warning -c lock_timeout=10s",
 			       conninfo, password, NULL };
+	const char *msg;
 	PGconn *pg;
 
 	if (!password)
@@ -76,8 +77,8 @@ PGconn *store_pg_connect(const char *conninfo, const char *password)
 	pg = PQconnectdbParams(keys, vals, 1);
 	if (pg && PQstatus(pg) == CONNECTION_OK)
 		return pg;
-	log_error("store: cannot connect to PostgreSQL error=\"%s\"",
-		  pg ? strtok(PQerrorMessage(pg), "\n") ?: "?" : "out of memory");
+	msg = pg ? PQerrorMessage(pg) : "out of memory";
+	log_error("store: cannot connect to PostgreSQL error=\"%.*s\"", (int)strcspn(msg, "\n"), msg);
 	PQfinish(pg);
 	return NULL;
 }
@@ -86,6 +87,7 @@ PGconn *store_pg_connect(const char *conninfo, const char *password)
 static int pg_errno(PGconn *pg, const PGresult *res, const char *what)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg;
 
 	if (PQstatus(pg) != CONNECTION_OK || !state || strncmp(state, "08", 2) == 0 ||
 	    strcmp(state, "57P01") == 0 || strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0) {
@@ -100,8 +102,9 @@ static int pg_errno(PGconn *pg, const PGresult *res, const char *what)
 		metrics_store_busy();
 		return -EBUSY;
 	}
-	log_error("store: PostgreSQL error during %s sqlstate=%s error=\"%s\"", what, state,
-		  strtok(PQresultErrorMessage(res), "\n") ?: "?");
+	msg = PQresultErrorMessage(res);
+	log_error("store: PostgreSQL error during %s sqlstate=%s error=\"%.*s\"", what, state,
+		  (int)strcspn(msg, "\n"), msg);
 	return -EIO;
 }
 

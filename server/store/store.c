@@ -199,9 +199,10 @@ static int text_row(const struct kw_row *r, void *arg)
 
 /*
  * A changed [network] (routes, endpoint, lifetime…) changes every config: bump them all.
- * fp is the new fingerprint. Returns 1 when the versions were bumped, 0 when fp is the stored one.
+ * fp is the new fingerprint. Returns 1 when the versions were bumped, 0 when fp is the stored one
+ * (unless force: this process's settings changed even though another recorded them first).
  */
-static int check_fingerprint(struct kw_store *st, struct kw_conn *c, const char *fp)
+static int check_fingerprint(struct kw_store *st, struct kw_conn *c, const char *fp, bool force)
 {
 	char old[80] = "";
 	int64_t seq;
@@ -215,7 +216,7 @@ static int check_fingerprint(struct kw_store *st, struct kw_conn *c, const char 
 		ret = -EIO;
 	if (ret < 0)
 		goto out;
-	if (strcmp(old, fp) == 0) {
+	if (strcmp(old, fp) == 0 && !force) {
 		store_tx_rollback(st, c);
 		return 0;
 	}
@@ -336,7 +337,7 @@ int store_open_conf_migrations(const struct kw_store_conf *cf, const struct kw_s
 		goto fail;
 	ret = migrate(st, c, list, count);
 	if (ret == 0 && net)
-		ret = check_fingerprint(st, c, st->net.fingerprint);
+		ret = check_fingerprint(st, c, st->net.fingerprint, false);
 	store_conn_put(st, c);
 	if (ret < 0)
 		goto fail;
@@ -389,7 +390,10 @@ int store_net_refresh(struct kw_store *st, const char *fingerprint)
 	ret = store_conn_get(st, &c);
 	if (ret < 0)
 		return ret;
-	ret = check_fingerprint(st, c, fingerprint);
+	/* Replicas: another one may have recorded this fingerprint already, while this one still
+	 * rendered configs from its old settings under the new versions. Bump again, so the
+	 * version agents end on is one every reloaded replica renders alike. */
+	ret = check_fingerprint(st, c, fingerprint, strcmp(st->net.fingerprint, fingerprint) != 0);
 	store_conn_put(st, c);
 	if (ret < 0)
 		return ret;

@@ -902,6 +902,35 @@ START_TEST(test_singleton_one_holder)
 }
 END_TEST
 
+/* Two replicas reload a changed [network]: each reload bumps every version (the second too,
+ * though the first recorded the fingerprint), so the last version is rendered alike by both. */
+START_TEST(test_net_refresh_replicas)
+{
+	struct fixture f;
+	struct kw_store_net net = { .quarantine = 0 };
+	struct kw_store *other = NULL;
+	struct kw_device d, a, b;
+	char tok[64];
+
+	fixture_up(&f, "10.77.0.0/16", 0);
+	net.cidr = f.conf.cidr;
+	snprintf(net.fingerprint, sizeof(net.fingerprint), "test");
+	ck_assert_int_eq(fixture_open(&f, NULL, &net, NULL, 0, &other), 0);
+	fixture_enroll_token(&f, "alice", KW_DEV_DEVICE, 1, tok);
+	ck_assert_int_eq(fixture_enroll(&f, tok, now_s(), &d, NULL), 0);
+	ck_assert_int_eq(store_net_refresh(f.srv.store, "test2"), 1);
+	ck_assert_int_eq(store_device_get(other, d.id, &a), 0);
+	ck_assert_int_gt(a.version, d.version);
+	ck_assert_int_eq(store_net_refresh(other, "test2"), 1);
+	ck_assert_int_eq(store_device_get(f.srv.store, d.id, &b), 0);
+	ck_assert_int_gt(b.version, a.version);
+	ck_assert_int_eq(store_net_refresh(other, "test2"), 0); /* nothing new: no bump */
+	ck_assert_int_eq(store_net_refresh(f.srv.store, "test2"), 0);
+	store_close(other);
+	fixture_down(&f);
+}
+END_TEST
+
 START_TEST(test_signing_key_recorded_once)
 {
 	struct fixture f;
@@ -962,6 +991,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_foreign_keys_on);
 	tcase_add_test(tc, test_singleton_one_holder);
 	tcase_add_test(tc, test_signing_key_recorded_once);
+	tcase_add_test(tc, test_net_refresh_replicas);
 	tcase_add_test(tc, test_copy_all);
 	tcase_add_test(tc, test_ipam_math);
 	tcase_add_test(tc, test_ipam_exhaustion_and_quarantine);

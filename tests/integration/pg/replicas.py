@@ -9,6 +9,8 @@ slapd for the directory sync), on three ports, checked for what sharing must not
   - the LDAP sync's advisory lock is held by exactly one replica; kill -9 it and another
     takes over within a few sync intervals, and enrollments racing the kill lose or duplicate
     nothing;
+  - through nginx (packaging/nginx-keyway.conf's upstream, Debian's nginx-light) in front of
+    the three: config fetches and a long-poll keep working after that replica is killed;
   - PostgreSQL stopped: 503 busy with Retry-After, nothing written; started again: the
     replicas recover by themselves and cross-replica wake-ups work again.
 """
@@ -111,6 +113,83 @@ def wake_once(reps, waiter, changer, dev, gw):
     return got[0][3] - t_change
 
 
+NGINX_CONF = """daemon off;
+user root;
+worker_processes 1;
+pid %(d)s/nginx.pid;
+error_log %(d)s/error.log warn;
+events { worker_connections 256; }
+http {
+	access_log off;
+	client_body_temp_path %(d)s;
+	proxy_temp_path %(d)s;
+	fastcgi_temp_path %(d)s;
+	uwsgi_temp_path %(d)s;
+	scgi_temp_path %(d)s;
+	upstream keyway_replicas {
+%(servers)s		keepalive 16;
+	}
+	server {
+		listen 127.0.0.1:%(port)d;
+		location / {
+			proxy_pass http://keyway_replicas;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_read_timeout 90s;
+			proxy_buffering off;
+			proxy_next_upstream error timeout http_502 http_503;
+			proxy_next_upstream_tries 2;
+		}
+	}
+}
+"""
+
+
+class Nginx:
+    """nginx in front of the replicas, as packaging/nginx-keyway.conf puts it."""
+
+    def __init__(self, tmp, reps):
+        self.dir = os.path.join(tmp, "nginx")
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = kwtest.free_port()
+        servers = "".join("\t\tserver 127.0.0.1:%d max_fails=1 fail_timeout=5s;\n" % r.port for r in reps)
+        with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
+            f.write(NGINX_CONF % {"d": self.dir, "servers": servers, "port": self.port})
+        self.proc = subprocess.Popen(["nginx", "-p", self.dir, "-c", os.path.join(self.dir, "nginx.conf")],
+                                     stderr=subprocess.DEVNULL)
+        self.k = kwtest.Keywayd.__new__(kwtest.Keywayd)  # only for req(): host, port, no TLS
+        self.k.port, self.k.tls = self.port, None
+        if not wait_for(lambda: self.try_health(), 10):
+            raise RuntimeError("nginx did not answer")
+
+    def try_health(self):
+        try:
+            return self.k.req("GET", "/api/v1/health", timeout=2)[0] == 200
+        except OSError:
+            return False
+
+    def stop(self):
+        kwtest.stop_process(self.proc)
+
+
+def through_nginx(ngx, dev, gw, rounds=12):
+    """Fetches and a long-poll woken by a change, all through nginx: the statuses seen."""
+    seen = [ngx.k.req("GET", "/api/v1/devices/%d/config" % dev["device_id"], token=dev["device_token"])[0]
+            for _ in range(rounds)]
+    st, env, _ = ngx.k.req("GET", "/api/v1/devices/%d/config" % dev["device_id"], token=dev["device_token"])
+    ver = payload(env)["version"] if st == 200 else 0
+    got = []
+    t = threading.Thread(target=lambda: got.append(ngx.k.req(
+        "GET", "/api/v1/devices/%d/config?after=%d&wait=20" % (dev["device_id"], ver), token=dev["device_token"],
+        timeout=30)[0]))
+    t.start()
+    wait_for(lambda: got, 0.3)
+    seen.append(ngx.k.req("PUT", "/api/v1/devices/%d/public-key" % gw["device_id"], {"public_key": wg_pub()},
+                          token=gw["device_token"])[0])
+    t.join(30)
+    return seen + got
+
+
 def run(tmp, pgdir):
     env = {}
     with open(os.path.join(pgdir, "env")) as f:
@@ -182,6 +261,20 @@ def checks(tmp, store, reps, ldap, pgdir):
         return
     victim = [r for r in reps if r.name == holders[0]][0]
     living = [r for r in reps if r is not victim]
+    ngx = Nginx(tmp, reps) if shutil.which("nginx") else None
+    try:
+        nginx_and_kill(store, reps, victim, living, ngx, tok, admin, dev, gw)
+    finally:
+        if ngx:
+            ngx.stop()
+    outage(pgdir, store, living, admin, tok, dev, gw)
+
+
+def nginx_and_kill(store, reps, victim, living, ngx, tok, admin, dev, gw):
+    if ngx:
+        seen = through_nginx(ngx, dev, gw)
+        check("through nginx over three replicas: fetches and a woken long-poll answer",
+              seen and all(x == 200 for x in seen), seen)
     res = enroll_many(reps, tok["token"], 30, alive=lambda: victim.proc.kill())
     victim.proc.wait()
     victim.proc = None
@@ -194,8 +287,10 @@ def checks(tmp, store, reps, ldap, pgdir):
     check("enrollments racing the kill: none answered 201 is lost, no key or address twice",
           answered <= set(keys) and len(keys) == len(set(keys)) and
           len({d["address"] for d in j["devices"]}) == len(keys), (len(answered), len(keys)))
-
-    outage(pgdir, store, living, admin, tok, dev, gw)
+    if ngx:
+        seen = through_nginx(ngx, dev, gw)
+        check("... and through nginx the agents' fetches and long-polls keep working", all(x == 200 for x in seen),
+              seen)
 
 
 def outage(pgdir, store, living, admin, tok, dev, gw):
