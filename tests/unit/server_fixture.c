@@ -53,7 +53,7 @@ static PGconn *pg_connect(const char *dbname)
 	pg = PQconnectdb(info);
 	if (PQstatus(pg) != CONNECTION_OK)
 		ck_abort_msg("fixture: cannot connect to PostgreSQL: %s", PQerrorMessage(pg));
-	PQexec(pg, "SET client_min_messages = warning");
+	PQclear(PQexec(pg, "SET client_min_messages = warning"));
 	return pg;
 }
 

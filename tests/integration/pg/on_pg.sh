@@ -15,6 +15,8 @@ if [ "$(id -u)" != 0 ] || ! id postgres >/dev/null 2>&1; then
 	exit 77
 fi
 PG=$top_srcdir/tests/integration/pg/pg.sh
+# The Python make check runs (Debian's, with python3-prometheus-client), not one first on PATH.
+PYTHON3=${PYTHON3:-$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)}
 dir=$(mktemp -d /tmp/kwpg-on.XXXXXX)
 trap '"$PG" destroy "$dir"' EXIT
 "$PG" start "$dir" || { echo "not ok - PostgreSQL did not start"; cat "$dir"/*.log; exit 1; }
@@ -26,7 +28,7 @@ fail=0
 for t in "$@"; do
 	log=$dir/$(basename "$t").log
 	case "$t" in
-	*.py) python3 "$top_srcdir/$t" >"$log" 2>&1 ;;
+	*.py) "$PYTHON3" "$top_srcdir/$t" >"$log" 2>&1 ;;
 	*.sh) bash "$top_srcdir/$t" >"$log" 2>&1 ;;
 	*) "$top_builddir/$t" >"$log" 2>&1 ;;
 	esac
