@@ -6,10 +6,12 @@
  *   -ENOENT  no such object          -EEXIST  conflict (key already enrolled, duplicate)
  *   -ENOSPC  address pool exhausted  -EACCES  credential not valid (token used up, expired…)
  *   -EINVAL  bad argument            -EPERM   object in a state that forbids the change
- *   -EDQUOT  per-user device limit   -EIO     SQLite error (logged)
+ *   -EDQUOT  per-user device limit   -EIO     database error (logged)
+ *   -EBUSY   database busy, retry    -EAGAIN  database unreachable (PostgreSQL), retry
  * Every state-changing function writes its audit row in the same transaction as the change
  * and rolls everything back on any error: a rejected request changes nothing.
- * Thread-safe: connections come from a small pool, writers use BEGIN IMMEDIATE.
+ * Thread-safe: connections come from a small pool; write transactions run one at a time
+ * (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction advisory lock over every replica).
  * Times are unix seconds passed in by the caller (tests control the clock).
  */
 #ifndef KW_STORE_H

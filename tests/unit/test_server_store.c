@@ -768,6 +768,24 @@ START_TEST(test_conf_parse)
 	ck_assert_int_eq(conf_load_string(&c, "k.conf", "[network]\nconfig_lifetime = 12x\n", err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(conf_load_string(&c, "k.conf", "[server]\ntls_cert = /x\n", err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "k.conf:0: tls_cert and tls_key must be given together");
+	/* [store]: sqlite by default; postgresql needs conninfo, whose password stays out of the file */
+	conf_defaults(&c);
+	ck_assert_str_eq(c.store_backend, "sqlite");
+	ck_assert_int_eq(c.store_pool_size, 8);
+	ck_assert_int_eq(conf_load_string(&c, "k.conf", "[store]\nbackend = postgresql\nconninfo = host=db dbname=k\n"
+					  "password_file = /etc/keyway/pg\npool_size = 16\n", err, sizeof(err)), 0);
+	ck_assert_str_eq(c.store_backend, "postgresql");
+	ck_assert_str_eq(c.store_conninfo, "host=db dbname=k");
+	ck_assert_int_eq(c.store_pool_size, 16);
+	conf_defaults(&c);
+	ck_assert_int_eq(conf_load_string(&c, "k.conf", "[store]\nbackend = postgresql\n", err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "k.conf:0: [store] backend = postgresql needs conninfo");
+	conf_defaults(&c);
+	ck_assert_int_eq(conf_load_string(&c, "k.conf", "[store]\nbackend = postgresql\nconninfo = host=db password=x\n",
+					  err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "never a password inline"));
+	ck_assert_int_eq(conf_load_string(&c, "k.conf", "[store]\nbackend = mysql\n", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(conf_load_string(&c, "k.conf", "[store]\npool_size = 0\n", err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(conf_load_string(&c, "k.conf", "[server]\nlisten 127.0.0.1:1\n", err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "k.conf:2:"));
 	ck_assert_int_eq(conf_load(&c, "/nonexistent/kws.conf", err, sizeof(err)), -ENOENT);

@@ -221,6 +221,22 @@ def start_replicas(tmp, store, reps, ldap):
         r.start()
     ids = {r.req("GET", "/api/v1/info")[1]["key_id"] for r in reps}
     check("three replicas on one database sign with one key", len(ids) == 1, ids)
+    lax = kwl.Keywayd(tmp, "lax", ldap=ldap, store=store)
+    with open(lax.conf) as f:
+        text = f.read()
+    pw = os.path.join(lax.dir, "pg.password")
+    shutil.copy(os.environ["KW_STORE_PASSWORD_FILE"], pw)
+    os.chmod(pw, 0o644)
+    with open(lax.conf, "w") as f:
+        f.write(text.replace(os.environ["KW_STORE_PASSWORD_FILE"], pw))
+    try:
+        lax.start()
+        started = True
+    except RuntimeError:
+        started = False
+    lax.stop()
+    check("a password_file others can read is refused, saying why", not started and "0600" in lax.log_text(),
+          lax.log_text()[-300:])
     rogue = kwl.Keywayd(tmp, "rogue", ldap=ldap, store=store)
     try:
         rogue.start()
