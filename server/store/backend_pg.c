@@ -3,9 +3,10 @@
  *   - writers take one transaction-scoped advisory lock after BEGIN, so write transactions
  *     run one at a time over every replica, as SQLite's BEGIN IMMEDIATE does on one machine:
  *     the counters, addresses and keys they hand out come from the database, never twice;
- *   - after a commit that changed configs, NOTIFY tells the other replicas, whose listener
- *     thread wakes their long-polls; after the listener reconnects it wakes them all (the
- *     notifications sent meanwhile are lost, so everyone re-reads);
+ *   - a commit that changed configs carries a NOTIFY for each change (sent with the COMMIT,
+ *     delivered only if it commits); the other replicas' listener thread wakes their
+ *     long-polls; after the listener reconnects it wakes them all (the notifications sent
+ *     meanwhile are lost, so everyone re-reads);
  *   - singleton jobs (the directory sync) run under a session advisory lock held on a
  *     connection of their own: when that replica dies, its lock goes with it;
  *   - a database that cannot be reached is -EAGAIN: the API answers 503 with Retry-After,
@@ -174,11 +175,23 @@ static int pg_begin(struct kw_conn *c)
 	return ret;
 }
 
+/* COMMIT, preceded by a NOTIFY for each change of the transaction (one round trip): the
+ * other replicas hear of it exactly when it commits, and never of one rolled back. The
+ * payload is "NONCE ID": this replica skips its own. */
 static int pg_commit(struct kw_conn *c)
 {
 	struct pg_conn *pc = c->h;
-	PGresult *res = PQexec(pc->pg, "COMMIT");
+	struct pg_store *ps = store_pg(c->st);
+	char sql[KW_NOTIFY_MAX * 96 + 16];
+	size_t len = 0;
+	PGresult *res;
 	int ret = 0;
+
+	for (unsigned i = 0; i < c->npending; i++)
+		len += (size_t)snprintf(sql + len, sizeof(sql) - len, "NOTIFY " PG_CHANNEL ", '%s %" PRId64 "'; ",
+					ps->nonce, c->pending[i]);
+	snprintf(sql + len, sizeof(sql) - len, "COMMIT");
+	res = PQexec(pc->pg, sql);
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		ret = pg_errno(pc->pg, res, "COMMIT");
@@ -325,25 +338,6 @@ static int pg_col_blob(const struct kw_row *r, int col, void *buf, size_t len)
 }
 
 /* ---- notifications between replicas ---- */
-
-static void pg_notify(struct kw_store *st, int64_t device_id)
-{
-	struct pg_store *ps = store_pg(st);
-	const char *vals[2] = { PG_CHANNEL, NULL };
-	char payload[64];
-	struct kw_conn *c;
-	PGresult *res;
-
-	if (store_conn_get(st, &c) < 0)
-		return; /* logged; the others re-read when they reconnect or their polls time out */
-	snprintf(payload, sizeof(payload), "%s %" PRId64, ps->nonce, device_id);
-	vals[1] = payload;
-	res = PQexecParams(((struct pg_conn *)c->h)->pg, "SELECT pg_notify($1, $2)", 2, NULL, vals, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK && pg_errno(((struct pg_conn *)c->h)->pg, res, "NOTIFY") == -EAGAIN)
-		((struct pg_conn *)c->h)->broken = true;
-	PQclear(res);
-	store_conn_put(st, c);
-}
 
 /* Hand every pending notification from another replica to the store's change callback. */
 static void listener_drain(struct kw_store *st, PGconn *pg)
@@ -600,7 +594,6 @@ const struct kw_store_backend_ops kw_store_pg_ops = {
 	.col_int = pg_col_int,
 	.col_text = pg_col_text,
 	.col_blob = pg_col_blob,
-	.notify = pg_notify,
 	.singleton_try = pg_singleton_try,
 	.singleton_release = pg_singleton_release,
 };

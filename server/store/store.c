@@ -76,19 +76,26 @@ int store_tx_begin(struct kw_store *st, struct kw_conn *c)
 
 int store_tx_commit(struct kw_store *st, struct kw_conn *c)
 {
+	int64_t done[KW_NOTIFY_MAX];
+	unsigned n = c->npending;
 	int ret = st->ops->commit(c);
 
 	if (ret < 0) {
 		store_tx_rollback(st, c);
 		return ret;
 	}
+	memcpy(done, c->pending, n * sizeof(done[0]));
+	c->npending = 0;
 	c->in_write = false;
 	pthread_mutex_unlock(&st->write_lock);
+	for (unsigned i = 0; i < n; i++)
+		store_notify_local(st, done[i]);
 	return 0;
 }
 
 void store_tx_rollback(struct kw_store *st, struct kw_conn *c)
 {
+	c->npending = 0;
 	if (!c->in_write)
 		return;
 	st->ops->rollback(c);
@@ -96,11 +103,17 @@ void store_tx_rollback(struct kw_store *st, struct kw_conn *c)
 	pthread_mutex_unlock(&st->write_lock);
 }
 
-void store_notify_change(struct kw_store *st, int64_t device_id)
+void store_tx_notify(struct kw_conn *c, int64_t device_id)
 {
-	store_notify_local(st, device_id);
-	if (st->ops->notify)
-		st->ops->notify(st, device_id);
+	for (unsigned i = 0; i < c->npending; i++)
+		if (c->pending[i] == device_id)
+			return;
+	if (c->npending == KW_NOTIFY_MAX) { /* more than a few: everyone */
+		c->pending[0] = KW_CHANGE_ALL;
+		c->npending = 1;
+		return;
+	}
+	c->pending[c->npending++] = device_id;
 }
 
 void store_notify_local(struct kw_store *st, int64_t device_id)
@@ -233,6 +246,7 @@ static int check_fingerprint(struct kw_store *st, struct kw_conn *c, const char 
 		goto out;
 	if (old[0])
 		log_info("store: network settings changed, every config version bumped to %lld", (long long)seq);
+	store_tx_notify(c, KW_CHANGE_ALL);
 	ret = store_tx_commit(st, c);
 	return ret < 0 ? ret : 1;
 out:
@@ -399,8 +413,6 @@ int store_net_refresh(struct kw_store *st, const char *fingerprint)
 		return ret;
 	/* Only check_fingerprint reads it, and only from the thread that opened the store or reloads. */
 	snprintf(st->net.fingerprint, sizeof(st->net.fingerprint), "%s", fingerprint);
-	if (ret > 0)
-		store_notify_change(st, KW_CHANGE_ALL);
 	return ret;
 }
 

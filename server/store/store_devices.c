@@ -418,11 +418,9 @@ int store_enroll(struct kw_store *st, const struct kw_enroll_params *p, struct k
 	if (ret < 0)
 		goto out;
 	ret = device_get_conn(c, id, out);
+	store_tx_notify(c, change_scope(who.role));
 out:
-	ret = store_write_end(st, c, ret);
-	if (ret == 0)
-		store_notify_change(st, change_scope(who.role));
-	return ret;
+	return store_write_end(st, c, ret);
 }
 
 /* Load the device inside the transaction and check its state is one of `allowed` (bit mask). */
@@ -453,13 +451,10 @@ static int device_change_commit(struct kw_store *st, struct kw_conn *c, const st
 		goto out;
 	snprintf(object, sizeof(object), "device:%lld", (long long)id);
 	ret = store_audit_insert(c, now, actor, action, object, "success", detail);
+	store_tx_notify(c, change_scope(d->role));
+	store_tx_notify(c, id);
 out:
-	ret = store_write_end(st, c, ret);
-	if (ret < 0)
-		return ret;
-	store_notify_change(st, change_scope(d->role));
-	store_notify_change(st, id);
-	return 0;
+	return store_write_end(st, c, ret);
 }
 
 enum dev_change { CH_REVOKE, CH_SUSPEND, CH_RESTORE };
@@ -565,10 +560,8 @@ int store_device_renew(struct kw_store *st, int64_t id, int64_t now)
 	ret = store_seq_next(c, &seq);
 	if (ret == 0)
 		ret = store_exec(c, KW_SQL_DEVICE_RENEW, STORE_BINDS(STORE_INT(id), STORE_INT(seq), STORE_INT(now)));
-	ret = store_write_end(st, c, ret);
-	if (ret == 0)
-		store_notify_change(st, id); /* only this device's config changed */
-	return ret;
+	store_tx_notify(c, id); /* only this device's config changed */
+	return store_write_end(st, c, ret);
 }
 
 struct user_each {
@@ -662,12 +655,12 @@ static int user_change(struct kw_store *st, const char *username, enum user_chan
 	snprintf(detail, sizeof(detail), "devices=%d%s%s", ch.n, reason && *reason ? " reason=" : "",
 		 reason ? reason : "");
 	ret = store_audit_insert(c, now, actor, actions[what], object, "success", detail);
+	store_tx_notify(c, KW_CHANGE_ALL); /* the user's own devices too */
 out:
 	ret = store_write_end(st, c, ret);
 	if (ret < 0)
 		return ret;
 	*count = ch.n;
-	store_notify_change(st, KW_CHANGE_ALL); /* the user's own devices too */
 	return 0;
 }
 

@@ -58,6 +58,8 @@ struct kw_store_backend_ops {
 	void (*conn_idle)(struct kw_conn *c);
 	/* A write transaction: one writer at a time over the whole database. */
 	int (*begin)(struct kw_conn *c);
+	/* Commit; a backend shared by replicas also tells them c->pending's changes, in the same
+	 * round trip, so a commit and its notification are never separated. */
 	int (*commit)(struct kw_conn *c);
 	void (*rollback)(struct kw_conn *c);
 	/* Several statements without parameters (a migration), inside the caller's transaction. */
@@ -75,9 +77,6 @@ struct kw_store_backend_ops {
 	const char *(*col_text)(const struct kw_row *r, int col);
 	/* Exactly len bytes of a blob column into buf; -EINVAL when it has another length. */
 	int (*col_blob)(const struct kw_row *r, int col, void *buf, size_t len);
-	/* Optional (NULL: one process owns the database). After a commit that changed configs:
-	 * tell the other replicas (device_id as for the change callback). */
-	void (*notify)(struct kw_store *st, int64_t device_id);
 	/* Singleton jobs: see store_singleton_try. */
 	int (*singleton_try)(struct kw_store *st, const char *name);
 	void (*singleton_release)(struct kw_store *st, const char *name);
@@ -85,11 +84,15 @@ struct kw_store_backend_ops {
 
 extern const struct kw_store_backend_ops kw_store_sqlite_ops;
 
+#define KW_NOTIFY_MAX 4
+
 struct kw_conn {
 	struct kw_store *st;
 	void *h;       /* the backend's connection, NULL until opened */
 	bool busy;
 	bool in_write; /* holds st->write_lock */
+	unsigned npending;
+	int64_t pending[KW_NOTIFY_MAX]; /* changes of the open write transaction (store_tx_notify) */
 };
 
 struct kw_store {
@@ -118,10 +121,11 @@ void store_conn_put(struct kw_store *st, struct kw_conn *c);
 int store_tx_begin(struct kw_store *st, struct kw_conn *c);
 int store_tx_commit(struct kw_store *st, struct kw_conn *c);
 void store_tx_rollback(struct kw_store *st, struct kw_conn *c);
-/* After a commit that changed some config version: bump the counter, call the callback
- * (device_id: the only device concerned, 0 for many). */
-void store_notify_change(struct kw_store *st, int64_t device_id);
-/* The same for a change another replica made and notified: no notification sent on. */
+/* The open write transaction changes some config versions: once it commits, bump the
+ * counter and call the change callback with device_id (the only device concerned, or a
+ * KW_CHANGE_* scope), and tell the other replicas. Nothing when it rolls back. */
+void store_tx_notify(struct kw_conn *c, int64_t device_id);
+/* Bump the counter and call the callback now: a change committed (here or by a replica). */
 void store_notify_local(struct kw_store *st, int64_t device_id);
 
 /*
