@@ -25,6 +25,12 @@ void conf_defaults(struct kw_conf *c)
 	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/keyway");
 	c->threads = 4;
 	c->max_connections = 8192;
+	c->per_ip_connections = 128;
+	c->header_timeout = 15;
+	c->body_timeout = 30;
+	c->user_enrollments_per_hour = 10;
+	c->rotations_per_hour = 10;
+	c->audit_keep_days = 365;
 	(void)cidr_parse_network(&c->cidr, "10.77.0.0/16");
 	snprintf(c->gateway_endpoint, sizeof(c->gateway_endpoint), "vpn.example.com:51820");
 	c->gateway_port = 51820;
@@ -150,6 +156,16 @@ static int handle_server(struct kw_conf *c, const char *name, const char *v, str
 		return set_int32(&c->threads, v, 1, 64, x, name);
 	if (strcmp(name, "max_connections") == 0)
 		return set_int32(&c->max_connections, v, 16, 100000, x, name);
+	if (strcmp(name, "per_ip_connections") == 0)
+		return set_int32(&c->per_ip_connections, v, 1, 100000, x, name);
+	if (strcmp(name, "header_timeout") == 0)
+		return set_int32(&c->header_timeout, v, 1, 3600, x, name);
+	if (strcmp(name, "body_timeout") == 0)
+		return set_int32(&c->body_timeout, v, 1, 3600, x, name);
+	if (strcmp(name, "user_enrollments_per_hour") == 0)
+		return set_int32(&c->user_enrollments_per_hour, v, 1, 100000, x, name);
+	if (strcmp(name, "rotations_per_hour") == 0)
+		return set_int32(&c->rotations_per_hour, v, 1, 100000, x, name);
 	snprintf(x->reason, sizeof(x->reason), "unknown key '%.64s' in [server]", name);
 	return -EINVAL;
 }
@@ -202,6 +218,14 @@ static int handle_network(struct kw_conf *c, const char *name, const char *v, st
 	return -EINVAL;
 }
 
+static int handle_audit(struct kw_conf *c, const char *name, const char *v, struct parse_ctx *x)
+{
+	if (strcmp(name, "keep_days") == 0)
+		return set_int32(&c->audit_keep_days, v, 0, 36500, x, name);
+	snprintf(x->reason, sizeof(x->reason), "unknown key '%.64s' in [audit]", name);
+	return -EINVAL;
+}
+
 static int handle_log(struct kw_conf *c, const char *name, const char *v, struct parse_ctx *x)
 {
 	if (strcmp(name, "level") == 0) {
@@ -230,6 +254,8 @@ static int handler(void *user, const char *section, const char *name, const char
 		ret = handle_network(x->c, name, value, x);
 	else if (strcmp(section, "log") == 0)
 		ret = handle_log(x->c, name, value, x);
+	else if (strcmp(section, "audit") == 0)
+		ret = handle_audit(x->c, name, value, x);
 	else if (section[0] == '\0') {
 		snprintf(x->reason, sizeof(x->reason), "key '%.64s' outside any section", name);
 		ret = -EINVAL;

@@ -23,6 +23,13 @@ struct kw_conf {
 	char tls_key[KW_CONF_STR_MAX];
 	int threads;                    /* HTTP worker threads */
 	int max_connections;
+	int per_ip_connections;         /* open connections from one client address */
+	int header_timeout;             /* s from accept until the request headers are in */
+	int body_timeout;               /* s from the headers until the body is in */
+	int user_enrollments_per_hour;  /* self-service enrollments per user and hour */
+	int rotations_per_hour;         /* public-key rotations per device and hour */
+	/* [audit] */
+	int audit_keep_days;            /* audit rows older than this are deleted; 0 = kept */
 	/* [network] */
 	struct kw_cidr cidr;
 	bool has_cidr6;

@@ -10,7 +10,7 @@
 /* A new key of struct kw_conf fails the build here until keys[] below says what SIGHUP does
  * with it (and this size is updated). LP64 only, where the size is known. */
 #if __SIZEOF_POINTER__ == 8
-_Static_assert(sizeof(struct kw_conf) == 4208, "a new keywayd key: classify it in conf_diff.c");
+_Static_assert(sizeof(struct kw_conf) == 4232, "a new keywayd key: classify it in conf_diff.c");
 #endif
 
 static bool cidr_eq(const struct kw_cidr *a, const struct kw_cidr *b)
@@ -44,11 +44,14 @@ static void routes_copy(struct kw_conf *dst, const struct kw_conf *src)
  * - routes, gateway_endpoint, gateway_port, config_lifetime, mtu, persistent_keepalive are
  *   read when a config payload is built: swap them in and bump every config version.
  * - log level is one variable of the logger.
+ * - per_ip_connections, header_timeout, body_timeout are set on the HTTP guard at start.
+ * - user_enrollments_per_hour, rotations_per_hour, audit keep_days are read per request or
+ *   per housekeeping pass.
  */
 enum key_id {
 	K_LISTEN, K_STATE_DIR, K_TLS_CERT, K_TLS_KEY, K_THREADS, K_MAX_CONN,
 	K_CIDR, K_CIDR6, K_ROUTES, K_GW_ENDPOINT, K_GW_PORT, K_LIFETIME, K_QUARANTINE, K_MTU, K_KEEPALIVE,
-	K_LOG_LEVEL, K_COUNT
+	K_LOG_LEVEL, K_PER_IP, K_HEADER_TO, K_BODY_TO, K_USER_ENROLL, K_ROTATIONS, K_AUDIT_KEEP, K_COUNT
 };
 
 static const struct kw_conf_change keys[K_COUNT] = {
@@ -68,6 +71,12 @@ static const struct kw_conf_change keys[K_COUNT] = {
 	[K_MTU] = { "network.mtu", true, true },
 	[K_KEEPALIVE] = { "network.persistent_keepalive", true, true },
 	[K_LOG_LEVEL] = { "log.level", true, false },
+	[K_PER_IP] = { "server.per_ip_connections", false, false },
+	[K_HEADER_TO] = { "server.header_timeout", false, false },
+	[K_BODY_TO] = { "server.body_timeout", false, false },
+	[K_USER_ENROLL] = { "server.user_enrollments_per_hour", true, false },
+	[K_ROTATIONS] = { "server.rotations_per_hour", true, false },
+	[K_AUDIT_KEEP] = { "audit.keep_days", true, false },
 };
 
 static bool key_differs(enum key_id k, const struct kw_conf *a, const struct kw_conf *b)
@@ -89,6 +98,12 @@ static bool key_differs(enum key_id k, const struct kw_conf *a, const struct kw_
 	case K_MTU: return a->mtu != b->mtu;
 	case K_KEEPALIVE: return a->persistent_keepalive != b->persistent_keepalive;
 	case K_LOG_LEVEL: return strcmp(a->log_level, b->log_level) != 0;
+	case K_PER_IP: return a->per_ip_connections != b->per_ip_connections;
+	case K_HEADER_TO: return a->header_timeout != b->header_timeout;
+	case K_BODY_TO: return a->body_timeout != b->body_timeout;
+	case K_USER_ENROLL: return a->user_enrollments_per_hour != b->user_enrollments_per_hour;
+	case K_ROTATIONS: return a->rotations_per_hour != b->rotations_per_hour;
+	case K_AUDIT_KEEP: return a->audit_keep_days != b->audit_keep_days;
 	case K_COUNT: break;
 	}
 	return false;
@@ -124,6 +139,9 @@ void conf_merge_live(struct kw_conf *out, const struct kw_conf *running, const s
 	out->mtu = fresh->mtu;
 	out->persistent_keepalive = fresh->persistent_keepalive;
 	snprintf(out->log_level, sizeof(out->log_level), "%s", fresh->log_level);
+	out->user_enrollments_per_hour = fresh->user_enrollments_per_hour;
+	out->rotations_per_hour = fresh->rotations_per_hour;
+	out->audit_keep_days = fresh->audit_keep_days;
 }
 
 void conf_net_fingerprint(const struct kw_conf *c, char out[65])
