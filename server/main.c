@@ -105,6 +105,7 @@ static int run(struct kw_conf *conf, const char *config_path)
 		struct timespec wait = { 0, 0 };
 		int64_t now = (int64_t)time(NULL);
 
+		hk.audit_keep_days = server_conf(&srv)->audit_keep_days;
 		(void)housekeeping_tick(&hk, srv.store, now);
 		wait.tv_sec = (time_t)housekeeping_wait(&hk, now);
 		if (wait.tv_sec == 0)

@@ -113,7 +113,12 @@ int api_device_key_put(struct kw_req *req, json_t *in, json_t **out)
 		return st;
 	if ((st = json_get_wg_key(in, "public_key", true, &pub, key, out)))
 		return st;
-	ret = store_device_rotate_key(req->srv->store, d.id, pub, req->principal.actor, req->now);
+	ret = store_device_rotate_key_limited(req->srv->store, d.id, pub, req->principal.actor, req->now,
+					      server_conf(req->srv)->rotations_per_hour);
+	if (ret == -EAGAIN) {
+		(void)req_add_header(req, "Retry-After", "3600");
+		return api_error(out, 429, "rotation_rate_limited", "too many key rotations for this device in the last hour");
+	}
 	if (ret == -EEXIST)
 		return api_error(out, 409, "public_key_in_use", "this public key is already enrolled");
 	if (ret == -EPERM)

@@ -6,6 +6,7 @@
  *   -ENOSPC  address pool exhausted  -EACCES  credential not valid (token used up, expired…)
  *   -EINVAL  bad argument            -EPERM   object in a state that forbids the change
  *   -EDQUOT  per-user device limit   -EIO     SQLite error (logged)
+ *   -EAGAIN  per-user or per-device rate limit (enrollments, key rotations per hour)
  * Every state-changing function writes its audit row in the same transaction as the change
  * and rolls everything back on any error: a rejected request changes nothing.
  * Thread-safe: connections come from a small pool, writers use BEGIN IMMEDIATE.
@@ -67,7 +68,9 @@ struct kw_enroll_params {
 	const uint8_t *token_hash;      /* KW_TOKEN_HASH_LEN bytes, or NULL */
 	const char *ldap_username;      /* self-enrollment (or a user session), or NULL */
 	enum kw_device_role ldap_role;  /* role for an ldap_username enrollment (device) */
-	int max_devices;                /* ldap_username: limit of non-revoked devices, 0 none */
+	int max_devices;                /* ldap_username: limit of devices not revoked or revoked
+					   with their address in quarantine, 0 none */
+	int max_per_hour;               /* ldap_username: enrollments in the last hour, 0 none */
 	const char *public_key;         /* base64, already validated */
 	const char *hostname;
 	const char *endpoint;           /* gateway "host:port" or NULL */
@@ -172,6 +175,10 @@ int store_device_revoke(struct kw_store *st, int64_t id, const char *actor, int6
 int store_device_suspend(struct kw_store *st, int64_t id, const char *reason, const char *actor, int64_t now);
 int store_device_restore(struct kw_store *st, int64_t id, const char *actor, int64_t now);
 /* Key rotation: -EEXIST when the key was ever enrolled, -EPERM when not active. */
+/* The same, refused with -EAGAIN when the device rotated max_per_hour keys in the last hour
+ * (0: no limit). */
+int store_device_rotate_key_limited(struct kw_store *st, int64_t id, const char *public_key, const char *actor,
+				    int64_t now, int max_per_hour);
 int store_device_rotate_key(struct kw_store *st, int64_t id, const char *public_key, const char *actor,
 			    int64_t now);
 /* Bump a device's own version (config renewal before expiry). */
@@ -207,6 +214,8 @@ int store_session_purge_expired(struct kw_store *st, int64_t now);
 
 /* ---- audit (store_audit.c) ---- */
 /* A standalone audit row (e.g. a failed login), its own transaction. */
+/* Retention: delete the audit rows older than before; the number deleted. */
+int store_audit_purge_before(struct kw_store *st, int64_t before);
 int store_audit_add(struct kw_store *st, int64_t now, const char *actor, const char *action,
 		    const char *object, const char *outcome, const char *detail);
 /* Newest first; before = 0 for the newest; limit 1..1000. */

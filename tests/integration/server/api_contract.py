@@ -211,7 +211,7 @@ def run(k, tmp, others):
         ("POST", "/api/v1/api-tokens", b"{}", "missing_field"),
     ]
     for method, path, raw, code in bad:
-        st, j, _ = k.req(method, path, raw=raw, token=admin)
+        st, j, _ = k.req(method, path, raw=raw, token=admin, headers={"Content-Type": "application/json"})
         check("400 %s for %s" % (code, raw[:40]), is_error(st, j, 400, code), (st, j))
     st, j, _ = k.req("POST", "/api/v1/enroll", {"token": dev_tok["token"], "public_key": a_key})
     check("409 public key already enrolled", is_error(st, j, 409, "public_key_in_use"), (st, j))
