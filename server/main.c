@@ -20,6 +20,7 @@
 #include "core/conf_diff.h"
 #include "fileutil.h"
 #include "core/housekeeping.h"
+#include "core/statedir.h"
 #include "http/http.h"
 #include "directory/directory.h"
 #include "log.h"
@@ -67,6 +68,9 @@ static int run(struct kw_conf *conf, const char *config_path)
 		log_error("cannot create state directory %s: %s", conf->state_dir, strerror(-ret));
 		return 1;
 	}
+	/* Before the database opens: a 0644 keyway.db would give its WAL and SHM files 0644 too. */
+	if (statedir_secure(conf->state_dir) < 0)
+		return 1;
 	conf_net_fingerprint(conf, net.fingerprint);
 	snprintf(path, sizeof(path), "%s/keyway.db", conf->state_dir);
 	ret = store_open(path, &net, &srv.store);

@@ -405,7 +405,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		}
 		switch (longpoll_park(h->srv->longpoll, conn, x->req.principal.id, x->req.principal.is_gateway,
 				      x->req.wait_seen,
-				      x->req.wait_deadline_ms)) {
+				      x->req.wait_deadline_ms, &x->req.wait_deadline_ms)) {
 		case LONGPOLL_PARKED:
 			return MHD_YES;
 		case LONGPOLL_STOPPING:
