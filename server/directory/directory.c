@@ -46,6 +46,7 @@ static const struct kw_directory_ops ldap_ops = {
 	.session_enroll_check = kwl_session_enroll_check,
 	.max_devices = kwl_max_devices,
 	.users_directory = kwl_users_directory,
+	.session_recheck = kwl_session_recheck,
 };
 
 int directory_init(struct kw_server *srv, const char *config_path)

@@ -36,6 +36,7 @@ void ldap_config_init(struct kw_ldap_config *cfg)
 	cfg->login_max_failures = 5;
 	cfg->login_max_failures_addr = 20;
 	cfg->login_window = 300;
+	cfg->admin_recheck_interval = 60;
 }
 
 static int set_str(char **dst, const char *v)
@@ -183,6 +184,7 @@ static const struct {
 	{ "login_max_failures", offsetof(struct kw_ldap_config, login_max_failures), 1, 100000 },
 	{ "login_max_failures_address", offsetof(struct kw_ldap_config, login_max_failures_addr), 1, 1000000 },
 	{ "login_window", offsetof(struct kw_ldap_config, login_window), 1, 86400 },
+	{ "admin_recheck_interval", offsetof(struct kw_ldap_config, admin_recheck_interval), 0, 86400 },
 	{ "nested_depth", offsetof(struct kw_ldap_config, nested_depth), 1, 64 },
 };
 

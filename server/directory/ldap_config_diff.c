@@ -13,7 +13,7 @@
  * size) are updated. Checked on LP64 only, where the size is known.
  */
 #if __SIZEOF_POINTER__ == 8
-_Static_assert(sizeof(struct kw_ldap_config) == 496, "a new [ldap] key: compare it in ldap_config_diff()");
+_Static_assert(sizeof(struct kw_ldap_config) == 504, "a new [ldap] key: compare it in ldap_config_diff()");
 #endif
 
 static bool str_eq(const char *a, const char *b)
@@ -89,6 +89,7 @@ unsigned ldap_config_diff(const struct kw_ldap_config *a, const struct kw_ldap_c
 	if (a->login_max_failures_addr != b->login_max_failures_addr)
 		add(out, outlen, &n, "login_max_failures_address");
 	NUM(login_window);
+	NUM(admin_recheck_interval);
 	STR(publish_attribute);
 #undef STR
 #undef NUM

@@ -75,6 +75,11 @@ int kwl_enroll_check(struct kw_req *req, const char *username, const char *passw
 int kwl_session_enroll_check(struct kw_req *req, json_t **out);
 int kwl_max_devices(struct kw_server *srv);
 int kwl_users_directory(struct kw_req *req, json_t *list);
+int kwl_session_recheck(struct kw_req *req, json_t **out);
+
+/* roles.c: at the end of a sync run, every user with a session or an API token re-read
+ * (see roles.c). 0 or the directory's error. */
+int roles_sync(struct kwl_module *m, struct kwl_gen *g, int64_t now);
 
 /* api_login.c / api_ldap.c handlers */
 int api_login_post(struct kw_req *req, json_t *in, json_t **out);

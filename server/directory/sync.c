@@ -315,6 +315,10 @@ int sync_run(struct kwl_module *m, bool confirm, struct kw_sync_plan *plan_out, 
 			(void)store_audit_add(m->srv->store, now, SYNC_ACTOR, "ldap_sync", "directory", "confirmed",
 					      "mass change confirmed by an admin");
 	}
+	/* Sessions and API tokens follow the directory too (also when the device plan is held:
+	 * a demotion is never a mass cut-off of devices). */
+	if (dir_ok && roles_sync(m, g, now) < 0)
+		apply_errors++;
 record:
 	status_record(m, now, now_ms() - t0, &plan, apply_errors, err);
 	log_info("ldap-sync: run outcome=%s checked=%u suspended=%u restored=%u revoked=%u errors=%u searches=%u "

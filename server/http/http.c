@@ -27,6 +27,7 @@
 #include "router.h"
 #include "store/store.h"
 #include "core/token.h"
+#include "directory/directory.h"
 #include "web.h"
 
 #define MAX_KV 48
@@ -255,6 +256,8 @@ static int authenticate(struct http_ctx *x, enum kw_auth need, json_t **out)
 		}
 	}
 	sodium_memzero(csrf, sizeof(csrf));
+	if (need == KW_AUTH_ADMIN && req_is_admin(req) && (st = directory_session_recheck(req, out)))
+		return st; /* an admin session past its re-check interval asks the directory again */
 	if (need == KW_AUTH_ADMIN && !req_is_admin(req))
 		return api_error(out, 403, "forbidden", "admin role required");
 	return 0;

@@ -84,6 +84,8 @@ struct kw_api_token {
 	int64_t id;
 	char name[KW_STORE_NAME_MAX];
 	int64_t created_at;
+	char owner[KW_STORE_NAME_MAX]; /* who made it: "user:alice", "api-token:ci", "cli" */
+	int64_t expires_at;            /* 0: never */
 };
 
 struct kw_enrollment_token {
@@ -141,7 +143,13 @@ uint64_t store_change_counter(struct kw_store *st);
 /* ---- admin API tokens (store_tokens.c) ---- */
 int store_api_token_create(struct kw_store *st, const char *name, const uint8_t hash[KW_TOKEN_HASH_LEN],
 			   const char *actor, int64_t now, int64_t *id);
+/* The same with an expiry (0: never); the owner is actor. */
+int store_api_token_create_ex(struct kw_store *st, const char *name, const uint8_t hash[KW_TOKEN_HASH_LEN],
+			      const char *actor, int64_t expires_at, int64_t now, int64_t *id);
+/* -EKEYEXPIRED for an expired token (see store_api_token_lookup_at). */
 int store_api_token_lookup(struct kw_store *st, const uint8_t hash[KW_TOKEN_HASH_LEN], struct kw_api_token *out);
+int store_api_token_lookup_at(struct kw_store *st, const uint8_t hash[KW_TOKEN_HASH_LEN], int64_t now,
+			      struct kw_api_token *out);
 int store_api_token_delete(struct kw_store *st, int64_t id, const char *actor, int64_t now);
 int store_api_token_list(struct kw_store *st, int (*fn)(const struct kw_api_token *t, void *arg), void *arg);
 
@@ -210,6 +218,17 @@ int store_session_lookup(struct kw_store *st, const uint8_t token_hash[KW_TOKEN_
 int store_session_delete(struct kw_store *st, int64_t id, const char *actor, int64_t now);
 /* Deletes every session expired at now (no audit row: nobody acted). Returns how many (>= 0)
  * or a negative errno. keywayd calls it at start and every few minutes (housekeeping.c). */
+/* ---- what the directory's re-checks change (store_roles.c) ---- */
+/* Every user holding a session or owning an API token ("user:NAME"), each once. */
+int store_principal_users(struct kw_store *st, int (*fn)(const char *username, void *arg), void *arg);
+/* A user the directory no longer knows as enabled: every session deleted; when admin is
+ * false also their admin sessions downgraded and their API tokens deleted. Audit rows
+ * in the same transaction; *changed counts what changed. */
+int store_user_roles_apply(struct kw_store *st, const char *username, bool keep_sessions, bool admin,
+			   const char *actor, int64_t now, int *changed);
+/* When the session's owner was last checked (0: never); mark it checked now. */
+int store_session_checked_at(struct kw_store *st, int64_t id, int64_t *checked_at);
+int store_session_mark_checked(struct kw_store *st, int64_t id, int64_t now);
 int store_session_purge_expired(struct kw_store *st, int64_t now);
 
 /* ---- audit (store_audit.c) ---- */
