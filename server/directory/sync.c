@@ -315,9 +315,10 @@ int sync_run(struct kwl_module *m, bool confirm, struct kw_sync_plan *plan_out, 
 			(void)store_audit_add(m->srv->store, now, SYNC_ACTOR, "ldap_sync", "directory", "confirmed",
 					      "mass change confirmed by an admin");
 	}
-	/* Sessions and API tokens follow the directory too (also when the device plan is held:
-	 * a demotion is never a mass cut-off of devices). */
-	if (dir_ok && roles_sync(m, g, now) < 0)
+	/* Sessions and API tokens follow the directory too, user by user, also when the device
+	 * plan is held or its batch check failed: a demotion is no mass cut-off of devices, and
+	 * roles_sync stops at the first answer that is not "found" or "no such entry". */
+	if (roles_sync(m, g, now) < 0)
 		apply_errors++;
 record:
 	status_record(m, now, now_ms() - t0, &plan, apply_errors, err);
