@@ -51,33 +51,40 @@ void log_set_program(const char *name)
 }
 
 /*
- * One string value written so it stays one field: inside quotes of the format (q = '"' or
- * '\''), q, '\\' and control characters are escaped; outside quotes, a value holding a space,
- * a quote, a backslash or a control character is put in double quotes and escaped. A value
- * from a client (a username, a hostname) can then never forge another key=value field.
+ * One string value written so that it stays one field. Three places in a format:
+ * - inside quotes ("%s" or '%s', q is the quote): the quote, '\\' and control characters
+ *   are escaped;
+ * - a field value (key=%s, q is '='): a value holding a space, a quote, a backslash or a
+ *   control character is put in double quotes and escaped;
+ * - prose (q is 0): control characters are escaped, and a value that could read as fields
+ *   (a '=' and a space, or a quote) is put in double quotes.
+ * A value from a client (a username, a hostname) can then never forge another key=value.
  */
 static void log_put_value(FILE *f, const char *s, int prec, char q)
 {
 	size_t n = s ? (prec >= 0 ? strnlen(s, (size_t)prec) : strlen(s)) : 6;
-	bool wrap = false;
+	bool wrap = false, space = false, eq = false;
 
 	if (!s)
 		s = "(null)";
-	if (!q) {
-		for (size_t i = 0; i < n && !wrap; i++) {
+	if (q == '=' || q == 0) {
+		for (size_t i = 0; i < n; i++) {
 			unsigned char c = (unsigned char)s[i];
 
-			wrap = c <= 0x20 || c == 0x7f || c == '"' || c == '\\';
+			space |= c == ' ';
+			eq |= c == '=';
+			if (c == '"' || (q == '=' && (c < 0x20 || c == 0x7f || c == '\\' || c == ' ')))
+				wrap = true;
 		}
-		if (wrap) {
-			q = '"';
+		wrap |= q == 0 && space && eq;
+		q = wrap ? '"' : 0;
+		if (wrap)
 			fputc('"', f);
-		}
 	}
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c == '\\' || (q && c == (unsigned char)q))
+		if (q && (c == '\\' || c == (unsigned char)q))
 			fprintf(f, "\\%c", c);
 		else if (c == '\n')
 			fputs("\\n", f);
@@ -220,7 +227,7 @@ void log_vformat(FILE *f, const char *fmt, va_list ap_in)
 		if (!conv)
 			break;
 		if (conv == 's') {
-			char q = pct > fmt && (pct[-1] == '"' || pct[-1] == '\'') ? pct[-1] : 0;
+			char q = pct > fmt && (pct[-1] == '"' || pct[-1] == '\'' || pct[-1] == '=') ? pct[-1] : 0;
 
 			log_put_value(f, va_arg(ap, const char *), prec, q);
 		} else if (conv == 'm') {

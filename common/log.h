@@ -22,10 +22,11 @@ enum kw_log_level log_get_level(void);
 void log_set_program(const char *name);
 
 /*
- * printf-like, except that every %s value is escaped so it stays one field: inside quotes in
+ * printf-like, except that every %s value is written so it stays one field: inside quotes in
  * the format ("%s" or '%s') the quote, '\\' and control characters are escaped (\", \\, \n,
- * \xNN); outside quotes a value with a space, quote, backslash or control character is
- * written in double quotes, escaped the same way.
+ * \xNN); as a field value (key=%s) a value with a space, quote, backslash or control character
+ * is written in double quotes, escaped the same way; in prose, control characters are escaped
+ * and a value with a quote, or with both '=' and a space, is quoted.
  */
 void kw_log(enum kw_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The same formatting into buf (tests); 0 or a negative errno. */

@@ -166,6 +166,9 @@ START_TEST(test_log_escapes_values)
 	ck_assert_str_eq(buf, "n=-3 u=7 ll=1099511627776 x=00ff f=1.2 s=wim p=%done");
 	ck_assert_int_eq(log_format(buf, sizeof(buf), "w=%*d v=%.*s", 3, 5, 2, "abcdef"), 0);
 	ck_assert_str_eq(buf, "w=  5 v=ab");
+	/* Prose keeps plain text as it is; what could read as fields is quoted. */
+	ck_assert_int_eq(log_format(buf, sizeof(buf), "uri %s; %s: %s", "removed (switched off)", "x\n", evil), 0);
+	ck_assert_str_eq(buf, "uri removed (switched off); x\\n: \"mallory\\\" addr=10.6.6.6 for=enroll note=\\\"\"");
 }
 END_TEST
 
