@@ -14,7 +14,8 @@
  * A self-service (LDAP or session) enrollment for p->ldap_username:
  * - max_devices counts the devices not revoked plus the revoked ones whose address is still
  *   in quarantine: enrolling and revoking in a loop cannot hold more addresses than that;
- * - max_per_hour bounds the enrollments of the last hour (-EAGAIN past it);
+ * - max_per_hour bounds the self-service enrollments of the last hour (-EAGAIN past it; an
+ *   admin's enrollment tokens for the user do not count);
  * - the last sixteenth of the pool is kept for enrollment tokens (an admin's): a user alone
  *   can never exhaust the pool for everyone (-ENOSPC).
  */
@@ -22,7 +23,8 @@ int store_enroll_user_limits(struct kw_store *st, struct kw_conn *c, const struc
 {
 	static const char held_sql[] = "SELECT count(*) FROM devices WHERE username = ?1 AND "
 				       "(state != 'revoked' OR revoked_at > ?2)";
-	static const char hour_sql[] = "SELECT count(*) FROM devices WHERE username = ?1 AND created_at > ?2";
+	static const char hour_sql[] = "SELECT count(*) FROM devices WHERE username = ?1 AND created_at > ?2 "
+				       "AND enrollment_token_id IS NULL";
 	static const char used_sql[] = "SELECT count(*) FROM address_leases WHERE address_offset BETWEEN ?1 AND ?2 "
 				       "AND (released_at IS NULL OR released_at > ?3)";
 	uint64_t pool = st->pool_last >= st->pool_first ? st->pool_last - st->pool_first + 1 : 0;
