@@ -14,8 +14,7 @@
 #include <sodium.h>
 
 #include "http/request.h"
-#include "ldap_config_diff.h"
-#include "ldap_mod.h"
+#include "directory_int.h"
 #include "directory.h"
 #include "log.h"
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ldap_mod.h"
+#include "directory_int.h"
 #include "log.h"
 #include "store/store.h"
 

@@ -1,5 +1,5 @@
 /*
- * The web console's static files (issue 6): every GET/HEAD path outside /api/ comes here.
+ * The web console's static files: every GET/HEAD path outside /api/ comes here.
  *
  * The files are the built console (web/dist: index.html, app.js, app.css, favicon.svg).
  * Where they are, in order: the KEYWAY_WEB_ROOT environment variable, `[web] root` in
@@ -15,7 +15,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ini.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 
 #include "request.h"
 #include "core/conf.h"
+#include "fileutil.h"
 #include "log.h"
 #include "web.h"
 
@@ -106,40 +106,17 @@ int web_path_resolve(const char *url_path, char *rel, size_t rel_len)
 	return 0;
 }
 
-struct web_ini {
-	char root[sizeof(web_root)];
-};
-
-static int web_ini_cb(void *user, const char *section, const char *name, const char *value)
-{
-	struct web_ini *w = user;
-
-	if (strcmp(section, "web") == 0 && strcmp(name, "root") == 0) {
-		if (strlen(value) >= sizeof(w->root))
-			return 0;
-		strcpy(w->root, value);
-	}
-	return 1; /* other sections and keys belong to other modules */
-}
-
 static void web_root_init(const struct kw_server *srv)
 {
 	const char *env = getenv("KEYWAY_WEB_ROOT");
-	struct web_ini w = { .root = "" };
+	const struct kw_conf *conf = srv ? server_conf(srv) : NULL;
 
-	if (env && *env && strlen(env) < sizeof(web_root)) {
+	if (env && *env && strlen(env) < sizeof(web_root))
 		strcpy(web_root, env);
-	} else {
-		if (srv && srv->config_path) {
-			int rc = ini_parse(srv->config_path, web_ini_cb, &w);
-			if (rc != 0)
-				log_warn("web: cannot read [web] root from %s (line %d)", srv->config_path, rc);
-		}
-		if (w.root[0])
-			strcpy(web_root, w.root);
-		else
-			snprintf(web_root, sizeof(web_root), "%s/web", PKGDATADIR);
-	}
+	else if (conf && conf->web_root[0] && strlen(conf->web_root) < sizeof(web_root))
+		strcpy(web_root, conf->web_root);
+	else
+		snprintf(web_root, sizeof(web_root), "%s/web", PKGDATADIR);
 	if (access(web_root, R_OK | X_OK) != 0)
 		log_warn("web: console root %s is not readable: %s; every page answers 404", web_root,
 			 strerror(errno));
@@ -192,8 +169,6 @@ static int web_read(const char *root, const char *rel, char **data, size_t *len)
 {
 	int dirfd = -1, fd = -1, rc = 0;
 	struct stat sb;
-	char *buf = NULL;
-	size_t got = 0;
 
 	dirfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
@@ -213,32 +188,8 @@ static int web_read(const char *root, const char *rel, char **data, size_t *len)
 		rc = -ENOENT;
 		goto out;
 	}
-	if (sb.st_size > WEB_FILE_MAX) {
-		rc = -EFBIG;
-		goto out;
-	}
-	buf = malloc((size_t)sb.st_size + 1);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	while (got < (size_t)sb.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)sb.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = -errno;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	*data = buf;
-	*len = got;
-	buf = NULL;
+	rc = file_read_fd(fd, WEB_FILE_MAX, data, len);
 out:
-	free(buf);
 	if (fd >= 0)
 		close(fd);
 	if (dirfd >= 0)
