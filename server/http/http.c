@@ -318,6 +318,48 @@ static int prepare(struct http_ctx *x, json_t **out)
 	return 0;
 }
 
+/* The first call of a request (its headers are in): the per-request state, and the answers
+ * that need no body (a refused path or header, a declared body over the cap). */
+static enum MHD_Result request_begin(struct kw_http *h, struct MHD_Connection *conn, const char *url,
+				     const char *method, void **con_cls)
+{
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	struct http_ctx *x = calloc(1, sizeof(*x));
+	json_t *out = NULL;
+	int st;
+
+	if (!x)
+		return MHD_NO;
+	*con_cls = x;
+	x->h = h;
+	clock_gettime(CLOCK_MONOTONIC, &x->start);
+	x->req.srv = h->srv;
+	x->req.method = method;
+	x->req.path = url;
+	x->req.now = (int64_t)time(NULL);
+	x->req.http = x;
+	client_addr(conn, x->req.client_addr, sizeof(x->req.client_addr));
+	collect(conn, MHD_GET_ARGUMENT_KIND, x->query, &x->req.nquery);
+	collect(conn, MHD_HEADER_KIND, x->headers, &x->req.nheaders);
+	collect(conn, MHD_COOKIE_KIND, x->cookies, &x->req.ncookies);
+	x->req.query = x->query;
+	x->req.headers = x->headers;
+	x->req.cookies = x->cookies;
+	st = guard_request_headers(h->guard, conn, url, &out);
+	if (st) {
+		x->prepared = true;
+		return respond(x, conn, st, out);
+	}
+	if (cl && strtoull(cl, NULL, 10) > body_max(x)) {
+		/* Answer at once, without reading the body; MHD closes the connection. */
+		x->too_large = true;
+		x->prepared = true;
+		st = api_error(&out, 400, "body_too_large", "the request body is larger than %zu bytes", body_max(x));
+		return respond(x, conn, st, out);
+	}
+	return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 				  const char *version, const char *upload_data, size_t *upload_data_size,
 				  void **con_cls)
@@ -327,42 +369,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	json_t *out = NULL;
 	int st;
 
-	if (!x) {
-		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-
-		x = calloc(1, sizeof(*x));
-		if (!x)
-			return MHD_NO;
-		*con_cls = x;
-		x->h = h;
-		clock_gettime(CLOCK_MONOTONIC, &x->start);
-		x->req.srv = h->srv;
-		x->req.method = method;
-		x->req.path = url;
-		x->req.now = (int64_t)time(NULL);
-		x->req.http = x;
-		client_addr(conn, x->req.client_addr, sizeof(x->req.client_addr));
-		collect(conn, MHD_GET_ARGUMENT_KIND, x->query, &x->req.nquery);
-		collect(conn, MHD_HEADER_KIND, x->headers, &x->req.nheaders);
-		collect(conn, MHD_COOKIE_KIND, x->cookies, &x->req.ncookies);
-		x->req.query = x->query;
-		x->req.headers = x->headers;
-		x->req.cookies = x->cookies;
-		st = guard_request_headers(h->guard, conn, url, &out);
-		if (st) {
-			x->prepared = true;
-			return respond(x, conn, st, out);
-		}
-		if (cl && strtoull(cl, NULL, 10) > body_max(x)) {
-			/* Answer at once, without reading the body; MHD closes the connection. */
-			x->too_large = true;
-			x->prepared = true;
-			st = api_error(&out, 400, "body_too_large", "the request body is larger than %zu bytes",
-				       body_max(x));
-			return respond(x, conn, st, out);
-		}
-		return MHD_YES;
-	}
+	if (!x)
+		return request_begin(h, conn, url, method, con_cls);
 	if (*upload_data_size) {
 		if (!guard_body_in_time(h->guard, conn))
 			return MHD_NO; /* past the body deadline: drop the connection */
