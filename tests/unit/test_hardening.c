@@ -2,7 +2,7 @@
  * Check suite for what a hostile review of keywayd found: each test fails on the code
  * before the fix. Pool exhaustion by one user, the login limiter's keys and exactness,
  * audit retention and key-rotation limits, JSON media type and Origin, state file modes,
- * invisible characters in labels.
+ * invisible characters in labels, signed suspension and revocation answers.
  */
 #include "config.h"
 
@@ -20,8 +20,10 @@
 
 #include "check_run.h"
 #include "core/housekeeping.h"
+#include "core/signer.h"
 #include "core/statedir.h"
 #include "directory/login_key.h"
+#include "envelope.h"
 #include "directory/ratelimit.h"
 #include "http/guard.h"
 #include "http/request.h"
@@ -391,6 +393,70 @@ START_TEST(test_label_invisible)
 }
 END_TEST
 
+/* The status payload of a signed 401/403, checked with the signing key; NULL if none. */
+static json_t *signed_status_of(json_t *out)
+{
+	json_t *payload = NULL;
+
+	if (envelope_verify(json_object_get(out, "signed_status"), F.srv.signer->pk, &payload) < 0)
+		return NULL;
+	return payload;
+}
+
+/* Suspension and revocation answers are signed, name the device, and carry a version above
+ * every config the device was served before. */
+START_TEST(test_signed_status)
+{
+	struct kw_device d, now_d;
+	char tok[64], id[24];
+	json_t *out, *p;
+	int64_t v0, v1;
+
+	fixture_enroll_token(&F, "dev", KW_DEV_DEVICE, 1, tok);
+	ck_assert_int_eq(fixture_enroll(&F, tok, time(NULL), &d, NULL), 0);
+	snprintf(id, sizeof(id), "%lld", (long long)d.id);
+	v0 = d.version;
+	ck_assert_int_eq(store_device_suspend(F.srv.store, d.id, "lost", "test", time(NULL)), 0);
+	ck_assert_int_eq(call(api_device_config_get, "GET", id, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, d.id, "dev", NULL,
+			      &out),
+			 403);
+	ck_assert_str_eq(err_code(out), "device_suspended");
+	p = signed_status_of(out);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_str_eq(json_string_value(json_object_get(p, "type")), "device_status");
+	ck_assert_int_eq(json_integer_value(json_object_get(p, "device_id")), d.id);
+	ck_assert_str_eq(json_string_value(json_object_get(p, "state")), "suspended");
+	ck_assert_str_eq(json_string_value(json_object_get(p, "reason")), "lost");
+	v1 = json_integer_value(json_object_get(p, "version"));
+	ck_assert_int_gt(v1, v0);
+	json_decref(p);
+	/* A byte changed in the signed payload: no longer a valid status. */
+	{
+		json_t *env = json_object_get(out, "signed_status");
+		char *t = strdup(json_string_value(json_object_get(env, "payload")));
+
+		t[5] = t[5] == 'A' ? 'B' : 'A';
+		json_object_set_new(env, "payload", json_string(t));
+		free(t);
+		ck_assert_ptr_null(signed_status_of(out));
+	}
+	json_decref(out);
+	ck_assert_int_eq(store_device_revoke(F.srv.store, d.id, "test", time(NULL)), 0);
+	ck_assert_int_eq(call(api_device_config_get, "GET", id, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, d.id, "dev", NULL,
+			      &out),
+			 401);
+	ck_assert_str_eq(err_code(out), "device_revoked");
+	p = signed_status_of(out);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_str_eq(json_string_value(json_object_get(p, "state")), "revoked");
+	ck_assert_int_gt(json_integer_value(json_object_get(p, "version")), v1);
+	ck_assert_int_eq(store_device_get(F.srv.store, d.id, &now_d), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(p, "version")), now_d.version);
+	json_decref(p);
+	json_decref(out);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("hardening");
@@ -407,6 +473,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_json_type_and_origin);
 	tcase_add_test(tc, test_state_modes);
 	tcase_add_test(tc, test_label_invisible);
+	tcase_add_test(tc, test_signed_status);
 	suite_add_tcase(s, tc);
 	return s;
 }
