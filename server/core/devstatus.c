@@ -10,11 +10,11 @@
 
 int devstatus_attach(struct kw_server *srv, const struct kw_device *d, int64_t now, json_t *body)
 {
-	json_t *payload, *env = NULL;
+	json_t *error = json_object_get(body, "error"), *payload, *env = NULL;
 	char *text;
 	int ret;
 
-	if (!json_is_object(body) || (d->state != KW_STATE_SUSPENDED && d->state != KW_STATE_REVOKED))
+	if (!json_is_object(error) || (d->state != KW_STATE_SUSPENDED && d->state != KW_STATE_REVOKED))
 		return -EINVAL;
 	payload = json_pack("{s:s, s:I, s:s, s:s, s:I, s:I}", "type", "device_status", "device_id",
 			    (json_int_t)d->id, "state", store_state_name(d->state), "reason", d->state_reason,
@@ -27,5 +27,5 @@ int devstatus_attach(struct kw_server *srv, const struct kw_device *d, int64_t n
 	free(text);
 	if (ret < 0)
 		return ret;
-	return json_object_set_new(body, "signed_status", env) == 0 ? 0 : -ENOMEM;
+	return json_object_set_new(error, "signed_state", env) == 0 ? 0 : -ENOMEM;
 }

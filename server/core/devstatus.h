@@ -1,6 +1,7 @@
 /*
  * Signed status answers. A device's 401 device_revoked and 403 device_suspended answers
- * carry "signed_status": an envelope made with the config signing key over
+ * carry, inside their error object, "signed_state": an envelope made with the config signing
+ * key (the agent's agent/verify.h reads it) over
  *   {"type":"device_status","device_id":N,"state":"suspended"|"revoked","reason":"…",
  *    "version":V,"issued_at":T}
  * where V is the device's config version, which the suspension or revocation raised above
@@ -18,8 +19,8 @@
 #include "server.h"
 #include "store/store.h"
 
-/* Add "signed_status" for d (suspended or revoked) to the error body *body (a JSON object).
- * 0, or a negative errno (the body is left as it was). */
+/* Add "signed_state" for d (suspended or revoked) to the error object of body
+ * ({"error":{...}}). 0, or a negative errno (the body is left as it was). */
 int devstatus_attach(struct kw_server *srv, const struct kw_device *d, int64_t now, json_t *body);
 
 #endif

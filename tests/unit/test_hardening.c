@@ -398,7 +398,8 @@ static json_t *signed_status_of(json_t *out)
 {
 	json_t *payload = NULL;
 
-	if (envelope_verify(json_object_get(out, "signed_status"), F.srv.signer->pk, &payload) < 0)
+	if (envelope_verify(json_object_get(json_object_get(out, "error"), "signed_state"), F.srv.signer->pk,
+			    &payload) < 0)
 		return NULL;
 	return payload;
 }
@@ -432,7 +433,7 @@ START_TEST(test_signed_status)
 	json_decref(p);
 	/* A byte changed in the signed payload: no longer a valid status. */
 	{
-		json_t *env = json_object_get(out, "signed_status");
+		json_t *env = json_object_get(json_object_get(out, "error"), "signed_state");
 		char *t = strdup(json_string_value(json_object_get(env, "payload")));
 
 		t[5] = t[5] == 'A' ? 'B' : 'A';
