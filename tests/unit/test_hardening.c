@@ -25,10 +25,12 @@
 #include "directory/login_key.h"
 #include "envelope.h"
 #include "directory/ratelimit.h"
+#include "http/auth.h"
 #include "http/guard.h"
 #include "http/request.h"
 #include "server_fixture.h"
 #include "store/store.h"
+#include "core/token.h"
 
 static struct fixture F;
 
@@ -458,6 +460,37 @@ START_TEST(test_signed_status)
 }
 END_TEST
 
+/* API tokens carry their owner and an optional expiry, both listed; an expired one is 401. */
+static int token_row(const struct kw_api_token *t, void *arg)
+{
+	if (strcmp(t->name, "script") == 0)
+		*(struct kw_api_token *)arg = *t;
+	return 0;
+}
+
+START_TEST(test_api_token_owner_expiry)
+{
+	char tok[KW_TOKEN_TEXT_MAX];
+	uint8_t hash[KW_TOKEN_HASH_BYTES];
+	struct kw_principal p;
+	struct kw_api_token t = { 0 };
+	json_t *err = NULL;
+	int64_t id, now = (int64_t)time(NULL);
+
+	token_new(tok, KW_TOKEN_PREFIX_API, hash);
+	ck_assert_int_eq(store_api_token_create_ex(F.srv.store, "script", hash, "user:bob", now + 60, now, &id), 0);
+	ck_assert_int_eq(store_api_token_list(F.srv.store, token_row, &t), 0);
+	ck_assert_str_eq(t.owner, "user:bob");
+	ck_assert_int_eq(t.expires_at, now + 60);
+	ck_assert_int_eq(auth_resolve(&F.srv, tok, now, &p, NULL, &err), 0);
+	ck_assert_int_eq(p.kind, KW_PRINCIPAL_API_TOKEN);
+	ck_assert_int_eq(auth_resolve(&F.srv, tok, now + 60, &p, NULL, &err), 401);
+	ck_assert_str_eq(err_code(err), "token_expired");
+	json_decref(err);
+	sodium_memzero(tok, sizeof(tok));
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("hardening");
@@ -475,6 +508,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_state_modes);
 	tcase_add_test(tc, test_label_invisible);
 	tcase_add_test(tc, test_signed_status);
+	tcase_add_test(tc, test_api_token_owner_expiry);
 	suite_add_tcase(s, tc);
 	return s;
 }
