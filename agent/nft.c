@@ -1,0 +1,551 @@
+/* The gateway's access policy as one nftables transaction; the design is in nft.h. */
+#include "config.h"
+#include "nft.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <nftables/libnftables.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* A growing text buffer; the first failure sticks and is reported once at the end. */
+struct sb {
+	char *p;
+	size_t len, cap;
+	int err;
+};
+
+__attribute__((format(printf, 2, 3))) static void sb_printf(struct sb *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->err)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->err = -EINVAL;
+			return;
+		}
+		if (b->p && b->len + (size_t)n < b->cap) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = b->cap ? b->cap * 2 : 65536;
+		while (cap < b->len + (size_t)n + 1)
+			cap *= 2;
+		char *np = realloc(b->p, cap);
+		if (!np) {
+			b->err = -ENOMEM;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+}
+
+/* An address as a 128-bit number (IPv4 in the low 32 bits), for interval arithmetic. */
+struct a128 {
+	uint64_t hi, lo;
+};
+
+static int a128_cmp(const struct a128 *x, const struct a128 *y)
+{
+	if (x->hi != y->hi)
+		return x->hi < y->hi ? -1 : 1;
+	return x->lo != y->lo ? (x->lo < y->lo ? -1 : 1) : 0;
+}
+
+static int a128_qcmp(const void *x, const void *y)
+{
+	return a128_cmp(x, y);
+}
+
+static struct a128 a128_add(struct a128 a, int64_t d)
+{
+	uint64_t lo = a.lo + (uint64_t)d;
+
+	if (d > 0 && lo < a.lo)
+		a.hi++;
+	else if (d < 0 && lo > a.lo)
+		a.hi--;
+	a.lo = lo;
+	return a;
+}
+
+static struct a128 a128_max(int family)
+{
+	return family == AF_INET ? (struct a128){ 0, 0xffffffffULL } : (struct a128){ ~0ULL, ~0ULL };
+}
+
+/* [*lo, *hi] covered by a masked prefix. */
+static void cidr_bounds(const struct kw_cidr *c, struct a128 *lo, struct a128 *hi)
+{
+	unsigned bits = c->family == AF_INET ? 32 : 128, host = bits - c->prefix;
+	struct a128 mask = { 0, 0 };
+	uint64_t w[2] = { 0, 0 };
+
+	for (unsigned i = 0; i < bits / 8; i++) {
+		unsigned idx = bits == 32 ? 1 : i / 8;
+
+		w[idx] = (w[idx] << 8) | c->addr[i];
+	}
+	*lo = (struct a128){ w[0], w[1] };
+	/* mask of the host bits */
+	if (host >= 64) {
+		mask.lo = ~0ULL;
+		mask.hi = host >= 128 ? ~0ULL : (host == 64 ? 0 : (~0ULL >> (128 - host)));
+	} else {
+		mask.lo = host ? (~0ULL >> (64 - host)) : 0;
+	}
+	*hi = (struct a128){ lo->hi | mask.hi, lo->lo | mask.lo };
+}
+
+static void a128_format(char out[INET6_ADDRSTRLEN], int family, const struct a128 *a)
+{
+	uint8_t b[16];
+
+	if (family == AF_INET) {
+		uint32_t v = htonl((uint32_t)a->lo);
+
+		memcpy(b, &v, 4);
+	} else {
+		for (int i = 0; i < 8; i++) {
+			b[i] = (uint8_t)(a->hi >> (56 - 8 * i));
+			b[8 + i] = (uint8_t)(a->lo >> (56 - 8 * i));
+		}
+	}
+	if (!inet_ntop(family, b, out, INET6_ADDRSTRLEN))
+		strcpy(out, "::");
+}
+
+static struct a128 a128_sub(struct a128 a, const struct a128 *b)
+{
+	uint64_t lo = a.lo - b->lo;
+
+	a.hi = a.hi - b->hi - (lo > a.lo);
+	a.lo = lo;
+	return a;
+}
+
+/* The prefix length when [lo, hi] is exactly one prefix, else -1. */
+static int span_prefix(int family, const struct a128 *lo, const struct a128 *hi)
+{
+	struct a128 x = a128_sub(*hi, lo), x1 = a128_add(x, 1);
+
+	/* hi - lo must be 2^k - 1 and lo aligned to 2^k */
+	if ((x.hi & x1.hi) || (x.lo & x1.lo) || (lo->hi & x.hi) || (lo->lo & x.lo))
+		return -1;
+	return (family == AF_INET ? 32 : 128) - __builtin_popcountll(x.hi) -
+	       __builtin_popcountll(x.lo);
+}
+
+/* "a", "a/len" or "a-b": one address field of an element. */
+static void sb_span(struct sb *b, int family, const struct a128 *lo, const struct a128 *hi)
+{
+	char t1[INET6_ADDRSTRLEN], t2[INET6_ADDRSTRLEN];
+	int p = a128_cmp(lo, hi) == 0 ? (family == AF_INET ? 32 : 128) : span_prefix(family, lo, hi);
+
+	a128_format(t1, family, lo);
+	if (p == (family == AF_INET ? 32 : 128)) {
+		sb_printf(b, "%s", t1);
+	} else if (p >= 0) {
+		sb_printf(b, "%s/%d", t1, p);
+	} else {
+		a128_format(t2, family, hi);
+		sb_printf(b, "%s-%s", t1, t2);
+	}
+}
+
+/* What one kind of set is keyed by; the sweep below works the same for all three. */
+enum kind { KIND_PORTS, KIND_ICMP, KIND_ANY };
+
+struct item { /* one destination of a peer, as an interval and its ports */
+	struct a128 lo, hi;
+	const struct policy_port_range *r;
+	size_t n;
+	uint8_t l4; /* IP protocol number; 0 for "any" */
+};
+
+/* One merged element group: a destination interval, a protocol, disjoint port ranges. */
+struct seg {
+	struct a128 lo, hi;
+	uint8_t l4;
+	size_t n;
+	struct policy_port_range *r;
+};
+
+struct emit {
+	struct sb *b;
+	int family;
+	enum kind kind;
+	const struct policy_peer *peer;
+	size_t elements;
+	int err;
+};
+
+static const struct policy_port_range no_port = { 0, 0 };
+
+static void emit_seg(struct emit *e, const struct seg *s)
+{
+	for (size_t i = 0; i < e->peer->n_sources && !e->err; i++) {
+		const struct kw_cidr *src = &e->peer->sources[i];
+		struct a128 slo, shi;
+
+		if (src->family != e->family)
+			continue;
+		cidr_bounds(src, &slo, &shi);
+		for (size_t k = 0; k < s->n; k++) {
+			if (++e->elements > POLICY_MAX_ELEMENTS) {
+				e->err = -E2BIG;
+				return;
+			}
+			sb_printf(e->b, e->elements > 1 ? ",\n\t\t\t" : "\t\t\t");
+			sb_span(e->b, e->family, &slo, &shi);
+			sb_printf(e->b, " . ");
+			sb_span(e->b, e->family, &s->lo, &s->hi);
+			if (e->kind == KIND_ANY)
+				continue;
+			sb_printf(e->b, " . %u", s->l4);
+			if (e->kind == KIND_PORTS && s->r[k].lo == s->r[k].hi)
+				sb_printf(e->b, " . %u", s->r[k].lo);
+			else if (e->kind == KIND_PORTS)
+				sb_printf(e->b, " . %u-%u", s->r[k].lo, s->r[k].hi);
+		}
+	}
+}
+
+static bool ranges_equal(const struct seg *a, const struct policy_port_range *r, size_t n)
+{
+	return a->n == n && memcmp(a->r, r, n * sizeof(*r)) == 0;
+}
+
+/*
+ * Split the items' intervals at every boundary, give each piece the union of the ports
+ * of the items covering it, join neighbours with equal ports, and emit: elements that
+ * cannot overlap, as the kernel requires within one interval set.
+ */
+static int sweep(struct emit *e, const struct item *it, size_t n, uint8_t l4)
+{
+	struct a128 *pt = calloc(2 * n + 1, sizeof(*pt)), max = a128_max(e->family);
+	size_t np = 0, nr = 0, i, k;
+	struct policy_port_range *tmp, *cur;
+	struct seg pend = { .l4 = l4 };
+	int ret = -ENOMEM;
+
+	for (i = 0; i < n; i++)
+		nr += it[i].n;
+	tmp = calloc(nr + 1, sizeof(*tmp));
+	cur = calloc(nr + 1, sizeof(*cur));
+	if (!pt || !tmp || !cur)
+		goto out;
+	for (i = 0; i < n; i++) {
+		pt[np++] = it[i].lo;
+		if (a128_cmp(&it[i].hi, &max) != 0)
+			pt[np++] = a128_add(it[i].hi, 1);
+	}
+	qsort(pt, np, sizeof(*pt), a128_qcmp);
+	for (k = 0; k < np && !e->err; k++) {
+		struct a128 lo = pt[k], hi = k + 1 < np ? a128_add(pt[k + 1], -1) : max;
+		size_t m = 0;
+
+		if (k + 1 < np && a128_cmp(&pt[k], &pt[k + 1]) == 0)
+			continue; /* duplicate boundary */
+		for (i = 0; i < n; i++) {
+			if (a128_cmp(&it[i].lo, &lo) <= 0 && a128_cmp(&lo, &it[i].hi) <= 0) {
+				memcpy(tmp + m, it[i].r, it[i].n * sizeof(*tmp));
+				m += it[i].n;
+			}
+		}
+		m = policy_ports_merge(tmp, m);
+		struct a128 prev = a128_add(lo, -1);
+
+		if (pend.n && m && ranges_equal(&pend, tmp, m) && a128_cmp(&pend.hi, &prev) == 0) {
+			pend.hi = hi; /* the same ports continue: one wider interval */
+			continue;
+		}
+		if (pend.n)
+			emit_seg(e, &pend);
+		memcpy(cur, tmp, m * sizeof(*cur));
+		pend = (struct seg){ .lo = lo, .hi = hi, .l4 = l4, .n = m, .r = cur };
+	}
+	if (pend.n && !e->err)
+		emit_seg(e, &pend);
+	ret = e->err;
+out:
+	free(pt);
+	free(tmp);
+	free(cur);
+	return ret;
+}
+
+static size_t peer_items(const struct policy_peer *pp, int family, enum policy_proto proto,
+			 struct item *out)
+{
+	size_t n = 0;
+
+	for (size_t d = 0; d < pp->n_dests; d++) {
+		const struct policy_dest *pd = &pp->dests[d];
+
+		if (pd->cidr.family != family || pd->proto != proto)
+			continue;
+		cidr_bounds(&pd->cidr, &out[n].lo, &out[n].hi);
+		out[n].r = pd->n_ports ? pd->ports : &no_port;
+		out[n].n = pd->n_ports ? pd->n_ports : 1;
+		n++;
+	}
+	return n;
+}
+
+static bool peer_has_family(const struct policy_peer *pp, int family)
+{
+	for (size_t i = 0; i < pp->n_sources; i++) {
+		if (pp->sources[i].family == family)
+			return true;
+	}
+	return false;
+}
+
+/* The elements one restricted peer adds to the grant, icmp or any set of a family. */
+static int peer_emit(struct emit *e, struct item *items)
+{
+	static const enum policy_proto ports[] = { POLICY_PROTO_TCP, POLICY_PROTO_UDP };
+	static const uint8_t ports_l4[] = { 6, 17 };
+	size_t n;
+	int ret = 0;
+
+	if (e->peer->def == POLICY_UNRESTRICTED || !peer_has_family(e->peer, e->family))
+		return 0;
+	if (e->kind == KIND_PORTS) {
+		for (size_t i = 0; i < 2 && ret == 0; i++) {
+			n = peer_items(e->peer, e->family, ports[i], items);
+			ret = n ? sweep(e, items, n, ports_l4[i]) : 0;
+		}
+		return ret;
+	}
+	n = peer_items(e->peer, e->family, e->kind == KIND_ICMP ? POLICY_PROTO_ICMP : POLICY_PROTO_ANY,
+		       items);
+	return n ? sweep(e, items, n, e->family == AF_INET ? 1 : 58) : 0;
+}
+
+/* The sources of every peer whose default is def: set unrestricted or open. */
+static void sources_emit(struct emit *e, const struct policy_set *set, enum policy_default def)
+{
+	for (size_t p = 0; p < set->n_peers && !e->err; p++) {
+		const struct policy_peer *pp = &set->peers[p];
+
+		for (size_t i = 0; pp->def == def && i < pp->n_sources; i++) {
+			struct a128 lo, hi;
+
+			if (pp->sources[i].family != e->family)
+				continue;
+			if (++e->elements > POLICY_MAX_ELEMENTS) {
+				e->err = -E2BIG;
+				return;
+			}
+			cidr_bounds(&pp->sources[i], &lo, &hi);
+			sb_printf(e->b, e->elements > 1 ? ",\n\t\t\t" : "\t\t\t");
+			sb_span(e->b, e->family, &lo, &hi);
+		}
+	}
+}
+
+struct set_def {
+	const char *name;
+	enum kind kind;
+	int def; /* a policy_default for the address sets, -1 for the keyed ones */
+};
+
+static const struct set_def set_defs[] = {
+	{ "unrestricted", KIND_ANY, POLICY_UNRESTRICTED },
+	{ "open", KIND_ANY, POLICY_DEFAULT_ALLOW },
+	{ "grant", KIND_PORTS, -1 },
+	{ "icmp", KIND_ICMP, -1 },
+	{ "any", KIND_ANY, -1 },
+};
+
+/* One set declaration with its elements; adds their number to *total. */
+static int set_emit(struct sb *b, const struct policy_set *set, const struct set_def *sd,
+		    int family, struct item *items, size_t *total)
+{
+	const char *a = family == AF_INET ? "ipv4_addr" : "ipv6_addr";
+	struct emit e = { .b = b, .family = family, .kind = sd->kind };
+	size_t mark;
+
+	sb_printf(b, "\tset %s%c {\n\t\ttype %s", sd->name, family == AF_INET ? '4' : '6', a);
+	if (sd->def < 0)
+		sb_printf(b, " . %s", a);
+	if (sd->def < 0 && sd->kind != KIND_ANY)
+		sb_printf(b, " . inet_proto");
+	if (sd->def < 0 && sd->kind == KIND_PORTS)
+		sb_printf(b, " . inet_service");
+	sb_printf(b, "\n\t\tflags interval\n");
+	mark = b->len;
+	sb_printf(b, "\t\telements = {\n");
+	if (sd->def >= 0)
+		sources_emit(&e, set, (enum policy_default)sd->def);
+	for (size_t p = 0; sd->def < 0 && p < set->n_peers && !e.err; p++) {
+		e.peer = &set->peers[p];
+		e.err = peer_emit(&e, items);
+	}
+	if (e.err)
+		return e.err;
+	if (e.elements == 0 && !b->err)
+		b->len = mark; /* an empty set: no elements clause */
+	else
+		sb_printf(b, "\n\t\t}\n");
+	sb_printf(b, "\t}\n");
+	*total += e.elements;
+	return b->err;
+}
+
+int nft_table_name(char out[NFT_TABLE_NAME_MAX], const char *ifname)
+{
+	size_t n = ifname ? strlen(ifname) : 0;
+
+	if (n == 0 || n > 15)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		char c = ifname[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-'))
+			return -EINVAL;
+	}
+	snprintf(out, NFT_TABLE_NAME_MAX, "keyway_%s", ifname);
+	return 0;
+}
+
+/* The one chain; its rules are fixed, only the sets change between versions. */
+static void chain_emit(struct sb *b, const char *ifname)
+{
+	sb_printf(b, "\tchain forward_policy {\n"
+		  "\t\ttype filter hook forward priority filter; policy accept;\n"
+		  "\t\tiifname != \"%s\" return\n"
+		  "\t\tct state established,related accept\n"
+		  "\t\tip saddr @unrestricted4 accept\n"
+		  "\t\tip6 saddr @unrestricted6 accept\n"
+		  "\t\toifname != \"%s\" ip saddr @open4 accept\n"
+		  "\t\toifname != \"%s\" ip6 saddr @open6 accept\n"
+		  "\t\tip saddr . ip daddr . meta l4proto . th dport @grant4 accept\n"
+		  "\t\tip6 saddr . ip6 daddr . meta l4proto . th dport @grant6 accept\n"
+		  "\t\tip saddr . ip daddr . meta l4proto @icmp4 accept\n"
+		  "\t\tip6 saddr . ip6 daddr . meta l4proto @icmp6 accept\n"
+		  "\t\tip saddr . ip daddr @any4 accept\n"
+		  "\t\tip6 saddr . ip6 daddr @any6 accept\n"
+		  "\t\tcounter drop\n"
+		  "\t}\n",
+		  ifname, ifname, ifname);
+}
+
+static int table_emit(struct sb *b, const struct policy_set *set, const char *table,
+		      const char *ifname, size_t *elements)
+{
+	struct item *items = calloc(POLICY_MAX_DESTINATIONS, sizeof(*items));
+	static const int fams[] = { AF_INET, AF_INET6 };
+	int ret = 0;
+
+	if (!items)
+		return -ENOMEM;
+	sb_printf(b, "flush table inet %s\ntable inet %s {\n", table, table);
+	for (size_t s = 0; s < sizeof(set_defs) / sizeof(set_defs[0]) && ret == 0; s++) {
+		for (size_t f = 0; f < 2 && ret == 0; f++)
+			ret = set_emit(b, set, &set_defs[s], fams[f], items, elements);
+	}
+	free(items);
+	if (ret < 0)
+		return ret;
+	chain_emit(b, ifname);
+	sb_printf(b, "}\n");
+	return b->err;
+}
+
+int nft_compile(const struct policy_set *set, const char *ifname, char **text,
+		struct nft_stats *stats)
+{
+	char table[NFT_TABLE_NAME_MAX];
+	struct sb b = { 0 };
+	size_t elements = 0;
+	int ret;
+
+	*text = NULL;
+	if (nft_table_name(table, ifname) < 0)
+		return -EINVAL;
+	/* Creating the table first makes flush and delete valid whether it exists or not. */
+	sb_printf(&b, "table inet %s {}\n", table);
+	ret = 0;
+	if (set && set->filters)
+		ret = table_emit(&b, set, table, ifname, &elements);
+	else
+		sb_printf(&b, "delete table inet %s\n", table);
+	if (ret == 0)
+		ret = b.err;
+	if (ret < 0) {
+		free(b.p);
+		return ret;
+	}
+	if (stats)
+		*stats = (struct nft_stats){ .elements = elements,
+					     .rules = set && set->filters ? NFT_RULES : 0,
+					     .text_len = b.len };
+	*text = b.p;
+	return 0;
+}
+
+/* One transaction through libnftables; its messages into err, on one line. */
+static int nft_run(const char *text, bool dry_run, char *err, size_t errlen)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	int ret = 0;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!ctx)
+		return -ENOMEM;
+	if (nft_ctx_buffer_output(ctx) != 0 || nft_ctx_buffer_error(ctx) != 0) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	nft_ctx_set_dry_run(ctx, dry_run);
+	if (nft_run_cmd_from_buffer(ctx, text) != 0) {
+		const char *msg = nft_ctx_get_error_buffer(ctx);
+
+		ret = -EIO;
+		if (err && errlen) {
+			snprintf(err, errlen, "%s", msg && *msg ? msg : "nftables refused the ruleset");
+			for (char *c = err; *c; c++)
+				*c = (*c == '\n' || *c == '\t') ? ' ' : *c;
+		}
+	}
+out:
+	nft_ctx_free(ctx);
+	return ret;
+}
+
+int nft_apply(const struct policy_set *set, const char *ifname, bool dry_run, char *err,
+	      size_t errlen, struct nft_stats *stats)
+{
+	char *text = NULL;
+	int ret = nft_compile(set, ifname, &text, stats);
+
+	if (ret < 0) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s", ret == -E2BIG ? "policy has too many set elements"
+								  : "policy cannot be compiled");
+		return ret;
+	}
+	ret = nft_run(text, dry_run, err, errlen);
+	free(text);
+	return ret;
+}
+
+int nft_remove(const char *ifname, char *err, size_t errlen)
+{
+	return nft_apply(NULL, ifname, false, err, errlen, NULL);
+}

@@ -1,0 +1,100 @@
+/*
+ * Enforce a gateway's access policy (agent/policy.h) in nftables, through libnftables.
+ *
+ * The gateway owns exactly one table, "inet keyway_<ifname>", and never touches another.
+ * Each config version replaces that table in one transaction (one buffer given to
+ * nft_run_cmd_from_buffer: "table inet T {}", "flush table inet T", then the whole
+ * definition), so the kernel holds either the old policy or the new one, never a mix,
+ * and a refused transaction leaves the old one in place.
+ *
+ * The table (rule count fixed: it does not grow with devices or policies):
+ *
+ *   set unrestricted4/6  sources of peers without "access"              (addr)
+ *   set open4/6          sources of peers with "default":"allow"       (addr)
+ *   set grant4/6         saddr . daddr . l4proto . dport, tcp and udp   (interval)
+ *   set icmp4/6          saddr . daddr . l4proto (icmp, ipv6-icmp)      (interval)
+ *   set any4/6           saddr . daddr, protocol "any"                  (interval)
+ *   chain forward_policy: hook forward, priority filter, policy accept
+ *     iifname != "<ifname>" return           only traffic from the tunnel is judged
+ *     ct state established,related accept   replies and ICMP errors of allowed flows
+ *     saddr @unrestricted accept
+ *     oifname != "<ifname>" saddr @open accept   allow-by-default, not to other devices
+ *     the four lookups in grant/icmp/any accept
+ *     counter drop                           everything else from the tunnel
+ *
+ * Only the forward hook is filtered: traffic a device sends to the gateway's own
+ * addresses (input) is not. Other tables (the admin's own firewall) still see every
+ * packet; an "accept" here never overrides a "drop" there.
+ *
+ * Destinations that overlap (nested prefixes, overlapping port lists) are merged into
+ * disjoint elements, as the kernel refuses overlapping intervals in one set.
+ *
+ * How agent/run.c calls it (the lead wires this; this file only provides the calls):
+ *   1. On every config that verify_envelope() accepted, and BEFORE apply_config():
+ *        json_t *payload;   -- the verified payload object: envelope_verify() gives it
+ *        struct policy_set *ps;
+ *        if (policy_set_from_json(payload, &ps) < 0)  -> refuse the whole config as
+ *                                                        VERIFY_MALFORMED, apply nothing
+ *        char err[512];
+ *        if (nft_apply(ps, ifname, false, err, sizeof(err), NULL) < 0)
+ *                -> log err; do not mark this version applied; keep the old version
+ *                   (its table is still in place) and retry at the next fetch.
+ *        policy_set_free(ps);
+ *      Apply the policy before the peers so a new device never has a window without
+ *      its restrictions. With no "access" anywhere, nft_apply() removes the table (a
+ *      gateway without policies behaves as before), so call it on every version.
+ *      A laptop (not a gateway) never carries "access": calling it there is harmless
+ *      but needs no table; run.c may skip it when no peer has "access" and no table
+ *      was ever installed.
+ *   2. On stop (SIGTERM/SIGINT, normal exit) and on revocation (the controller answers
+ *      that the device is revoked): nft_remove(ifname, err, sizeof(err)). It deletes
+ *      only keyway_<ifname> and succeeds when the table is already gone.
+ *   3. At start, before the first config is applied, nothing needs removing: the first
+ *      nft_apply() replaces whatever a crashed earlier run left.
+ * The process needs CAP_NET_ADMIN in the gateway's network namespace (as for routes).
+ */
+#ifndef KW_AGENT_NFT_H
+#define KW_AGENT_NFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "policy.h"
+
+#define NFT_TABLE_NAME_MAX 32 /* "keyway_" + IFNAMSIZ */
+#define NFT_RULES 13          /* rules of forward_policy, whatever the config */
+
+struct nft_stats {
+	size_t elements;  /* set elements in the transaction, all sets */
+	size_t rules;     /* rules in forward_policy */
+	size_t text_len;  /* bytes of the transaction text */
+};
+
+/*
+ * "keyway_<ifname>". The interface name must be 1-15 characters of [A-Za-z0-9_-]
+ * (it is quoted into the ruleset): 0 or -EINVAL.
+ */
+int nft_table_name(char out[NFT_TABLE_NAME_MAX], const char *ifname);
+
+/*
+ * The transaction text that replaces the table for ifname with set's policy. Pure.
+ * *text is malloc'd. -EINVAL (bad ifname), -E2BIG (more than POLICY_MAX_ELEMENTS
+ * elements after merging) or -ENOMEM; *text NULL then.
+ * With set->filters false the text deletes the table instead (when it exists).
+ */
+int nft_compile(const struct policy_set *set, const char *ifname, char **text,
+		struct nft_stats *stats);
+
+/*
+ * Compile and run the transaction through libnftables. dry_run: the kernel checks it
+ * and nothing changes. On failure nftables' message goes to err (may be NULL) and the
+ * old table, if any, stays as it was. 0, -EINVAL, -E2BIG, -ENOMEM or -EIO (refused by
+ * nftables). stats may be NULL.
+ */
+int nft_apply(const struct policy_set *set, const char *ifname, bool dry_run, char *err,
+	      size_t errlen, struct nft_stats *stats);
+
+/* Delete the table for ifname, and only it. 0 also when it did not exist; -EINVAL, -EIO. */
+int nft_remove(const char *ifname, char *err, size_t errlen);
+
+#endif
