@@ -453,7 +453,8 @@ static int table_emit(struct sb *b, const struct policy_set *set, const char *ta
 
 	if (!items)
 		return -ENOMEM;
-	sb_printf(b, "flush table inet %s\ntable inet %s {\n", table, table);
+	/* "flush table" would keep the sets' elements: delete and define anew instead */
+	sb_printf(b, "delete table inet %s\ntable inet %s {\n", table, table);
 	for (size_t s = 0; s < sizeof(set_defs) / sizeof(set_defs[0]) && ret == 0; s++) {
 		for (size_t f = 0; f < 2 && ret == 0; f++)
 			ret = set_emit(b, set, &set_defs[s], fams[f], items, elements);
@@ -477,7 +478,7 @@ int nft_compile(const struct policy_set *set, const char *ifname, char **text,
 	*text = NULL;
 	if (nft_table_name(table, ifname) < 0)
 		return -EINVAL;
-	/* Creating the table first makes flush and delete valid whether it exists or not. */
+	/* Creating the table first makes the delete valid whether it exists or not. */
 	sb_printf(&b, "table inet %s {}\n", table);
 	ret = 0;
 	if (set && set->filters)

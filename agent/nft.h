@@ -3,9 +3,10 @@
  *
  * The gateway owns exactly one table, "inet keyway_<ifname>", and never touches another.
  * Each config version replaces that table in one transaction (one buffer given to
- * nft_run_cmd_from_buffer: "table inet T {}", "flush table inet T", then the whole
+ * nft_run_cmd_from_buffer: "table inet T {}", "delete table inet T", then the whole
  * definition), so the kernel holds either the old policy or the new one, never a mix,
- * and a refused transaction leaves the old one in place.
+ * and a refused transaction leaves the old one in place. ("flush table" is not enough:
+ * it empties the chains but keeps every set element of the old version.)
  *
  * The table (rule count fixed: it does not grow with devices or policies):
  *

@@ -261,8 +261,8 @@ START_TEST(compile_v4_v6_deny)
 		"{\"cidr\":\"2001:db8:2::/48\",\"protocol\":\"icmp\"}]}",
 		&st);
 
-	/* one transaction: create-if-missing, flush, full definition */
-	ck_assert_ptr_eq(strstr(text, "table inet keyway_kw0 {}\nflush table inet keyway_kw0\n"
+	/* one transaction: create-if-missing, delete, full definition */
+	ck_assert_ptr_eq(strstr(text, "table inet keyway_kw0 {}\ndelete table inet keyway_kw0\n"
 				      "table inet keyway_kw0 {\n"),
 			 text);
 	ck_assert_ptr_nonnull(strstr(text, "10.77.0.2 . 10.1.0.0/24 . 6 . 22,"));
