@@ -182,13 +182,25 @@ struct seg {
 };
 
 struct emit {
-	struct sb *b;
+	struct sb *b; /* the set's elements, one per line */
 	int family;
 	enum kind kind;
 	const struct policy_peer *peer;
-	size_t elements;
+	size_t elements; /* in this set */
+	size_t *total;   /* in all sets, for the bound */
 	int err;
 };
+
+/* Count one more element against the bound; false (and -E2BIG) when over it. */
+static bool emit_count(struct emit *e)
+{
+	e->elements++;
+	if (++*e->total > POLICY_MAX_ELEMENTS) {
+		e->err = -E2BIG;
+		return false;
+	}
+	return true;
+}
 
 static const struct policy_port_range no_port = { 0, 0 };
 
@@ -202,21 +214,18 @@ static void emit_seg(struct emit *e, const struct seg *s)
 			continue;
 		cidr_bounds(src, &slo, &shi);
 		for (size_t k = 0; k < s->n; k++) {
-			if (++e->elements > POLICY_MAX_ELEMENTS) {
-				e->err = -E2BIG;
+			if (!emit_count(e))
 				return;
-			}
-			sb_printf(e->b, e->elements > 1 ? ",\n\t\t\t" : "\t\t\t");
 			sb_span(e->b, e->family, &slo, &shi);
 			sb_printf(e->b, " . ");
 			sb_span(e->b, e->family, &s->lo, &s->hi);
-			if (e->kind == KIND_ANY)
-				continue;
-			sb_printf(e->b, " . %u", s->l4);
+			if (e->kind != KIND_ANY)
+				sb_printf(e->b, " . %u", s->l4);
 			if (e->kind == KIND_PORTS && s->r[k].lo == s->r[k].hi)
 				sb_printf(e->b, " . %u", s->r[k].lo);
 			else if (e->kind == KIND_PORTS)
 				sb_printf(e->b, " . %u-%u", s->r[k].lo, s->r[k].hi);
+			sb_printf(e->b, "\n");
 		}
 	}
 }
@@ -345,13 +354,11 @@ static void sources_emit(struct emit *e, const struct policy_set *set, enum poli
 
 			if (pp->sources[i].family != e->family)
 				continue;
-			if (++e->elements > POLICY_MAX_ELEMENTS) {
-				e->err = -E2BIG;
+			if (!emit_count(e))
 				return;
-			}
 			cidr_bounds(&pp->sources[i], &lo, &hi);
-			sb_printf(e->b, e->elements > 1 ? ",\n\t\t\t" : "\t\t\t");
 			sb_span(e->b, e->family, &lo, &hi);
+			sb_printf(e->b, "\n");
 		}
 	}
 }
@@ -370,15 +377,75 @@ static const struct set_def set_defs[] = {
 	{ "any", KIND_ANY, -1 },
 };
 
-/* One set declaration with its elements; adds their number to *total. */
-static int set_emit(struct sb *b, const struct policy_set *set, const struct set_def *sd,
-		    int family, struct item *items, size_t *total)
-{
-	const char *a = family == AF_INET ? "ipv4_addr" : "ipv6_addr";
-	struct emit e = { .b = b, .family = family, .kind = sd->kind };
-	size_t mark;
+/* The elements of every set, one per line in set_defs x {IPv4, IPv6} order. */
+#define NFT_SETS (2 * sizeof(set_defs) / sizeof(set_defs[0]))
+struct elems {
+	struct sb set[NFT_SETS];
+	size_t n[NFT_SETS];
+	size_t total;
+};
 
-	sb_printf(b, "\tset %s%c {\n\t\ttype %s", sd->name, family == AF_INET ? '4' : '6', a);
+static void elems_free(struct elems *el)
+{
+	for (size_t i = 0; i < NFT_SETS; i++)
+		free(el->set[i].p);
+	memset(el, 0, sizeof(*el));
+}
+
+static int elems_compile(const struct policy_set *set, struct elems *el)
+{
+	struct item *items = calloc(POLICY_MAX_DESTINATIONS, sizeof(*items));
+	int ret = items ? 0 : -ENOMEM;
+
+	memset(el, 0, sizeof(*el));
+	for (size_t i = 0; i < NFT_SETS && ret == 0; i++) {
+		const struct set_def *sd = &set_defs[i / 2];
+		struct emit e = { .b = &el->set[i], .family = i % 2 ? AF_INET6 : AF_INET,
+				  .kind = sd->kind, .total = &el->total };
+
+		sb_printf(e.b, "%s", ""); /* an empty set still has a (empty) buffer */
+		if (sd->def >= 0)
+			sources_emit(&e, set, (enum policy_default)sd->def);
+		for (size_t p = 0; sd->def < 0 && p < set->n_peers && !e.err; p++) {
+			e.peer = &set->peers[p];
+			e.err = peer_emit(&e, items);
+		}
+		el->n[i] = e.elements;
+		ret = e.err ? e.err : e.b->err;
+	}
+	free(items);
+	if (ret < 0)
+		elems_free(el);
+	return ret;
+}
+
+static void set_name(char out[16], size_t i)
+{
+	snprintf(out, 16, "%s%c", set_defs[i / 2].name, i % 2 ? '6' : '4');
+}
+
+/* Element lines as "a,\n\t\t\tb": the list inside "{ }". */
+static void sb_lines(struct sb *b, const char *lines, size_t len)
+{
+	const char *p = lines, *end = lines + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		sb_printf(b, "%s\t\t\t%.*s", p == lines ? "" : ",\n", (int)(nl - p), p);
+		p = nl + 1;
+	}
+}
+
+/* One set declaration with its elements. */
+static void set_decl(struct sb *b, const struct elems *el, size_t i)
+{
+	const struct set_def *sd = &set_defs[i / 2];
+	const char *a = i % 2 ? "ipv6_addr" : "ipv4_addr";
+	char name[16];
+
+	set_name(name, i);
+	sb_printf(b, "\tset %s {\n\t\ttype %s", name, a);
 	if (sd->def < 0)
 		sb_printf(b, " . %s", a);
 	if (sd->def < 0 && sd->kind != KIND_ANY)
@@ -386,23 +453,12 @@ static int set_emit(struct sb *b, const struct policy_set *set, const struct set
 	if (sd->def < 0 && sd->kind == KIND_PORTS)
 		sb_printf(b, " . inet_service");
 	sb_printf(b, "\n\t\tflags interval\n");
-	mark = b->len;
-	sb_printf(b, "\t\telements = {\n");
-	if (sd->def >= 0)
-		sources_emit(&e, set, (enum policy_default)sd->def);
-	for (size_t p = 0; sd->def < 0 && p < set->n_peers && !e.err; p++) {
-		e.peer = &set->peers[p];
-		e.err = peer_emit(&e, items);
-	}
-	if (e.err)
-		return e.err;
-	if (e.elements == 0 && !b->err)
-		b->len = mark; /* an empty set: no elements clause */
-	else
+	if (el->n[i]) {
+		sb_printf(b, "\t\telements = {\n");
+		sb_lines(b, el->set[i].p, el->set[i].len);
 		sb_printf(b, "\n\t\t}\n");
+	}
 	sb_printf(b, "\t}\n");
-	*total += e.elements;
-	return b->err;
 }
 
 int nft_table_name(char out[NFT_TABLE_NAME_MAX], const char *ifname)
@@ -422,79 +478,87 @@ int nft_table_name(char out[NFT_TABLE_NAME_MAX], const char *ifname)
 	return 0;
 }
 
-/* The one chain; its rules are fixed, only the sets change between versions. */
+/* The one chain's rules: fixed, only the sets change between versions. */
+static const struct {
+	const char *iface; /* "iifname != " or "oifname != " before the tunnel's name, or "" */
+	const char *rest;
+} rules[NFT_RULES] = {
+	{ "iifname != ", "return" },
+	{ "", "ct state established,related accept" },
+	{ "", "ip saddr @unrestricted4 accept" },
+	{ "", "ip6 saddr @unrestricted6 accept" },
+	{ "oifname != ", "ip saddr @open4 accept" },
+	{ "oifname != ", "ip6 saddr @open6 accept" },
+	{ "", "ip saddr . ip daddr . meta l4proto . th dport @grant4 accept" },
+	{ "", "ip6 saddr . ip6 daddr . meta l4proto . th dport @grant6 accept" },
+	{ "", "ip saddr . ip daddr . meta l4proto @icmp4 accept" },
+	{ "", "ip6 saddr . ip6 daddr . meta l4proto @icmp6 accept" },
+	{ "", "ip saddr . ip daddr @any4 accept" },
+	{ "", "ip6 saddr . ip6 daddr @any6 accept" },
+	{ "", "counter drop" },
+};
+
+/* Each rule on its own line, after prefix ("\t\t" in the chain, "add rule ..." alone). */
+static void rules_emit(struct sb *b, const char *prefix, const char *ifname)
+{
+	for (size_t i = 0; i < NFT_RULES; i++) {
+		if (*rules[i].iface)
+			sb_printf(b, "%s%s\"%s\" %s\n", prefix, rules[i].iface, ifname, rules[i].rest);
+		else
+			sb_printf(b, "%s%s\n", prefix, rules[i].rest);
+	}
+}
+
 static void chain_emit(struct sb *b, const char *ifname)
 {
 	sb_printf(b, "\tchain forward_policy {\n"
-		  "\t\ttype filter hook forward priority filter; policy accept;\n"
-		  "\t\tiifname != \"%s\" return\n"
-		  "\t\tct state established,related accept\n"
-		  "\t\tip saddr @unrestricted4 accept\n"
-		  "\t\tip6 saddr @unrestricted6 accept\n"
-		  "\t\toifname != \"%s\" ip saddr @open4 accept\n"
-		  "\t\toifname != \"%s\" ip6 saddr @open6 accept\n"
-		  "\t\tip saddr . ip daddr . meta l4proto . th dport @grant4 accept\n"
-		  "\t\tip6 saddr . ip6 daddr . meta l4proto . th dport @grant6 accept\n"
-		  "\t\tip saddr . ip daddr . meta l4proto @icmp4 accept\n"
-		  "\t\tip6 saddr . ip6 daddr . meta l4proto @icmp6 accept\n"
-		  "\t\tip saddr . ip daddr @any4 accept\n"
-		  "\t\tip6 saddr . ip6 daddr @any6 accept\n"
-		  "\t\tcounter drop\n"
-		  "\t}\n",
-		  ifname, ifname, ifname);
+		     "\t\ttype filter hook forward priority filter; policy accept;\n");
+	rules_emit(b, "\t\t", ifname);
+	sb_printf(b, "\t}\n");
 }
 
-static int table_emit(struct sb *b, const struct policy_set *set, const char *table,
-		      const char *ifname, size_t *elements)
+/*
+ * The whole table, replacing the old one: "flush table" would keep the old sets'
+ * elements, so the transaction deletes the table and defines it anew.
+ */
+static void table_emit(struct sb *b, const struct elems *el, const char *table, const char *ifname)
 {
-	struct item *items = calloc(POLICY_MAX_DESTINATIONS, sizeof(*items));
-	static const int fams[] = { AF_INET, AF_INET6 };
-	int ret = 0;
-
-	if (!items)
-		return -ENOMEM;
-	/* "flush table" would keep the sets' elements: delete and define anew instead */
-	sb_printf(b, "delete table inet %s\ntable inet %s {\n", table, table);
-	for (size_t s = 0; s < sizeof(set_defs) / sizeof(set_defs[0]) && ret == 0; s++) {
-		for (size_t f = 0; f < 2 && ret == 0; f++)
-			ret = set_emit(b, set, &set_defs[s], fams[f], items, elements);
-	}
-	free(items);
-	if (ret < 0)
-		return ret;
+	sb_printf(b, "table inet %s {}\ndelete table inet %s\ntable inet %s {\n", table, table,
+		  table);
+	for (size_t i = 0; i < NFT_SETS; i++)
+		set_decl(b, el, i);
 	chain_emit(b, ifname);
 	sb_printf(b, "}\n");
-	return b->err;
 }
 
 int nft_compile(const struct policy_set *set, const char *ifname, char **text,
 		struct nft_stats *stats)
 {
 	char table[NFT_TABLE_NAME_MAX];
+	struct elems el = { 0 };
 	struct sb b = { 0 };
-	size_t elements = 0;
-	int ret;
+	int ret = 0;
 
 	*text = NULL;
 	if (nft_table_name(table, ifname) < 0)
 		return -EINVAL;
-	/* Creating the table first makes the delete valid whether it exists or not. */
-	sb_printf(&b, "table inet %s {}\n", table);
-	ret = 0;
 	if (set && set->filters)
-		ret = table_emit(&b, set, table, ifname, &elements);
-	else
-		sb_printf(&b, "delete table inet %s\n", table);
-	if (ret == 0)
-		ret = b.err;
-	if (ret < 0) {
-		free(b.p);
+		ret = elems_compile(set, &el);
+	if (ret < 0)
 		return ret;
-	}
+	if (set && set->filters)
+		table_emit(&b, &el, table, ifname);
+	else /* creating it first makes the delete valid whether the table exists or not */
+		sb_printf(&b, "table inet %s {}\ndelete table inet %s\n", table, table);
 	if (stats)
-		*stats = (struct nft_stats){ .elements = elements,
+		*stats = (struct nft_stats){ .elements = el.total,
 					     .rules = set && set->filters ? NFT_RULES : 0,
-					     .text_len = b.len };
+					     .text_len = b.len, .changed = el.total };
+	elems_free(&el);
+	if (b.err) {
+		free(b.p);
+		return b.err;
+	}
 	*text = b.p;
 	return 0;
 }
@@ -529,24 +593,222 @@ out:
 	return ret;
 }
 
-int nft_apply(const struct policy_set *set, const char *ifname, bool dry_run, char *err,
-	      size_t errlen, struct nft_stats *stats)
-{
-	char *text = NULL;
-	int ret = nft_compile(set, ifname, &text, stats);
+/* What the last transaction loaded: each set's element lines, sorted for the diff. */
+struct nft_state {
+	char table[NFT_TABLE_NAME_MAX];
+	struct elems el;
+	const char **sorted[NFT_SETS];
+};
 
+void nft_state_free(struct nft_state *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < NFT_SETS; i++)
+		free(st->sorted[i]);
+	elems_free(&st->el);
+	free(st);
+}
+
+/* Element lines end at '\n'; compare them as strings. */
+static int line_cmp(const char *a, const char *b)
+{
+	while (*a == *b && *a != '\n') {
+		a++;
+		b++;
+	}
+	return (int)(unsigned char)*a - (int)(unsigned char)*b;
+}
+
+static int line_qcmp(const void *a, const void *b)
+{
+	return line_cmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int state_new(const struct policy_set *set, const char *table, struct nft_state **out)
+{
+	struct nft_state *st = calloc(1, sizeof(*st));
+	int ret;
+
+	*out = NULL;
+	if (!st)
+		return -ENOMEM;
+	snprintf(st->table, sizeof(st->table), "%s", table);
+	ret = elems_compile(set, &st->el);
+	for (size_t i = 0; i < NFT_SETS && ret == 0; i++) {
+		const char *p = st->el.set[i].p;
+
+		st->sorted[i] = calloc(st->el.n[i] + 1, sizeof(*st->sorted[i]));
+		if (!st->sorted[i]) {
+			ret = -ENOMEM;
+			break;
+		}
+		for (size_t k = 0; k < st->el.n[i]; k++) {
+			st->sorted[i][k] = p;
+			p = strchr(p, '\n') + 1;
+		}
+		qsort(st->sorted[i], st->el.n[i], sizeof(*st->sorted[i]), line_qcmp);
+	}
 	if (ret < 0) {
-		if (err && errlen)
-			snprintf(err, errlen, "%s", ret == -E2BIG ? "policy has too many set elements"
-								  : "policy cannot be compiled");
+		nft_state_free(st);
 		return ret;
 	}
-	ret = nft_run(text, dry_run, err, errlen);
-	free(text);
+	*out = st;
+	return 0;
+}
+
+/* "cmd element inet T set { ... }" for the lines of a that b lacks; their number. */
+static size_t diff_side(struct sb *out, const char *cmd, const char *table, size_t i,
+			const char **a, size_t na, const char **b, size_t nb)
+{
+	size_t ia = 0, ib = 0, n = 0;
+	char name[16];
+
+	set_name(name, i);
+	while (ia < na) {
+		int c = ib < nb ? line_cmp(a[ia], b[ib]) : -1;
+
+		if (c > 0) {
+			ib++;
+			continue;
+		}
+		if (c < 0) {
+			const char *nl = strchr(a[ia], '\n');
+
+			if (n++ == 0)
+				sb_printf(out, "%s element inet %s %s {\n", cmd, table, name);
+			sb_printf(out, "%s\t%.*s", n > 1 ? ",\n" : "", (int)(nl - a[ia]), a[ia]);
+		} else {
+			ib++;
+		}
+		ia++;
+	}
+	if (n)
+		sb_printf(out, "\n}\n");
+	return n;
+}
+
+/* The transaction that turns old's elements into new's: deletes, then adds. */
+static size_t diff_emit(struct sb *out, const struct nft_state *old, const struct nft_state *st)
+{
+	size_t changed = 0;
+
+	for (size_t i = 0; i < NFT_SETS; i++) {
+		changed += diff_side(out, "delete", st->table, i, old->sorted[i], old->el.n[i],
+				     st->sorted[i], st->el.n[i]);
+		changed += diff_side(out, "add", st->table, i, st->sorted[i], st->el.n[i],
+				     old->sorted[i], old->el.n[i]);
+	}
+	return changed;
+}
+
+/*
+ * Only the elements that changed since old, when they are at most half the elements
+ * loaded: the same atomicity (one transaction) at a fraction of the kernel's work.
+ * 0 done, 1 not tried (no usable state, too many changes), or the run's error.
+ */
+static int apply_diff(const struct nft_state *old, const struct nft_state *st, const char *ifname,
+		      bool dry_run, char *err, size_t errlen, struct nft_stats *stats)
+{
+	char prefix[NFT_TABLE_NAME_MAX + 64];
+	struct sb b = { 0 };
+	size_t changed;
+	int ret = 1;
+
+	if (!old || strcmp(old->table, st->table) != 0)
+		return 1;
+	/*
+	 * The rules are written again too: cheap, and the transaction fails (and the whole
+	 * table is replaced) when someone removed the table, a set or the chain, e.g. a
+	 * firewall reload running "nft flush ruleset".
+	 */
+	sb_printf(&b, "flush chain inet %s forward_policy\n", st->table);
+	snprintf(prefix, sizeof(prefix), "add rule inet %s forward_policy ", st->table);
+	rules_emit(&b, prefix, ifname);
+	changed = diff_emit(&b, old, st);
+	if (b.err || changed * 2 > st->el.total + 1) {
+		free(b.p);
+		return b.err ? b.err : 1;
+	}
+	ret = nft_run(b.p, dry_run, err, errlen);
+	stats->changed = changed;
+	stats->text_len = b.len;
+	stats->incremental = true;
+	free(b.p);
+	return ret;
+}
+
+/* The whole table in one transaction. */
+static int apply_full(const struct nft_state *st, const char *ifname, bool dry_run, char *err,
+		      size_t errlen, struct nft_stats *stats)
+{
+	struct sb b = { 0 };
+	int ret;
+
+	table_emit(&b, &st->el, st->table, ifname);
+	ret = b.err ? b.err : nft_run(b.p, dry_run, err, errlen);
+	stats->changed = st->el.total;
+	stats->text_len = b.len;
+	stats->incremental = false;
+	free(b.p);
+	return ret;
+}
+
+static void err_set(char *err, size_t errlen, int ret)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "%s", ret == -E2BIG ? "policy has too many set elements" :
+					    ret == -EINVAL ? "bad interface name" : "out of memory");
+}
+
+int nft_apply(const struct policy_set *set, const char *ifname, bool dry_run,
+	      struct nft_state **state, char *err, size_t errlen, struct nft_stats *stats)
+{
+	char table[NFT_TABLE_NAME_MAX];
+	struct nft_stats st_local = { 0 }, *sts = stats ? stats : &st_local;
+	struct nft_state *st = NULL, *old = state ? *state : NULL;
+	int ret;
+
+	*sts = (struct nft_stats){ 0 };
+	if (nft_table_name(table, ifname) < 0) {
+		err_set(err, errlen, -EINVAL);
+		return -EINVAL;
+	}
+	if (!set || !set->filters) {
+		char text[3 * NFT_TABLE_NAME_MAX + 64];
+
+		snprintf(text, sizeof(text), "table inet %s {}\ndelete table inet %s\n", table, table);
+		sts->text_len = strlen(text);
+		ret = nft_run(text, dry_run, err, errlen);
+		if (ret == 0 && !dry_run && state) {
+			nft_state_free(*state);
+			*state = NULL;
+		}
+		return ret;
+	}
+	ret = state_new(set, table, &st);
+	if (ret < 0) {
+		err_set(err, errlen, ret);
+		return ret;
+	}
+	sts->elements = st->el.total;
+	sts->rules = NFT_RULES;
+	ret = apply_diff(old, st, ifname, dry_run, err, errlen, sts);
+	if (ret != 0) /* not tried, or the kernel did not hold what we believed: replace all */
+		ret = apply_full(st, ifname, dry_run, err, errlen, sts);
+	if (ret == 0 && !dry_run && state) {
+		nft_state_free(*state);
+		*state = st;
+		st = NULL;
+	} else if (ret < 0 && state) {
+		nft_state_free(*state); /* unknown now: the next version replaces the table */
+		*state = NULL;
+	}
+	nft_state_free(st);
 	return ret;
 }
 
 int nft_remove(const char *ifname, char *err, size_t errlen)
 {
-	return nft_apply(NULL, ifname, false, err, errlen, NULL);
+	return nft_apply(NULL, ifname, false, NULL, err, errlen, NULL);
 }

@@ -66,10 +66,16 @@
 #define NFT_RULES 13          /* rules of forward_policy, whatever the config */
 
 struct nft_stats {
-	size_t elements;  /* set elements in the transaction, all sets */
+	size_t elements;  /* set elements of the policy, all sets */
 	size_t rules;     /* rules in forward_policy */
+	size_t changed;   /* elements the transaction added or deleted */
 	size_t text_len;  /* bytes of the transaction text */
+	bool incremental; /* only the changes (else the whole table) */
 };
+
+/* What the last nft_apply() loaded, so the next one can send only the difference. */
+struct nft_state;
+void nft_state_free(struct nft_state *st);
 
 /*
  * "keyway_<ifname>". The interface name must be 1-15 characters of [A-Za-z0-9_-]
@@ -87,15 +93,28 @@ int nft_compile(const struct policy_set *set, const char *ifname, char **text,
 		struct nft_stats *stats);
 
 /*
- * Compile and run the transaction through libnftables. dry_run: the kernel checks it
- * and nothing changes. On failure nftables' message goes to err (may be NULL) and the
- * old table, if any, stays as it was. 0, -EINVAL, -E2BIG, -ENOMEM or -EIO (refused by
- * nftables). stats may be NULL.
+ * Load set's policy for ifname through libnftables, in one transaction.
+ *
+ * state (may be NULL: always the whole table) remembers what was loaded. With a state
+ * from the previous call, and at most half the elements changed, the transaction only
+ * deletes and adds the changed elements (and writes the chain's rules again); a user
+ * moved between groups costs milliseconds instead of a reload of every element. If
+ * that transaction fails (the table was changed or removed behind our back), the whole
+ * table is replaced instead. Calling again with an unchanged set is cheap and restores
+ * a table someone deleted. After a failure *state is freed and NULL (the next call
+ * replaces the whole table); on success it describes the new table.
+ *
+ * dry_run: the kernel checks the transaction and nothing changes (*state neither).
+ * On failure nftables' message goes to err (may be NULL) and the table stays as it
+ * was. 0, -EINVAL, -E2BIG, -ENOMEM or -EIO (refused by nftables). stats may be NULL.
  */
-int nft_apply(const struct policy_set *set, const char *ifname, bool dry_run, char *err,
-	      size_t errlen, struct nft_stats *stats);
+int nft_apply(const struct policy_set *set, const char *ifname, bool dry_run,
+	      struct nft_state **state, char *err, size_t errlen, struct nft_stats *stats);
 
-/* Delete the table for ifname, and only it. 0 also when it did not exist; -EINVAL, -EIO. */
+/*
+ * Delete the table for ifname, and only it. 0 also when it did not exist; -EINVAL, -EIO.
+ * The caller frees its nft_state (nft_state_free) along with it.
+ */
 int nft_remove(const char *ifname, char *err, size_t errlen);
 
 #endif

@@ -1,8 +1,11 @@
 /*
  * Test and benchmark driver for agent/policy.c + agent/nft.c: loads the access policy of
  * a config payload (a JSON file) into nftables exactly as the gateway agent does.
- *   nft-apply apply IFNAME PAYLOAD.json [--dry-run]  parse, compile and apply; prints
- *                                                   the figures on one line
+ *   nft-apply apply IFNAME [--dry-run] PAYLOAD.json...
+ *       parse, compile and apply each payload in turn, one line of figures for each;
+ *       like the agent, the process keeps what it loaded, so the second and later
+ *       versions go in as differences. The pseudo payload "--remove-behind" deletes
+ *       the table without telling that state (as a firewall reload would).
  *   nft-apply print IFNAME PAYLOAD.json             print the transaction text
  *   nft-apply remove IFNAME                         delete keyway_IFNAME
  * Exit status: 0 done, 2 config refused (malformed), 1 any other failure.
@@ -46,7 +49,7 @@ static int load(const char *path, struct policy_set **ps)
 	return 0;
 }
 
-static int cmd_apply(const char *ifname, const char *path, bool dry_run)
+static int apply_one(const char *ifname, const char *path, bool dry_run, struct nft_state **state)
 {
 	struct policy_set *ps = NULL;
 	struct nft_stats st;
@@ -61,17 +64,38 @@ static int cmd_apply(const char *ifname, const char *path, bool dry_run)
 	t2 = now_ms();
 	free(text);
 	if (ret == 0)
-		ret = nft_apply(ps, ifname, dry_run, err, sizeof(err), &st);
+		ret = nft_apply(ps, ifname, dry_run, state, err, sizeof(err), &st);
 	t3 = now_ms();
 	policy_set_free(ps);
 	if (ret < 0) {
 		fprintf(stderr, "nft-apply: %s: %s\n", strerror(-ret), ret == -EIO ? err : "");
 		return ret == -EINVAL || ret == -E2BIG ? 2 : 1;
 	}
-	printf("peers_parse_ms=%.1f compile_ms=%.1f compile_apply_ms=%.1f elements=%zu rules=%zu "
-	       "text_bytes=%zu\n",
-	       t1 - t0, t2 - t1, t3 - t2, st.elements, st.rules, st.text_len);
+	printf("parse_ms=%.1f compile_ms=%.1f compile_apply_ms=%.1f elements=%zu rules=%zu "
+	       "changed=%zu transaction=%s text_bytes=%zu\n",
+	       t1 - t0, t2 - t1, t3 - t2, st.elements, st.rules, st.changed,
+	       st.incremental ? "difference" : "whole-table", st.text_len);
+	fflush(stdout);
 	return 0;
+}
+
+static int cmd_apply(const char *ifname, int argc, char **argv)
+{
+	struct nft_state *state = NULL;
+	bool dry_run = argc > 0 && strcmp(argv[0], "--dry-run") == 0;
+	char err[1024];
+	int ret = 0;
+
+	for (int i = dry_run ? 1 : 0; i < argc && ret == 0; i++) {
+		if (strcmp(argv[i], "--remove-behind") != 0) {
+			ret = apply_one(ifname, argv[i], dry_run, &state);
+		} else if (nft_remove(ifname, err, sizeof(err)) < 0) {
+			fprintf(stderr, "nft-apply: remove: %s\n", err);
+			ret = 1;
+		}
+	}
+	nft_state_free(state);
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -87,7 +111,7 @@ int main(int argc, char **argv)
 		return ret < 0;
 	}
 	if (argc >= 4 && strcmp(argv[1], "apply") == 0)
-		return cmd_apply(argv[2], argv[3], argc == 5 && strcmp(argv[4], "--dry-run") == 0);
+		return cmd_apply(argv[2], argc - 3, argv + 3);
 	if (argc == 4 && strcmp(argv[1], "print") == 0) {
 		ret = load(argv[3], &ps);
 		if (ret)
@@ -100,7 +124,7 @@ int main(int argc, char **argv)
 		free(text);
 		return 0;
 	}
-	fprintf(stderr, "usage: nft-apply apply IFNAME PAYLOAD.json [--dry-run] | print IFNAME "
+	fprintf(stderr, "usage: nft-apply apply IFNAME [--dry-run] PAYLOAD.json... | print IFNAME "
 			"PAYLOAD.json | remove IFNAME\n");
 	return 1;
 }

@@ -148,13 +148,36 @@ kw_check "v2: D1 -> C udp/53 dropped" blocked "$D1" udp 198.51.100.10 53
 kw_check "v2: D1 -> D2 tcp/22 granted, passes (replies as established)" pass "$D1" tcp 192.0.2.3 22
 kw_check "v2: D2 -> D1 still dropped" blocked "$D2" tcp 192.0.2.2 2222
 
+# The agent keeps what it loaded: in one process, v2 then v3 (v2 + udp/53 to C) goes in
+# as a difference (element deletes and adds in one transaction) and gives the very same
+# table as v3 loaded whole.
+sed 's|"ports":"443"},|"ports":"443"},{"cidr":"198.51.100.10","protocol":"udp","ports":"53"},|' \
+	"$TMP/v2.json" >"$TMP/v3.json"
+kw_check "v3 applied whole" apply "$TMP/v3.json"
+table >"$TMP/v3.table"
+kw_check "v2 then v3 in one process" apply "$TMP/v2.json" "$TMP/v3.json" >"$TMP/diff.out"
+cat "$TMP/diff.out"
+kw_check "v3 went in as a difference of one element" grep -q 'changed=1 transaction=difference' \
+	<(sed -n 2p "$TMP/diff.out")
+kw_check "the difference gives the same table as v3 loaded whole" \
+	diff <(table | grep -v counter) <(grep -v counter "$TMP/v3.table")
+kw_check "after the difference: D1 -> C udp/53 passes" pass "$D1" udp 198.51.100.10 53
+kw_check "after the difference: D1 -> C tcp/22 still dropped" blocked "$D1" tcp 198.51.100.10 22
+# The table removed behind the agent's back (a firewall reload): the next apply, even of
+# an unchanged version, notices and loads the whole table again.
+kw_check "v2, removed behind, v2 again" apply "$TMP/v2.json" --remove-behind "$TMP/v2.json" >"$TMP/behind.out"
+kw_check "the unchanged version reloaded the whole table" grep -q 'transaction=whole-table' \
+	<(sed -n 2p "$TMP/behind.out")
+kw_check "table restored after removal behind the agent's back" \
+	diff <(table | grep -v counter) <(grep -v counter "$TMP/v2.table")
+
 # A malformed config is refused whole: exit 2, the table stays as it was.
 sed 's/"443"/"0"/' "$TMP/v2.json" >"$TMP/bad.json"
 apply "$TMP/bad.json" 2>/dev/null
 kw_check "malformed config refused (exit 2)" test $? = 2
 kw_check "refused config left v2 in place" diff -q <(table | grep -v counter) <(grep -v counter "$TMP/v2.table")
 # A dry run checks in the kernel and changes nothing.
-kw_check "dry run of v1 accepted" apply "$TMP/v1.json" --dry-run
+kw_check "dry run of v1 accepted" apply --dry-run "$TMP/v1.json"
 kw_check "dry run left v2 in place" diff -q <(table | grep -v counter) <(grep -v counter "$TMP/v2.table")
 
 kw_check "test's own table unchanged while the policy is on" diff -q \

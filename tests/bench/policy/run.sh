@@ -1,0 +1,73 @@
+#!/bin/bash
+# make bench-policy (root): the gateway's policy table for 5,000 device peers and 200
+# policies (tests/bench/policy/gen_config.py, deterministic). Prints:
+#   - how long one config version takes to parse, compile and apply (goal < 1 s),
+#     for the first load and for replacing a loaded version;
+#   - the size of the ruleset: set elements, rules, bytes of `nft list table`;
+#   - TCP throughput (iperf3) from a laptop namespace through the gateway namespace to
+#     a corporate host, with the table loaded and without, interleaved in one run
+#     (goal: with >= 0.9x without). The laptop is peer 0 of the config, so its
+#     traffic is judged by the same sets as the 5,000 peers'.
+# BENCH_PEERS, BENCH_POLICIES, BENCH_SECONDS (per iperf3 run), BENCH_ROUNDS override.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+. "$top_srcdir/tests/integration/lib.sh"
+kw_need_root
+APPLY=$top_builddir/tests/integration/gateway/nft-apply
+[ -x "$APPLY" ] || { echo "build $APPLY first (make bench-policy does)"; exit 1; }
+command -v iperf3 >/dev/null || { echo "SKIP: iperf3 missing"; exit 77; }
+trap kw_cleanup EXIT
+PEERS=${BENCH_PEERS:-5000} POLICIES=${BENCH_POLICIES:-200}
+SECS=${BENCH_SECONDS:-4} ROUNDS=${BENCH_ROUNDS:-3}
+
+ID=$(( $$ % 100000 ))
+L=kwbp-$ID-l G=kwbp-$ID-g C=kwbp-$ID-c TUN=kwb$ID
+TMP=$(kw_tmpdir)
+for n in "$L" "$G" "$C"; do kw_netns_add "$n"; done
+ip netns exec "$G" sysctl -qw net.ipv4.ip_forward=1
+ip link add "$TUN" netns "$G" type veth peer name eth0 netns "$L" # the tunnel's stand-in
+ip link add "kwc$ID" netns "$G" type veth peer name eth0 netns "$C"
+ip -n "$G" addr add 192.0.2.1/24 dev "$TUN"
+ip -n "$G" addr add 198.51.100.1/24 dev "kwc$ID"
+ip -n "$L" addr add 192.0.2.2/24 dev eth0
+ip -n "$C" addr add 198.51.100.10/24 dev eth0
+for x in "$G $TUN" "$G kwc$ID" "$L eth0" "$C eth0"; do set -- $x; ip -n "$1" link set "$2" up; done
+ip -n "$L" route add default via 192.0.2.1
+ip -n "$C" route add default via 198.51.100.1
+
+python3 "$top_srcdir/tests/bench/policy/gen_config.py" "$PEERS" "$POLICIES" >"$TMP/payload.json"
+echo "== config: $PEERS device peers, $POLICIES policies ($(wc -c <"$TMP/payload.json") bytes of payload)"
+echo "== apply time (nft-apply: parse = JSON + policy parse, compile = text, compile_apply = compile + libnftables transaction)"
+for i in 1 2 3; do
+	ip netns exec "$G" "$APPLY" apply "$TUN" "$TMP/payload.json" | sed "s/^/version $i: /" || exit 1
+done
+ip netns exec "$G" nft list table inet "keyway_$TUN" >"$TMP/table"
+echo "== ruleset size: nft list table inet keyway_$TUN: $(wc -c <"$TMP/table") bytes," \
+	"$(grep -c ' accept$\| drop$\| return$' "$TMP/table") rules in $(grep -c 'chain ' "$TMP/table") chain," \
+	"$(grep -c '^[[:space:]]*set ' "$TMP/table") sets"
+
+kw_spawn ip netns exec "$C" iperf3 -s -p 5201 >"$TMP/iperf3-server.log" 2>&1
+for i in $(seq 100); do ip netns exec "$L" bash -c 'exec 3<>/dev/tcp/198.51.100.10/5201' 2>/dev/null && break; sleep 0.1; done
+gbps() { # one iperf3 run from the laptop, Gbit/s received
+	ip netns exec "$L" iperf3 -c 198.51.100.10 -p 5201 -t "$SECS" -J |
+		python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))'
+}
+echo "== TCP throughput laptop -> gateway -> corporate host, ${SECS}s per run, interleaved"
+off="" on=""
+for r in $(seq "$ROUNDS"); do
+	ip netns exec "$G" "$APPLY" remove "$TUN" || exit 1
+	o=$(gbps) || exit 1
+	ip netns exec "$G" "$APPLY" apply "$TUN" "$TMP/payload.json" >/dev/null || exit 1
+	p=$(gbps) || exit 1
+	echo "round $r: without policy $o Gbit/s, with policy $p Gbit/s"
+	off="$off $o" on="$on $p"
+done
+python3 - "$off" "$on" <<'PY'
+import statistics, sys
+off = [float(x) for x in sys.argv[1].split()]
+on = [float(x) for x in sys.argv[2].split()]
+mo, mp = statistics.median(off), statistics.median(on)
+print("median: without %.2f Gbit/s, with %.2f Gbit/s, ratio %.3f (goal >= 0.9)" % (mo, mp, mp / mo))
+PY
+ip netns exec "$G" nft list table inet "keyway_$TUN" | grep 'counter' | sed 's/^[[:space:]]*/drop rule: /'
