@@ -96,9 +96,10 @@ int nft_compile(const struct policy_set *set, const char *ifname, char **text,
  * Load set's policy for ifname through libnftables, in one transaction.
  *
  * state (may be NULL: always the whole table) remembers what was loaded. With a state
- * from the previous call, and at most half the elements changed, the transaction only
- * deletes and adds the changed elements (and writes the chain's rules again); a user
- * moved between groups costs milliseconds instead of a reload of every element. If
+ * from the previous call and a small change (few deletions: the kernel deletes from a
+ * big interval set slowly, see diff_worth() in nft.c), the transaction only deletes and
+ * adds the changed elements (and writes the chain's rules again); a user moved between
+ * groups costs far less than a reload of every element. If
  * that transaction fails (the table was changed or removed behind our back), the whole
  * table is replaced instead. Calling again with an unchanged set is cheap and restores
  * a table someone deleted. After a failure *state is freed and NULL (the next call

@@ -3,7 +3,9 @@
 policies, random but deterministic (fixed seed). Peer 0 is the benchmark's laptop
 (192.0.2.2, 2001:db8:77::2) and is also granted tcp/5201 on the corporate host
 198.51.100.10, where iperf3 listens.
-Usage: gen_config.py PEERS POLICIES > payload.json"""
+With MOVED, that many users (peers spread over the range) are moved to other groups:
+their policies are drawn again, as after a directory sync; everything else is equal.
+Usage: gen_config.py PEERS POLICIES [MOVED] > payload.json"""
 import json
 import random
 import sys
@@ -48,7 +50,14 @@ def main():
                 dests.append({"cidr": "198.51.100.10", "protocol": "tcp", "ports": "5201"})
             peer["access"] = {"default": "allow" if r > 0.97 else "deny", "destinations": dests}
         peers.append(peer)
-    json.dump({"version": 1, "peers": peers}, sys.stdout)
+    moved = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    other = random.Random(moved)
+    for k in range(moved):
+        peer = peers[1 + k * (npeers - 1) // moved]
+        if "access" in peer:
+            peer["access"]["destinations"] = [
+                d for p in other.sample(policies, other.randint(1, 4)) for d in p]
+    json.dump({"version": 1 + moved, "peers": peers}, sys.stdout)
 
 
 if __name__ == "__main__":
