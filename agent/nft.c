@@ -484,7 +484,8 @@ static const struct {
 	const char *rest;
 } rules[NFT_RULES] = {
 	{ "iifname != ", "return" },
-	{ "", "ct state established,related accept" },
+	{ "", "ct direction reply accept" },
+	{ "", "ct state related accept" },
 	{ "", "ip saddr @unrestricted4 accept" },
 	{ "", "ip6 saddr @unrestricted6 accept" },
 	{ "oifname != ", "ip saddr @open4 accept" },

@@ -17,11 +17,18 @@
  *   set any4/6           saddr . daddr, protocol "any"                  (interval)
  *   chain forward_policy: hook forward, priority filter, policy accept
  *     iifname != "<ifname>" return           only traffic from the tunnel is judged
- *     ct state established,related accept   replies and ICMP errors of allowed flows
+ *     ct direction reply accept              a device answering a flow someone else began
+ *     ct state related accept                ICMP errors about a tracked flow
  *     saddr @unrestricted accept
  *     oifname != "<ifname>" saddr @open accept   allow-by-default, not to other devices
  *     the four lookups in grant/icmp/any accept
  *     counter drop                           everything else from the tunnel
+ *
+ * Why "ct direction reply" and not "ct state established": a device's own packets in
+ * a flow it began are judged by the sets on every packet, not only the first. So a
+ * grant taken away (a user moved out of a group) cuts the connections already open
+ * the moment the new version is loaded; with "established accept" an open SSH session
+ * would outlive its access. The lookups cost little (see make bench-policy).
  *
  * Only the forward hook is filtered: traffic a device sends to the gateway's own
  * addresses (input) is not. Other tables (the admin's own firewall) still see every
@@ -63,7 +70,7 @@
 #include "policy.h"
 
 #define NFT_TABLE_NAME_MAX 32 /* "keyway_" + IFNAMSIZ */
-#define NFT_RULES 13          /* rules of forward_policy, whatever the config */
+#define NFT_RULES 14          /* rules of forward_policy, whatever the config */
 
 struct nft_stats {
 	size_t elements;  /* set elements of the policy, all sets */

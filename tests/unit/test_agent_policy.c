@@ -280,7 +280,7 @@ START_TEST(compile_v4_v6_deny)
 	ck_assert_uint_eq(st.rules, NFT_RULES);
 	ck_assert_uint_eq(st.text_len, strlen(text));
 	ck_assert_ptr_nonnull(strstr(text, "iifname != \"kw0\" return\n"));
-	ck_assert_ptr_nonnull(strstr(text, "\t\tct state established,related accept\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\t\tct direction reply accept\n\t\tct state related accept\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\t\tcounter drop\n\t}\n}\n"));
 	/* a denying peer is in neither address set */
 	ck_assert_ptr_null(strstr(text, "elements = {\n\t\t\t10.77.0.2\n"));

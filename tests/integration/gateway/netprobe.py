@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Listeners and probes for the gateway policy test (run inside a namespace).
-  netprobe.py serve TCPPORTS UDPPORTS   serve "ok\n" on each tcp port and echo on each udp
-                                        port, IPv4 and IPv6; ports comma-separated or "-"
+  netprobe.py serve TCPPORTS UDPPORTS   on each tcp port send "ok\n" then echo; echo on each
+                                        udp port; IPv4 and IPv6; ports comma-separated or "-"
   netprobe.py tcp HOST PORT             exit 0 when the service answers within 1 s, else 1
   netprobe.py udp HOST PORT             the same for the udp echo
+  netprobe.py hold HOST PORT            connect, print "connected", wait for a line on stdin,
+                                        then exit 0 if the open connection still echoes
 """
 import select
 import socket
 import sys
+import threading
 
 
 def listeners(tcp, udp):
@@ -24,6 +27,37 @@ def listeners(tcp, udp):
     return socks
 
 
+def echo(c):
+    try:
+        c.sendall(b"ok\n")
+        while True:
+            data = c.recv(2048)
+            if not data:
+                break
+            c.sendall(data)
+    except OSError:
+        pass
+    finally:
+        c.close()
+
+
+def hold(host, port):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.settimeout(2.0)
+    s.connect((host, port))
+    if s.recv(16) != b"ok\n":
+        return False
+    print("connected", flush=True)
+    sys.stdin.readline()
+    try:
+        s.settimeout(1.0)
+        s.sendall(b"ping")
+        return s.recv(16) == b"ping"
+    except OSError:
+        return False
+
+
 def serve(tcp, udp):
     socks = listeners(tcp, udp)
     while True:
@@ -31,10 +65,7 @@ def serve(tcp, udp):
         for s in ready:
             if s.type == socket.SOCK_STREAM:
                 c, _ = s.accept()
-                try:
-                    c.sendall(b"ok\n")
-                finally:
-                    c.close()
+                threading.Thread(target=echo, args=(c,), daemon=True).start()
             else:
                 data, peer = s.recvfrom(2048)
                 s.sendto(data, peer)
@@ -63,6 +94,8 @@ def ports(arg):
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == "serve":
         serve(ports(sys.argv[2]), ports(sys.argv[3]))
+    elif len(sys.argv) == 4 and sys.argv[1] == "hold":
+        sys.exit(0 if hold(sys.argv[2], int(sys.argv[3])) else 1)
     elif len(sys.argv) == 4 and sys.argv[1] in ("tcp", "udp"):
         sys.exit(0 if probe(sys.argv[1], sys.argv[2], int(sys.argv[3])) else 1)
     print(__doc__, file=sys.stderr)

@@ -72,6 +72,26 @@ pings() { ip netns exec "$1" ping -c 1 -W 1 -q "$2" >/dev/null 2>&1; }
 table() { ip netns exec "$G" nft list table inet "$TABLE"; }
 not() { ! "$@"; }
 no_keyway_table() { ! ip netns exec "$G" nft list tables | grep -q keyway; }
+# hold_start NAME NS HOST PORT: a TCP connection held open until hold_check NAME, which
+# succeeds when the open connection still echoes (wait for it to be up first).
+hold_start() {
+	mkfifo "$TMP/$1.in"
+	exec {HOLD_FD}<>"$TMP/$1.in"
+	eval "HOLD_FD_$1=$HOLD_FD"
+	# not kw_spawn: an asynchronous command only keeps a stdin redirected on itself
+	ip netns exec "$2" python3 "$PROBE" hold "$3" "$4" <&"$HOLD_FD" >"$TMP/$1.out" &
+	KW_PIDS="$KW_PIDS $!"
+	eval "HOLD_PID_$1=$!"
+	local i
+	for i in $(seq 100); do grep -q connected "$TMP/$1.out" && return 0; sleep 0.05; done
+	return 1
+}
+hold_check() {
+	local fd pid
+	eval "fd=\$HOLD_FD_$1 pid=\$HOLD_PID_$1"
+	echo go >&"$fd"
+	wait "$pid"
+}
 elements_of_d1() { grep -o '192\.0\.2\.2 \. [^,}]*[^,} ]' "$1" | sort | tr '\n' ';'; }
 apply() { ip netns exec "$G" "$APPLY" apply "$TUN" "$@"; }
 
@@ -128,6 +148,8 @@ kw_check "v1: table holds D1's tcp/22 grant" grep -q '192.0.2.2 . 198.51.100.10 
 kw_check "v1: drop counter counted the denied packets" \
 	grep -Eq 'counter packets [1-9][0-9]* bytes [0-9]+ drop' "$TMP/v1.table"
 
+kw_check "v1: a connection D1 -> C tcp/22 held open" hold_start v1ssh "$D1" 198.51.100.10 22
+
 # Version 2 replaces version 1 in one transaction: tcp/443 to C and tcp/22 to D2 only.
 cat >"$TMP/v2.json" <<EOF
 {"peers":[$(peer 192.0.2.2 2001:db8:77::2 '{"default":"deny","destinations":[
@@ -142,6 +164,7 @@ kw_check "v2: exactly v2's grants are listed, none of v1's" test "$(elements_of_
 	"192.0.2.2 . 192.0.2.3 . tcp . 22;192.0.2.2 . 198.51.100.10 . tcp . 443;"
 kw_check "v2: one forward chain, same rules" \
 	test "$(grep -c 'hook forward' "$TMP/v2.table")" = 1
+kw_check "v2: the tcp/22 connection opened under v1 is cut" not hold_check v1ssh
 kw_check "v2: D1 -> C tcp/443 passes" pass "$D1" tcp 198.51.100.10 443
 kw_check "v2: D1 -> C tcp/22 dropped" blocked "$D1" tcp 198.51.100.10 22
 kw_check "v2: D1 -> C udp/53 dropped" blocked "$D1" udp 198.51.100.10 53
@@ -155,7 +178,10 @@ sed 's|"ports":"443"},|"ports":"443"},{"cidr":"198.51.100.10","protocol":"udp","
 	"$TMP/v2.json" >"$TMP/v3.json"
 kw_check "v3 applied whole" apply "$TMP/v3.json"
 table >"$TMP/v3.table"
+kw_check "v2 applied again" apply "$TMP/v2.json"
+kw_check "v2: a connection D1 -> C tcp/443 held open" hold_start v2https "$D1" 198.51.100.10 443
 kw_check "v2 then v3 in one process" apply "$TMP/v2.json" "$TMP/v3.json" >"$TMP/diff.out"
+kw_check "v3: the tcp/443 connection (still granted) lives on" hold_check v2https
 cat "$TMP/diff.out"
 kw_check "v3 went in as a difference of one element" grep -q 'changed=1 transaction=difference' \
 	<(sed -n 2p "$TMP/diff.out")
