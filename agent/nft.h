@@ -37,29 +37,39 @@
  * Destinations that overlap (nested prefixes, overlapping port lists) are merged into
  * disjoint elements, as the kernel refuses overlapping intervals in one set.
  *
- * How agent/run.c calls it (the lead wires this; this file only provides the calls):
- *   1. On every config that verify_envelope() accepted, and BEFORE apply_config():
- *        json_t *payload;   -- the verified payload object: envelope_verify() gives it
+ * How agent/run.c calls it (the lead wires this; this file only provides the calls).
+ * run.c keeps, per tunnel: struct nft_state *nft = NULL; bool nft_loaded = false;
+ *   0. At start, before the first config is applied: nft_remove(ifname, err, len) once,
+ *      ignoring its error (a laptop may have no nf_tables at all). A table left by a
+ *      crashed run would otherwise keep filtering with an old policy.
+ *   1. On every config verify_envelope() accepted, BEFORE apply_config():
+ *        json_t *payload;  -- the verified payload object (envelope_verify() gives it;
+ *                             or let verify_envelope() hand it out as well)
  *        struct policy_set *ps;
- *        if (policy_set_from_json(payload, &ps) < 0)  -> refuse the whole config as
- *                                                        VERIFY_MALFORMED, apply nothing
+ *        struct nft_stats st;
  *        char err[512];
- *        if (nft_apply(ps, ifname, false, err, sizeof(err), NULL) < 0)
- *                -> log err; do not mark this version applied; keep the old version
- *                   (its table is still in place) and retry at the next fetch.
+ *        if (policy_set_from_json(payload, &ps) < 0)
+ *                -> refuse the whole config like VERIFY_MALFORMED: apply nothing of it.
+ *        if (ps->filters || nft_loaded) {
+ *                int r = nft_apply(ps, ifname, false, &nft, err, sizeof(err), &st);
+ *                if (r == -EINVAL || r == -E2BIG)  -> refused config, as above
+ *                else if (r < 0)  -> log err; do not mark this version applied; the old
+ *                                    table is still in place; retry at the next fetch
+ *                else nft_loaded = ps->filters;   (a config without "access" removed it)
+ *        }
  *        policy_set_free(ps);
- *      Apply the policy before the peers so a new device never has a window without
- *      its restrictions. With no "access" anywhere, nft_apply() removes the table (a
- *      gateway without policies behaves as before), so call it on every version.
- *      A laptop (not a gateway) never carries "access": calling it there is harmless
- *      but needs no table; run.c may skip it when no peer has "access" and no table
- *      was ever installed.
- *   2. On stop (SIGTERM/SIGINT, normal exit) and on revocation (the controller answers
- *      that the device is revoked): nft_remove(ifname, err, sizeof(err)). It deletes
- *      only keyway_<ifname> and succeeds when the table is already gone.
- *   3. At start, before the first config is applied, nothing needs removing: the first
- *      nft_apply() replaces whatever a crashed earlier run left.
- * The process needs CAP_NET_ADMIN in the gateway's network namespace (as for routes).
+ *      Policy before peers: a new device never has a moment without its restrictions.
+ *      Log st.elements, st.changed and st.incremental with the version.
+ *   2. Optionally after each long-poll round without a new version, while nft_loaded:
+ *      nft_apply() again with the same policy set (keep ps until the next version). It
+ *      costs a few milliseconds and reloads the table if a firewall reload ("nft flush
+ *      ruleset") removed it.
+ *   3. On stop (SIGTERM/SIGINT, normal exit) and on revocation (the controller says the
+ *      device is revoked), when nft_loaded: nft_remove(ifname, err, sizeof(err)), then
+ *      nft_state_free(nft), nft = NULL, nft_loaded = false. It deletes only
+ *      keyway_<ifname> and succeeds when the table is already gone.
+ * The process needs CAP_NET_ADMIN in the gateway's network namespace and nothing else
+ * (checked: nft-apply as uid 65534 with only CAP_NET_ADMIN loads and replaces tables).
  */
 #ifndef KW_AGENT_NFT_H
 #define KW_AGENT_NFT_H
