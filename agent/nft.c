@@ -478,31 +478,42 @@ int nft_table_name(char out[NFT_TABLE_NAME_MAX], const char *ifname)
 	return 0;
 }
 
-/* The one chain's rules: fixed, only the sets change between versions. */
+/*
+ * The rules: fixed, only the sets change between versions. The base chain judges only
+ * what comes from the tunnel and passes replies, then sends each family to its own
+ * chain, so a packet meets only its family's lookups (grants first: under a policy most
+ * peers deny by default). What falls out of policy4/6 comes back and is dropped.
+ */
+static const char *const chains[] = { "policy4", "policy6", "forward_policy" };
 static const struct {
+	unsigned chain;    /* index in chains[] */
 	const char *iface; /* "iifname != " or "oifname != " before the tunnel's name, or "" */
 	const char *rest;
 } rules[NFT_RULES] = {
-	{ "iifname != ", "return" },
-	{ "", "ct direction reply accept" },
-	{ "", "ct state related accept" },
-	{ "", "ip saddr @unrestricted4 accept" },
-	{ "", "ip6 saddr @unrestricted6 accept" },
-	{ "oifname != ", "ip saddr @open4 accept" },
-	{ "oifname != ", "ip6 saddr @open6 accept" },
-	{ "", "ip saddr . ip daddr . meta l4proto . th dport @grant4 accept" },
-	{ "", "ip6 saddr . ip6 daddr . meta l4proto . th dport @grant6 accept" },
-	{ "", "ip saddr . ip daddr . meta l4proto @icmp4 accept" },
-	{ "", "ip6 saddr . ip6 daddr . meta l4proto @icmp6 accept" },
-	{ "", "ip saddr . ip daddr @any4 accept" },
-	{ "", "ip6 saddr . ip6 daddr @any6 accept" },
-	{ "", "counter drop" },
+	{ 0, "", "ip saddr . ip daddr . meta l4proto . th dport @grant4 accept" },
+	{ 0, "", "ip saddr . ip daddr . meta l4proto @icmp4 accept" },
+	{ 0, "", "ip saddr . ip daddr @any4 accept" },
+	{ 0, "", "ip saddr @unrestricted4 accept" },
+	{ 0, "oifname != ", "ip saddr @open4 accept" },
+	{ 1, "", "ip6 saddr . ip6 daddr . meta l4proto . th dport @grant6 accept" },
+	{ 1, "", "ip6 saddr . ip6 daddr . meta l4proto @icmp6 accept" },
+	{ 1, "", "ip6 saddr . ip6 daddr @any6 accept" },
+	{ 1, "", "ip6 saddr @unrestricted6 accept" },
+	{ 1, "oifname != ", "ip6 saddr @open6 accept" },
+	{ 2, "iifname != ", "return" },
+	{ 2, "", "ct direction reply accept" },
+	{ 2, "", "ct state related accept" },
+	{ 2, "", "meta nfproto vmap { ipv4 : jump policy4, ipv6 : jump policy6 }" },
+	{ 2, "", "counter drop" },
 };
 
-/* Each rule on its own line, after prefix ("\t\t" in the chain, "add rule ..." alone). */
-static void rules_emit(struct sb *b, const char *prefix, const char *ifname)
+/* The rules of one chain, each on its own line after prefix: "\t\t" inside a chain
+ * block, or "add rule inet T <chain> " for rules on their own. */
+static void rules_emit(struct sb *b, const char *prefix, unsigned chain, const char *ifname)
 {
 	for (size_t i = 0; i < NFT_RULES; i++) {
+		if (rules[i].chain != chain)
+			continue;
 		if (*rules[i].iface)
 			sb_printf(b, "%s%s\"%s\" %s\n", prefix, rules[i].iface, ifname, rules[i].rest);
 		else
@@ -510,12 +521,15 @@ static void rules_emit(struct sb *b, const char *prefix, const char *ifname)
 	}
 }
 
-static void chain_emit(struct sb *b, const char *ifname)
+static void chains_emit(struct sb *b, const char *ifname)
 {
-	sb_printf(b, "\tchain forward_policy {\n"
-		     "\t\ttype filter hook forward priority filter; policy accept;\n");
-	rules_emit(b, "\t\t", ifname);
-	sb_printf(b, "\t}\n");
+	for (unsigned c = 0; c < 3; c++) {
+		sb_printf(b, "\tchain %s {\n", chains[c]);
+		if (c == 2)
+			sb_printf(b, "\t\ttype filter hook forward priority filter; policy accept;\n");
+		rules_emit(b, "\t\t", c, ifname);
+		sb_printf(b, "\t}\n");
+	}
 }
 
 /*
@@ -528,7 +542,7 @@ static void table_emit(struct sb *b, const struct elems *el, const char *table, 
 		  table);
 	for (size_t i = 0; i < NFT_SETS; i++)
 		set_decl(b, el, i);
-	chain_emit(b, ifname);
+	chains_emit(b, ifname);
 	sb_printf(b, "}\n");
 }
 
@@ -734,9 +748,11 @@ static int apply_diff(const struct nft_state *old, const struct nft_state *st, c
 	 * table is replaced) when someone removed the table, a set or the chain, e.g. a
 	 * firewall reload running "nft flush ruleset".
 	 */
-	sb_printf(&b, "flush chain inet %s forward_policy\n", st->table);
-	snprintf(prefix, sizeof(prefix), "add rule inet %s forward_policy ", st->table);
-	rules_emit(&b, prefix, ifname);
+	for (unsigned c = 0; c < 3; c++) {
+		sb_printf(&b, "flush chain inet %s %s\n", st->table, chains[c]);
+		snprintf(prefix, sizeof(prefix), "add rule inet %s %s ", st->table, chains[c]);
+		rules_emit(&b, prefix, c, ifname);
+	}
 	diff_emit(&b, old, st, &deleted, &added);
 	if (b.err || !diff_worth(deleted, added, st->el.total)) {
 		free(b.p);

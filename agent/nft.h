@@ -19,10 +19,12 @@
  *     iifname != "<ifname>" return           only traffic from the tunnel is judged
  *     ct direction reply accept              a device answering a flow someone else began
  *     ct state related accept                ICMP errors about a tracked flow
- *     saddr @unrestricted accept
- *     oifname != "<ifname>" saddr @open accept   allow-by-default, not to other devices
- *     the four lookups in grant/icmp/any accept
- *     counter drop                           everything else from the tunnel
+ *     meta nfproto vmap { ipv4 : jump policy4, ipv6 : jump policy6 }
+ *     counter drop                           whatever policy4/6 did not accept
+ *   chain policy4 (policy6 alike, with the *6 sets):
+ *     the three lookups in grant4, icmp4, any4   accept
+ *     ip saddr @unrestricted4 accept
+ *     oifname != "<ifname>" ip saddr @open4 accept   allow-by-default, not to devices
  *
  * Why "ct direction reply" and not "ct state established": a device's own packets in
  * a flow it began are judged by the sets on every packet, not only the first. So a
@@ -80,11 +82,11 @@
 #include "policy.h"
 
 #define NFT_TABLE_NAME_MAX 32 /* "keyway_" + IFNAMSIZ */
-#define NFT_RULES 14          /* rules of forward_policy, whatever the config */
+#define NFT_RULES 15          /* rules in the table's three chains, whatever the config */
 
 struct nft_stats {
 	size_t elements;  /* set elements of the policy, all sets */
-	size_t rules;     /* rules in forward_policy */
+	size_t rules;     /* rules in the table (NFT_RULES) */
 	size_t changed;   /* elements the transaction added or deleted */
 	size_t text_len;  /* bytes of the transaction text */
 	bool incremental; /* only the changes (else the whole table) */

@@ -281,7 +281,8 @@ START_TEST(compile_v4_v6_deny)
 	ck_assert_uint_eq(st.text_len, strlen(text));
 	ck_assert_ptr_nonnull(strstr(text, "iifname != \"kw0\" return\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\t\tct direction reply accept\n\t\tct state related accept\n"));
-	ck_assert_ptr_nonnull(strstr(text, "\t\tcounter drop\n\t}\n}\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\t\tmeta nfproto vmap { ipv4 : jump policy4, ipv6 : jump "
+					   "policy6 }\n\t\tcounter drop\n\t}\n}\n"));
 	/* a denying peer is in neither address set */
 	ck_assert_ptr_null(strstr(text, "elements = {\n\t\t\t10.77.0.2\n"));
 	free(text);
@@ -360,7 +361,8 @@ START_TEST(compile_rules_constant)
 
 	one = compile_access("{\"default\":\"deny\"}", &st);
 	ck_assert_uint_eq(st.elements, 0);
-	rules_one = count(one, " accept\n") + count(one, " drop\n") + count(one, " return\n");
+	rules_one = count(one, " accept\n") + count(one, " drop\n") + count(one, " return\n") +
+		    count(one, " vmap {");
 	ck_assert_uint_eq(rules_one, NFT_RULES);
 	for (int i = 0; i < 300; i++) {
 		snprintf(ip, sizeof(ip), "10.77.%d.%d", i / 200, 1 + i % 200);
@@ -374,7 +376,8 @@ START_TEST(compile_rules_constant)
 	ck_assert_int_eq(policy_set_from_json(payload, &ps), 0);
 	ck_assert_int_eq(nft_compile(ps, "kw0", &many, &st), 0);
 	ck_assert_uint_eq(st.elements, 300 * 3 + 100);
-	ck_assert_uint_eq(count(many, " accept\n") + count(many, " drop\n") + count(many, " return\n"),
+	ck_assert_uint_eq(count(many, " accept\n") + count(many, " drop\n") + count(many, " return\n") +
+				  count(many, " vmap {"),
 			  rules_one);
 	free(one);
 	free(many);
