@@ -490,13 +490,23 @@ static const struct {
 	const char *iface; /* "iifname != " or "oifname != " before the tunnel's name, or "" */
 	const char *rest;
 } rules[NFT_RULES] = {
+	{ 0, "", "ip saddr . ip daddr . meta l4proto . th sport . th dport @flows4 accept" },
+	{ 0, "", "ip saddr . ip daddr . meta l4proto . th dport @grant4 add @flows4 { ip saddr . "
+		 "ip daddr . meta l4proto . th sport . th dport } accept" },
 	{ 0, "", "ip saddr . ip daddr . meta l4proto . th dport @grant4 accept" },
 	{ 0, "", "ip saddr . ip daddr . meta l4proto @icmp4 accept" },
+	{ 0, "", "ip saddr . ip daddr @any4 add @flows4 { ip saddr . ip daddr . meta l4proto . "
+		 "th sport . th dport } accept" },
 	{ 0, "", "ip saddr . ip daddr @any4 accept" },
 	{ 0, "", "ip saddr @unrestricted4 accept" },
 	{ 0, "oifname != ", "ip saddr @open4 accept" },
+	{ 1, "", "ip6 saddr . ip6 daddr . meta l4proto . th sport . th dport @flows6 accept" },
+	{ 1, "", "ip6 saddr . ip6 daddr . meta l4proto . th dport @grant6 add @flows6 { ip6 saddr . "
+		 "ip6 daddr . meta l4proto . th sport . th dport } accept" },
 	{ 1, "", "ip6 saddr . ip6 daddr . meta l4proto . th dport @grant6 accept" },
 	{ 1, "", "ip6 saddr . ip6 daddr . meta l4proto @icmp6 accept" },
+	{ 1, "", "ip6 saddr . ip6 daddr @any6 add @flows6 { ip6 saddr . ip6 daddr . meta l4proto . "
+		 "th sport . th dport } accept" },
 	{ 1, "", "ip6 saddr . ip6 daddr @any6 accept" },
 	{ 1, "", "ip6 saddr @unrestricted6 accept" },
 	{ 1, "oifname != ", "ip6 saddr @open6 accept" },
@@ -506,6 +516,25 @@ static const struct {
 	{ 2, "", "meta nfproto vmap { ipv4 : jump policy4, ipv6 : jump policy6 }" },
 	{ 2, "", "counter drop" },
 };
+
+/*
+ * The flow caches: a packet's addresses, protocol and ports once a grant accepted them,
+ * so the rest of a connection costs one hash lookup instead of the interval lookups,
+ * whose cost grows with the number of elements. They are created empty with every
+ * version (a grant taken away is judged again at once). When one is full, the "add"
+ * fails and the rule after it accepts without caching.
+ */
+static void flow_sets_emit(struct sb *b, const char *pre, const char *post)
+{
+	for (int f = 4; f <= 6; f += 2) {
+		const char *a = f == 4 ? "ipv4_addr" : "ipv6_addr";
+
+		sb_printf(b, "%sset flows%d {\n\t\ttype %s . %s . inet_proto . inet_service . "
+			     "inet_service\n\t\tsize %d\n\t\tflags dynamic,timeout\n\t\t"
+			     "timeout %ds\n\t}\n%s",
+			  pre, f, a, a, NFT_FLOW_CACHE_SIZE, NFT_FLOW_CACHE_TIMEOUT, post);
+	}
+}
 
 /* The rules of one chain, each on its own line after prefix: "\t\t" inside a chain
  * block, or "add rule inet T <chain> " for rules on their own. */
@@ -542,6 +571,7 @@ static void table_emit(struct sb *b, const struct elems *el, const char *table, 
 		  table);
 	for (size_t i = 0; i < NFT_SETS; i++)
 		set_decl(b, el, i);
+	flow_sets_emit(b, "\t", "");
 	chains_emit(b, ifname);
 	sb_printf(b, "}\n");
 }
@@ -748,8 +778,14 @@ static int apply_diff(const struct nft_state *old, const struct nft_state *st, c
 	 * table is replaced) when someone removed the table, a set or the chain, e.g. a
 	 * firewall reload running "nft flush ruleset".
 	 */
-	for (unsigned c = 0; c < 3; c++) {
+	for (unsigned c = 0; c < 3; c++)
 		sb_printf(&b, "flush chain inet %s %s\n", st->table, chains[c]);
+	/* new, empty flow caches: no flow judged under the old version passes unjudged */
+	sb_printf(&b, "delete set inet %s flows4\ndelete set inet %s flows6\n", st->table,
+		  st->table);
+	snprintf(prefix, sizeof(prefix), "table inet %s {\n\t", st->table);
+	flow_sets_emit(&b, prefix, "}\n");
+	for (unsigned c = 0; c < 3; c++) {
 		snprintf(prefix, sizeof(prefix), "add rule inet %s %s ", st->table, chains[c]);
 		rules_emit(&b, prefix, c, ifname);
 	}

@@ -22,15 +22,24 @@
  *     meta nfproto vmap { ipv4 : jump policy4, ipv6 : jump policy6 }
  *     counter drop                           whatever policy4/6 did not accept
  *   chain policy4 (policy6 alike, with the *6 sets):
- *     the three lookups in grant4, icmp4, any4   accept
+ *     saddr . daddr . l4proto . sport . dport @flows4 accept   a flow judged already
+ *     lookup in grant4: add the flow to @flows4, accept
+ *     lookup in grant4 accept                   (only when flows4 is full)
+ *     lookup in icmp4 accept
+ *     lookup in any4: add the flow to @flows4, accept; then any4 accept (flows4 full)
  *     ip saddr @unrestricted4 accept
  *     oifname != "<ifname>" ip saddr @open4 accept   allow-by-default, not to devices
+ *   set flows4/6: a flow cache (dynamic, timeout NFT_FLOW_CACHE_TIMEOUT, at most
+ *     NFT_FLOW_CACHE_SIZE): an interval lookup costs in proportion to the elements of
+ *     the set (its bitmaps are scanned), a hash lookup does not; so only a flow's
+ *     first packet (and one a minute after) meets the interval sets. Each version
+ *     starts with new, empty caches, in the same transaction.
  *
  * Why "ct direction reply" and not "ct state established": a device's own packets in
- * a flow it began are judged by the sets on every packet, not only the first. So a
- * grant taken away (a user moved out of a group) cuts the connections already open
- * the moment the new version is loaded; with "established accept" an open SSH session
- * would outlive its access. The lookups cost little (see make bench-policy).
+ * a flow it began are judged on every packet (through the flow cache, which every
+ * version starts empty), not only the first. So a grant taken away (a user moved out
+ * of a group) cuts the connections already open the moment the new version is loaded;
+ * with "established accept" an open SSH session would outlive its access.
  *
  * Only the forward hook is filtered: traffic a device sends to the gateway's own
  * addresses (input) is not. Other tables (the admin's own firewall) still see every
@@ -82,7 +91,9 @@
 #include "policy.h"
 
 #define NFT_TABLE_NAME_MAX 32 /* "keyway_" + IFNAMSIZ */
-#define NFT_RULES 15          /* rules in the table's three chains, whatever the config */
+#define NFT_RULES 21          /* rules in the table's three chains, whatever the config */
+#define NFT_FLOW_CACHE_SIZE 65536   /* flows remembered per family */
+#define NFT_FLOW_CACHE_TIMEOUT 60   /* seconds a remembered flow is not judged again */
 
 struct nft_stats {
 	size_t elements;  /* set elements of the policy, all sets */
