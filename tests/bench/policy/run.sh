@@ -44,7 +44,8 @@ gen 10 >"$TMP/moved10.json"
 echo "== load average at start: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (the figures below move with it)"
 echo "== config: $PEERS device peers, $POLICIES policies ($(wc -c <"$TMP/payload.json") bytes of payload)"
 echo "== apply time per config version (nft-apply; parse = JSON + policy, compile = the text alone,"
-echo "   compile_apply = compile + the libnftables transaction: what the goal < 1 s is about)"
+echo "   compile_apply = compile + the libnftables transaction: what the goal < 1 s is about;"
+echo "   (cpu ...) = its user + system CPU time, the kernel's share included: the cost alone)"
 ip netns exec "$G" "$APPLY" apply "$TUN" "$TMP/payload.json" | sed 's/^/first load:           /' || exit 1
 ip netns exec "$G" "$APPLY" apply "$TUN" "$TMP/payload.json" | sed 's/^/whole table replaced: /' || exit 1
 # One process, as the agent: each later version is compared with what it loaded.
