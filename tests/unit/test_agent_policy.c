@@ -79,7 +79,7 @@ START_TEST(ports_refused)
 	static const char *const bad[] = { "", "0", "65536", "22-21", "022", "22,", ",22", "22 ",
 					   " 22", "a", "-5", "1-", "22--23", "1-2-3", "+1",
 					   "99999999999", "22;23", "0-10", NULL };
-	struct policy_port_range r[POLICY_MAX_PORT_RANGES];
+	struct policy_port_range r[POLICY_MAX_PORT_RANGES + 1];
 	char many[1024] = "1";
 	size_t n;
 
