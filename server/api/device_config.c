@@ -13,7 +13,6 @@
 #include "api.h"
 #include "api_json.h"
 #include "core/conf.h"
-#include "core/devstatus.h"
 #include "log.h"
 #include "store/store.h"
 #include "core/wgconf.h"
@@ -28,20 +27,11 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* A suspension or revocation answer (status, *out already set) carries its signed form
- * (core/devstatus.h). */
-static int signed_status(struct kw_req *req, const struct kw_device *d, int status, json_t **out)
-{
-	if (devstatus_attach(req->srv, d, req->now, *out) < 0)
-		log_warn("device: cannot sign the status answer device=%lld", (long long)d->id);
-	return status;
-}
-
 /* The caller must be this device (its token), and the device must be usable. */
 static int own_device(struct kw_req *req, struct kw_device *d, json_t **out)
 {
 	int64_t id;
-	int ret, st;
+	int ret;
 
 	if (!req_param_id(req, 0, &id))
 		return api_error(out, 404, "not_found", "no such device");
@@ -57,15 +47,8 @@ static int own_device(struct kw_req *req, struct kw_device *d, json_t **out)
 		if (ret < 0)
 			return api_error_errno(out, ret, "device");
 	}
-	if (d->state == KW_STATE_REVOKED) {
-		st = api_error(out, 401, "device_revoked", "this device has been revoked");
-		return signed_status(req, d, st, out);
-	}
-	if (d->state == KW_STATE_SUSPENDED) {
-		st = api_error(out, 403, "device_suspended", "this device is suspended%s%s", d->state_reason[0] ? ": " : "",
-			       d->state_reason);
-		return signed_status(req, d, st, out);
-	}
+	if (d->state == KW_STATE_REVOKED || d->state == KW_STATE_SUSPENDED)
+		return wgconf_denied(req->srv, d, out);
 	return 0;
 }
 
@@ -135,10 +118,8 @@ int api_device_key_put(struct kw_req *req, json_t *in, json_t **out)
 	}
 	if (ret == -EEXIST)
 		return api_error(out, 409, "public_key_in_use", "this public key is already enrolled");
-	if (ret == -EPERM && store_device_get(req->srv->store, d.id, &d) == 0 && d.state != KW_STATE_ACTIVE) {
-		st = api_error(out, 403, "device_suspended", "this device is not active");
-		return signed_status(req, &d, st, out);
-	}
+	if (ret == -EPERM && store_device_get(req->srv->store, d.id, &d) == 0 && d.state != KW_STATE_ACTIVE)
+		return wgconf_denied(req->srv, &d, out); /* suspended or revoked meanwhile: the signed answer */
 	if (ret == -EPERM)
 		return api_error(out, 403, "device_suspended", "this device is not active");
 	if (ret < 0)

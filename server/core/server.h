@@ -11,6 +11,8 @@ struct kw_signer;
 struct kw_longpoll;
 struct kw_wgconf_cache;
 struct kw_directory_ops;
+struct kw_req;
+struct json_t;
 
 /* The server context: one per keywayd process, shared by every request. */
 struct kw_server {
@@ -23,6 +25,9 @@ struct kw_server {
 	/* The directory (LDAP); both NULL when none is configured. directory_init() sets them. */
 	const struct kw_directory_ops *dir_ops;
 	void *dir;
+	/* Set with the directory: an admin request by a login session asks it again whether the
+	 * user is still enabled and admin; 0, or an HTTP status with *out (NULL: no directory). */
+	int (*admin_recheck)(struct kw_req *req, struct json_t **out);
 	void *web;  /* the web console's state (web_init) */
 	const char *version; /* PACKAGE_VERSION */
 };

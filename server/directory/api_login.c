@@ -19,6 +19,7 @@
 
 #include "http/request.h"
 #include "core/conf.h"
+#include "core/metrics.h"
 #include "directory_int.h"
 #include "directory.h"
 #include "log.h"
@@ -59,6 +60,7 @@ static void audit_refused(struct kw_req *req, struct kw_ratelimit *rl, const cha
 	char detail[128];
 	uint64_t n;
 
+	metrics_login_rate_limited();
 	if (!ratelimit_note_refused(rl, key, req->now, LOGIN_REFUSED_AUDIT_INTERVAL, &n))
 		return;
 	snprintf(detail, sizeof(detail), "%s: %" PRIu64 " attempts refused (one row per key per %d s)", what, n,
@@ -149,6 +151,7 @@ static int authenticate(struct kw_req *req, const char *username, const char *pa
 	if (password_len == 0) {
 		/* Refused before any bind: an empty password would be an anonymous bind. */
 		audit_attempt(req, username, "denied", "empty password");
+		metrics_login_failure(METRICS_LOGIN_EMPTY_PASSWORD);
 		return api_error(out, 400, "empty_password", "field 'password' must not be empty");
 	}
 	if ((st = login_limits(req, &t, username, what, out)))
@@ -167,16 +170,19 @@ static int authenticate(struct kw_req *req, const char *username, const char *pa
 	case -EINVAL:
 		/* Counted before the attempt: the failure stays. */
 		audit_attempt(req, username, "denied", "invalid credentials");
+		metrics_login_failure(METRICS_LOGIN_INVALID_CREDENTIALS);
 		log_info("login: denied user=\"%.64s\" addr=%s for=%s", username, req->client_addr, what);
 		return api_error(out, 401, "invalid_credentials", "invalid username or password");
 	case -EHOSTUNREACH:
 	case -ETIMEDOUT:
 		login_refund(&t, false);
 		audit_attempt(req, username, "error", "directory unreachable");
+		metrics_directory_error(METRICS_DIR_LOGIN);
 		return api_error(out, 503, "ldap_unavailable", "the directory cannot be reached; try again later");
 	default:
 		login_refund(&t, false);
 		audit_attempt(req, username, "error", "directory error");
+		metrics_directory_error(METRICS_DIR_LOGIN);
 		return api_error(out, 503, "ldap_error", "the directory answered with an error");
 	}
 	login_refund(&t, true);
@@ -185,6 +191,7 @@ static int authenticate(struct kw_req *req, const char *username, const char *pa
 
 		snprintf(d, sizeof(d), "account disabled (%s)", ldap_disabled_name(lg->disabled));
 		audit_attempt(req, lg->username, "denied", d);
+		metrics_login_failure(METRICS_LOGIN_ACCOUNT_DISABLED);
 		return api_error(out, 403, "account_disabled", "this account is disabled in the directory");
 	}
 	return 0;
@@ -325,6 +332,8 @@ int kwl_session_enroll_check(struct kw_req *req, json_t **out)
 	ldap_user_facts_release(&f, 1);
 	if (r == -ENODATA || (r == 0 && f.presence != KW_LDAP_USER_FOUND))
 		return api_error(out, 403, "not_in_vpn_group", "your directory entry cannot be found");
+	if (r == -EHOSTUNREACH || r == -ETIMEDOUT || (r < 0 && r != -ENODATA))
+		metrics_directory_error(METRICS_DIR_SESSION);
 	if (r == -EHOSTUNREACH || r == -ETIMEDOUT)
 		return api_error(out, 503, "ldap_unavailable", "the directory cannot be reached; try again later");
 	if (r < 0) {

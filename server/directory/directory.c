@@ -14,12 +14,13 @@
 #include "http/router.h"
 #include "log.h"
 
-static const struct kw_route ldap_routes[] = {
+const struct kw_route directory_routes[] = {
 	{ "POST", "/api/v1/login", api_login_post, KW_AUTH_NONE, KW_BODY_JSON },
 	{ "POST", "/api/v1/logout", api_logout_post, KW_AUTH_ANY, KW_BODY_OPTIONAL },
 	{ "POST", "/api/v1/ldap/sync", api_ldap_sync_post, KW_AUTH_ADMIN, KW_BODY_OPTIONAL },
 	{ "GET", "/api/v1/ldap/status", api_ldap_status_get, KW_AUTH_ADMIN, KW_BODY_NONE },
 };
+const size_t directory_nroutes = sizeof(directory_routes) / sizeof(directory_routes[0]);
 
 static void module_free(struct kwl_module *m)
 {
@@ -46,7 +47,6 @@ static const struct kw_directory_ops ldap_ops = {
 	.session_enroll_check = kwl_session_enroll_check,
 	.max_devices = kwl_max_devices,
 	.users_directory = kwl_users_directory,
-	.session_recheck = kwl_session_recheck,
 };
 
 int directory_init(struct kw_server *srv, const char *config_path)
@@ -59,6 +59,7 @@ int directory_init(struct kw_server *srv, const char *config_path)
 
 	srv->dir = NULL;
 	srv->dir_ops = NULL;
+	srv->admin_recheck = NULL;
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
@@ -92,13 +93,14 @@ int directory_init(struct kw_server *srv, const char *config_path)
 	r = ratelimit_new(8192, c->login_max_failures_addr, c->login_window, &m->rl_addr);
 	if (r < 0)
 		goto fail;
-	r = routes_register(ldap_routes, sizeof(ldap_routes) / sizeof(ldap_routes[0]));
+	r = routes_register(directory_routes, directory_nroutes);
 	if (r < 0) {
 		fprintf(stderr, "keywayd: cannot register the LDAP routes\n");
 		goto fail;
 	}
 	srv->dir = m;
 	srv->dir_ops = &ldap_ops;
+	srv->admin_recheck = kwl_session_recheck;
 	log_info("ldap: enabled uris=%zu first=%s starttls=%s user_base=\"%s\" vpn_group=\"%s\" sync_interval=%u "
 		 "nested_groups=%s nested_depth=%u",
 		 c->n_uris, c->uris[0], c->starttls ? "yes" : "no", c->user_base, c->vpn_group, c->sync_interval,
@@ -132,6 +134,7 @@ static void kwl_stop(struct kw_server *srv)
 	sync_thread_stop(m);
 	srv->dir = NULL;
 	srv->dir_ops = NULL;
+	srv->admin_recheck = NULL;
 	module_free(m);
 }
 

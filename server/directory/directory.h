@@ -41,11 +41,12 @@ struct kw_directory_ops {
 	 * for local failures.
 	 */
 	int (*users_directory)(struct kw_req *req, json_t *list);
-	/* An admin route called by a login session: past admin_recheck_interval since its last
-	 * check, ask the directory whether the user is still enabled and admin. 0 when yes;
-	 * else 401 (session deleted), 403 (downgraded) or 503 with *out set. */
-	int (*session_recheck)(struct kw_req *req, json_t **out);
 };
+
+/* The routes directory_init() registers when a directory is configured (read-only: the
+ * OpenAPI test checks that the document lists each of them). */
+extern const struct kw_route directory_routes[];
+extern const size_t directory_nroutes;
 
 /* The [ldap] section's table of keys (core/confschema.h), for keywayd-confdoc. */
 struct cs_section;
@@ -93,11 +94,6 @@ static inline int directory_session_enroll_check(struct kw_req *req, json_t **ou
 static inline int directory_max_devices(struct kw_server *srv)
 {
 	return srv->dir_ops ? srv->dir_ops->max_devices(srv) : 0;
-}
-
-static inline int directory_session_recheck(struct kw_req *req, json_t **out)
-{
-	return req->srv->dir_ops ? req->srv->dir_ops->session_recheck(req, out) : 0;
 }
 
 static inline int directory_users(struct kw_req *req, json_t *list)

@@ -7,9 +7,8 @@
 #include <string.h>
 
 #include "auth.h"
-#include "core/devstatus.h"
+#include "core/wgconf.h"
 #include "core/token.h"
-#include "log.h"
 
 int auth_resolve(struct kw_server *srv, const char *token, int64_t now, struct kw_principal *p,
 		 uint8_t csrf_hash[KW_TOKEN_HASH_LEN], json_t **err)
@@ -64,10 +63,7 @@ int auth_resolve_device(struct kw_server *srv, const char *token, int64_t now, s
 		ret = store_device_by_token(srv->store, hash, &d);
 		if (ret == 0 && d.state == KW_STATE_REVOKED) {
 			sodium_memzero(hash, sizeof(hash));
-			ret = api_error(err, 401, "device_revoked", "this device has been revoked");
-			if (devstatus_attach(srv, &d, now, *err) < 0)
-				log_warn("auth: cannot sign the revocation answer device=%lld", (long long)d.id);
-			return ret;
+			return wgconf_denied(srv, &d, err);
 		}
 		if (ret == 0) {
 			p->kind = KW_PRINCIPAL_DEVICE;

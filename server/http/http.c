@@ -19,6 +19,7 @@
 
 #include "auth.h"
 #include "core/conf.h"
+#include "core/metrics.h"
 #include "fileutil.h"
 #include "guard.h"
 #include "http.h"
@@ -27,7 +28,6 @@
 #include "router.h"
 #include "store/store.h"
 #include "core/token.h"
-#include "directory/directory.h"
 #include "web.h"
 
 #define MAX_KV 48
@@ -167,6 +167,7 @@ static enum MHD_Result respond(struct http_ctx *x, struct MHD_Connection *conn, 
 		MHD_add_response_header(resp, req->resp_headers[i].key, req->resp_headers[i].value);
 	r = MHD_queue_response(conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
+	metrics_http_request(req->method, x->route ? x->route->pattern : NULL, x->web, status, &x->start);
 	if (log_get_level() == KW_LOG_DEBUG || status >= 500) {
 		char path[256];
 		size_t i;
@@ -256,7 +257,8 @@ static int authenticate(struct http_ctx *x, enum kw_auth need, json_t **out)
 		}
 	}
 	sodium_memzero(csrf, sizeof(csrf));
-	if (need == KW_AUTH_ADMIN && req_is_admin(req) && (st = directory_session_recheck(req, out)))
+	if (need == KW_AUTH_ADMIN && req_is_admin(req) && req->srv->admin_recheck &&
+	    (st = req->srv->admin_recheck(req, out)))
 		return st; /* an admin session past its re-check interval asks the directory again */
 	if (need == KW_AUTH_ADMIN && !req_is_admin(req))
 		return api_error(out, 403, "forbidden", "admin role required");
