@@ -42,6 +42,19 @@ static void usage(FILE *f)
 		DEFAULT_CONFIG);
 }
 
+/* The state directory: created 0700 if absent; its owner and its files' modes checked (a
+ * 0644 keyway.db would give its WAL and SHM files 0644 too) before the database opens. */
+static int state_dir_prepare(const char *dir)
+{
+	int ret = dir_ensure(dir, 0700);
+
+	if (ret < 0) {
+		log_error("cannot create state directory %s: %s", dir, strerror(-ret));
+		return ret;
+	}
+	return statedir_secure(dir);
+}
+
 static int run(struct kw_conf *conf, const char *config_path)
 {
 	struct kw_server srv = { .conf = conf, .config_path = config_path, .version = PACKAGE_VERSION };
@@ -65,13 +78,7 @@ static int run(struct kw_conf *conf, const char *config_path)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	ret = dir_ensure(conf->state_dir, 0700);
-	if (ret < 0) {
-		log_error("cannot create state directory %s: %s", conf->state_dir, strerror(-ret));
-		return 1;
-	}
-	/* Before the database opens: a 0644 keyway.db would give its WAL and SHM files 0644 too. */
-	if (statedir_secure(conf->state_dir) < 0)
+	if (state_dir_prepare(conf->state_dir) < 0)
 		return 1;
 	conf_net_fingerprint(conf, net.fingerprint);
 	snprintf(path, sizeof(path), "%s/keyway.db", conf->state_dir);
