@@ -19,6 +19,7 @@
 #include "core/conf.h"
 #include "core/conf_diff.h"
 #include "fileutil.h"
+#include "core/gwhealth.h"
 #include "core/housekeeping.h"
 #include "http/http.h"
 #include "directory/directory.h"
@@ -79,7 +80,8 @@ static int run(struct kw_conf *conf, const char *config_path)
 		log_error("cannot load the signing key in %s: %s", conf->state_dir, strerror(-ret));
 		goto out;
 	}
-	if (wgconf_cache_new(&srv.wgcache) < 0 || longpoll_new(srv.store, &srv.longpoll) < 0) {
+	if (wgconf_cache_new(&srv.wgcache) < 0 || longpoll_new(srv.store, &srv.longpoll) < 0 ||
+	    gwhealth_new(conf->gateway_timeout, (int64_t)time(NULL), &srv.gwhealth) < 0) {
 		log_error("out of memory");
 		goto out;
 	}
@@ -106,9 +108,10 @@ static int run(struct kw_conf *conf, const char *config_path)
 		int64_t now = (int64_t)time(NULL);
 
 		(void)housekeeping_tick(&hk, srv.store, now);
-		wait.tv_sec = (time_t)housekeeping_wait(&hk, now);
-		if (wait.tv_sec == 0)
-			wait.tv_sec = 1;
+		/* Gateways gone quiet: every second, so devices move within gateway_timeout + 1 s. */
+		if (gwhealth_tick(&srv, now) < 0)
+			log_error("gateway health: could not update the store");
+		wait.tv_sec = 1;
 		sig = sigtimedwait(&sigs, NULL, &wait);
 		if (sig < 0) {
 			if (errno == EAGAIN || errno == EINTR)
@@ -130,6 +133,7 @@ out:
 	http_stop(http);
 	longpoll_free(srv.longpoll);
 	wgconf_cache_free(srv.wgcache);
+	gwhealth_free(srv.gwhealth);
 	signer_free(srv.signer);
 	store_close(srv.store);
 	reload_free(&reload);

@@ -32,6 +32,7 @@ void conf_defaults(struct kw_conf *c)
 	c->address_quarantine = 604800;
 	c->mtu = 1420;
 	c->persistent_keepalive = 25;
+	c->gateway_timeout = 10;
 	snprintf(c->log_level, sizeof(c->log_level), "info");
 }
 
@@ -198,6 +199,8 @@ static int handle_network(struct kw_conf *c, const char *name, const char *v, st
 		return set_int32(&c->mtu, v, 1280, 9000, x, name);
 	if (strcmp(name, "persistent_keepalive") == 0)
 		return set_int32(&c->persistent_keepalive, v, 0, 65535, x, name);
+	if (strcmp(name, "gateway_timeout") == 0)
+		return set_int(&c->gateway_timeout, v, 2, 3600, x, name);
 	snprintf(x->reason, sizeof(x->reason), "unknown key '%.64s' in [network]", name);
 	return -EINVAL;
 }

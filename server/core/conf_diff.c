@@ -10,7 +10,7 @@
 /* A new key of struct kw_conf fails the build here until keys[] below says what SIGHUP does
  * with it (and this size is updated). LP64 only, where the size is known. */
 #if __SIZEOF_POINTER__ == 8
-_Static_assert(sizeof(struct kw_conf) == 4208, "a new keywayd key: classify it in conf_diff.c");
+_Static_assert(sizeof(struct kw_conf) == 4216, "a new keywayd key: classify it in conf_diff.c");
 #endif
 
 static bool cidr_eq(const struct kw_cidr *a, const struct kw_cidr *b)
@@ -47,7 +47,7 @@ static void routes_copy(struct kw_conf *dst, const struct kw_conf *src)
  */
 enum key_id {
 	K_LISTEN, K_STATE_DIR, K_TLS_CERT, K_TLS_KEY, K_THREADS, K_MAX_CONN,
-	K_CIDR, K_CIDR6, K_ROUTES, K_GW_ENDPOINT, K_GW_PORT, K_LIFETIME, K_QUARANTINE, K_MTU, K_KEEPALIVE,
+	K_CIDR, K_CIDR6, K_ROUTES, K_GW_ENDPOINT, K_GW_PORT, K_LIFETIME, K_QUARANTINE, K_MTU, K_KEEPALIVE, K_GW_TIMEOUT,
 	K_LOG_LEVEL, K_COUNT
 };
 
@@ -67,6 +67,7 @@ static const struct kw_conf_change keys[K_COUNT] = {
 	[K_QUARANTINE] = { "network.address_quarantine", false, false },
 	[K_MTU] = { "network.mtu", true, true },
 	[K_KEEPALIVE] = { "network.persistent_keepalive", true, true },
+	[K_GW_TIMEOUT] = { "network.gateway_timeout", false, false },
 	[K_LOG_LEVEL] = { "log.level", true, false },
 };
 
@@ -88,6 +89,7 @@ static bool key_differs(enum key_id k, const struct kw_conf *a, const struct kw_
 	case K_QUARANTINE: return a->address_quarantine != b->address_quarantine;
 	case K_MTU: return a->mtu != b->mtu;
 	case K_KEEPALIVE: return a->persistent_keepalive != b->persistent_keepalive;
+	case K_GW_TIMEOUT: return a->gateway_timeout != b->gateway_timeout;
 	case K_LOG_LEVEL: return strcmp(a->log_level, b->log_level) != 0;
 	case K_COUNT: break;
 	}

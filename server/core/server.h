@@ -11,6 +11,7 @@ struct kw_signer;
 struct kw_longpoll;
 struct kw_wgconf_cache;
 struct kw_directory_ops;
+struct kw_gwhealth;
 
 /* The server context: one per keywayd process, shared by every request. */
 struct kw_server {
@@ -20,6 +21,7 @@ struct kw_server {
 	struct kw_signer *signer;
 	struct kw_longpoll *longpoll;
 	struct kw_wgconf_cache *wgcache;
+	struct kw_gwhealth *gwhealth; /* gateway liveness (gwhealth.h); NULL: not tracked */
 	/* The directory (LDAP); both NULL when none is configured. directory_init() sets them. */
 	const struct kw_directory_ops *dir_ops;
 	void *dir;

@@ -1,0 +1,60 @@
+/*
+ * One consistent read of sites, their gateways, policies and group memberships, for one
+ * config build (wgconf.c) or one GET /users/{u}/access. Loaded from the store; [network]
+ * routes of the running config stand in for the routes of a site that follows the file.
+ */
+#ifndef KW_ACCESS_SNAP_H
+#define KW_ACCESS_SNAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "access.h"
+#include "http/request.h"
+#include "store/store.h"
+
+struct kw_snap_site {
+	struct kw_site site;
+	struct kw_site_gateway *gws; /* non-revoked gateways, by id */
+	size_t ngws;
+	/* Index in gws of the gateway devices use: the first active (not suspended) one that is
+	 * online, else the first active one; -1 when the site has no active gateway. */
+	int active;
+	/* whether this site's gateways also carry the VPN network (the 'default' site while it
+	 * allows everything: an upgraded install routes device-to-device as before) */
+	bool carries_vpn;
+};
+
+struct kw_group_member {
+	char *username;
+	char *group;
+};
+
+struct kw_access_snap {
+	struct kw_snap_site *sites;
+	size_t nsites;
+	struct kw_policy *policies;
+	size_t npolicies;
+	struct kw_group_member *members; /* sorted by username */
+	size_t nmembers;
+	struct kw_cidr vpn, vpn6;
+	bool has_vpn6;
+};
+
+/* username NULL: every membership (a gateway's config); else only that user's. */
+int access_snap_load(const struct kw_server *srv, const char *username, struct kw_access_snap **out);
+void access_snap_free(struct kw_access_snap *s);
+
+/* The site holding gateway id (NULL: none). */
+const struct kw_snap_site *access_snap_site_of_gateway(const struct kw_access_snap *s, int64_t id);
+
+/* The groups recorded for username: a new array (free() it; the strings belong to s). */
+int access_snap_user_groups(const struct kw_access_snap *s, const char *username, const char ***groups,
+			    size_t *n);
+
+/* What username may reach on site ss beyond its default: the usable destinations of every
+ * policy of the site that applies to them, duplicates dropped. */
+int access_snap_grants(const struct kw_access_snap *s, const struct kw_snap_site *ss, const char *username,
+		       struct kw_dest_list *out);
+
+#endif
