@@ -207,6 +207,22 @@ static unsigned publish_keys(struct kwl_module *m, struct kwl_gen *g, const stru
 	return errors;
 }
 
+/* The groups access policies name, for the users holding devices (sync_groups.c). */
+static unsigned sync_groups_of_users(struct kwl_module *m, struct kwl_gen *g, const struct kw_sync_user *users,
+				     size_t n, int64_t now)
+{
+	const char **names = calloc(n + 1, sizeof(*names));
+	unsigned errors;
+
+	if (!names)
+		return 1;
+	for (size_t k = 0; k < n; k++)
+		names[k] = users[k].username;
+	errors = sync_policy_groups(m, g, names, n, now);
+	free(names);
+	return errors;
+}
+
 int sync_run(struct kwl_module *m, bool confirm, struct kw_sync_plan *plan_out, unsigned *apply_errors_out)
 {
 	struct holder_list hl = { 0 };
@@ -311,6 +327,7 @@ int sync_run(struct kwl_module *m, bool confirm, struct kw_sync_plan *plan_out, 
 		}
 		if (g->cfg.publish_attribute && *g->cfg.publish_attribute)
 			apply_errors += publish_keys(m, g, users, facts, n_users, &hl, first);
+		apply_errors += sync_groups_of_users(m, g, users, n_users, now);
 		if (plan.cut && confirm)
 			(void)store_audit_add(m->srv->store, now, SYNC_ACTOR, "ldap_sync", "directory", "confirmed",
 					      "mass change confirmed by an admin");
