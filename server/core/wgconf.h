@@ -1,6 +1,6 @@
 /*
- * The WireGuard config a device or gateway must run, as the signed envelope of
- * issue 2. Signed envelopes are cached per device and config version: a fetch that hits
+ * The WireGuard config a device or gateway must run, as a signed envelope
+ * (common/envelope.h). Signed envelopes are cached per device and config version: a fetch that hits
  * the cache costs a hash lookup, not a signature.
  */
 #ifndef KW_WGCONF_H

@@ -10,9 +10,10 @@
 #include <jansson.h>
 
 #include "http/request.h"
-#include "ldap_mod.h"
+#include "directory_int.h"
 #include "directory.h"
 #include "log.h"
+#include "vec.h"
 #include "store/store.h"
 
 static json_t *plan_json(const struct kw_sync_plan *p, unsigned apply_errors)
@@ -96,46 +97,16 @@ int api_ldap_status_get(struct kw_req *req, json_t *in, json_t **out)
  * Like the sync, only people are asked about: a name that holds nothing but gateways is
  * not a directory account (and a batch of such names alone would fail the check).
  */
-struct name_set {
-	char **v;
-	size_t n, cap;
-};
 
 static int person_cb(const struct kw_device *d, void *arg)
 {
-	struct name_set *s = arg;
-
 	if (d->role != KW_DEV_DEVICE || d->state == KW_STATE_REVOKED || !d->username[0])
 		return 0;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		char **v = realloc(s->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
-	s->v[s->n] = strdup(d->username);
-	return s->v[s->n++] ? 0 : -ENOMEM;
+	return strvec_push_dup(arg, d->username);
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
-static bool name_set_has(const struct name_set *s, const char *name)
-{
-	return s->n && bsearch(&name, s->v, s->n, sizeof(*s->v), cmp_name);
-}
 
-static void name_set_free(struct name_set *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-}
 
 static json_t *user_directory_json(const struct kw_ldap_user_fact *f, int64_t checked_at)
 {
@@ -161,7 +132,7 @@ int kwl_users_directory(struct kw_req *req, json_t *list)
 	struct kwl_module *m = req->srv->dir;
 	json_t *users = json_object_get(list, "users");
 	struct kw_ldap_user_fact *facts = NULL;
-	struct name_set people = { 0 };
+	struct strvec people = { 0 };
 	struct kwl_gen *g;
 	size_t n_rows = json_array_size(users), n = 0, *row = NULL;
 	char err[512] = "";
@@ -173,8 +144,7 @@ int kwl_users_directory(struct kw_req *req, json_t *list)
 	r = store_device_list(req->srv->store, NULL, person_cb, &people);
 	if (r < 0)
 		goto out;
-	if (people.n)
-		qsort(people.v, people.n, sizeof(*people.v), cmp_name);
+	strvec_sort(&people);
 	facts = calloc(n_rows + 1, sizeof(*facts));
 	row = calloc(n_rows + 1, sizeof(*row));
 	if (!facts || !row) {
@@ -184,7 +154,7 @@ int kwl_users_directory(struct kw_req *req, json_t *list)
 	for (size_t i = 0; i < n_rows; i++) {
 		const char *u = json_string_value(json_object_get(json_array_get(users, i), "username"));
 
-		if (!u || !name_set_has(&people, u))
+		if (!u || !strvec_has(&people, u))
 			continue;
 		row[n] = i;
 		facts[n++].username = u;
@@ -214,6 +184,6 @@ out:
 		ldap_user_facts_release(facts, n);
 	free(facts);
 	free(row);
-	name_set_free(&people);
+	strvec_free(&people);
 	return r;
 }

@@ -18,7 +18,7 @@
 
 #include "http/request.h"
 #include "core/conf.h"
-#include "ldap_mod.h"
+#include "directory_int.h"
 #include "directory.h"
 #include "log.h"
 #include "store/store.h"

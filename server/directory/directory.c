@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 #include "http/request.h"
-#include "ldap_mod.h"
+#include "directory_int.h"
 #include "directory.h"
 #include "http/router.h"
 #include "log.h"

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "group_nest.h"
+#include "vec.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -28,23 +29,6 @@ struct nest_walk {
 	size_t n_people, cap_people;
 };
 
-static int grow(void **v, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap;
-	void *nv;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	while (ncap < need)
-		ncap *= 2;
-	nv = realloc(*v, ncap * size);
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	*cap = ncap;
-	return 0;
-}
 
 static ssize_t node_find(const struct nest_walk *w, const char *dn)
 {
@@ -58,7 +42,7 @@ static int node_add(struct nest_walk *w, const char *dn, unsigned depth, bool be
 {
 	char *c;
 
-	if (grow((void **)&w->nodes, &w->cap_nodes, w->n_nodes + 1, sizeof(*w->nodes)) < 0)
+	if (vec_reserve((void **)&w->nodes, &w->cap_nodes, w->n_nodes + 1, sizeof(*w->nodes)) < 0)
 		return -ENOMEM;
 	c = strdup(dn);
 	if (!c)
@@ -69,7 +53,7 @@ static int node_add(struct nest_walk *w, const char *dn, unsigned depth, bool be
 
 static int edge_add(struct nest_walk *w, size_t from, size_t to)
 {
-	if (grow((void **)&w->edges, &w->cap_edges, w->n_edges + 1, sizeof(*w->edges)) < 0)
+	if (vec_reserve((void **)&w->edges, &w->cap_edges, w->n_edges + 1, sizeof(*w->edges)) < 0)
 		return -ENOMEM;
 	w->edges[w->n_edges++] = (struct nest_edge){ .from = from, .to = to };
 	return 0;
@@ -79,7 +63,7 @@ static int person_add(struct nest_walk *w, const char *dn)
 {
 	char *c;
 
-	if (grow((void **)&w->people, &w->cap_people, w->n_people + 1, sizeof(*w->people)) < 0)
+	if (vec_reserve((void **)&w->people, &w->cap_people, w->n_people + 1, sizeof(*w->people)) < 0)
 		return -ENOMEM;
 	c = strdup(dn);
 	if (!c)

@@ -1,7 +1,7 @@
 /* Disabled-account detectors: pure decisions over facts ldap.c read from an entry. */
 #include "config.h"
 
-#include "ldap_dir.h"
+#include "ldap_client.h"
 
 unsigned ldap_disabled_reasons(const struct kw_ldap_flags *f, unsigned checks, time_t now)
 {

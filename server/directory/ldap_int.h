@@ -1,6 +1,6 @@
 /*
  * Internal to the LDAP client (ldap*.c): the connection pool and the helpers its parts
- * share. Only the ldap*.c files include <ldap.h>; the rest of keywayd sees ldap_dir.h.
+ * share. Only the ldap*.c files include <ldap.h>; the rest of keywayd sees ldap_client.h.
  */
 #ifndef KW_LDAP_INT_H
 #define KW_LDAP_INT_H
@@ -12,7 +12,7 @@
 #include <sys/time.h>
 
 #include "group_nest.h"
-#include "ldap_dir.h"
+#include "ldap_client.h"
 
 struct ldap_slot {
 	pthread_mutex_t lock;

@@ -1,4 +1,4 @@
-/* Search-then-bind login (see ldap_dir.h). */
+/* Search-then-bind login (see ldap_client.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -41,6 +41,52 @@ static void decoy_bind(struct kw_ldap *d, struct ldap_slot *s, const char *passw
 		return;
 	if (kwl_rc_is_down(ldap_sasl_bind_s(s->auth, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL)))
 		kwl_conn_drop(&s->auth);
+}
+
+/* Bind as dn with the password on the slot's auth connection (once more on a reused
+ * connection that turns out dead). 0 or a negative errno; *rc is libldap's result. */
+static int user_bind(struct kw_ldap *d, struct ldap_slot *s, const char *dn, const char *password,
+		     size_t password_len, int *rc)
+{
+	struct berval cred = { .bv_val = (char *)password, .bv_len = password_len };
+	bool fresh;
+	int r;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		r = kwl_conn_ensure(d, &s->auth, false, &fresh);
+		if (r < 0)
+			return r;
+		*rc = ldap_sasl_bind_s(s->auth, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+		if (kwl_rc_is_down(*rc) || *rc == LDAP_TIMEOUT) {
+			kwl_conn_drop(&s->auth);
+			if (!fresh && *rc != LDAP_TIMEOUT)
+				continue;
+		}
+		break;
+	}
+	return 0;
+}
+
+/* After a good bind: disabled flags, VPN and admin group membership of entry e. */
+static int user_facts(struct kw_ldap *d, struct ldap_slot *s, LDAPMessage *e, const char *dn,
+		      struct kw_ldap_login *out)
+{
+	struct kw_ldap_flags f;
+	int r;
+
+	kwl_read_flags(s->svc, e, &f);
+	out->disabled = ldap_disabled_reasons(&f, d->cfg->disabled_checks, time(NULL));
+	r = kwl_user_in_group(d, s->svc, e, dn, out->username, d->cfg->vpn_group);
+	if (r < 0)
+		return r;
+	out->in_vpn_group = r;
+	if (d->cfg->admin_group && *d->cfg->admin_group) {
+		r = kwl_user_in_group(d, s->svc, e, dn, out->username, d->cfg->admin_group);
+		if (r < 0)
+			return r;
+		out->is_admin = r;
+	}
+	return 0;
 }
 
 int ldap_dir_login(struct kw_ldap *d, const char *username, const char *password, size_t password_len,
@@ -105,22 +151,9 @@ int ldap_dir_login(struct kw_ldap *d, const char *username, const char *password
 	out->username[uv[0]->bv_len] = '\0';
 
 	/* Bind as the user on the auth connection. */
-	{
-		struct berval cred = { .bv_val = (char *)password, .bv_len = password_len };
-
-		for (int attempt = 0; attempt < 2; attempt++) {
-			r = kwl_conn_ensure(d, &s->auth, false, &fresh);
-			if (r < 0)
-				goto out;
-			rc = ldap_sasl_bind_s(s->auth, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
-			if (kwl_rc_is_down(rc) || rc == LDAP_TIMEOUT) {
-				kwl_conn_drop(&s->auth);
-				if (!fresh && rc != LDAP_TIMEOUT)
-					continue;
-			}
-			break;
-		}
-	}
+	r = user_bind(d, s, dn, password, password_len, &rc);
+	if (r < 0)
+		goto out;
 	if (rc != LDAP_SUCCESS) {
 		r = kwl_rc_to_errno(rc);
 		if (r == -EIO)
@@ -128,22 +161,9 @@ int ldap_dir_login(struct kw_ldap *d, const char *username, const char *password
 		goto out;
 	}
 
-	{
-		struct kw_ldap_flags f;
-
-		kwl_read_flags(s->svc, e, &f);
-		out->disabled = ldap_disabled_reasons(&f, d->cfg->disabled_checks, time(NULL));
-	}
-	r = kwl_user_in_group(d, s->svc, e, dn, out->username, d->cfg->vpn_group);
+	r = user_facts(d, s, e, dn, out);
 	if (r < 0)
 		goto out;
-	out->in_vpn_group = r;
-	if (d->cfg->admin_group && *d->cfg->admin_group) {
-		r = kwl_user_in_group(d, s->svc, e, dn, out->username, d->cfg->admin_group);
-		if (r < 0)
-			goto out;
-		out->is_admin = r;
-	}
 	r = 0;
 out:
 	if (r == -EHOSTUNREACH || r == -ETIMEDOUT) {

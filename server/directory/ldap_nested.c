@@ -21,41 +21,8 @@
 #include "group_nest.h"
 #include "ldap_int.h"
 #include "log.h"
+#include "vec.h"
 
-struct dnlist {
-	char **v;
-	size_t n, cap;
-};
-
-static int dnlist_add(struct dnlist *l, char *owned)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		char **v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v) {
-			free(owned);
-			return -ENOMEM;
-		}
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = owned;
-	return 0;
-}
-
-static void dnlist_free(struct dnlist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	memset(l, 0, sizeof(*l));
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 static int ldap_err(int rc)
 {
@@ -71,7 +38,7 @@ int kwl_group_read_members(struct kw_ldap *d, LDAP *ld, const char *group, char 
 	const char *attr = kwl_group_attr(d->cfg->group_style);
 	char *attrs[2] = { (char *)attr, NULL };
 	struct timeval tv = kwl_op_timeout(d);
-	struct dnlist l = { 0 };
+	struct strvec l = { 0 };
 	LDAPMessage *res = NULL, *e;
 	struct berval **v = NULL;
 	BerElement *ber = NULL;
@@ -103,19 +70,16 @@ int kwl_group_read_members(struct kw_ldap *d, LDAP *ld, const char *group, char 
 		char *c = NULL;
 
 		if (kwl_dn_canon_dup(v[i]->bv_val, v[i]->bv_len, &c) == 0)
-			r = dnlist_add(&l, c);
+			r = strvec_push(&l, c);
 		/* an unparsable value matches nobody */
 	}
 	if (r == 0) {
-		*out = l.v;
-		*n = l.n;
-		l.v = NULL;
-		l.n = 0;
+		*out = strvec_steal(&l, n);
 	}
 out:
 	ldap_value_free_len(v);
 	ldap_msgfree(res);
-	dnlist_free(&l);
+	strvec_free(&l);
 	return r;
 }
 
@@ -162,14 +126,14 @@ out:
 
 static int group_dn_cb(LDAP *ld, LDAPMessage *e, void *arg)
 {
-	struct dnlist *l = arg;
+	struct strvec *l = arg;
 	char *dn = ldap_get_dn(ld, e), *c = NULL;
 	int r = 0;
 
 	if (!dn)
 		return -EIO;
 	if (kwl_dn_canon_dup(dn, strlen(dn), &c) == 0)
-		r = dnlist_add(l, c);
+		r = strvec_push(l, c);
 	ldap_memfree(dn);
 	return r;
 }
@@ -177,14 +141,14 @@ static int group_dn_cb(LDAP *ld, LDAPMessage *e, void *arg)
 struct nest_ctx {
 	struct kw_ldap *d;
 	LDAP *ld;
-	struct dnlist groups; /* sorted canonical DNs of every group entry */
+	struct strvec groups; /* sorted canonical DNs of every group entry */
 };
 
 static bool ctx_is_group(void *arg, const char *dn)
 {
 	struct nest_ctx *c = arg;
 
-	return c->groups.n && bsearch(&dn, c->groups.v, c->groups.n, sizeof(*c->groups.v), cmp_str);
+	return strvec_has(&c->groups, dn);
 }
 
 static int ctx_read_members(void *arg, const char *dn, char ***out, size_t *n)
@@ -232,8 +196,7 @@ int kwl_nested_expand(struct kw_ldap *d, LDAP *ld, const char *group, char *cons
 		r = 0;
 		goto out;
 	}
-	if (c.groups.n)
-		qsort(c.groups.v, c.groups.n, sizeof(*c.groups.v), cmp_str);
+	strvec_sort(&c.groups);
 	r = group_nest_expand(canon, root_members, n_root, d->cfg->nested_depth, &src, res);
 out:
 	if (r == 0 && res->incomplete)
@@ -242,7 +205,7 @@ out:
 	if (r == 0 && res->cycle)
 		log_warn("ldap: nested groups of %s form a cycle at %s; each group is counted once", group,
 			 res->cycle_at);
-	dnlist_free(&c.groups);
+	strvec_free(&c.groups);
 	free(canon);
 	free(nc);
 	return r;

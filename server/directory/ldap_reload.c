@@ -15,7 +15,7 @@
 
 #include "http/request.h"
 #include "ldap_config_diff.h"
-#include "ldap_mod.h"
+#include "directory_int.h"
 #include "directory.h"
 #include "log.h"
 

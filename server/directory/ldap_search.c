@@ -13,6 +13,7 @@
 #include "ldap_escape.h"
 #include "ldap_int.h"
 #include "log.h"
+#include "vec.h"
 
 /* ---------- paged searches (RFC 2696) ---------- */
 
@@ -85,45 +86,8 @@ int kwl_search_paged(struct kw_ldap *d, LDAP *ld, const char *base, int scope, c
 
 /* ---------- the sync's batched checks ---------- */
 
-struct strset {
-	char **v;
-	size_t n, cap;
-};
 
-static int strset_add(struct strset *s, char *owned)
-{
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		char **v = realloc(s->v, cap * sizeof(*v));
 
-		if (!v) {
-			free(owned);
-			return -ENOMEM;
-		}
-		s->v = v;
-		s->cap = cap;
-	}
-	s->v[s->n++] = owned;
-	return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool strset_has(const struct strset *s, const char *x)
-{
-	return s->n && bsearch(&x, s->v, s->n, sizeof(*s->v), cmp_str);
-}
-
-static void strset_free(struct strset *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	memset(s, 0, sizeof(*s));
-}
 
 static char *lower_dup(const char *p, size_t len)
 {
@@ -137,7 +101,7 @@ static char *lower_dup(const char *p, size_t len)
 
 struct group_read {
 	enum kw_ldap_group_style style;
-	struct strset members; /* canonical DNs or lower-case uids */
+	struct strvec members; /* canonical DNs or lower-case uids */
 	bool seen;
 };
 
@@ -171,9 +135,9 @@ static int group_entry_cb(LDAP *ld, LDAPMessage *e, void *arg)
 
 		if (g->style == KW_LDAP_GROUP_MEMBER_UID) {
 			c = lower_dup(v[i]->bv_val, v[i]->bv_len);
-			r = c ? strset_add(&g->members, c) : -ENOMEM;
+			r = c ? strvec_push(&g->members, c) : -ENOMEM;
 		} else if (kwl_dn_canon_dup(v[i]->bv_val, v[i]->bv_len, &c) == 0) {
-			r = strset_add(&g->members, c);
+			r = strvec_push(&g->members, c);
 		} /* an unparsable member value matches nobody */
 	}
 	ldap_value_free_len(v);
@@ -234,7 +198,7 @@ static int batch_entry_cb(LDAP *ld, LDAPMessage *e, void *arg)
 					r = -ENOMEM;
 					goto out;
 				}
-				fa->in_vpn_group = strset_has(&b->group->members, lu);
+				fa->in_vpn_group = strvec_has(&b->group->members, lu);
 				free(lu);
 				break;
 			}
@@ -246,7 +210,7 @@ static int batch_entry_cb(LDAP *ld, LDAPMessage *e, void *arg)
 						goto out;
 					}
 				}
-				fa->in_vpn_group = strset_has(&b->group->members, canon);
+				fa->in_vpn_group = strvec_has(&b->group->members, canon);
 				if (!fa->in_vpn_group && b->ndn && !b->ndn[i]) {
 					b->ndn[i] = strdup(canon);
 					if (!b->ndn[i]) {
@@ -404,6 +368,96 @@ out:
 	return r;
 }
 
+/* Read the VPN group entry (its members, for the direct-membership test); once more on a
+ * reused connection that turns out dead. 0, or a negative errno with err set. */
+static int read_vpn_group(struct kw_ldap *d, struct ldap_slot *s, char **gattrs, struct group_read *group,
+			  struct kw_ldap_check_stats *st, char *err, size_t errlen)
+{
+	const struct kw_ldap_config *cfg = d->cfg;
+	bool fresh;
+	int r = 0, rc = LDAP_SUCCESS;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		r = kwl_conn_ensure(d, &s->svc, true, &fresh);
+		if (r < 0) {
+			snprintf(err, errlen, "%s", r == -ETIMEDOUT ? "the directory did not answer within the timeout"
+								   : "no directory URI could be reached");
+			return r;
+		}
+		strvec_free(&group->members);
+		group->seen = false;
+		r = kwl_search_paged(d, s->svc, cfg->vpn_group, LDAP_SCOPE_BASE, "(objectClass=*)", gattrs, group_entry_cb,
+				 group, st, &rc);
+		if (r < 0 && (kwl_rc_is_down(rc) || rc == LDAP_TIMEOUT)) {
+			kwl_conn_drop(&s->svc);
+			if (!fresh && rc != LDAP_TIMEOUT)
+				continue;
+		}
+		break;
+	}
+	if (r < 0 || !group->seen) {
+		if (r == -ENOENT || (r == 0 && !group->seen)) {
+			r = -ENOENT;
+			snprintf(err, errlen, "VPN group entry %s cannot be read", cfg->vpn_group);
+		} else if (r == -ENOTSUP) {
+			snprintf(err, errlen, "the VPN group is served in ranges (Active Directory); use group_style = memberOf");
+		} else {
+			snprintf(err, errlen, "reading the VPN group failed: %s", ldap_err2string(rc));
+		}
+		return r;
+	}
+	strvec_sort(&group->members);
+	return 0;
+}
+
+/* Look up the users, batch_size at a time with one OR filter each, filling facts. 0, or a
+ * negative errno with err set. */
+static int check_batches(struct kw_ldap *d, struct ldap_slot *s, struct kw_ldap_user_fact *facts, size_t n,
+			 struct group_read *group, const char *canon_group, char **ndn, char **attrs,
+			 struct kw_ldap_check_stats *st, char *err, size_t errlen)
+{
+	const struct kw_ldap_config *cfg = d->cfg;
+	char *filter = NULL;
+	int r = 0, rc;
+
+	for (size_t off = 0; off < n; off += cfg->batch_size) {
+		size_t m = n - off < cfg->batch_size ? n - off : cfg->batch_size;
+		struct batch_ctx b = { .d = d, .facts = facts + off, .n = m, .group = group,
+				       .canon_group = canon_group, .ndn = ndn ? ndn + off : NULL,
+				       .now = time(NULL) };
+
+		free(filter);
+		r = batch_filter(cfg, facts + off, m, &filter);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot build a search filter (%s)", strerror(-r));
+			break;
+		}
+		r = kwl_search_paged(d, s->svc, cfg->user_base, LDAP_SCOPE_SUBTREE, filter, attrs, batch_entry_cb, &b, st,
+				 &rc);
+		if (r < 0) {
+			if (kwl_rc_is_down(rc) || rc == LDAP_TIMEOUT)
+				kwl_conn_drop(&s->svc);
+			if (r == -E2BIG)
+				snprintf(err, errlen, "user search truncated by the server (%s)", ldap_err2string(rc));
+			else if (r == -ENOENT)
+				snprintf(err, errlen, "user_base %s does not exist", cfg->user_base);
+			else
+				snprintf(err, errlen, "user search failed: %s", ldap_err2string(rc));
+			break;
+		}
+		if (b.matched == 0) {
+			snprintf(err, errlen, "a search for %zu users holding devices returned no entries", m);
+			r = -ENODATA;
+			break;
+		}
+		for (size_t i = 0; i < m; i++)
+			if (facts[off + i].presence == KW_LDAP_USER_UNCHECKED)
+				facts[off + i].presence = KW_LDAP_USER_MISSING;
+	}
+	free(filter);
+	return r;
+}
+
 int ldap_dir_check_users(struct kw_ldap *d, struct kw_ldap_user_fact *facts, size_t n,
 			 struct kw_ldap_check_stats *st, char *err, size_t errlen)
 {
@@ -411,11 +465,11 @@ int ldap_dir_check_users(struct kw_ldap *d, struct kw_ldap_user_fact *facts, siz
 	struct group_read group = { .style = cfg->group_style };
 	struct kw_ldap_check_stats st0 = { 0 };
 	struct ldap_slot *s;
-	char *attrs[A_END + 1], *gattrs[2] = { NULL, NULL }, *canon_group = NULL, *filter = NULL;
+	char *attrs[A_END + 1], *gattrs[2] = { NULL, NULL }, *canon_group = NULL;
 	char **ndn = NULL;
-	bool fresh, nested = cfg->nested_groups && (cfg->group_style == KW_LDAP_GROUP_MEMBER ||
+	bool nested = cfg->nested_groups && (cfg->group_style == KW_LDAP_GROUP_MEMBER ||
 						     cfg->group_style == KW_LDAP_GROUP_UNIQUE_MEMBER);
-	int r = 0, rc;
+	int r = 0;
 
 	if (!st)
 		st = &st0;
@@ -447,73 +501,14 @@ int ldap_dir_check_users(struct kw_ldap *d, struct kw_ldap_user_fact *facts, siz
 	}
 	s = kwl_slot_acquire(d);
 	/* 1. the VPN group entry: its absence is a reason to change nothing. */
-	for (int attempt = 0; attempt < 2; attempt++) {
-		r = kwl_conn_ensure(d, &s->svc, true, &fresh);
-		if (r < 0) {
-			snprintf(err, errlen, "%s", r == -ETIMEDOUT ? "the directory did not answer within the timeout"
-								   : "no directory URI could be reached");
-			goto out;
-		}
-		strset_free(&group.members);
-		group.seen = false;
-		r = kwl_search_paged(d, s->svc, cfg->vpn_group, LDAP_SCOPE_BASE, "(objectClass=*)", gattrs, group_entry_cb,
-				 &group, st, &rc);
-		if (r < 0 && (kwl_rc_is_down(rc) || rc == LDAP_TIMEOUT)) {
-			kwl_conn_drop(&s->svc);
-			if (!fresh && rc != LDAP_TIMEOUT)
-				continue;
-		}
-		break;
-	}
-	if (r < 0 || !group.seen) {
-		if (r == -ENOENT || (r == 0 && !group.seen)) {
-			r = -ENOENT;
-			snprintf(err, errlen, "VPN group entry %s cannot be read", cfg->vpn_group);
-		} else if (r == -ENOTSUP) {
-			snprintf(err, errlen, "the VPN group is served in ranges (Active Directory); use group_style = memberOf");
-		} else {
-			snprintf(err, errlen, "reading the VPN group failed: %s", ldap_err2string(rc));
-		}
+	r = read_vpn_group(d, s, gattrs, &group, st, err, errlen);
+	if (r < 0)
 		goto out;
-	}
-	if (group.members.n)
-		qsort(group.members.v, group.members.n, sizeof(*group.members.v), cmp_str);
 
 	/* 2. users, batch_size at a time, one OR filter each. */
-	for (size_t off = 0; off < n; off += cfg->batch_size) {
-		size_t m = n - off < cfg->batch_size ? n - off : cfg->batch_size;
-		struct batch_ctx b = { .d = d, .facts = facts + off, .n = m, .group = &group,
-				       .canon_group = canon_group, .ndn = ndn ? ndn + off : NULL,
-				       .now = time(NULL) };
-
-		free(filter);
-		r = batch_filter(cfg, facts + off, m, &filter);
-		if (r < 0) {
-			snprintf(err, errlen, "cannot build a search filter (%s)", strerror(-r));
-			goto out;
-		}
-		r = kwl_search_paged(d, s->svc, cfg->user_base, LDAP_SCOPE_SUBTREE, filter, attrs, batch_entry_cb, &b, st,
-				 &rc);
-		if (r < 0) {
-			if (kwl_rc_is_down(rc) || rc == LDAP_TIMEOUT)
-				kwl_conn_drop(&s->svc);
-			if (r == -E2BIG)
-				snprintf(err, errlen, "user search truncated by the server (%s)", ldap_err2string(rc));
-			else if (r == -ENOENT)
-				snprintf(err, errlen, "user_base %s does not exist", cfg->user_base);
-			else
-				snprintf(err, errlen, "user search failed: %s", ldap_err2string(rc));
-			goto out;
-		}
-		if (b.matched == 0) {
-			snprintf(err, errlen, "a search for %zu users holding devices returned no entries", m);
-			r = -ENODATA;
-			goto out;
-		}
-		for (size_t i = 0; i < m; i++)
-			if (facts[off + i].presence == KW_LDAP_USER_UNCHECKED)
-				facts[off + i].presence = KW_LDAP_USER_MISSING;
-	}
+	r = check_batches(d, s, facts, n, &group, canon_group, ndn, attrs, st, err, errlen);
+	if (r < 0)
+		goto out;
 	/* 3. nested groups, only when someone found is not a direct member (membership only
 	 * grows through nesting, so otherwise there is nothing to learn). */
 	if (nested) {
@@ -524,12 +519,11 @@ int ldap_dir_check_users(struct kw_ldap *d, struct kw_ldap_user_fact *facts, siz
 	r = 0;
 out:
 	kwl_slot_release(s);
-	strset_free(&group.members);
+	strvec_free(&group.members);
 	for (size_t i = 0; ndn && i < n; i++)
 		free(ndn[i]);
 	free(ndn);
 	free(canon_group);
-	free(filter);
 	return r;
 }
 

@@ -15,8 +15,9 @@
 #include <time.h>
 
 #include "core/server.h"
-#include "ldap_mod.h"
+#include "directory_int.h"
 #include "log.h"
+#include "vec.h"
 #include "store/store.h"
 
 #define SYNC_ACTOR "ldap-sync"
@@ -42,15 +43,8 @@ static int collect_cb(const struct kw_device *d, void *arg)
 
 	if (d->role != KW_DEV_DEVICE || d->state == KW_STATE_REVOKED || !d->username[0])
 		return 0; /* gateways and revoked devices are not the directory's business */
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 256;
-		struct holder_dev *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (vec_reserve((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0)
+		return -ENOMEM;
 	struct holder_dev *h = &l->v[l->n++];
 
 	snprintf(h->username, sizeof(h->username), "%s", d->username);
@@ -223,12 +217,120 @@ static unsigned sync_groups_of_users(struct kwl_module *m, struct kwl_gen *g, co
 	return errors;
 }
 
+/* One run's working set: every device holder from the store, one entry per user. */
+struct sync_run_set {
+	struct holder_list hl;
+	struct kw_sync_user *users;
+	struct kw_ldap_user_fact *facts;
+	size_t *first; /* first[k]: index in hl of user k's first device; first[n_users] = hl.n */
+	size_t n_users;
+};
+
+static void run_set_free(struct sync_run_set *rs)
+{
+	if (rs->facts)
+		ldap_user_facts_release(rs->facts, rs->n_users);
+	free(rs->hl.v);
+	free(rs->first);
+	free(rs->users);
+	free(rs->facts);
+}
+
+/* Read every device from the store and group them by user. 0 or a negative errno with err set. */
+static int run_set_gather(struct kwl_module *m, int64_t now, struct sync_run_set *rs, char *err, size_t errlen)
+{
+	struct holder_list *hl = &rs->hl;
+	int r;
+
+	r = store_device_list(m->srv->store, NULL, collect_cb, hl);
+	if (r < 0) {
+		snprintf(err, errlen, "reading devices from the store failed (%d)", r);
+		return r;
+	}
+	if (hl->n)
+		qsort(hl->v, hl->n, sizeof(*hl->v), cmp_holder);
+	rs->first = calloc(hl->n + 1, sizeof(*rs->first));
+	rs->users = calloc(hl->n + 1, sizeof(*rs->users));
+	rs->facts = calloc(hl->n + 1, sizeof(*rs->facts));
+	if (!rs->first || !rs->users || !rs->facts) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < hl->n; i++) {
+		struct kw_sync_user *u;
+
+		if (i == 0 || strcmp(hl->v[i].username, hl->v[i - 1].username)) {
+			rs->first[rs->n_users] = i;
+			rs->users[rs->n_users].username = hl->v[i].username;
+			rs->facts[rs->n_users].username = hl->v[i].username;
+			rs->n_users++;
+		}
+		u = &rs->users[rs->n_users - 1];
+		if (hl->v[i].state == KW_STATE_ACTIVE)
+			u->active++;
+		if (hl->v[i].by_ldap) {
+			u->ldap_suspended++;
+			if (!u->ldap_suspended_at || (hl->v[i].suspended_at && hl->v[i].suspended_at < u->ldap_suspended_at))
+				u->ldap_suspended_at = hl->v[i].suspended_at ? hl->v[i].suspended_at : now;
+		}
+	}
+	rs->first[rs->n_users] = hl->n;
+	return 0;
+}
+
+/* A held mass change: log it, and one audit row when the hold starts (not one per run). */
+static void run_held(struct kwl_module *m, const struct kw_sync_plan *plan, size_t n_users, int64_t now, char *err,
+		     size_t errlen)
+{
+	bool already;
+
+	snprintf(err, errlen, "held: %u of %zu users would be cut off, more than the limit of %u; "
+		 "confirm with {\"confirm_mass_change\":true}", plan->cut, n_users, plan->limit);
+	log_warn("ldap-sync: mass change held would_cut=%u limit=%u holders=%zu", plan->cut, plan->limit, n_users);
+	pthread_mutex_lock(&m->status_lock);
+	already = m->status.pending;
+	pthread_mutex_unlock(&m->status_lock);
+	if (!already && store_audit_add(m->srv->store, now, SYNC_ACTOR, "ldap_sync", "directory", "held", err) < 0)
+		log_error("ldap-sync: audit row failed");
+}
+
+/* A failed run changes nothing; one audit row when failures start. */
+static void run_failed(struct kwl_module *m, int64_t now, const char *err)
+{
+	bool was_failing;
+
+	log_error("ldap-sync: run failed, nothing changed error=\"%s\"", err);
+	pthread_mutex_lock(&m->status_lock);
+	was_failing = m->status.runs && m->status.last_outcome == KW_SYNC_FAILED;
+	pthread_mutex_unlock(&m->status_lock);
+	if (!was_failing && store_audit_add(m->srv->store, now, SYNC_ACTOR, "ldap_sync", "directory", "failed", err) < 0)
+		log_error("ldap-sync: audit row failed");
+}
+
+/* Carry out the plan: each user's action, then the published keys. Returns the errors. */
+static unsigned run_apply(struct kwl_module *m, struct kwl_gen *g, struct sync_run_set *rs,
+			  const struct kw_sync_plan *plan, bool confirm, int64_t now)
+{
+	unsigned errors = 0;
+
+	for (size_t k = 0; k < rs->n_users; k++) {
+		if (rs->users[k].action == KW_SYNC_NONE)
+			continue;
+		if (apply_user(m, &rs->users[k], &rs->hl.v[rs->first[k]], rs->first[k + 1] - rs->first[k], now) < 0)
+			errors++;
+	}
+	if (g->cfg.publish_attribute && *g->cfg.publish_attribute)
+		errors += publish_keys(m, g, rs->users, rs->facts, rs->n_users, &rs->hl, rs->first);
+	errors += sync_groups_of_users(m, g, rs->users, rs->n_users, now);
+	if (plan->cut && confirm)
+		(void)store_audit_add(m->srv->store, now, SYNC_ACTOR, "ldap_sync", "directory", "confirmed",
+				      "mass change confirmed by an admin");
+	return errors;
+}
+
 int sync_run(struct kwl_module *m, bool confirm, struct kw_sync_plan *plan_out, unsigned *apply_errors_out)
 {
-	struct holder_list hl = { 0 };
-	struct kw_sync_user *users = NULL;
-	struct kw_ldap_user_fact *facts = NULL;
-	size_t *first = NULL, n_users = 0;
+	struct sync_run_set rs = { 0 };
 	struct kw_sync_plan plan;
 	struct kw_sync_policy pol;
 	struct kw_ldap_check_stats stats = { 0 };
@@ -244,94 +346,31 @@ int sync_run(struct kwl_module *m, bool confirm, struct kw_sync_plan *plan_out, 
 	now = (int64_t)time(NULL);
 	memset(&plan, 0, sizeof(plan));
 
-	r = store_device_list(m->srv->store, NULL, collect_cb, &hl);
-	if (r < 0) {
-		snprintf(err, sizeof(err), "reading devices from the store failed (%d)", r);
+	if (run_set_gather(m, now, &rs, err, sizeof(err)) < 0) {
 		plan.outcome = KW_SYNC_FAILED;
 		plan.errors = 1;
 		goto record;
 	}
-	if (hl.n)
-		qsort(hl.v, hl.n, sizeof(*hl.v), cmp_holder);
-	/* one entry per user: first[k] is the index of user k's first device */
-	first = calloc(hl.n + 1, sizeof(*first));
-	users = calloc(hl.n + 1, sizeof(*users));
-	facts = calloc(hl.n + 1, sizeof(*facts));
-	if (!first || !users || !facts) {
-		r = -ENOMEM;
-		snprintf(err, sizeof(err), "out of memory");
-		plan.outcome = KW_SYNC_FAILED;
-		plan.errors = 1;
-		goto record;
-	}
-	for (size_t i = 0; i < hl.n; i++) {
-		struct kw_sync_user *u;
-
-		if (i == 0 || strcmp(hl.v[i].username, hl.v[i - 1].username)) {
-			first[n_users] = i;
-			users[n_users].username = hl.v[i].username;
-			facts[n_users].username = hl.v[i].username;
-			n_users++;
-		}
-		u = &users[n_users - 1];
-		if (hl.v[i].state == KW_STATE_ACTIVE)
-			u->active++;
-		if (hl.v[i].by_ldap) {
-			u->ldap_suspended++;
-			if (!u->ldap_suspended_at || (hl.v[i].suspended_at && hl.v[i].suspended_at < u->ldap_suspended_at))
-				u->ldap_suspended_at = hl.v[i].suspended_at ? hl.v[i].suspended_at : now;
-		}
-	}
-	first[n_users] = hl.n;
-
-	r = ldap_dir_check_users(g->dir, facts, n_users, &stats, err, sizeof(err));
+	r = ldap_dir_check_users(g->dir, rs.facts, rs.n_users, &stats, err, sizeof(err));
 	dir_ok = r == 0;
-	for (size_t k = 0; dir_ok && k < n_users; k++) {
-		users[k].presence = facts[k].presence;
-		users[k].in_vpn_group = facts[k].in_vpn_group;
-		users[k].group_unknown = facts[k].group_unknown;
-		users[k].disabled = facts[k].disabled;
+	for (size_t k = 0; dir_ok && k < rs.n_users; k++) {
+		rs.users[k].presence = rs.facts[k].presence;
+		rs.users[k].in_vpn_group = rs.facts[k].in_vpn_group;
+		rs.users[k].group_unknown = rs.facts[k].group_unknown;
+		rs.users[k].disabled = rs.facts[k].disabled;
 	}
 	pol.now = now;
 	pol.revoke_after = g->cfg.revoke_after;
-	pol.mass_limit = ldap_config_mass_limit(&g->cfg, (unsigned)n_users);
+	pol.mass_limit = ldap_config_mass_limit(&g->cfg, (unsigned)rs.n_users);
 	pol.confirm_mass_change = confirm;
-	sync_plan_make(users, n_users, &pol, dir_ok, &plan);
+	sync_plan_make(rs.users, rs.n_users, &pol, dir_ok, &plan);
 
-	if (plan.outcome == KW_SYNC_HELD) {
-		snprintf(err, sizeof(err), "held: %u of %zu users would be cut off, more than the limit of %u; "
-			 "confirm with {\"confirm_mass_change\":true}", plan.cut, n_users, plan.limit);
-		bool already;
-
-		log_warn("ldap-sync: mass change held would_cut=%u limit=%u holders=%zu", plan.cut, plan.limit, n_users);
-		pthread_mutex_lock(&m->status_lock);
-		already = m->status.pending;
-		pthread_mutex_unlock(&m->status_lock);
-		/* one audit row when a hold starts, not one per periodic run */
-		if (!already && store_audit_add(m->srv->store, now, SYNC_ACTOR, "ldap_sync", "directory", "held", err) < 0)
-			log_error("ldap-sync: audit row failed");
-	} else if (plan.outcome == KW_SYNC_FAILED) {
-		log_error("ldap-sync: run failed, nothing changed error=\"%s\"", err);
-		pthread_mutex_lock(&m->status_lock);
-		bool was_failing = m->status.runs && m->status.last_outcome == KW_SYNC_FAILED;
-		pthread_mutex_unlock(&m->status_lock);
-		if (!was_failing &&
-		    store_audit_add(m->srv->store, now, SYNC_ACTOR, "ldap_sync", "directory", "failed", err) < 0)
-			log_error("ldap-sync: audit row failed");
-	} else {
-		for (size_t k = 0; k < n_users; k++) {
-			if (users[k].action == KW_SYNC_NONE)
-				continue;
-			if (apply_user(m, &users[k], &hl.v[first[k]], first[k + 1] - first[k], now) < 0)
-				apply_errors++;
-		}
-		if (g->cfg.publish_attribute && *g->cfg.publish_attribute)
-			apply_errors += publish_keys(m, g, users, facts, n_users, &hl, first);
-		apply_errors += sync_groups_of_users(m, g, users, n_users, now);
-		if (plan.cut && confirm)
-			(void)store_audit_add(m->srv->store, now, SYNC_ACTOR, "ldap_sync", "directory", "confirmed",
-					      "mass change confirmed by an admin");
-	}
+	if (plan.outcome == KW_SYNC_HELD)
+		run_held(m, &plan, rs.n_users, now, err, sizeof(err));
+	else if (plan.outcome == KW_SYNC_FAILED)
+		run_failed(m, now, err);
+	else
+		apply_errors = run_apply(m, g, &rs, &plan, confirm, now);
 record:
 	status_record(m, now, now_ms() - t0, &plan, apply_errors, err);
 	log_info("ldap-sync: run outcome=%s checked=%u suspended=%u restored=%u revoked=%u errors=%u searches=%u "
@@ -344,12 +383,7 @@ record:
 		*plan_out = plan;
 	if (apply_errors_out)
 		*apply_errors_out = apply_errors;
-	if (facts)
-		ldap_user_facts_release(facts, n_users);
-	free(hl.v);
-	free(first);
-	free(users);
-	free(facts);
+	run_set_free(&rs);
 	return 0;
 }
 

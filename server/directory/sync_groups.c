@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "ldap_escape.h"
-#include "ldap_mod.h"
+#include "directory_int.h"
 #include "log.h"
 #include "store/store.h"
 

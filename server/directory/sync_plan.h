@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ldap_dir.h"
+#include "ldap_client.h"
 
 enum kw_sync_action {
 	KW_SYNC_NONE = 0,

@@ -1,5 +1,5 @@
 /*
- * The web console's static files (issue 6): every GET/HEAD path outside /api/ comes here.
+ * The web console's static files: every GET/HEAD path outside /api/ comes here.
  *
  * The files are the built console (web/dist: index.html, app.js, app.css, favicon.svg).
  * Where they are, in order: the KEYWAY_WEB_ROOT environment variable, `[web] root` in
@@ -25,6 +25,7 @@
 
 #include "request.h"
 #include "core/conf.h"
+#include "fileutil.h"
 #include "log.h"
 #include "web.h"
 
@@ -192,8 +193,6 @@ static int web_read(const char *root, const char *rel, char **data, size_t *len)
 {
 	int dirfd = -1, fd = -1, rc = 0;
 	struct stat sb;
-	char *buf = NULL;
-	size_t got = 0;
 
 	dirfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
@@ -213,32 +212,8 @@ static int web_read(const char *root, const char *rel, char **data, size_t *len)
 		rc = -ENOENT;
 		goto out;
 	}
-	if (sb.st_size > WEB_FILE_MAX) {
-		rc = -EFBIG;
-		goto out;
-	}
-	buf = malloc((size_t)sb.st_size + 1);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	while (got < (size_t)sb.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)sb.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = -errno;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	*data = buf;
-	*len = got;
-	buf = NULL;
+	rc = file_read_fd(fd, WEB_FILE_MAX, data, len);
 out:
-	free(buf);
 	if (fd >= 0)
 		close(fd);
 	if (dirfd >= 0)

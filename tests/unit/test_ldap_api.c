@@ -19,7 +19,7 @@
 
 #include "http/request.h"
 #include "check_run.h"
-#include "directory/ldap_mod.h"
+#include "directory/directory_int.h"
 #include "directory/directory.h"
 #include "server_fixture.h"
 #include "store/store.h"

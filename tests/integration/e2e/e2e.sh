@@ -2,7 +2,7 @@
 # End-to-end, real everything: OpenLDAP slapd with the fixture directory, keywayd, a
 # gateway agent with a corporate network behind it, and two laptop agents (alice by LDAP
 # login, bob by an admin token), each agent on the embedded data plane in its own
-# network namespace. Cases of issue 5, in order:
+# network namespace. The cases, in order:
 #   1. each laptop pings the corporate host through the gateway; `wg show` works
 #   2. tampered (byte flipped), foreign-signed and forged configs are rejected, tunnel kept
 #   3. key rotation under traffic (laptop, then gateway) loses at most a handshake's packets

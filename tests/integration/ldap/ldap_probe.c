@@ -18,7 +18,7 @@
 
 #include "log.h"
 #include "directory/ldap_config.h"
-#include "directory/ldap_dir.h"
+#include "directory/ldap_client.h"
 
 static const char *err_name(int r)
 {

@@ -7,8 +7,8 @@
  * -ETIMEDOUT (an operation ran past `timeout`), -ENOENT (the VPN group entry is missing),
  * -E2BIG (a search was truncated), -EIO (anything else the server said).
  */
-#ifndef KW_LDAP_DIR_H
-#define KW_LDAP_DIR_H
+#ifndef KW_LDAP_CLIENT_H
+#define KW_LDAP_CLIENT_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,6 +1,7 @@
-/* The LDAP module's state inside keywayd (srv->dir points at one of these). */
-#ifndef KW_LDAP_MOD_H
-#define KW_LDAP_MOD_H
+/* The directory part's state inside keywayd (srv->dir points at one of these), shared by its
+ * files only: directory.c, ldap_reload.c, sync.c, api_login.c, api_ldap.c. */
+#ifndef KW_DIRECTORY_INT_H
+#define KW_DIRECTORY_INT_H
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -10,7 +11,7 @@
 #include "directory.h"
 #include "ratelimit.h"
 #include "ldap_config.h"
-#include "ldap_dir.h"
+#include "ldap_client.h"
 #include "sync_plan.h"
 
 struct kw_server;
