@@ -13,7 +13,8 @@
 struct gw_seen {
 	int64_t id;
 	int64_t last_seen;
-	int online; /* as last written or read: -1 unknown */
+	int64_t since; /* first looked at: a gateway never seen has timeout seconds from then */
+	int online;    /* as last written or read: -1 unknown */
 };
 
 struct kw_gwhealth {
@@ -61,7 +62,7 @@ static struct gw_seen *entry(struct kw_gwhealth *h, int64_t id)
 		h->v = v;
 		h->cap = cap;
 	}
-	h->v[h->n] = (struct gw_seen){ .id = id, .last_seen = 0, .online = -1 };
+	h->v[h->n] = (struct gw_seen){ .id = id, .last_seen = 0, .since = 0, .online = -1 };
 	return &h->v[h->n++];
 }
 
@@ -116,7 +117,11 @@ static int tick_gateway(const struct kw_site_gateway *g, void *arg)
 		return 0;
 	pthread_mutex_lock(&h->lock);
 	e = entry(h, g->id);
-	last = e && e->last_seen ? e->last_seen : h->started;
+	/* A gateway enrolled a moment ago (or keywayd just started) gets a full timeout to
+	 * show up before it counts as gone. */
+	if (e && !e->since)
+		e->since = x->now > h->started ? x->now : h->started;
+	last = e && e->last_seen ? e->last_seen : e ? e->since : h->started;
 	pthread_mutex_unlock(&h->lock);
 	if (x->now - last <= h->timeout)
 		return 0;

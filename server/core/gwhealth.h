@@ -3,7 +3,9 @@
  * than `timeout` seconds is offline, and devices' configs name another gateway of its site
  * (store_gateway_set_online bumps them; their long-polls wake). A gateway's long-poll is held
  * at most timeout/2 seconds (gwhealth_poll_max), so a live gateway is seen at least twice per
- * timeout. The first request of a gateway that was offline puts it back.
+ * timeout. The first request of a gateway that was offline puts it back. A gateway not seen
+ * yet (just enrolled, or keywayd just started) has timeout seconds from when keywayd first
+ * looks at it.
  * Time is passed in (tests walk it). A server without one (srv->gwhealth NULL) skips all this.
  */
 #ifndef KW_GWHEALTH_H

@@ -487,6 +487,7 @@ START_TEST(test_gateway_health_timeout)
 	ck_assert_int_eq(gwhealth_new(10, 1000, &h), 0);
 	F.srv.gwhealth = h;
 	ck_assert_int_eq(gwhealth_poll_max(&F.srv), 5);
+	ck_assert_int_eq(gwhealth_tick(&F.srv, 1000), 0);
 	ck_assert_int_eq(gwhealth_seen(&F.srv, g1.id, 1005), 0);
 	ck_assert_int_eq(gwhealth_seen(&F.srv, g2.id, 1005), 0);
 	ck_assert_int_eq(gwhealth_tick(&F.srv, 1010), 0);
@@ -502,6 +503,14 @@ START_TEST(test_gateway_health_timeout)
 	p = payload(&dev);
 	ck_assert_str_eq(json_string_value(json_object_get(site_peer(p, "hq"), "public_key")), g1.public_key);
 	json_decref(p);
+	/* a gateway enrolled now, never seen: a full timeout from when keywayd first looks */
+	{
+		struct kw_device g3;
+
+		make_gateway("hq", &g3);
+		ck_assert_int_eq(gwhealth_tick(&F.srv, 1030), 1); /* g2, silent since 1012 */
+		ck_assert_int_eq(gwhealth_tick(&F.srv, 1041), 2); /* g1 (1020) and g3 (first looked at 1030) */
+	}
 	F.srv.gwhealth = NULL;
 	gwhealth_free(h);
 }
