@@ -34,4 +34,23 @@ for t in fuzz_receive fuzz_uapi fuzz_offload; do
 		grep -E "stat::number_of_executed_units|cov:" "$out/$t.log" | tail -2
 	fi
 done
+# keywayd's parsers of policies (what admins send, what the database holds).
+KSRCS="$top_srcdir/server/core/access.c $top_srcdir/common/cidr.c"
+KCFLAGS="$CFLAGS -I$top_srcdir/server $(pkg-config --cflags jansson)"
+KLIBS="$(pkg-config --libs jansson)"
+for t in fuzz_policy; do
+	# shellcheck disable=SC2086
+	$CC $KCFLAGS -o "$out/$t" "$top_srcdir/tests/fuzz/$t.c" $KSRCS $KLIBS
+	mkdir -p "$out/corpus-$t"
+	echo "== $t for ${SECS}s"
+	if ! (cd "$out" && ASAN_OPTIONS=detect_leaks=1 "./$t" -max_total_time="$SECS" \
+		-max_len=4096 -rss_limit_mb=1024 -print_final_stats=1 "corpus-$t" \
+		"$top_srcdir/tests/fuzz/seeds-$t" 2>"$out/$t.log"); then
+		echo "FAIL: $t (see $out/$t.log and the crash-* file in $out)"
+		tail -40 "$out/$t.log"
+		rc=1
+	else
+		grep -E "stat::number_of_executed_units|cov:" "$out/$t.log" | tail -2
+	fi
+done
 exit $rc
