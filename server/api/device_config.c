@@ -78,9 +78,10 @@ int api_device_config_get(struct kw_req *req, json_t *in, json_t **out)
 	if ((st = own_device(req, &d, out)))
 		return st;
 	if (d.role == KW_DEV_GATEWAY) {
-		/* Every request of a gateway is a sign of life; its long-poll is kept short so a
+		/* A gateway's request arriving is a sign of life (not its parked request being
+		 * resumed: the gateway may have died meanwhile); its long-poll is kept short so a
 		 * silent one is noticed (gwhealth.h). */
-		if (gwhealth_seen(req->srv, d.id, now) < 0)
+		if (req->ncalls == 1 && gwhealth_seen(req->srv, d.id, now) < 0)
 			log_warn("gateway health: could not record gateway %lld", (long long)d.id);
 		if (wait > gwhealth_poll_max(req->srv))
 			wait = gwhealth_poll_max(req->srv);

@@ -32,7 +32,7 @@ void conf_defaults(struct kw_conf *c)
 	c->address_quarantine = 604800;
 	c->mtu = 1420;
 	c->persistent_keepalive = 25;
-	c->gateway_timeout = 10;
+	c->gateway_timeout = 8;
 	snprintf(c->log_level, sizeof(c->log_level), "info");
 }
 
