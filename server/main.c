@@ -19,6 +19,7 @@
 #include "core/conf.h"
 #include "core/conf_diff.h"
 #include "fileutil.h"
+#include "core/access_snap.h"
 #include "core/gwhealth.h"
 #include "core/housekeeping.h"
 #include "http/http.h"
@@ -81,7 +82,8 @@ static int run(struct kw_conf *conf, const char *config_path)
 		goto out;
 	}
 	if (wgconf_cache_new(&srv.wgcache) < 0 || longpoll_new(srv.store, &srv.longpoll) < 0 ||
-	    gwhealth_new(conf->gateway_timeout, (int64_t)time(NULL), &srv.gwhealth) < 0) {
+	    gwhealth_new(conf->gateway_timeout, (int64_t)time(NULL), &srv.gwhealth) < 0 ||
+	    access_cache_new(&srv.access_cache) < 0) {
 		log_error("out of memory");
 		goto out;
 	}
@@ -134,6 +136,7 @@ out:
 	longpoll_free(srv.longpoll);
 	wgconf_cache_free(srv.wgcache);
 	gwhealth_free(srv.gwhealth);
+	access_cache_free(srv.access_cache);
 	signer_free(srv.signer);
 	store_close(srv.store);
 	reload_free(&reload);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,23 @@
 #include "conf.h"
 #include "log.h"
 
+struct kw_access_common {
+	unsigned refs; /* under the cache's lock (or owned by one snapshot without a cache) */
+	uint64_t counter;
+	struct kw_snap_site *sites;
+	size_t nsites;
+	struct kw_policy *policies;
+	size_t npolicies;
+};
+
+struct kw_access_cache {
+	pthread_mutex_t lock;
+	struct kw_access_common *cur;
+};
+
 struct load_ctx {
-	struct kw_access_snap *s;
+	struct kw_access_common *s;
+	struct kw_access_snap *snap;
 	const struct kw_conf *conf;
 	size_t cap;
 	int err;
@@ -20,7 +36,7 @@ struct load_ctx {
 static int site_cb(const struct kw_site *site, void *arg)
 {
 	struct load_ctx *x = arg;
-	struct kw_access_snap *s = x->s;
+	struct kw_access_common *s = x->s;
 	struct kw_snap_site *ss;
 
 	if (s->nsites == x->cap) {
@@ -46,7 +62,7 @@ static int site_cb(const struct kw_site *site, void *arg)
 	return 0;
 }
 
-static struct kw_snap_site *site_by_id(struct kw_access_snap *s, int64_t id)
+static struct kw_snap_site *site_by_id(struct kw_access_common *s, int64_t id)
 {
 	for (size_t i = 0; i < s->nsites; i++)
 		if (s->sites[i].site.id == id)
@@ -88,7 +104,7 @@ static void pick_active(struct kw_snap_site *ss)
 static int policy_cb(const struct kw_policy_row *p, void *arg)
 {
 	struct load_ctx *x = arg;
-	struct kw_access_snap *s = x->s;
+	struct kw_access_common *s = x->s;
 	struct kw_policy *v = realloc(s->policies, (s->npolicies + 1) * sizeof(*v));
 	char err[256];
 	int ret;
@@ -111,7 +127,7 @@ static int policy_cb(const struct kw_policy_row *p, void *arg)
 static int member_cb(const char *group, const char *username, void *arg)
 {
 	struct load_ctx *x = arg;
-	struct kw_access_snap *s = x->s;
+	struct kw_access_snap *s = x->snap;
 	struct kw_group_member *m;
 
 	if (s->nmembers == x->cap) {
@@ -143,29 +159,147 @@ static int member_cmp(const void *a, const void *b)
 	return c ? c : strcmp(x->group, y->group);
 }
 
+static void common_free(struct kw_access_common *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nsites; i++)
+		free(c->sites[i].gws);
+	free(c->sites);
+	for (size_t i = 0; i < c->npolicies; i++)
+		access_policy_clear(&c->policies[i]);
+	free(c->policies);
+	free(c);
+}
+
+static int common_load(const struct kw_server *srv, const struct kw_conf *conf, uint64_t counter,
+		       struct kw_access_common **out)
+{
+	struct kw_access_common *c = calloc(1, sizeof(*c));
+	struct load_ctx x = { .s = c, .conf = conf };
+	int ret;
+
+	*out = NULL;
+	if (!c)
+		return -ENOMEM;
+	c->refs = 1;
+	c->counter = counter;
+	ret = store_site_list(srv->store, site_cb, &x);
+	if (ret == 0)
+		ret = store_site_gateways(srv->store, 0, gateway_cb, &x);
+	for (size_t i = 0; ret == 0 && i < c->nsites; i++)
+		pick_active(&c->sites[i]);
+	if (ret == 0)
+		ret = store_policy_list(srv->store, 0, policy_cb, &x);
+	if (ret < 0) {
+		common_free(c);
+		return ret;
+	}
+	*out = c;
+	return 0;
+}
+
+int access_cache_new(struct kw_access_cache **out)
+{
+	struct kw_access_cache *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	pthread_mutex_init(&c->lock, NULL);
+	*out = c;
+	return 0;
+}
+
+void access_cache_free(struct kw_access_cache *c)
+{
+	if (!c)
+		return;
+	if (c->cur && --c->cur->refs == 0)
+		common_free(c->cur);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* The shared part for the store as of counter: the cached one, or loaded (and cached). */
+static int common_get(const struct kw_server *srv, const struct kw_conf *conf, struct kw_access_common **out)
+{
+	struct kw_access_cache *cache = srv->access_cache;
+	/* Read before loading: data loaded after it is at least as new as the counter says. */
+	uint64_t counter = store_change_counter(srv->store);
+	struct kw_access_common *c = NULL, *old = NULL;
+	int ret;
+
+	if (cache) {
+		pthread_mutex_lock(&cache->lock);
+		if (cache->cur && cache->cur->counter == counter) {
+			c = cache->cur;
+			c->refs++;
+		}
+		pthread_mutex_unlock(&cache->lock);
+		if (c) {
+			*out = c;
+			return 0;
+		}
+	}
+	ret = common_load(srv, conf, counter, &c);
+	if (ret < 0 || !cache) {
+		*out = c;
+		return ret;
+	}
+	pthread_mutex_lock(&cache->lock);
+	if (!cache->cur || cache->cur->counter <= counter) {
+		old = cache->cur;
+		cache->cur = c;
+		c->refs++;
+		if (old && --old->refs > 0)
+			old = NULL;
+	}
+	pthread_mutex_unlock(&cache->lock);
+	common_free(old);
+	*out = c;
+	return 0;
+}
+
+static void common_put(const struct kw_server *srv, struct kw_access_common *c)
+{
+	struct kw_access_cache *cache = srv ? srv->access_cache : NULL;
+	bool last;
+
+	if (!c)
+		return;
+	if (!cache) {
+		common_free(c);
+		return;
+	}
+	pthread_mutex_lock(&cache->lock);
+	last = --c->refs == 0;
+	pthread_mutex_unlock(&cache->lock);
+	if (last)
+		common_free(c);
+}
+
 int access_snap_load(const struct kw_server *srv, const char *username, struct kw_access_snap **out)
 {
 	const struct kw_conf *conf = server_conf(srv);
 	struct kw_access_snap *s = calloc(1, sizeof(*s));
-	struct load_ctx x = { .s = s, .conf = conf };
+	struct load_ctx x = { .snap = s, .conf = conf };
 	int ret;
 
 	*out = NULL;
 	if (!s)
 		return -ENOMEM;
+	s->srv = srv;
 	s->vpn = conf->cidr;
 	s->vpn6 = conf->cidr6;
 	s->has_vpn6 = conf->has_cidr6;
-	ret = store_site_list(srv->store, site_cb, &x);
-	if (ret == 0)
-		ret = store_site_gateways(srv->store, 0, gateway_cb, &x);
-	for (size_t i = 0; ret == 0 && i < s->nsites; i++)
-		pick_active(&s->sites[i]);
-	if (ret == 0)
-		ret = store_policy_list(srv->store, 0, policy_cb, &x);
-	x.cap = 0;
-	if (ret == 0)
+	ret = common_get(srv, conf, &s->common);
+	if (ret == 0) {
+		s->sites = s->common->sites;
+		s->nsites = s->common->nsites;
+		s->policies = s->common->policies;
+		s->npolicies = s->common->npolicies;
 		ret = store_group_members_list(srv->store, username, member_cb, &x);
+	}
 	if (ret < 0) {
 		access_snap_free(s);
 		return ret;
@@ -180,12 +314,7 @@ void access_snap_free(struct kw_access_snap *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->nsites; i++)
-		free(s->sites[i].gws);
-	free(s->sites);
-	for (size_t i = 0; i < s->npolicies; i++)
-		access_policy_clear(&s->policies[i]);
-	free(s->policies);
+	common_put(s->srv, s->common);
 	for (size_t i = 0; i < s->nmembers; i++) {
 		free(s->members[i].username);
 		free(s->members[i].group);

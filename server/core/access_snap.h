@@ -30,16 +30,30 @@ struct kw_group_member {
 	char *group;
 };
 
+/* Sites, gateways and policies: shared by every build between two store changes. */
+struct kw_access_common;
+
 struct kw_access_snap {
-	struct kw_snap_site *sites;
+	const struct kw_server *srv;
+	struct kw_access_common *common;
+	const struct kw_snap_site *sites; /* the common part's */
 	size_t nsites;
-	struct kw_policy *policies;
+	const struct kw_policy *policies;
 	size_t npolicies;
-	struct kw_group_member *members; /* sorted by username */
+	struct kw_group_member *members; /* this load's, sorted by username */
 	size_t nmembers;
 	struct kw_cidr vpn, vpn6;
 	bool has_vpn6;
 };
+
+/*
+ * The shared part is loaded once per store change (store_change_counter) when the server has
+ * a cache (srv->access_cache): after a change bumps every config, every device refetching
+ * builds its config from the same parsed policies. NULL: every load reads the store.
+ */
+struct kw_access_cache;
+int access_cache_new(struct kw_access_cache **out);
+void access_cache_free(struct kw_access_cache *c);
 
 /* username NULL: every membership (a gateway's config); else only that user's. */
 int access_snap_load(const struct kw_server *srv, const char *username, struct kw_access_snap **out);

@@ -17,6 +17,7 @@
 
 #include "check_run.h"
 #include "core/access.h"
+#include "core/access_snap.h"
 #include "core/gwhealth.h"
 #include "core/wgconf.h"
 #include "http/request.h"
@@ -474,6 +475,35 @@ START_TEST(test_policies_narrow_and_enforce)
 }
 END_TEST
 
+/* With the shared snapshot (as keywayd runs): every change is seen by the next build. */
+START_TEST(test_cache_follows_changes)
+{
+	struct kw_device gw, dev;
+	json_t *p;
+
+	ck_assert_int_eq(access_cache_new(&F.srv.access_cache), 0);
+	make_site("{\"name\":\"hq\",\"routes\":[\"10.1.0.0/24\"],\"default\":\"deny\"}");
+	make_gateway("hq", &gw);
+	make_device("alice", &dev);
+	p = payload(&dev);
+	ck_assert_int_eq(json_array_size(json_object_get(site_peer(p, "hq"), "allowed_ips")), 1);
+	json_decref(p);
+	p = payload(&dev); /* the same snapshot again */
+	ck_assert_int_eq(json_array_size(json_object_get(site_peer(p, "hq"), "allowed_ips")), 1);
+	json_decref(p);
+	make_policy("{\"name\":\"a\",\"site\":\"hq\",\"users\":[\"alice\"],\"destinations\":[{\"cidr\":\"10.1.0.0/25\"}]}");
+	p = payload(&dev);
+	ck_assert(has_ip(site_peer(p, "hq"), "10.1.0.0/25"));
+	json_decref(p);
+	ck_assert_int_eq(store_gateway_set_online(F.srv.store, gw.id, false, 1, 2), 1);
+	p = payload(&dev);
+	ck_assert(json_is_false(json_object_get(json_array_get(json_object_get(json_array_get(json_object_get(p, "sites"), 0), "gateways"), 0), "online")));
+	json_decref(p);
+	access_cache_free(F.srv.access_cache);
+	F.srv.access_cache = NULL;
+}
+END_TEST
+
 START_TEST(test_gateway_health_timeout)
 {
 	struct kw_device g1, g2, dev;
@@ -589,6 +619,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_device_config_one_peer_per_site_with_candidates);
 	tcase_add_test(tc, test_policies_narrow_and_enforce);
 	tcase_add_test(tc, test_gateway_health_timeout);
+	tcase_add_test(tc, test_cache_follows_changes);
 	suite_add_tcase(s, tc);
 	return s;
 }
