@@ -1,7 +1,8 @@
 /*
- * keywayd's configuration file: [server], [network], [log] (libinih). Other sections
- * ([ldap], [web], …) belong to other modules, which parse the same file themselves; this
- * parser skips them. Unknown keys in its own sections are an error with file:line.
+ * keywayd's configuration file: [server], [network], [log], [web], declared in conf.c's
+ * tables (confschema.h). Other sections ([ldap], …) belong to other modules, which parse the
+ * same file themselves; this parser skips them. Unknown keys in its own sections are an
+ * error with file:line.
  */
 #ifndef KW_CONF_H
 #define KW_CONF_H
@@ -38,9 +39,16 @@ struct kw_conf {
 	int64_t gateway_timeout;        /* s without a config request before a gateway is offline */
 	/* [log] */
 	char log_level[16];
+	/* [web] */
+	char web_root[KW_CONF_STR_MAX]; /* empty: the package's data directory */
 };
 
-/* Defaults for every key (the README lists them). */
+struct cs_section;
+/* The sections conf_load() reads, for the documentation generator and the tests. */
+extern const struct cs_section *const conf_sections[];
+extern const size_t conf_nsections;
+
+/* Defaults for every key (the tables in conf.c; the README lists them). */
 void conf_defaults(struct kw_conf *c);
 /*
  * Parse path over the defaults. On error returns a negative errno and writes one line

@@ -1,8 +1,9 @@
 /*
- * What SIGHUP does with each key of keywayd's own sections ([server], [network], [log]):
+ * What SIGHUP does with each key of keywayd's own sections ([server], [network], [log], [web]):
  * compare the running configuration with a freshly read one, say which keys changed and
  * whether each applies at once (live) or only at the next restart, and build the
- * configuration to run with. Pure: no I/O, so the Check suites test it directly.
+ * configuration to run with. Pure: no I/O, so the Check suites test it directly. Driven
+ * by the tables in conf.c (CS_LIVE, CS_PAYLOAD); implemented there.
  */
 #ifndef KW_CONF_DIFF_H
 #define KW_CONF_DIFF_H

@@ -43,6 +43,10 @@ struct kw_directory_ops {
 	int (*users_directory)(struct kw_req *req, json_t *list);
 };
 
+/* The [ldap] section's table of keys (core/confschema.h), for keywayd-confdoc. */
+struct cs_section;
+extern const struct cs_section directory_conf_section;
+
 /* Parse [ldap] from config_path; see above. 0, or a negative errno after printing one line. */
 int directory_init(struct kw_server *srv, const char *config_path);
 

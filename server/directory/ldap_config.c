@@ -1,271 +1,161 @@
-/* [ldap] section of keywayd's INI file: one table of keys, one validation function. */
+/*
+ * The [ldap] section of keywayd's INI file: one table of keys (see core/confschema.h), the
+ * cross-field checks, and the bind password file (0600, zeroed when freed).
+ */
 #include "config.h"
 
 #include "ldap_config.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ini.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "core/confschema.h"
+#include "directory.h"
+
+static int parse_mass_limit(const struct cs_key *k, void *obj, const char *v, char *reason, size_t len);
+
+static const struct cs_custom mass_limit = { parse_mass_limit, "percentage or count" };
+static const char *const ldap_schemes[] = { "ldap://", "ldaps://", NULL };
+static const struct cs_word group_styles[] = {
+	{ "member", KW_LDAP_GROUP_MEMBER, false },
+	{ "uniqueMember", KW_LDAP_GROUP_UNIQUE_MEMBER, false },
+	{ "memberUid", KW_LDAP_GROUP_MEMBER_UID, false },
+	{ "memberOf", KW_LDAP_GROUP_MEMBER_OF, false },
+};
+static const struct cs_word detectors[] = {
+	{ "ppolicy", KW_LDAP_DISABLED_PPOLICY, false },
+	{ "nsaccountlock", KW_LDAP_DISABLED_NSACCOUNTLOCK, false },
+	{ "ad", KW_LDAP_DISABLED_AD, false },
+	{ "shadow", KW_LDAP_DISABLED_SHADOW, false },
+};
+
+/* Every key is live: SIGHUP builds a new directory client from the whole section (only a uri
+ * appearing in or leaving a file that had none / had one waits for a restart). The order is
+ * the order SIGHUP names changed keys in. */
+#define L struct kw_ldap_config
+#define LIVE CS_LIVE
+#define S (CS_LIVE | CS_ALLOC)
+static const struct cs_key ldap_keys[] = {
+	{ "ldap.uri", CS_URI_LIST, LIVE, CS_FIELD(L, uris), CS_AUX(L, n_uris), .max = KW_LDAP_MAX_URIS,
+	  .arg = ldap_schemes, .shown = "none (LDAP off)",
+	  .doc = "space-separated `ldap://`/`ldaps://` URIs, tried in order on every (re)connection; adding the first "
+		 "or removing the last takes effect at the next restart" },
+	{ "ldap.starttls", CS_BOOL, LIVE, CS_FIELD(L, starttls), .def = "no",
+	  .doc = "`yes`: StartTLS on `ldap://` URIs, failing closed" },
+	{ "ldap.ca_file", CS_PATH, S, CS_FIELD(L, ca_file), .shown = "system store",
+	  .doc = "PEM CA bundle for `ldaps://`/StartTLS" },
+	{ "ldap.tls_verify", CS_BOOL, LIVE, CS_FIELD(L, tls_verify), .def = "yes",
+	  .doc = "`no` skips certificate checks (labs only)" },
+	{ "ldap.bind_dn", CS_STRING, S, CS_FIELD(L, bind_dn), .shown = "required",
+	  .doc = "DN of the service account (keywayd never searches anonymously)" },
+	{ "ldap.bind_password_file", CS_PATH, S, CS_FIELD(L, bind_password_file), .shown = "required",
+	  .doc = "file holding the service account's password, mode 0600 or stricter (re-read by SIGHUP); "
+		 "`bind_password` inline is refused" },
+	{ "ldap.bind_password", CS_SECRET, LIVE | CS_NODOC, CS_FIELD(L, bind_password) },
+	{ "ldap.user_base", CS_STRING, S, CS_FIELD(L, user_base), .shown = "required",
+	  .doc = "where a username is looked up" },
+	{ "ldap.user_filter", CS_STRING, S, CS_FIELD(L, user_filter), .def = "(&(objectClass=inetOrgPerson)(uid=%s))",
+	  .doc = "how a username is looked up; `%s` is the RFC 4515-escaped username" },
+	{ "ldap.user_attribute", CS_STRING, S, CS_FIELD(L, user_attribute), .shown = "derived from the filter (`uid`)",
+	  .doc = "the attribute holding the username; its value becomes the canonical username" },
+	{ "ldap.vpn_group", CS_STRING, S, CS_FIELD(L, vpn_group), .shown = "required",
+	  .doc = "DN of the group whose members may enroll devices" },
+	{ "ldap.admin_group", CS_STRING, S, CS_FIELD(L, admin_group), .shown = "none",
+	  .doc = "DN of the group whose members get the admin role" },
+	{ "ldap.group_style", CS_ENUM, LIVE, CS_FIELD(L, group_style), .arg = CS_WORDS(group_styles), .def = "member",
+	  .doc = "`member` (groupOfNames), `uniqueMember` (groupOfUniqueNames), `memberUid` (posixGroup), "
+		 "`memberOf` (on the user, e.g. AD)" },
+	{ "ldap.nested_groups", CS_BOOL, LIVE, CS_FIELD(L, nested_groups), .def = "no",
+	  .doc = "`yes`: with `member`/`uniqueMember`, a member that is itself a group entry (an entry holding "
+		 "that attribute, in the naming context of the group) counts with its members, recursively, for "
+		 "`vpn_group` and `admin_group`, at login, enrollment and in the sync alike; each group is read "
+		 "once (cycles are followed once and logged). Off by default because turning it on widens who may "
+		 "enroll. Refused with `memberUid` (values are usernames, not DNs: a posixGroup cannot hold a "
+		 "group; use rfc2307bis `groupOfNames` + `member`) and `memberOf` (the directory's own answer, "
+		 "unchanged)" },
+	{ "ldap.nested_depth", CS_INT, LIVE, CS_FIELD(L, nested_depth), .min = 1, .max = 64, .def = "8",
+	  .doc = "levels of nested groups followed (a group directly in the group is level 1). A deeper group is "
+		 "not read: the walk is then incomplete" },
+	{ "ldap.disabled_checks", CS_FLAGS, LIVE, CS_FIELD(L, disabled_checks), .arg = CS_WORDS(detectors),
+	  .def = "ppolicy nsaccountlock ad shadow",
+	  .doc = "`ppolicy` (`pwdAccountLockedTime` present), `nsaccountlock` (`nsAccountLock: TRUE`), `ad` "
+		 "(`userAccountControl` bit 0x2), `shadow` (`shadowExpire` day reached), or `none`" },
+	{ "ldap.sync_interval", CS_DURATION, LIVE, CS_FIELD(L, sync_interval), .min = 0, .max = 86400, .def = "60",
+	  .doc = "time between syncs (0: only on `POST /api/v1/ldap/sync`)" },
+	{ "ldap.revoke_after", CS_DURATION, LIVE, CS_FIELD(L, revoke_after), .min = 0, .max = 315360000,
+	  .def = "2592000", .doc = "how long a directory suspension lasts before the devices are revoked" },
+	{ "ldap.mass_change_limit", CS_CUSTOM, LIVE, CS_FIELD(L, mass_change_pct), CS_AUX(L, mass_change_abs),
+	  .arg = &mass_limit, .def = "25%",
+	  .doc = "most users one run may suspend or revoke without an admin's confirmation (never below 10)" },
+	{ "ldap.max_devices_per_user", CS_INT, LIVE, CS_FIELD(L, max_devices_per_user), .min = 0, .max = 10000,
+	  .def = "5", .doc = "non-revoked devices per person for self-enrollment (409 past it)" },
+	{ "ldap.timeout", CS_DURATION, LIVE, CS_FIELD(L, timeout), .min = 1, .max = 300, .def = "5",
+	  .doc = "time allowed per operation" },
+	{ "ldap.network_timeout", CS_DURATION, LIVE, CS_FIELD(L, network_timeout), .min = 1, .max = 300,
+	  .shown = "= `timeout`", .doc = "time allowed per connection attempt" },
+	{ "ldap.page_size", CS_INT, LIVE, CS_FIELD(L, page_size), .min = 1, .max = 100000, .def = "500",
+	  .doc = "RFC 2696 page size of the sync's searches" },
+	{ "ldap.batch_size", CS_INT, LIVE, CS_FIELD(L, batch_size), .min = 1, .max = 1000, .def = "100",
+	  .doc = "usernames per OR-filter in the sync" },
+	{ "ldap.pool_size", CS_INT, LIVE, CS_FIELD(L, pool_size), .min = 1, .max = 64, .def = "4",
+	  .doc = "pooled connections" },
+	{ "ldap.session_lifetime", CS_DURATION, LIVE, CS_FIELD(L, session_lifetime), .min = 60, .max = 2592000,
+	  .def = "28800", .doc = "how long a login session lasts" },
+	{ "ldap.login_max_failures", CS_INT, LIVE, CS_FIELD(L, login_max_failures), .min = 1, .max = 100000, .def = "5",
+	  .doc = "failed logins per username within `login_window` before 429 + `Retry-After`" },
+	{ "ldap.login_max_failures_address", CS_INT, LIVE, CS_FIELD(L, login_max_failures_addr), .min = 1,
+	  .max = 1000000, .def = "20", .doc = "failed logins per client address within `login_window` before 429" },
+	{ "ldap.login_window", CS_DURATION, LIVE, CS_FIELD(L, login_window), .min = 1, .max = 86400, .def = "300",
+	  .doc = "the time failed logins are counted over, and the lockout" },
+	{ "ldap.publish_attribute", CS_STRING, S, CS_FIELD(L, publish_attribute), .shown = "none",
+	  .doc = "optional: attribute of the user's entry that receives the active devices' public keys" },
+};
+#undef L
+#undef LIVE
+#undef S
+
+const struct cs_section directory_conf_section = { "ldap", ldap_keys, CS_NKEYS(ldap_keys) };
+
 void ldap_config_init(struct kw_ldap_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->tls_verify = true;
-	cfg->group_style = KW_LDAP_GROUP_MEMBER;
-	cfg->nested_groups = false; /* opt-in: following nested groups widens who may enroll */
-	cfg->nested_depth = 8;
-	cfg->disabled_checks = KW_LDAP_DISABLED_ALL;
-	cfg->sync_interval = 60;
-	cfg->revoke_after = 2592000;
-	cfg->mass_change_pct = 25;
-	cfg->max_devices_per_user = 5;
-	cfg->timeout = 5;
-	cfg->page_size = 500;
-	cfg->batch_size = 100;
-	cfg->pool_size = 4;
-	cfg->session_lifetime = 28800;
-	cfg->login_max_failures = 5;
-	cfg->login_max_failures_addr = 20;
-	cfg->login_window = 300;
+	/* The only allocated default is user_filter: left NULL by a failed copy, which
+	 * ldap_config_finish() reports. */
+	(void)cs_defaults(&directory_conf_section, cfg);
 }
 
-static int set_str(char **dst, const char *v)
+/* "25%" (0..100 per cent of the users holding devices) or a count (0..10000000). */
+static int parse_mass_limit(const struct cs_key *k, void *obj, const char *v, char *reason, size_t len)
 {
-	char *s = strdup(v);
+	struct kw_ldap_config *cfg = obj;
+	bool pct;
+	unsigned long x;
+	char *end = NULL;
 
-	if (!s)
-		return -ENOMEM;
-	free(*dst);
-	*dst = s;
-	return 0;
-}
-
-static int parse_bool(const char *v, bool *out)
-{
-	if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "on"))
-		*out = true;
-	else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "off"))
-		*out = false;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-static int parse_uint(const char *v, unsigned min, unsigned max, unsigned *out)
-{
-	char *end;
-	unsigned long n;
-
-	if (*v < '0' || *v > '9')
-		return -EINVAL;
+	(void)k;
 	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (errno || *end || n < min || n > max)
+	x = (*v >= '0' && *v <= '9') ? strtoul(v, &end, 10) : ULONG_MAX;
+	pct = x != ULONG_MAX && strcmp(end, "%") == 0;
+	if (x == ULONG_MAX || errno || (*end && !pct) || x > (pct ? 100 : 10000000)) {
+		snprintf(reason, len, "mass_change_limit: expected a percentage (25%%) or a count");
 		return -EINVAL;
-	*out = (unsigned)n;
+	}
+	cfg->mass_change_pct = pct ? (unsigned)x : 0;
+	cfg->mass_change_abs = pct ? 0 : (unsigned)x;
 	return 0;
 }
-
-static int set_uris(struct kw_ldap_config *cfg, const char *v, char *err, size_t errlen)
-{
-	char *copy = strdup(v), *save = NULL, *tok;
-	int r = 0;
-
-	if (!copy)
-		return -ENOMEM;
-	for (size_t i = 0; i < cfg->n_uris; i++)
-		free(cfg->uris[i]);
-	cfg->n_uris = 0;
-	for (tok = strtok_r(copy, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
-		if (strncasecmp(tok, "ldap://", 7) && strncasecmp(tok, "ldaps://", 8)) {
-			snprintf(err, errlen, "uri: %s is not ldap:// or ldaps://", tok);
-			r = -EINVAL;
-			goto out;
-		}
-		if (cfg->n_uris == KW_LDAP_MAX_URIS) {
-			snprintf(err, errlen, "uri: at most %d URIs", KW_LDAP_MAX_URIS);
-			r = -EINVAL;
-			goto out;
-		}
-		cfg->uris[cfg->n_uris] = strdup(tok);
-		if (!cfg->uris[cfg->n_uris]) {
-			r = -ENOMEM;
-			goto out;
-		}
-		cfg->n_uris++;
-	}
-	cfg->enabled = cfg->n_uris > 0;
-out:
-	free(copy);
-	return r;
-}
-
-static int set_disabled_checks(struct kw_ldap_config *cfg, const char *v, char *err, size_t errlen)
-{
-	char *copy = strdup(v), *save = NULL, *tok;
-	unsigned mask = 0;
-	int r = 0;
-
-	if (!copy)
-		return -ENOMEM;
-	for (tok = strtok_r(copy, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
-		if (!strcasecmp(tok, "ppolicy"))
-			mask |= KW_LDAP_DISABLED_PPOLICY;
-		else if (!strcasecmp(tok, "nsaccountlock"))
-			mask |= KW_LDAP_DISABLED_NSACCOUNTLOCK;
-		else if (!strcasecmp(tok, "ad"))
-			mask |= KW_LDAP_DISABLED_AD;
-		else if (!strcasecmp(tok, "shadow"))
-			mask |= KW_LDAP_DISABLED_SHADOW;
-		else if (!strcasecmp(tok, "none"))
-			;
-		else {
-			snprintf(err, errlen, "disabled_checks: unknown detector '%s' (ppolicy nsaccountlock ad shadow none)", tok);
-			r = -EINVAL;
-			goto out;
-		}
-	}
-	cfg->disabled_checks = mask;
-out:
-	free(copy);
-	return r;
-}
-
-static int set_mass_limit(struct kw_ldap_config *cfg, const char *v)
-{
-	size_t n = strlen(v);
-	unsigned x;
-
-	if (n > 1 && v[n - 1] == '%') {
-		char num[16];
-
-		if (n - 1 >= sizeof(num))
-			return -EINVAL;
-		memcpy(num, v, n - 1);
-		num[n - 1] = '\0';
-		if (parse_uint(num, 0, 100, &x) < 0)
-			return -EINVAL;
-		cfg->mass_change_pct = x;
-		cfg->mass_change_abs = 0;
-		return 0;
-	}
-	if (parse_uint(v, 0, 10000000, &x) < 0)
-		return -EINVAL;
-	cfg->mass_change_abs = x;
-	cfg->mass_change_pct = 0;
-	return 0;
-}
-
-/* Keys taking a bounded unsigned number. */
-static const struct {
-	const char *key;
-	size_t offset;
-	unsigned min, max;
-} uint_keys[] = {
-	{ "sync_interval", offsetof(struct kw_ldap_config, sync_interval), 0, 86400 },
-	{ "revoke_after", offsetof(struct kw_ldap_config, revoke_after), 0, 315360000 },
-	{ "max_devices_per_user", offsetof(struct kw_ldap_config, max_devices_per_user), 0, 10000 },
-	{ "timeout", offsetof(struct kw_ldap_config, timeout), 1, 300 },
-	{ "network_timeout", offsetof(struct kw_ldap_config, network_timeout), 1, 300 },
-	{ "page_size", offsetof(struct kw_ldap_config, page_size), 1, 100000 },
-	{ "batch_size", offsetof(struct kw_ldap_config, batch_size), 1, 1000 },
-	{ "pool_size", offsetof(struct kw_ldap_config, pool_size), 1, 64 },
-	{ "session_lifetime", offsetof(struct kw_ldap_config, session_lifetime), 60, 2592000 },
-	{ "login_max_failures", offsetof(struct kw_ldap_config, login_max_failures), 1, 100000 },
-	{ "login_max_failures_address", offsetof(struct kw_ldap_config, login_max_failures_addr), 1, 1000000 },
-	{ "login_window", offsetof(struct kw_ldap_config, login_window), 1, 86400 },
-	{ "nested_depth", offsetof(struct kw_ldap_config, nested_depth), 1, 64 },
-};
-
-static const struct {
-	const char *key;
-	size_t offset;
-} str_keys[] = {
-	{ "ca_file", offsetof(struct kw_ldap_config, ca_file) },
-	{ "bind_dn", offsetof(struct kw_ldap_config, bind_dn) },
-	{ "bind_password_file", offsetof(struct kw_ldap_config, bind_password_file) },
-	{ "user_base", offsetof(struct kw_ldap_config, user_base) },
-	{ "user_filter", offsetof(struct kw_ldap_config, user_filter) },
-	{ "user_attribute", offsetof(struct kw_ldap_config, user_attribute) },
-	{ "vpn_group", offsetof(struct kw_ldap_config, vpn_group) },
-	{ "admin_group", offsetof(struct kw_ldap_config, admin_group) },
-	{ "publish_attribute", offsetof(struct kw_ldap_config, publish_attribute) },
-};
 
 int ldap_config_set(struct kw_ldap_config *cfg, const char *key, const char *value, char *err, size_t errlen)
 {
-	int r;
-
-	if (!strcmp(key, "uri"))
-		return set_uris(cfg, value, err, errlen);
-	if (!strcmp(key, "bind_password")) {
-		snprintf(err, errlen, "bind_password: never inline; use bind_password_file (mode 0600)");
-		return -EINVAL;
-	}
-	if (!strcmp(key, "starttls") || !strcmp(key, "tls_verify") || !strcmp(key, "nested_groups")) {
-		bool *dst = !strcmp(key, "starttls") ? &cfg->starttls
-			    : !strcmp(key, "tls_verify") ? &cfg->tls_verify : &cfg->nested_groups;
-
-		if (parse_bool(value, dst) < 0) {
-			snprintf(err, errlen, "%s: expected yes or no", key);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	if (!strcmp(key, "group_style")) {
-		if (!strcasecmp(value, "member"))
-			cfg->group_style = KW_LDAP_GROUP_MEMBER;
-		else if (!strcasecmp(value, "uniqueMember"))
-			cfg->group_style = KW_LDAP_GROUP_UNIQUE_MEMBER;
-		else if (!strcasecmp(value, "memberUid"))
-			cfg->group_style = KW_LDAP_GROUP_MEMBER_UID;
-		else if (!strcasecmp(value, "memberOf"))
-			cfg->group_style = KW_LDAP_GROUP_MEMBER_OF;
-		else {
-			snprintf(err, errlen, "group_style: expected member, uniqueMember, memberUid or memberOf");
-			return -EINVAL;
-		}
-		return 0;
-	}
-	if (!strcmp(key, "disabled_checks"))
-		return set_disabled_checks(cfg, value, err, errlen);
-	if (!strcmp(key, "mass_change_limit")) {
-		if (set_mass_limit(cfg, value) < 0) {
-			snprintf(err, errlen, "mass_change_limit: expected a percentage (25%%) or a count");
-			return -EINVAL;
-		}
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof(uint_keys) / sizeof(uint_keys[0]); i++) {
-		if (strcmp(key, uint_keys[i].key))
-			continue;
-		if (parse_uint(value, uint_keys[i].min, uint_keys[i].max,
-			       (unsigned *)((char *)cfg + uint_keys[i].offset)) < 0) {
-			snprintf(err, errlen, "%s: expected a whole number from %u to %u", key, uint_keys[i].min,
-				 uint_keys[i].max);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof(str_keys) / sizeof(str_keys[0]); i++) {
-		if (strcmp(key, str_keys[i].key))
-			continue;
-		r = set_str((char **)((char *)cfg + str_keys[i].offset), value);
-		if (r < 0)
-			snprintf(err, errlen, "%s: out of memory", key);
-		return r;
-	}
-	snprintf(err, errlen, "unknown key '%s' in [ldap]", key);
-	return -EINVAL;
+	return cs_set(&directory_conf_section, cfg, key, value, err, errlen);
 }
 
 int ldap_config_read_secret(const char *path, char *buf, size_t bufsize, char *err, size_t errlen)
@@ -369,14 +259,13 @@ static bool filter_template_ok(const char *t)
 	return depth == 0 && n_s >= 1;
 }
 
-int ldap_config_finish(struct kw_ldap_config *cfg, char *err, size_t errlen)
+/* Cross-field checks, each naming the key to fix. */
+static int ldap_config_check_filter(struct kw_ldap_config *cfg, char *err, size_t errlen)
 {
-	int r;
-
-	if (!cfg->enabled)
-		return 0;
-	if (!cfg->user_filter && set_str(&cfg->user_filter, "(&(objectClass=inetOrgPerson)(uid=%s))") < 0)
+	if (!cfg->user_filter) { /* its default could not be copied */
+		snprintf(err, errlen, "user_filter: out of memory");
 		return -ENOMEM;
+	}
 	if (!filter_template_ok(cfg->user_filter)) {
 		snprintf(err, errlen, "user_filter: must be a parenthesised LDAP filter with %%s for the username");
 		return -EINVAL;
@@ -385,6 +274,11 @@ int ldap_config_finish(struct kw_ldap_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "user_attribute: cannot derive it from user_filter; set it");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int ldap_config_check_required(const struct kw_ldap_config *cfg, char *err, size_t errlen)
+{
 	if (!cfg->user_base || !*cfg->user_base) {
 		snprintf(err, errlen, "user_base: required when uri is set");
 		return -EINVAL;
@@ -393,14 +287,22 @@ int ldap_config_finish(struct kw_ldap_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "vpn_group: required when uri is set");
 		return -EINVAL;
 	}
-	if (!cfg->network_timeout)
-		cfg->network_timeout = cfg->timeout;
+	return 0;
+}
+
+static int ldap_config_check_nesting(const struct kw_ldap_config *cfg, char *err, size_t errlen)
+{
 	if (cfg->nested_groups && cfg->group_style != KW_LDAP_GROUP_MEMBER &&
 	    cfg->group_style != KW_LDAP_GROUP_UNIQUE_MEMBER) {
 		/* memberUid holds usernames, not DNs; memberOf is the directory's own answer. */
 		snprintf(err, errlen, "nested_groups: only with group_style = member or uniqueMember");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int ldap_config_check_bind(const struct kw_ldap_config *cfg, char *err, size_t errlen)
+{
 	if (cfg->bind_dn && !cfg->bind_password_file) {
 		snprintf(err, errlen, "bind_password_file: required with bind_dn");
 		return -EINVAL;
@@ -409,52 +311,39 @@ int ldap_config_finish(struct kw_ldap_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "bind_dn: required (keywayd never searches anonymously)");
 		return -EINVAL;
 	}
-	r = ldap_config_read_secret(cfg->bind_password_file, cfg->bind_password, sizeof(cfg->bind_password), err,
-				    errlen);
-	if (r < 0)
-		return r;
 	return 0;
 }
 
-struct parse_ctx {
-	struct kw_ldap_config *cfg;
-	char *err;
-	size_t errlen;
-	int r;
-};
-
-static int config_ini_cb(void *user, const char *section, const char *name, const char *value)
+int ldap_config_finish(struct kw_ldap_config *cfg, char *err, size_t errlen)
 {
-	struct parse_ctx *ctx = user;
 	int r;
 
-	if (strcasecmp(section, "ldap"))
-		return 1;
-	r = ldap_config_set(ctx->cfg, name, value, ctx->err, ctx->errlen);
-	if (r < 0) {
-		ctx->r = r;
+	cfg->enabled = cfg->n_uris > 0;
+	if (!cfg->enabled)
 		return 0;
-	}
-	return 1;
+	r = ldap_config_check_filter(cfg, err, errlen);
+	r = r ? r : ldap_config_check_required(cfg, err, errlen);
+	r = r ? r : ldap_config_check_nesting(cfg, err, errlen);
+	r = r ? r : ldap_config_check_bind(cfg, err, errlen);
+	if (r < 0)
+		return r;
+	if (!cfg->network_timeout)
+		cfg->network_timeout = cfg->timeout; /* its default */
+	return ldap_config_read_secret(cfg->bind_password_file, cfg->bind_password, sizeof(cfg->bind_password), err,
+				       errlen);
 }
+
 
 int ldap_config_load(struct kw_ldap_config *cfg, const char *path, char *err, size_t errlen)
 {
-	struct parse_ctx ctx = { .cfg = cfg, .err = err, .errlen = errlen, .r = 0 };
+	const struct cs_section *const sections[] = { &directory_conf_section };
+	const struct cs_file f = { sections, 1, cfg, false };
 	char reason[512] = "";
-	int line, r;
+	int r;
 
-	ctx.err = reason;
-	ctx.errlen = sizeof(reason);
-	line = ini_parse(path, config_ini_cb, &ctx);
-	if (line == -1) {
-		snprintf(err, errlen, "%s: cannot open", path);
-		return -ENOENT;
-	}
-	if (line != 0) {
-		snprintf(err, errlen, "%s:%d: %s", path, line, reason[0] ? reason : "syntax error");
-		return ctx.r < 0 ? ctx.r : -EINVAL;
-	}
+	r = cs_parse_file(&f, path, err, errlen);
+	if (r < 0)
+		return r;
 	r = ldap_config_finish(cfg, reason, sizeof(reason));
 	if (r < 0)
 		snprintf(err, errlen, "%s: [ldap] %s", path, reason);
@@ -463,12 +352,14 @@ int ldap_config_load(struct kw_ldap_config *cfg, const char *path, char *err, si
 
 void ldap_config_free(struct kw_ldap_config *cfg)
 {
-	for (size_t i = 0; i < cfg->n_uris; i++)
-		free(cfg->uris[i]);
-	for (size_t i = 0; i < sizeof(str_keys) / sizeof(str_keys[0]); i++)
-		free(*(char **)((char *)cfg + str_keys[i].offset));
+	cs_free(&directory_conf_section, cfg); /* the strings, the URIs, and the password zeroed */
 	sodium_memzero(cfg->bind_password, sizeof(cfg->bind_password));
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+unsigned ldap_config_diff(const struct kw_ldap_config *a, const struct kw_ldap_config *b, char *out, size_t outlen)
+{
+	return cs_diff_names(&directory_conf_section, a, b, out, outlen);
 }
 
 unsigned ldap_config_mass_limit(const struct kw_ldap_config *cfg, unsigned n_holders)

@@ -1,4 +1,5 @@
-/* The [ldap] section of keywayd's configuration file: parsed, validated, defaults. */
+/* The [ldap] section of keywayd's configuration file: parsed, validated, defaults, compared
+ * (its table of keys is in ldap_config.c). */
 #ifndef KW_LDAP_CONFIG_H
 #define KW_LDAP_CONFIG_H
 
@@ -82,6 +83,15 @@ int ldap_config_read_secret(const char *path, char *buf, size_t bufsize, char *e
 
 /* Free every string and zero the password. */
 void ldap_config_free(struct kw_ldap_config *cfg);
+
+/*
+ * SIGHUP: write the names of the changed keys ("ldap.vpn_group,ldap.bind_password", …) into
+ * out (always terminated; "" when nothing changed) and return how many changed. The bind
+ * password is compared, never written out: a new password in the same file counts as
+ * "ldap.bind_password". Every key is applied by a reload; only switching the module on or
+ * off (a uri appears or goes) needs a restart, which the caller checks.
+ */
+unsigned ldap_config_diff(const struct kw_ldap_config *a, const struct kw_ldap_config *b, char *out, size_t outlen);
 
 /* The mass-change threshold for n users holding devices: at least 10. */
 unsigned ldap_config_mass_limit(const struct kw_ldap_config *cfg, unsigned n_holders);

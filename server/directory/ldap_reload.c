@@ -14,7 +14,6 @@
 #include <sodium.h>
 
 #include "http/request.h"
-#include "ldap_config_diff.h"
 #include "directory_int.h"
 #include "directory.h"
 #include "log.h"

@@ -15,7 +15,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ini.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -107,40 +106,17 @@ int web_path_resolve(const char *url_path, char *rel, size_t rel_len)
 	return 0;
 }
 
-struct web_ini {
-	char root[sizeof(web_root)];
-};
-
-static int web_ini_cb(void *user, const char *section, const char *name, const char *value)
-{
-	struct web_ini *w = user;
-
-	if (strcmp(section, "web") == 0 && strcmp(name, "root") == 0) {
-		if (strlen(value) >= sizeof(w->root))
-			return 0;
-		strcpy(w->root, value);
-	}
-	return 1; /* other sections and keys belong to other modules */
-}
-
 static void web_root_init(const struct kw_server *srv)
 {
 	const char *env = getenv("KEYWAY_WEB_ROOT");
-	struct web_ini w = { .root = "" };
+	const struct kw_conf *conf = srv ? server_conf(srv) : NULL;
 
-	if (env && *env && strlen(env) < sizeof(web_root)) {
+	if (env && *env && strlen(env) < sizeof(web_root))
 		strcpy(web_root, env);
-	} else {
-		if (srv && srv->config_path) {
-			int rc = ini_parse(srv->config_path, web_ini_cb, &w);
-			if (rc != 0)
-				log_warn("web: cannot read [web] root from %s (line %d)", srv->config_path, rc);
-		}
-		if (w.root[0])
-			strcpy(web_root, w.root);
-		else
-			snprintf(web_root, sizeof(web_root), "%s/web", PKGDATADIR);
-	}
+	else if (conf && conf->web_root[0] && strlen(conf->web_root) < sizeof(web_root))
+		strcpy(web_root, conf->web_root);
+	else
+		snprintf(web_root, sizeof(web_root), "%s/web", PKGDATADIR);
 	if (access(web_root, R_OK | X_OK) != 0)
 		log_warn("web: console root %s is not readable: %s; every page answers 404", web_root,
 			 strerror(errno));

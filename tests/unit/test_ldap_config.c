@@ -12,7 +12,6 @@
 #include "check_run.h"
 #include "directory/ratelimit.h"
 #include "directory/ldap_config.h"
-#include "directory/ldap_config_diff.h"
 
 static char dir[] = "/tmp/kwl-unit-XXXXXX";
 

@@ -297,7 +297,7 @@ run_agent l2 l2
 kw_check "IPv6-only laptop tunnel up (its gateway not running yet)" within 5000 kwe_up l2
 ip netns exec "${KWE_P}l2" ping -c 1 -W 12 -q "$G64" >/dev/null 2>&1 &
 EARLY_PING=$!
-sleep 1.5
+kw_check "  … its first handshake goes unanswered and is retried" within 5000 grep -q 'event=handshake_retry' "$KWE_DIR/l2.log"
 run_agent gw g6
 kw_check "gateway (B) tunnel up" within 5000 kwe_up g6
 kw_check "a ping sent before the gateway was up is answered (held through the handshake retry)" \

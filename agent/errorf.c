@@ -1,4 +1,4 @@
-/* One-line fatal messages for the subcommands (the data on stdout stays clean). */
+/* One-line error messages for the subcommands (the data on stdout stays clean). */
 #include "config.h"
 
 #include <stdarg.h>
@@ -6,7 +6,7 @@
 
 #include "agent.h"
 
-void agent_die_msg(const char *fmt, ...)
+void agent_errorf(const char *fmt, ...)
 {
 	va_list ap;
 
