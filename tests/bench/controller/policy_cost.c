@@ -145,7 +145,7 @@ int main(int argc, char **argv)
 		return 1;
 	snprintf(db, sizeof(db), "%s/keyway.db", dir);
 	conf_defaults(&conf);
-	(void)cidr_parse_network(&conf.cidr, "10.64.0.0/16");
+	(void)cidr_parse_network(&conf.cidr, "10.128.0.0/12");
 	net.cidr = conf.cidr;
 	snprintf(net.fingerprint, sizeof(net.fingerprint), "bench");
 	srv.conf = &conf;
