@@ -332,13 +332,11 @@ const struct kw_snap_site *access_snap_site_of_gateway(const struct kw_access_sn
 	return NULL;
 }
 
-int access_snap_user_groups(const struct kw_access_snap *s, const char *username, const char ***groups,
-			    size_t *n)
+/* [*lo, *hi): the rows of username in the sorted members. */
+static void member_range(const struct kw_access_snap *s, const char *username, size_t *lo_out, size_t *hi_out)
 {
-	size_t lo = 0, hi = s->nmembers, k = 0;
-	const char **v;
+	size_t lo = 0, hi = s->nmembers;
 
-	/* first row with username >= the one asked */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -349,6 +347,59 @@ int access_snap_user_groups(const struct kw_access_snap *s, const char *username
 	}
 	for (hi = lo; hi < s->nmembers && strcmp(s->members[hi].username, username) == 0; hi++)
 		;
+	*lo_out = lo;
+	*hi_out = hi;
+}
+
+static bool policy_applies_range(const struct kw_policy *p, const struct kw_access_snap *s, const char *username,
+				 size_t lo, size_t hi)
+{
+	for (size_t i = 0; i < p->nusers; i++)
+		if (strcmp(p->users[i], username) == 0)
+			return true;
+	for (size_t g = 0; g < p->ngroups; g++)
+		for (size_t j = lo; j < hi; j++)
+			if (strcmp(p->groups[g], s->members[j].group) == 0)
+				return true;
+	return false;
+}
+
+void access_snap_applicable(const struct kw_access_snap *s, const struct kw_snap_site *ss, const char *username,
+			    size_t *idx, size_t max, size_t *n)
+{
+	size_t lo, hi;
+
+	*n = 0;
+	member_range(s, username, &lo, &hi);
+	for (size_t i = 0; i < s->npolicies && *n < max; i++)
+		if (s->policies[i].site_id == ss->site.id && policy_applies_range(&s->policies[i], s, username, lo, hi))
+			idx[(*n)++] = i;
+}
+
+int access_snap_dests_of(const struct kw_access_snap *s, const struct kw_snap_site *ss, const size_t *idx,
+			 size_t n, struct kw_dest_list *out)
+{
+	int ret = 0;
+
+	for (size_t k = 0; ret == 0 && k < n; k++) {
+		const struct kw_policy *p = &s->policies[idx[k]];
+
+		for (size_t j = 0; ret == 0 && j < p->ndests; j++) {
+			if (access_dest_usable(&p->dests[j], ss->site.routes, ss->site.nroutes, &s->vpn,
+					       s->has_vpn6 ? &s->vpn6 : NULL))
+				ret = access_dest_list_add(out, &p->dests[j]);
+		}
+	}
+	return ret;
+}
+
+int access_snap_user_groups(const struct kw_access_snap *s, const char *username, const char ***groups,
+			    size_t *n)
+{
+	size_t lo, hi, k = 0;
+	const char **v;
+
+	member_range(s, username, &lo, &hi);
 	v = calloc(hi - lo + 1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
@@ -362,21 +413,13 @@ int access_snap_user_groups(const struct kw_access_snap *s, const char *username
 int access_snap_grants(const struct kw_access_snap *s, const struct kw_snap_site *ss, const char *username,
 		       struct kw_dest_list *out)
 {
-	const char **groups = NULL;
-	size_t ng = 0;
-	int ret = access_snap_user_groups(s, username, &groups, &ng);
+	size_t *idx = calloc(s->npolicies + 1, sizeof(*idx)), n = 0;
+	int ret;
 
-	for (size_t i = 0; ret == 0 && i < s->npolicies; i++) {
-		const struct kw_policy *p = &s->policies[i];
-
-		if (p->site_id != ss->site.id || !access_policy_applies(p, username, groups, ng))
-			continue;
-		for (size_t j = 0; ret == 0 && j < p->ndests; j++) {
-			if (access_dest_usable(&p->dests[j], ss->site.routes, ss->site.nroutes, &s->vpn,
-					       s->has_vpn6 ? &s->vpn6 : NULL))
-				ret = access_dest_list_add(out, &p->dests[j]);
-		}
-	}
-	free(groups);
+	if (!idx)
+		return -ENOMEM;
+	access_snap_applicable(s, ss, username, idx, s->npolicies, &n);
+	ret = access_snap_dests_of(s, ss, idx, n, out);
+	free(idx);
 	return ret;
 }

@@ -66,6 +66,17 @@ const struct kw_snap_site *access_snap_site_of_gateway(const struct kw_access_sn
 int access_snap_user_groups(const struct kw_access_snap *s, const char *username, const char ***groups,
 			    size_t *n);
 
+/*
+ * The indices (in s->policies) of the policies of site ss that apply to username, at most
+ * max, in order; no allocation (a gateway's config asks this once per device). *n is how
+ * many were written.
+ */
+void access_snap_applicable(const struct kw_access_snap *s, const struct kw_snap_site *ss, const char *username,
+			    size_t *idx, size_t max, size_t *n);
+/* The usable destinations of those policies, duplicates dropped. */
+int access_snap_dests_of(const struct kw_access_snap *s, const struct kw_snap_site *ss, const size_t *idx,
+			 size_t n, struct kw_dest_list *out);
+
 /* What username may reach on site ss beyond its default: the usable destinations of every
  * policy of the site that applies to them, duplicates dropped. */
 int access_snap_grants(const struct kw_access_snap *s, const struct kw_snap_site *ss, const char *username,

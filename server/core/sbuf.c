@@ -67,18 +67,23 @@ void sb_fmt(struct sbuf *b, const char *fmt, ...)
 /* A JSON string literal, quotes included. */
 void sb_json_str(struct sbuf *b, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s, *run = p;
+
 	sb_add(b, "\"", 1);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	for (; *p; p++) {
+		if (*p != '"' && *p != '\\' && *p >= 0x20)
+			continue;
+		/* the plain run before this byte in one copy (keys, addresses: all of them) */
+		sb_add(b, (const char *)run, (size_t)(p - run));
 		if (*p == '"' || *p == '\\') {
 			char e[2] = { '\\', (char)*p };
 
 			sb_add(b, e, 2);
-		} else if (*p < 0x20) {
-			sb_fmt(b, "\\u%04x", *p);
 		} else {
-			sb_add(b, (const char *)p, 1);
+			sb_fmt(b, "\\u%04x", *p);
 		}
+		run = p + 1;
 	}
+	sb_add(b, (const char *)run, (size_t)(p - run));
 	sb_add(b, "\"", 1);
 }
-

@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -250,22 +251,29 @@ int wgconf_device_part(const struct kw_server *srv, const struct kw_device *d, s
 	return ret;
 }
 
-/* The "access" text of each user on the gateway's site, computed once per user. */
+/*
+ * The "access" text of a device on the gateway's site depends only on which of the site's
+ * policies apply to its user: it is rendered once per distinct set (few, however many users),
+ * found by the set's key ("3,17,42": policy indices).
+ */
 #define ACCESS_BUCKETS 4096
 
 struct access_entry {
 	struct access_entry *next;
 	char *text;
-	char username[];
+	char key[];
 };
 
 struct access_cache {
 	const struct kw_access_snap *s;
 	const struct kw_snap_site *ss;
+	size_t *idx;  /* scratch: the applicable policies of one user */
+	char *key;    /* scratch: their key */
+	size_t keycap;
 	struct access_entry *b[ACCESS_BUCKETS];
 };
 
-static unsigned name_hash(const char *s)
+static unsigned key_hash(const char *s)
 {
 	uint32_t h = 2166136261u;
 
@@ -274,10 +282,10 @@ static unsigned name_hash(const char *s)
 	return h % ACCESS_BUCKETS;
 }
 
-static int access_render(const struct access_cache *c, const char *username, struct sbuf *t)
+static int access_render(const struct access_cache *c, size_t n, struct sbuf *t)
 {
 	struct kw_dest_list grants = { 0 };
-	int ret = c->ss ? access_snap_grants(c->s, c->ss, username, &grants) : 0;
+	int ret = c->ss ? access_snap_dests_of(c->s, c->ss, c->idx, n, &grants) : 0;
 
 	sb_fmt(t, "{\"default\":\"%s\",\"destinations\":[",
 	       c->ss ? store_site_action_name(c->ss->site.default_action) : "deny");
@@ -298,15 +306,21 @@ static int access_render(const struct access_cache *c, const char *username, str
 
 static const char *access_text(struct access_cache *c, const char *username)
 {
-	unsigned h = name_hash(username);
 	struct access_entry *e;
 	struct sbuf t = { 0 };
-	size_t len = strlen(username);
+	size_t n = 0, len = 0;
+	unsigned h;
 
+	if (c->ss)
+		access_snap_applicable(c->s, c->ss, username, c->idx, c->s->npolicies, &n);
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(c->key + len, c->keycap - len, i ? ",%zu" : "%zu", c->idx[i]);
+	c->key[len] = '\0';
+	h = key_hash(c->key);
 	for (e = c->b[h]; e; e = e->next)
-		if (strcmp(e->username, username) == 0)
+		if (strcmp(e->key, c->key) == 0)
 			return e->text;
-	if (access_render(c, username, &t) < 0) {
+	if (access_render(c, n, &t) < 0) {
 		free(t.p);
 		return NULL;
 	}
@@ -315,7 +329,7 @@ static const char *access_text(struct access_cache *c, const char *username)
 		free(t.p);
 		return NULL;
 	}
-	memcpy(e->username, username, len + 1);
+	memcpy(e->key, c->key, len + 1);
 	e->text = t.p;
 	e->next = c->b[h];
 	c->b[h] = e;
@@ -324,6 +338,8 @@ static const char *access_text(struct access_cache *c, const char *username)
 
 static void access_cache_clear(struct access_cache *c)
 {
+	if (!c)
+		return;
 	for (unsigned i = 0; i < ACCESS_BUCKETS; i++) {
 		struct access_entry *e = c->b[i], *n;
 
@@ -333,6 +349,8 @@ static void access_cache_clear(struct access_cache *c)
 			free(e);
 		}
 	}
+	free(c->idx);
+	free(c->key);
 	free(c);
 }
 
@@ -370,6 +388,14 @@ int wgconf_gateway_part(const struct kw_server *srv, const struct kw_device *g, 
 	if (ret == 0) {
 		cache->s = s;
 		cache->ss = access_snap_site_of_gateway(s, g->id);
+		/* a key is at most npolicies numbers of 20 digits and commas */
+		cache->keycap = s->npolicies * 21 + 1;
+		cache->idx = calloc(s->npolicies + 1, sizeof(*cache->idx));
+		cache->key = malloc(cache->keycap);
+		if (!cache->idx || !cache->key)
+			ret = -ENOMEM;
+	}
+	if (ret == 0) {
 		sb_str(b, "\"site\":");
 		if (cache->ss) {
 			sb_str(b, "{\"name\":");
@@ -385,8 +411,7 @@ int wgconf_gateway_part(const struct kw_server *srv, const struct kw_device *g, 
 		ret = store_site_device_peers(srv->store, gw_device_peer, &x);
 		sb_str(b, "]");
 	}
-	if (cache)
-		access_cache_clear(cache);
+	access_cache_clear(cache);
 	access_snap_free(s);
 	return ret;
 }
