@@ -88,6 +88,7 @@ static int run(struct kw_conf *conf, const char *config_path)
 		goto out;
 	}
 	store_set_change_cb(srv.store, longpoll_on_change, srv.longpoll);
+	(void)access_warn_conf_overlaps(&srv);
 	if (routes_register(api_v1_routes, api_v1_nroutes) < 0)
 		goto out;
 	ret = directory_init(&srv, config_path);

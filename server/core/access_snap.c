@@ -323,6 +323,37 @@ void access_snap_free(struct kw_access_snap *s)
 	free(s);
 }
 
+int access_warn_conf_overlaps(const struct kw_server *srv)
+{
+	struct kw_access_snap *s = NULL;
+	char a[KW_CIDR_STRLEN], b[KW_CIDR_STRLEN];
+	int n = 0;
+
+	if (access_snap_load(srv, "", &s) < 0)
+		return 0;
+	for (size_t i = 0; i < s->nsites; i++) {
+		if (!s->sites[i].site.routes_from_conf)
+			continue;
+		for (size_t j = 0; j < s->nsites; j++) {
+			if (j == i)
+				continue;
+			for (int x = 0; x < s->sites[i].site.nroutes; x++) {
+				for (int y = 0; y < s->sites[j].site.nroutes; y++) {
+					if (!store_cidr_overlap(&s->sites[i].site.routes[x], &s->sites[j].site.routes[y]))
+						continue;
+					cidr_format(a, &s->sites[i].site.routes[x]);
+					cidr_format(b, &s->sites[j].site.routes[y]);
+					log_warn("[network] routes: %s overlaps %s of site '%s': change one of them "
+						 "(devices send the narrower prefix to its site)", a, b, s->sites[j].site.name);
+					n++;
+				}
+			}
+		}
+	}
+	access_snap_free(s);
+	return n;
+}
+
 const struct kw_snap_site *access_snap_site_of_gateway(const struct kw_access_snap *s, int64_t id)
 {
 	for (size_t i = 0; i < s->nsites; i++)

@@ -59,6 +59,11 @@ void access_cache_free(struct kw_access_cache *c);
 int access_snap_load(const struct kw_server *srv, const char *username, struct kw_access_snap **out);
 void access_snap_free(struct kw_access_snap *s);
 
+/* One warning line per route of the site that follows [network] routes that overlaps another
+ * site's routes (the API refuses that overlap, but the file can be edited): keywayd runs on,
+ * devices route the narrower prefix to its site. Returns how many. */
+int access_warn_conf_overlaps(const struct kw_server *srv);
+
 /* The site holding gateway id (NULL: none). */
 const struct kw_snap_site *access_snap_site_of_gateway(const struct kw_access_snap *s, int64_t id);
 

@@ -329,6 +329,9 @@ int store_site_delete(struct kw_store *st, int64_t id, const char *actor, int64_
 	static const char get[] = "SELECT " SITE_COLS " FROM sites WHERE id = ?";
 	/* Revoked gateways keep their row (the audit trail names their site): drop only those. */
 	static const char unlink[] = "DELETE FROM gateway_sites WHERE site_id = ?";
+	/* A gateway token of the site, not used up: revoked (it must not enroll into 'default'). */
+	static const char revoke[] = "UPDATE enrollment_tokens SET revoked_at = ?2 WHERE revoked_at IS NULL AND id IN "
+				     "(SELECT token_id FROM enrollment_token_sites WHERE site_id = ?1)";
 	static const char untoken[] = "DELETE FROM enrollment_token_sites WHERE site_id = ?";
 	static const char del[] = "DELETE FROM sites WHERE id = ?";
 	struct kw_site *cur = malloc(sizeof(*cur));
@@ -348,6 +351,8 @@ int store_site_delete(struct kw_store *st, int64_t id, const char *actor, int64_
 		ret = -EPERM;
 	if (ret == 0)
 		ret = store_exec(c, unlink, STORE_BINDS(STORE_INT(id)));
+	if (ret == 0)
+		ret = store_exec(c, revoke, STORE_BINDS(STORE_INT(id), STORE_INT(now)));
 	if (ret == 0)
 		ret = store_exec(c, untoken, STORE_BINDS(STORE_INT(id)));
 	if (ret == 0)

@@ -60,7 +60,8 @@ int store_site_create(struct kw_store *st, const struct kw_site_change *in, cons
 /* The same errors, and -ENOENT. Setting routes on a site that follows the file ends that. */
 int store_site_update(struct kw_store *st, int64_t id, const struct kw_site_change *in, const char *actor,
 		      int64_t now, char other[256]);
-/* -ENOENT; -EPERM when it is 'default' or still has non-revoked gateways or policies. */
+/* -ENOENT; -EPERM when it is 'default' or still has non-revoked gateways or policies. Its
+ * gateway enrollment tokens still usable are revoked with it. */
 int store_site_delete(struct kw_store *st, int64_t id, const char *actor, int64_t now);
 int store_site_get(struct kw_store *st, int64_t id, struct kw_site *out);
 int store_site_by_name(struct kw_store *st, const char *name, struct kw_site *out);

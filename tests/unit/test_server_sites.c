@@ -275,7 +275,18 @@ START_TEST(test_site_crud_and_conflicts)
 			 "active");
 	json_decref(out);
 	ck_assert_int_eq(store_device_revoke(F.srv.store, gw.id, "t", 100), 0);
-	ck_assert_int_eq(call(api_sites_delete, "DELETE", id, NULL, &out), 204);
+	{
+		/* an unused token of the site: revoked with it, never enrolling into 'default' */
+		char tok[128];
+		struct kw_device g2;
+
+		ck_assert_int_eq(call(api_enrollment_tokens_post, "POST", NULL,
+				      "{\"username\":\"o\",\"role\":\"gateway\",\"site\":\"hq\"}", &out), 201);
+		snprintf(tok, sizeof(tok), "%s", json_string_value(json_object_get(out, "token")));
+		json_decref(out);
+		ck_assert_int_eq(call(api_sites_delete, "DELETE", id, NULL, &out), 204);
+		ck_assert_int_eq(fixture_enroll(&F, tok, (int64_t)time(NULL), &g2, NULL), -EACCES);
+	}
 	ck_assert_int_eq(call(api_sites_get, "GET", id, NULL, &out), 404);
 	json_decref(out);
 	ck_assert_int_eq(call(api_enrollment_tokens_post, "POST", NULL,
@@ -511,6 +522,17 @@ START_TEST(test_cache_follows_changes)
 }
 END_TEST
 
+/* The file may be edited into an overlap the API would refuse: keywayd says so. */
+START_TEST(test_conf_routes_overlap_warned)
+{
+	make_site("{\"name\":\"hq\",\"routes\":[\"10.1.0.0/24\"]}");
+	ck_assert_int_eq(access_warn_conf_overlaps(&F.srv), 0);
+	ck_assert_int_eq(cidr_parse_network(&F.conf.routes[1], "10.1.0.0/25"), 0);
+	F.conf.nroutes = 2;
+	ck_assert_int_eq(access_warn_conf_overlaps(&F.srv), 1);
+}
+END_TEST
+
 START_TEST(test_gateway_health_timeout)
 {
 	struct kw_device g1, g2, dev;
@@ -627,6 +649,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_policies_narrow_and_enforce);
 	tcase_add_test(tc, test_gateway_health_timeout);
 	tcase_add_test(tc, test_cache_follows_changes);
+	tcase_add_test(tc, test_conf_routes_overlap_warned);
 	suite_add_tcase(s, tc);
 	return s;
 }
