@@ -19,28 +19,20 @@ CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefin
 	-I$out/cfg -I$WG -I$top_srcdir/common -I$top_srcdir $(pkg-config --cflags libsodium)"
 LIBS="$(pkg-config --libs libsodium) -lpthread"
 rc=0
-for t in fuzz_receive fuzz_uapi fuzz_offload; do
-	# shellcheck disable=SC2086
-	$CC $CFLAGS -o "$out/$t" "$top_srcdir/tests/fuzz/$t.c" $SRCS $LIBS
-	mkdir -p "$out/corpus-$t"
-	echo "== $t for ${SECS}s"
-	if ! (cd "$out" && ASAN_OPTIONS=detect_leaks=1 "./$t" -max_total_time="$SECS" \
-		-max_len=4096 -rss_limit_mb=1024 -print_final_stats=1 "corpus-$t" \
-		"$top_srcdir/tests/fuzz/seeds-$t" 2>"$out/$t.log"); then
-		echo "FAIL: $t (see $out/$t.log and the crash-* file in $out)"
-		tail -40 "$out/$t.log"
-		rc=1
-	else
-		grep -E "stat::number_of_executed_units|cov:" "$out/$t.log" | tail -2
+for t in fuzz_receive fuzz_uapi fuzz_offload fuzz_policy fuzz_access; do
+	T_SRCS=$SRCS T_CFLAGS="" T_LIBS=$LIBS
+	if [ "$t" = fuzz_policy ]; then # the gateway's access policy: parser and compiler
+		T_SRCS="$top_srcdir/agent/policy.c $top_srcdir/agent/nft.c $top_srcdir/common/cidr.c"
+		T_CFLAGS="-I$top_srcdir/agent $(pkg-config --cflags jansson libnftables)"
+		T_LIBS="$(pkg-config --libs jansson libnftables)"
 	fi
-done
-# keywayd's parsers of policies (what admins send, what the database holds).
-KSRCS="$top_srcdir/server/core/access.c $top_srcdir/common/cidr.c"
-KCFLAGS="$CFLAGS -I$top_srcdir/server $(pkg-config --cflags jansson)"
-KLIBS="$(pkg-config --libs jansson)"
-for t in fuzz_policy; do
+	if [ "$t" = fuzz_access ]; then # keywayd's parsers of policies (what admins send, what its database holds)
+		T_SRCS="$top_srcdir/server/core/access.c $top_srcdir/common/cidr.c"
+		T_CFLAGS="-I$top_srcdir/server $(pkg-config --cflags jansson)"
+		T_LIBS="$(pkg-config --libs jansson)"
+	fi
 	# shellcheck disable=SC2086
-	$CC $KCFLAGS -o "$out/$t" "$top_srcdir/tests/fuzz/$t.c" $KSRCS $KLIBS
+	$CC $CFLAGS $T_CFLAGS -o "$out/$t" "$top_srcdir/tests/fuzz/$t.c" $T_SRCS $T_LIBS
 	mkdir -p "$out/corpus-$t"
 	echo "== $t for ${SECS}s"
 	if ! (cd "$out" && ASAN_OPTIONS=detect_leaks=1 "./$t" -max_total_time="$SECS" \

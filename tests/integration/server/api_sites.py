@@ -7,7 +7,7 @@ configs they decide (one gateway peer per site, no prefix twice, failover candid
 device's access in the gateway's config), that rejected requests leave the database as it
 was, and that a gateway that stops asking for its config is replaced in devices' configs
 within gateway_timeout + 2 s (the device's long-poll wakes), then takes traffic again when
-it comes back. Python standard library only.
+it comes back. Every answer is validated against the OpenAPI document (python3-jsonschema).
 """
 import base64
 import json
@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import kwtest  # noqa: E402
 from kwtest import KEYWAYD, wg_pub  # noqa: E402
-from api_contract import Keywayd as ContractKeywayd, is_error, verify_envelope  # noqa: E402
+from api_contract import OPENAPI, Keywayd as ContractKeywayd, is_error, verify_envelope  # noqa: E402
 
 R = kwtest.Report()
 check = R.check
@@ -70,6 +70,9 @@ def main(tmp):
     k = Keywayd(tmp, "sites")
     try:
         run(k, tmp)
+        print("# %d responses validated against the OpenAPI document" % OPENAPI.validated)
+        check("every response matched its operation's documented status and schema",
+              not OPENAPI.failures and OPENAPI.validated > 50, "\n".join(OPENAPI.failures[:40]))
     finally:
         k.stop()
 
