@@ -295,8 +295,12 @@ static int access_render(const struct access_cache *c, size_t n, struct sbuf *t)
 		cidr_format(buf, &grants.v[i].cidr);
 		sb_str(t, i ? ",{\"cidr\":" : "{\"cidr\":");
 		sb_json_str(t, buf);
-		sb_fmt(t, ",\"protocol\":\"%s\",\"ports\":", access_proto_name(grants.v[i].proto));
-		sb_json_str(t, grants.v[i].ports);
+		sb_fmt(t, ",\"protocol\":\"%s\"", access_proto_name(grants.v[i].proto));
+		/* no "ports" member for every port (and never with icmp or any) */
+		if (grants.v[i].ports[0]) {
+			sb_str(t, ",\"ports\":");
+			sb_json_str(t, grants.v[i].ports);
+		}
 		sb_str(t, "}");
 	}
 	sb_str(t, "]}");
@@ -304,6 +308,9 @@ static int access_render(const struct access_cache *c, size_t n, struct sbuf *t)
 	return ret < 0 ? ret : t->oom ? -ENOMEM : 0;
 }
 
+/* "" when the peer carries no "access" member at all: on the site that routes the VPN
+ * network (the 'default' site allowing everything), so that an upgraded install's gateway
+ * filters nothing, device-to-device traffic included, as before sites existed. */
 static const char *access_text(struct access_cache *c, const char *username)
 {
 	struct access_entry *e;
@@ -311,6 +318,8 @@ static const char *access_text(struct access_cache *c, const char *username)
 	size_t n = 0, len = 0;
 	unsigned h;
 
+	if (c->ss && c->ss->carries_vpn)
+		return "";
 	if (c->ss)
 		access_snap_applicable(c->s, c->ss, username, c->idx, c->s->npolicies, &n);
 	for (size_t i = 0; i < n; i++)
@@ -372,8 +381,11 @@ static int gw_device_peer(const struct kw_device_peer *p, void *arg)
 	sb_json_str(x->b, p->public_key);
 	sb_str(x->b, ",\"endpoint\":null,\"allowed_ips\":");
 	wgconf_ips_json(x->b, p->address, p->address6);
-	sb_str(x->b, ",\"persistent_keepalive\":0,\"access\":");
-	sb_str(x->b, access);
+	sb_str(x->b, ",\"persistent_keepalive\":0");
+	if (access[0]) {
+		sb_str(x->b, ",\"access\":");
+		sb_str(x->b, access);
+	}
 	sb_str(x->b, "}");
 	return x->b->oom ? -ENOMEM : 0;
 }

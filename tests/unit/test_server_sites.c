@@ -197,12 +197,12 @@ START_TEST(test_migration_of_an_install_without_sites)
 	ck_assert(has_ip(peer, "192.168.10.0/24"));
 	ck_assert_str_eq(json_string_value(json_object_get(peer, "public_key")), gw.public_key);
 	json_decref(p);
-	/* The gateway's config: every device, allowed everything. */
+	/* The gateway's config: every device, with no "access" (the gateway filters nothing). */
 	ck_assert_int_eq(store_device_get(f.srv.store, gw.id, &gw), 0);
 	ck_assert_int_eq(wgconf_payload(&f.srv, &gw, 1000, &after), 0);
 	p = json_loads(after, 0, NULL);
 	peer = json_array_get(json_object_get(p, "peers"), 0);
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(peer, "access"), "default")), "allow");
+	ck_assert_ptr_null(json_object_get(peer, "access"));
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(p, "site"), "name")), "default");
 	json_decref(p);
 	free(before);
