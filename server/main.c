@@ -19,6 +19,8 @@
 #include "core/conf.h"
 #include "core/conf_diff.h"
 #include "fileutil.h"
+#include "core/access_snap.h"
+#include "core/gwhealth.h"
 #include "core/housekeeping.h"
 #include "core/statedir.h"
 #include "http/http.h"
@@ -92,11 +94,14 @@ static int run(struct kw_conf *conf, const char *config_path)
 		log_error("cannot load the signing key in %s: %s", conf->state_dir, strerror(-ret));
 		goto out;
 	}
-	if (wgconf_cache_new(&srv.wgcache) < 0 || longpoll_new(srv.store, &srv.longpoll) < 0) {
+	if (wgconf_cache_new(&srv.wgcache) < 0 || longpoll_new(srv.store, &srv.longpoll) < 0 ||
+	    gwhealth_new(conf->gateway_timeout, (int64_t)time(NULL), &srv.gwhealth) < 0 ||
+	    access_cache_new(&srv.access_cache) < 0) {
 		log_error("out of memory");
 		goto out;
 	}
 	store_set_change_cb(srv.store, longpoll_on_change, srv.longpoll);
+	(void)access_warn_conf_overlaps(&srv);
 	if (routes_register(api_v1_routes, api_v1_nroutes) < 0)
 		goto out;
 	ret = directory_init(&srv, config_path);
@@ -123,9 +128,10 @@ static int run(struct kw_conf *conf, const char *config_path)
 
 		hk.audit_keep_days = server_conf(&srv)->audit_keep_days;
 		(void)housekeeping_tick(&hk, srv.store, now);
-		wait.tv_sec = (time_t)housekeeping_wait(&hk, now);
-		if (wait.tv_sec == 0)
-			wait.tv_sec = 1;
+		/* Gateways gone quiet: every second, so devices move within gateway_timeout + 1 s. */
+		if (gwhealth_tick(&srv, now) < 0)
+			log_error("gateway health: could not update the store");
+		wait.tv_sec = 1;
 		sig = sigtimedwait(&sigs, NULL, &wait);
 		if (sig < 0) {
 			if (errno == EAGAIN || errno == EINTR)
@@ -150,6 +156,8 @@ out:
 		directory_stop(&srv);
 	longpoll_free(srv.longpoll);
 	wgconf_cache_free(srv.wgcache);
+	gwhealth_free(srv.gwhealth);
+	access_cache_free(srv.access_cache);
 	signer_free(srv.signer);
 	store_close(srv.store);
 	reload_free(&reload);

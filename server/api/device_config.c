@@ -15,6 +15,7 @@
 #include "core/conf.h"
 #include "log.h"
 #include "store/store.h"
+#include "core/gwhealth.h"
 #include "core/wgconf.h"
 
 #define LONGPOLL_MAX_S 60
@@ -73,6 +74,15 @@ int api_device_config_get(struct kw_req *req, json_t *in, json_t **out)
 	now = req->ncalls > 1 ? (int64_t)time(NULL) : req->now;
 	if ((st = own_device(req, &d, out)))
 		return st;
+	if (d.role == KW_DEV_GATEWAY) {
+		/* A gateway's request arriving is a sign of life (not its parked request being
+		 * resumed: the gateway may have died meanwhile); its long-poll is kept short so a
+		 * silent one is noticed (gwhealth.h). */
+		if (req->ncalls == 1 && gwhealth_seen(req->srv, d.id, now) < 0)
+			log_warn("gateway health: could not record gateway %lld", (long long)d.id);
+		if (wait > gwhealth_poll_max(req->srv))
+			wait = gwhealth_poll_max(req->srv);
+	}
 	/* Renew before half the lifetime is gone: a new version the long-poll delivers. */
 	if (now - d.renewed_at >= lifetime / 2) {
 		ret = store_device_renew(req->srv->store, d.id, now);

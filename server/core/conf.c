@@ -72,8 +72,8 @@ static const struct cs_key network_keys[] = {
 		 "smaller than `cidr` limits how many devices enroll); adding, moving or removing it reaches "
 		 "devices already enrolled at the next start" },
 	{ "network.routes", CS_CIDR_LIST, CS_LIVE | CS_PAYLOAD, CS_FIELD(C, routes), CS_AUX(C, nroutes),
-	  .max = KW_CONF_ROUTES_MAX, .doc = "comma-separated networks behind the gateways (in devices' "
-		 "`allowed_ips`)" },
+	  .max = KW_CONF_ROUTES_MAX, .doc = "comma-separated networks behind the gateways of the site `default` "
+		 "(in devices' `allowed_ips`) until an admin sets that site's routes through the API" },
 	{ "network.gateway_endpoint", CS_HOSTPORT, CS_LIVE | CS_PAYLOAD, CS_FIELD(C, gateway_endpoint),
 	  .def = "vpn.example.com:51820", .doc = "endpoint of a gateway that did not report its own at enrollment" },
 	{ "network.gateway_port", CS_INT, CS_LIVE | CS_PAYLOAD, CS_FIELD(C, gateway_port), .min = 1, .max = 65535,
@@ -88,6 +88,10 @@ static const struct cs_key network_keys[] = {
 	  .doc = "interface MTU in every config" },
 	{ "network.persistent_keepalive", CS_INT, CS_LIVE | CS_PAYLOAD, CS_FIELD(C, persistent_keepalive), .min = 0,
 	  .max = 65535, .def = "25", .doc = "seconds, on devices' gateway peers (0 = off)" },
+	/* gateway_timeout is read once, by the gateway health tracker made at start. */
+	{ "network.gateway_timeout", CS_DURATION, 0, CS_FIELD(C, gateway_timeout), .min = 2, .max = 3600, .def = "8",
+	  .doc = "how long a gateway may go without a config request before it is offline and devices move to "
+		 "another gateway of its site; a gateway's long-poll is held at most half of it" },
 };
 
 static const struct cs_word log_levels[] = {

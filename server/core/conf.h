@@ -43,6 +43,7 @@ struct kw_conf {
 	int64_t address_quarantine;
 	int mtu;
 	int persistent_keepalive;
+	int64_t gateway_timeout;        /* s without a config request before a gateway is offline */
 	/* [log] */
 	char log_level[16];
 	/* [web] */

@@ -68,6 +68,12 @@ void kwl_gen_put(struct kwl_gen *g);
 /* sync.c: one run (blocking; serialised). Fills *plan and *apply_errors. */
 int sync_run(struct kwl_module *m, bool confirm_mass_change, struct kw_sync_plan *plan, unsigned *apply_errors);
 int sync_thread_start(struct kwl_module *m);
+/* sync_groups.c: record which of users[0..n) are in each group some policy names; returns
+ * the number of groups that could not be recorded. */
+unsigned sync_policy_groups(struct kwl_module *m, struct kwl_gen *g, const char *const *users, size_t n,
+			    int64_t now);
+/* The DN of a policy's group: a DN as is, a plain name as cn=NAME beside vpn_group (new). */
+int sync_group_dn(const char *group, const char *vpn_group, char **out);
 void sync_thread_stop(struct kwl_module *m);
 
 /* The ops behind struct kw_directory_ops (directory.h), for directory.c's table. */

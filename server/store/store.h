@@ -246,4 +246,7 @@ int store_audit_list(struct kw_store *st, int64_t before, int limit,
 int store_audit_list_filtered(struct kw_store *st, int64_t before, int limit, const char *actor,
 			      const char *action, int (*fn)(const struct kw_audit_row *r, void *arg), void *arg);
 
+/* Sites, policies, group memberships, gateway health. */
+#include "store_sites.h"
+
 #endif
