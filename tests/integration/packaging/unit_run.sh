@@ -51,14 +51,19 @@ kw_check "the installed keywayctl creates an enrollment token (keywayd writes it
 kw_check "and lists it" eval 'KEYWAY_TOKEN=$TOKEN /usr/bin/keywayctl tokens list | grep -q "deb-test"'
 kw_check "the database and the signing key belong to keyway, 0600" \
 	eval 'mode_is /var/lib/keyway/keyway.db "600 keyway:keyway" && mode_is /var/lib/keyway/signing.key "600 keyway:keyway"'
-kw_check "nothing outside the state directory could be written (read-only elsewhere)" \
-	eval '! grep -qi "read-only" "$tmp/keywayd.log"'
 # Stop keywayd itself (the tracer's child, or the process that became keywayd by exec).
 kpid=$kd
 [ -n "$tracer" ] && kpid=$(pgrep -P "$tracer" | head -1)
+status_is() { grep -q "^$1:[[:space:]]*$2\b" "/proc/$kpid/status" || { grep "^$1:" "/proc/$kpid/status" | sed 's/^/# /'; false; }; }
+kw_check "keywayd runs as keyway, with no capability and no new privileges" \
+	eval 'status_is Uid "$(id -u keyway)" && status_is CapEff 0000000000000000 && status_is CapBnd 0000000000000000 && status_is NoNewPrivs 1'
+kw_check "in the sandbox, the state directory is writable" \
+	bash "$tmp/sandbox.sh" /bin/sh -c 'touch /var/lib/keyway/probe && rm /var/lib/keyway/probe'
+kw_check "in the sandbox, /etc/keyway, /usr and /var are not" \
+	bash "$tmp/sandbox.sh" /bin/sh -c '! touch /etc/keyway/probe 2>/dev/null && ! touch /usr/probe 2>/dev/null && ! touch /var/probe 2>/dev/null'
 [ -n "$kpid" ] && kill "$kpid"
 wait "$kd"
-kw_check "keywayd stopped cleanly (exit 0 on SIGTERM)" eval 'grep -q "keywayd stopping" "$tmp/keywayd.log"'
+kw_check "keywayd stopped cleanly on SIGTERM" eval 'grep -q "keywayd stopping" "$tmp/keywayd.log"'
 
 # The unit's SystemCallFilter lines, applied in order (an allow list, then ~ removals).
 filter_expand() { # filter_expand NAME: a syscall or @group, expanded to syscalls
