@@ -57,8 +57,9 @@ else
 fi
 
 # ---- the packages' contents ----
+wg_files=$(dpkg-deb -c "${debs[2]}")
 kw_check "keyway-wg holds the data plane alone" \
-	eval '[ "$(dpkg-deb -c "${debs[2]}" | grep -c "/s\?bin/[^/]\+$")" = 1 ] && dpkg-deb -c "${debs[2]}" | grep -q "/usr/bin/keyway-wg$"'
+	eval '[ "$(grep -c "/s\?bin/[^/]\+$" <<<"$wg_files")" = 1 ] && grep -q "/usr/bin/keyway-wg$" <<<"$wg_files"'
 kw_check "keyway-agent depends on nothing WireGuard" eval '! dpkg-deb -f "${debs[1]}" Depends | grep -qi "wireguard\|keyway-wg"'
 
 # ---- install ----
