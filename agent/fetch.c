@@ -112,7 +112,6 @@ struct req {
 	CURL *easy;
 	struct curl_slist *headers;
 	struct buf body;
-	char *send; /* request body */
 	char auth[300];
 };
 
@@ -122,13 +121,13 @@ static void req_free(struct req *r)
 		curl_easy_cleanup(r->easy);
 	curl_slist_free_all(r->headers);
 	free(r->body.data);
-	free(r->send);
 	sodium_memzero(r->auth, sizeof(r->auth));
 	memset(r, 0, sizeof(*r));
 }
 
+/* body: JSON text sent as is (borrowed: curl reads it during the transfer), or NULL. */
 static int req_init(struct req *r, const struct fetch_opts *o, const char *method,
-		    const char *path, const char *token, const json_t *body)
+		    const char *path, const char *token, const char *body, size_t body_len)
 {
 	char url[2048];
 	int n, ret;
@@ -182,10 +181,8 @@ static int req_init(struct req *r, const struct fetch_opts *o, const char *metho
 		if (!h)
 			return -ENOMEM;
 		r->headers = h;
-		r->send = json_dumps(body, JSON_COMPACT);
-		if (!r->send)
-			return -ENOMEM;
-		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->send);
+		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE, (long)body_len);
+		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, body);
 	}
 	curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
@@ -206,22 +203,38 @@ static void req_result(struct req *r, CURLcode code, long *status, json_t **repl
 		*reply = json_loadb(r->body.data, r->body.len, 0, NULL);
 }
 
-int fetch_request(const struct fetch_opts *o, const char *method, const char *path,
-		  const char *token, const json_t *body, long *status, json_t **reply)
+int fetch_request_text(const struct fetch_opts *o, const char *method, const char *path,
+		       const char *token, const char *body, size_t body_len, long *status,
+		       json_t **reply)
 {
 	struct req r;
 	int ret, err;
 
 	*status = 0;
 	*reply = NULL;
-	ret = req_init(&r, o, method, path, token, body);
+	ret = req_init(&r, o, method, path, token, body, body_len);
 	if (ret == 0) {
 		req_result(&r, curl_easy_perform(r.easy), status, reply, &err);
 		ret = err;
 	}
-	if (r.send)
-		sodium_memzero(r.send, strlen(r.send)); /* may hold a password */
 	req_free(&r);
+	return ret;
+}
+
+int fetch_request(const struct fetch_opts *o, const char *method, const char *path,
+		  const char *token, const json_t *body, long *status, json_t **reply)
+{
+	char *text = NULL;
+	int ret;
+
+	if (body) {
+		text = json_dumps(body, JSON_COMPACT);
+		if (!text)
+			return -ENOMEM;
+	}
+	ret = fetch_request_text(o, method, path, token, text, text ? strlen(text) : 0, status,
+				 reply);
+	free(text);
 	return ret;
 }
 
@@ -303,7 +316,7 @@ int fetch_poll_start(struct fetch_poll *p, const struct fetch_opts *o, const cha
 		return -ENAMETOOLONG;
 	/* The server holds the request up to wait_s: allow for that plus a margin. */
 	lo.timeout_s = wait_s + 15;
-	ret = req_init(&p->req, &lo, "GET", path, token, NULL);
+	ret = req_init(&p->req, &lo, "GET", path, token, NULL, 0);
 	if (ret < 0) {
 		req_free(&p->req);
 		return ret;

@@ -34,6 +34,13 @@ int fetch_url_check(const char *url, bool insecure_http);
 int fetch_request(const struct fetch_opts *o, const char *method, const char *path,
 		  const char *token, const json_t *body, long *status, json_t **reply);
 
+/* The same with a body already serialised (JSON text of body_len bytes, or NULL): the
+ * caller owns the bytes, so a body holding a password can live in memory the caller
+ * zeroes (enroll.c). libcurl reads it in place and keeps no copy. */
+int fetch_request_text(const struct fetch_opts *o, const char *method, const char *path,
+		       const char *token, const char *body, size_t body_len, long *status,
+		       json_t **reply);
+
 /* The error code of a controller error body {"error":{"code":…}}, or "". */
 const char *fetch_error_code(const json_t *reply);
 

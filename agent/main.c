@@ -43,7 +43,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		agent_die_msg("cannot initialise libsodium/libcurl");
+		agent_errorf("cannot initialise libsodium/libcurl");
 		return 1;
 	}
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
@@ -53,7 +53,7 @@ int main(int argc, char **argv)
 			return rc;
 		}
 	}
-	agent_die_msg("unknown command '%s'", argv[1]);
+	agent_errorf("unknown command '%s'", argv[1]);
 	usage(stderr);
 	curl_global_cleanup();
 	return 2;

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <getopt.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "cli.h"
 #include "log.h"
 #include "verify.h"
 
@@ -144,7 +144,7 @@ static bool device_has_key(const struct running *ra)
 		return false;
 	key_to_hex(hex, priv);
 	snprintf(want, sizeof(want), "private_key=%s\n", hex);
-	if (uapi_get(ra->uapi_dir, ra->ifname, &text) == 0) {
+	if (agent_uapi_get(ra->uapi_dir, ra->ifname, &text) == 0) {
 		yes = strstr(text, want) != NULL;
 		sodium_memzero(text, strlen(text));
 		free(text);
@@ -177,42 +177,30 @@ static int signal_switch(void *ctx)
 
 int cmd_rotate(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "state", required_argument, NULL, 'd' },
-		{ "switch-delay-ms", required_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	static const char usage[] =
+		"usage: keyway-agent rotate [--state DIR] [--switch-delay-ms MS]\n";
 	struct agent_state st;
 	uint8_t priv[KW_KEY_LEN], pub[KW_KEY_LEN];
 	char b64[KW_KEY_B64_LEN + 1];
 	long delay_ms = 100;
+	const struct cli_opt opts[] = {
+		{ "switch-delay-ms", CLI_LONG, &delay_ms, 0, 0, 60000 },
+	};
 	struct running ra;
 	bool gateway;
-	int c, ret;
+	int ret;
 
 	memset(&st, 0, sizeof(st));
-	strcpy(st.dir, AGENT_STATE_DIR_DEFAULT);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': snprintf(st.dir, sizeof(st.dir), "%s", optarg); break;
-		case 'w': delay_ms = atol(optarg); break;
-		default:
-			fprintf(stderr, "usage: keyway-agent rotate [--state DIR] [--switch-delay-ms MS]\n");
-			return c == 'h' ? 0 : 2;
-		}
-	}
-	ret = state_load(&st);
-	if (ret < 0) {
-		agent_die_msg("not enrolled (state in %s): %s", st.dir, strerror(-ret));
+	ret = cli_parse(argc, argv, usage, opts, 1, st.dir);
+	if (ret != CLI_CONTINUE)
+		return ret;
+	if (cli_state_load(&st) < 0)
 		return 1;
-	}
 	gateway = rotate_is_gateway(&st);
 	(void)running_agent(&st, &ra);
 	ret = rotate_perform(&st, gateway, signal_switch, &ra, priv);
 	if (ret < 0) {
-		agent_die_msg("key rotation failed: %s; the old key stays in use", strerror(-ret));
+		agent_errorf("key rotation failed: %s; the old key stays in use", strerror(-ret));
 		state_clear(&st);
 		return 1;
 	}

@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <sodium.h>
@@ -15,13 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
+#include "cli.h"
 #include "fetch.h"
 #include "log.h"
+#include "metrics.h"
 #include "privdrop.h"
 #include "rotate.h"
 #include "state.h"
@@ -49,6 +51,7 @@ struct runner {
 	struct tunnel tun;
 	struct agent_config *cur; /* applied; NULL while the tunnel is down */
 	uint64_t version;         /* highest version accepted: never go below it */
+	uint64_t denied_version;  /* of the last verified suspension/revocation, 0: none */
 	enum run_state state;
 	unsigned failures;  /* consecutive failed polls (backoff) */
 	unsigned suspended_polls;
@@ -62,6 +65,8 @@ struct runner {
 	int wait_s;
 	long backoff_base_ms, backoff_max_ms, suspend_max_ms, revoked_ms;
 	long rotate_days;
+	const char *metrics_listen; /* NULL: no metrics listener */
+	struct metrics *metrics;
 };
 
 static int64_t now_ms(void)
@@ -83,6 +88,7 @@ static void runner_save_status(struct runner *r)
 			      r->last_error);
 	int ret;
 
+	metrics_publish(r->metrics, run_state_names[r->state], r->version, r->cur);
 	if (!j)
 		return;
 	ret = state_status_save(r->st.dir, j);
@@ -166,9 +172,8 @@ static void runner_on_config(struct runner *r, const json_t *env)
 	struct verify_params vp = {
 		.signing_pk = r->st.signing_pk,
 		.device_id = r->st.device_id,
-		/* While up only a newer config is taken; while down (suspended, expired) the
-		 * current one may come again, never an older one. */
-		.min_version = r->cur && !r->refreshing ? r->version + 1 : r->version,
+		.min_version = verify_min_config_version(r->cur != NULL, r->refreshing, r->version,
+							 r->denied_version),
 		.now = time(NULL),
 	};
 	enum verify_result vr = verify_envelope(env, &vp, &cfg);
@@ -221,6 +226,58 @@ static bool runner_wants_refresh(const struct runner *r)
 	return time(NULL) >= r->cur->issued_at + life * 6 / 10;
 }
 
+/* Act on a verified suspension or revocation: the tunnel goes down, keys stay, and no
+ * config at or below its version is taken again (verify_min_config_version). */
+static void runner_deny(struct runner *r, const struct agent_state_change *c)
+{
+	bool revoked = c->state == AGENT_DEVICE_REVOKED;
+
+	r->failures = 0;
+	r->denied_version = c->version;
+	runner_teardown(r);
+	snprintf(r->last_error, sizeof(r->last_error), "device %s by the controller (version %" PRIu64 ")",
+		 revoked ? "revoked" : "suspended", c->version);
+	runner_set_state(r, revoked ? RUN_REVOKED : RUN_SUSPENDED,
+			 revoked ? "device_revoked" : "device_suspended");
+	if (revoked)
+		runner_schedule(r, r->revoked_ms);
+	else
+		runner_schedule(r, fetch_backoff_ms(r->suspended_polls++, 1000, r->suspend_max_ms));
+}
+
+/*
+ * 401/403/404/410. Only an answer carrying a signed_state that verifies (verify.h) takes
+ * the tunnel down: anyone on the path (a proxy, a fake controller behind --insecure-http)
+ * can send a status code, so an unsigned one is handled like an unreachable controller.
+ */
+static void runner_on_denied(struct runner *r, long status, const json_t *reply)
+{
+	struct agent_state_change c;
+	struct verify_params vp = { .signing_pk = r->st.signing_pk, .device_id = r->st.device_id,
+				    .min_version = r->version + 1, .now = time(NULL) };
+	const json_t *env = json_object_get(json_object_get(reply, "error"), "signed_state");
+	enum verify_result vr = env ? verify_state_change(env, &vp, &c) : VERIFY_MALFORMED;
+	char what[160];
+	int ret;
+
+	if (vr != VERIFY_OK) {
+		log_warn("event=unverified_denial status=%ld code=%s reason=%s applied_version=%" PRIu64
+			 " action=keep_running",
+			 status, fetch_error_code(reply), env ? verify_result_name(vr) : "unsigned",
+			 r->version);
+		snprintf(what, sizeof(what), "unverified HTTP %ld %s (%s): treated as unreachable",
+			 status, fetch_error_code(reply), env ? verify_result_name(vr) : "unsigned");
+		runner_fail(r, what);
+		return;
+	}
+	log_info("event=verified_denial state=%s version=%" PRIu64,
+		 c.state == AGENT_DEVICE_REVOKED ? "revoked" : "suspended", c.version);
+	ret = state_denial_save(r->st.dir, env);
+	if (ret < 0)
+		log_warn("event=denial_persist_failed error=\"%s\"", strerror(-ret));
+	runner_deny(r, &c);
+}
+
 static void runner_on_answer(struct runner *r, long status, const json_t *reply, int err,
 			     long retry_after_s)
 {
@@ -233,28 +290,18 @@ static void runner_on_answer(struct runner *r, long status, const json_t *reply,
 		return;
 	}
 	r->last_contact = time(NULL);
+	if (r->failures) {
+		/* Back on the controller after failed polls: say so, and let `status` show it. */
+		log_info("event=poll_resumed after_failures=%u", r->failures);
+		runner_save_status(r);
+	}
 	if (status == 200) {
 		runner_on_config(r, reply);
 	} else if (status == 304) {
 		r->failures = 0;
 		runner_schedule(r, 0);
-	} else if (status == 403 && strcmp(code, "device_suspended") == 0) {
-		long d = fetch_backoff_ms(r->suspended_polls++, 1000, r->suspend_max_ms);
-
-		r->failures = 0;
-		runner_teardown(r);
-		snprintf(r->last_error, sizeof(r->last_error), "device suspended by the controller");
-		runner_set_state(r, RUN_SUSPENDED, "device_suspended");
-		runner_schedule(r, d);
-	} else if ((status == 401 || status == 403 || status == 404 || status == 410) && code[0]) {
-		/* Only the controller's own error body counts: a 404 page from a proxy in the
-		 * way must not take the tunnel down. */
-		r->failures = 0;
-		runner_teardown(r);
-		snprintf(r->last_error, sizeof(r->last_error), "device revoked (HTTP %ld %s)", status,
-			 code);
-		runner_set_state(r, RUN_REVOKED, code[0] ? code : "unauthorized");
-		runner_schedule(r, r->revoked_ms);
+	} else if (status == 401 || status == 403 || status == 404 || status == 410) {
+		runner_on_denied(r, status, reply);
 	} else {
 		snprintf(what, sizeof(what), "HTTP %ld %s", status, code);
 		runner_fail(r, what);
@@ -364,118 +411,138 @@ static void runner_maybe_rotate(struct runner *r)
 	}
 }
 
-static int runner_start_tunnel(struct runner *r)
+/* A suspension or revocation verified before a restart still holds. */
+static void runner_load_denial(struct runner *r)
 {
-	json_t *env = NULL;
-	struct agent_config *cfg = NULL;
 	struct verify_params vp = { .signing_pk = r->st.signing_pk, .device_id = r->st.device_id,
 				    .min_version = 0, .now = time(NULL) };
+	struct agent_state_change c;
+	json_t *env = NULL;
+
+	if (state_denial_load(r->st.dir, &env) < 0)
+		return;
+	if (verify_state_change(env, &vp, &c) == VERIFY_OK) {
+		r->denied_version = c.version;
+		r->state = c.state == AGENT_DEVICE_REVOKED ? RUN_REVOKED : RUN_SUSPENDED;
+		log_info("event=last_denial state=%s version=%" PRIu64, run_state_names[r->state],
+			 c.version);
+	}
+	json_decref(env);
+}
+
+/* The last good config brings the tunnel back while the controller is away, unless a
+ * verified suspension or revocation came after it. */
+static void runner_load_last_config(struct runner *r)
+{
+	struct verify_params vp = {
+		.signing_pk = r->st.signing_pk, .device_id = r->st.device_id,
+		.min_version = verify_min_config_version(false, false, 0, r->denied_version),
+		.now = time(NULL),
+	};
+	struct agent_config *cfg = NULL;
 	enum verify_result vr;
+	json_t *env = NULL;
+
+	if (state_config_load(r->st.dir, &env) < 0)
+		return;
+	vr = verify_envelope(env, &vp, &cfg);
+	if (vr == VERIFY_OK) {
+		log_info("event=last_good_config version=%" PRIu64, cfg->version);
+		runner_accept(r, cfg, NULL);
+	} else {
+		log_warn("event=last_good_config_unusable reason=%s", verify_result_name(vr));
+		if (vr == VERIFY_EXPIRED)
+			runner_set_state(r, RUN_EXPIRED, "expired");
+	}
+	json_decref(env);
+}
+
+static int runner_start_tunnel(struct runner *r)
+{
 	int ret;
 
 	ret = tunnel_create(&r->tun, r->ifname, r->priv);
 	if (ret < 0) {
-		agent_die_msg("cannot create interface %s: %s", r->ifname, strerror(-ret));
+		agent_errorf("cannot create interface %s: %s", r->ifname, strerror(-ret));
 		return ret;
 	}
 	/* The interface exists: from here on only CAP_NET_ADMIN is needed. */
 	ret = privdrop_keep_net_admin();
 	if (ret < 0) {
-		agent_die_msg("cannot drop privileges: %s", strerror(-ret));
+		agent_errorf("cannot drop privileges: %s", strerror(-ret));
 		return ret;
 	}
 	log_info("event=privileges_dropped kept=CAP_NET_ADMIN");
 	ret = tunnel_start(&r->tun, r->uapi_dir);
 	if (ret < 0) {
-		agent_die_msg("cannot start the data plane on %s: %s", r->ifname, strerror(-ret));
+		agent_errorf("cannot start the data plane on %s: %s", r->ifname, strerror(-ret));
 		return ret;
 	}
-	/* The last good config brings the tunnel back while the controller is away. */
-	if (state_config_load(r->st.dir, &env) == 0) {
-		vr = verify_envelope(env, &vp, &cfg);
-		if (vr == VERIFY_OK) {
-			log_info("event=last_good_config version=%" PRIu64, cfg->version);
-			runner_accept(r, cfg, NULL);
-		} else {
-			log_warn("event=last_good_config_unusable reason=%s", verify_result_name(vr));
-			if (vr == VERIFY_EXPIRED)
-				runner_set_state(r, RUN_EXPIRED, "expired");
-		}
-		json_decref(env);
-	}
+	runner_load_denial(r);
+	runner_load_last_config(r);
 	return 0;
 }
 
-static void usage_run(void)
-{
-	fprintf(stderr,
-		"usage: keyway-agent run [--state DIR] [--interface NAME] [--uapi-dir DIR]\n"
-		"                        [--wait S] [--backoff-max S] [--suspended-max S]\n"
-		"                        [--rotate-days N] [--log-level LEVEL]\n");
-}
+static const char usage_run[] =
+	"usage: keyway-agent run [--state DIR] [--interface NAME] [--uapi-dir DIR]\n"
+	"                        [--wait S] [--backoff-max S] [--suspended-max S]\n"
+	"                        [--rotate-days N] [--log-level LEVEL]\n"
+	"                        [--metrics-listen ADDR:PORT]  (Prometheus, e.g. 127.0.0.1:9586)\n";
 
-int cmd_run(int argc, char **argv)
+/* Defaults, then the options. CLI_CONTINUE or the exit status. */
+static int run_parse(int argc, char **argv, struct runner *r)
 {
-	static const struct option opts[] = {
-		{ "state", required_argument, NULL, 'd' },
-		{ "interface", required_argument, NULL, 'i' },
-		{ "uapi-dir", required_argument, NULL, 'U' },
-		{ "wait", required_argument, NULL, 'w' },
-		{ "backoff-max", required_argument, NULL, 'b' },
-		{ "suspended-max", required_argument, NULL, 'S' },
-		{ "rotate-days", required_argument, NULL, 'R' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	const char *ifname = NULL, *level = NULL;
+	long wait_s = 55, backoff_max_s = 60, suspend_max_s = 30;
+	const struct cli_opt opts[] = {
+		{ "interface", CLI_STRING, &ifname, 0, 0, 0 },
+		{ "uapi-dir", CLI_STRING, &r->uapi_dir, 0, 0, 0 },
+		{ "wait", CLI_LONG, &wait_s, 0, 1, 60 },
+		{ "backoff-max", CLI_LONG, &backoff_max_s, 0, 1, 86400 },
+		{ "suspended-max", CLI_LONG, &suspend_max_s, 0, 1, 30 },
+		{ "rotate-days", CLI_LONG, &r->rotate_days, 0, 0, 3650 },
+		{ "log-level", CLI_STRING, &level, 0, 0, 0 },
+		{ "metrics-listen", CLI_STRING, &r->metrics_listen, 0, 0, 0 },
 	};
-	struct runner *r;
-	struct fetch_poll *poll = NULL;
-	sigset_t mask;
-	int c, sfd = -1, ret, rc = 1;
-	bool stop = false;
+	int rc;
 
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return 1;
-	strcpy(r->st.dir, AGENT_STATE_DIR_DEFAULT);
-	strcpy(r->ifname, "keyway0");
-	r->wait_s = 55;
-	r->backoff_base_ms = 500;
-	r->backoff_max_ms = 60000;
-	r->suspend_max_ms = 30000;
-	r->revoked_ms = 300000;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': snprintf(r->st.dir, sizeof(r->st.dir), "%s", optarg); break;
-		case 'i':
-			if (strlen(optarg) >= sizeof(r->ifname)) {
-				agent_die_msg("interface name too long: %s", optarg);
-				goto out;
-			}
-			strcpy(r->ifname, optarg);
-			break;
-		case 'U': r->uapi_dir = optarg; break;
-		case 'w': r->wait_s = atoi(optarg); break;
-		case 'b': r->backoff_max_ms = atol(optarg) * 1000; break;
-		case 'S': r->suspend_max_ms = atol(optarg) * 1000; break;
-		case 'R': r->rotate_days = atol(optarg); break;
-		case 'l':
-			if (log_set_level_name(optarg) < 0) {
-				agent_die_msg("unknown log level %s", optarg);
-				goto out;
-			}
-			break;
-		default: usage_run(); rc = c == 'h' ? 0 : 2; goto out;
+	rc = cli_parse(argc, argv, usage_run, opts, sizeof(opts) / sizeof(opts[0]), r->st.dir);
+	if (rc != CLI_CONTINUE)
+		return rc;
+	if (ifname && strlen(ifname) >= sizeof(r->ifname)) {
+		agent_errorf("--interface: name too long: %s", ifname);
+		return 2;
+	}
+	strcpy(r->ifname, ifname ? ifname : "keyway0");
+	if (r->metrics_listen) {
+		struct sockaddr_storage ss;
+		bool v6;
+
+		if (metrics_listen_parse(r->metrics_listen, &ss, &v6) < 0) {
+			agent_errorf("--metrics-listen: '%s' is not a numeric ADDR:PORT or [V6ADDR]:PORT",
+				     r->metrics_listen);
+			return 2;
 		}
 	}
-	if (optind != argc || r->wait_s < 1 || r->wait_s > 60 || r->backoff_max_ms < 1000 ||
-	    r->suspend_max_ms < 1000 || r->suspend_max_ms > 30000) {
-		usage_run();
-		rc = 2;
-		goto out;
+	if (level && log_set_level_name(level) < 0) {
+		agent_errorf("--log-level: unknown log level %s", level);
+		return 2;
 	}
-	/* Block the signals before any thread exists so only the signalfd sees them. */
+	r->wait_s = (int)wait_s;
+	r->backoff_base_ms = 500;
+	r->backoff_max_ms = backoff_max_s * 1000;
+	r->suspend_max_ms = suspend_max_s * 1000;
+	r->revoked_ms = 300000;
+	return CLI_CONTINUE;
+}
+
+/* Signals arrive on a descriptor the loop waits on. Blocked before any thread exists
+ * (the data plane's), so only the signalfd sees them. */
+static int run_signalfd(void)
+{
+	sigset_t mask;
+	int sfd;
+
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -483,53 +550,44 @@ int cmd_run(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0) {
-		agent_die_msg("signalfd: %s", strerror(errno));
-		goto out;
-	}
-	ret = state_load(&r->st);
-	if (ret == 0)
-		ret = state_private_key_load(r->st.dir, "private.key", r->priv);
-	if (ret < 0) {
-		agent_die_msg("not enrolled (state in %s): %s; run `keyway-agent enroll` first",
-			      r->st.dir, strerror(-ret));
-		goto out;
-	}
-	r->fo = (struct fetch_opts){ .server = r->st.server, .ca_file = r->st.ca_file,
-				     .insecure_http = r->st.insecure_http };
-	if (fetch_poll_new(&poll) < 0 || runner_start_tunnel(r) < 0)
-		goto out;
-	log_info("event=started device_id=%s interface=%s server=%s version=%" PRIu64,
-		 r->st.device_id, r->ifname, r->st.server, r->version);
-	runner_save_status(r);
-	runner_schedule(r, 0);
+	if (sfd < 0)
+		agent_errorf("signalfd: %s", strerror(errno));
+	return sfd;
+}
+
+/* Start a poll when one is due and none is in flight. */
+static void runner_poll_start(struct runner *r, struct fetch_poll *poll)
+{
+	uint64_t after = r->cur ? r->version : 0;
+	int ret;
+
+	if (fetch_poll_busy(poll) || now_ms() < r->next_poll_ms)
+		return;
+	r->refreshing = runner_wants_refresh(r);
+	if (r->refreshing)
+		after = r->version - 1;
+	ret = fetch_poll_start(poll, &r->fo, r->st.device_id, r->st.device_token, after, r->wait_s);
+	if (ret < 0)
+		runner_fail(r, strerror(-ret));
+}
+
+/* The event loop, until SIGTERM or SIGINT. */
+static void runner_loop(struct runner *r, struct fetch_poll *poll, int sfd)
+{
+	bool stop = false;
 
 	while (!stop) {
 		struct signalfd_siginfo si;
 		bool sig_ready = false;
 		json_t *reply = NULL;
 		long status = 0;
-		int err = 0, timeout;
-		int64_t now = now_ms();
+		int err = 0, timeout, ret;
 
 		runner_check_expiry(r);
 		runner_maybe_rotate(r);
 		runner_maybe_nudge(r);
-		if (!fetch_poll_busy(poll) && now >= r->next_poll_ms) {
-			uint64_t after = r->cur ? r->version : 0;
-
-			r->refreshing = runner_wants_refresh(r);
-			if (r->refreshing)
-				after = r->version - 1;
-
-			ret = fetch_poll_start(poll, &r->fo, r->st.device_id, r->st.device_token, after,
-					       r->wait_s);
-			if (ret < 0) {
-				runner_fail(r, strerror(-ret));
-				continue;
-			}
-		}
-		timeout = fetch_poll_busy(poll) ? 1000 : (int)(r->next_poll_ms - now);
+		runner_poll_start(r, poll);
+		timeout = fetch_poll_busy(poll) ? 1000 : (int)(r->next_poll_ms - now_ms());
 		if (timeout > 250)
 			timeout = 250; /* wake up now and then: expiry, handshake nudges */
 		if (timeout < 0)
@@ -547,9 +605,61 @@ int cmd_run(int argc, char **argv)
 			}
 		}
 	}
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct runner *r;
+	struct fetch_poll *poll = NULL;
+	int sfd = -1, ret, rc;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return 1;
+	/* 1. Options. */
+	rc = run_parse(argc, argv, r);
+	if (rc != CLI_CONTINUE)
+		goto out;
+	rc = 1;
+	/* 2. Signals, before any thread. */
+	sfd = run_signalfd();
+	if (sfd < 0)
+		goto out;
+	/* 3. The enrollment. */
+	if (cli_state_load(&r->st) < 0)
+		goto out;
+	ret = state_private_key_load(r->st.dir, "private.key", r->priv);
+	if (ret < 0) {
+		agent_errorf("cannot use %s/private.key: %s", r->st.dir, strerror(-ret));
+		goto out;
+	}
+	r->fo = (struct fetch_opts){ .server = r->st.server, .ca_file = r->st.ca_file,
+				     .insecure_http = r->st.insecure_http };
+	/* 4. The tunnel, privileges dropped, the last good config. */
+	if (fetch_poll_new(&poll) < 0 || runner_start_tunnel(r) < 0)
+		goto out;
+	if (r->metrics_listen) {
+		ret = metrics_start(&r->metrics, r->metrics_listen, run_state_names,
+				    sizeof(run_state_names) / sizeof(run_state_names[0]),
+				    tunnel_metrics_peers, &r->tun);
+		if (ret < 0) {
+			agent_errorf("--metrics-listen %s: %s", r->metrics_listen,
+				     ret == -EINVAL ? "not a numeric ADDR:PORT or [V6]:PORT" : strerror(-ret));
+			goto out;
+		}
+		log_info("event=metrics_listening address=%s", r->metrics_listen);
+	}
+	log_info("event=started device_id=%s interface=%s server=%s version=%" PRIu64,
+		 r->st.device_id, r->ifname, r->st.server, r->version);
+	runner_save_status(r);
+	runner_schedule(r, 0);
+	/* 5. Follow the controller until told to stop. */
+	runner_loop(r, poll, sfd);
 	rc = 0;
 out:
 	fetch_poll_free(poll);
+	metrics_stop(r->metrics); /* before the device goes: it reads the device's peers */
+	r->metrics = NULL;
 	if (r->tun.dev) {
 		runner_teardown(r);
 		tunnel_close(&r->tun);

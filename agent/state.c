@@ -6,9 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fileutil.h"
+#include "log.h"
 
 #define STATE_FILE_MAX (1024 * 1024)
 
@@ -38,12 +41,48 @@ int state_path(char out[PATH_MAX], const char *dir, const char *name)
 	return 0;
 }
 
+int state_dir_secure(const char *dir)
+{
+	struct stat sb;
+	int fd, ret = 0;
+
+	/* O_NOFOLLOW: a symlink put in place of the directory is refused, not followed. */
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ELOOP ? -ENOTDIR : -errno;
+	if (fstat(fd, &sb) < 0) {
+		ret = -errno;
+	} else if (sb.st_uid != geteuid()) {
+		/* Someone else could swap the files under us: refuse, do not take it over. */
+		log_error("event=state_dir_refused dir=\"%s\" owner=%u want=%u", dir,
+			  (unsigned)sb.st_uid, (unsigned)geteuid());
+		ret = -EPERM;
+	} else if (sb.st_mode & 077) {
+		if (fchmod(fd, 0700) < 0) {
+			ret = -errno;
+		} else {
+			log_warn("event=state_dir_tightened dir=\"%s\" mode_was=%04o mode=0700", dir,
+				 (unsigned)(sb.st_mode & 07777));
+		}
+	}
+	close(fd);
+	return ret;
+}
+
+/* Create dir (0700) if missing, then hold it to state_dir_secure's rules. */
+static int state_dir_prepare(const char *dir)
+{
+	int ret = dir_ensure(dir, 0700);
+
+	return ret < 0 ? ret : state_dir_secure(dir);
+}
+
 int state_private_key_save(const char *dir, const char *name, const uint8_t key[KW_KEY_LEN])
 {
 	char path[PATH_MAX], b64[KW_KEY_B64_LEN + 2];
 	int ret;
 
-	ret = dir_ensure(dir, 0700);
+	ret = state_dir_prepare(dir);
 	if (ret < 0)
 		return ret;
 	ret = state_path(path, dir, name);
@@ -68,7 +107,7 @@ static int read_secret(const char *dir, const char *name, char **out, size_t *le
 		return ret;
 	if (stat(path, &sb) < 0)
 		return -errno;
-	if (sb.st_mode & 077)
+	if ((sb.st_mode & 077) || sb.st_uid != geteuid())
 		return -EPERM;
 	return file_read_all(path, 4096, out, len);
 }
@@ -104,7 +143,7 @@ int state_save(const struct agent_state *st)
 	char *text = NULL;
 	int ret;
 
-	ret = dir_ensure(st->dir, 0700);
+	ret = state_dir_prepare(st->dir);
 	if (ret < 0)
 		return ret;
 	key_to_base64(pk_b64, st->signing_pk);
@@ -151,6 +190,11 @@ int state_load(struct agent_state *st)
 	int ret;
 
 	ret = state_path(path, st->dir, "state.json");
+	if (ret < 0)
+		return ret;
+	if (access(path, F_OK) < 0)
+		return -errno; /* not enrolled: nothing to hold to the rules yet */
+	ret = state_dir_secure(st->dir);
 	if (ret < 0)
 		return ret;
 	ret = file_read_all(path, STATE_FILE_MAX, &text, &len);
@@ -258,4 +302,14 @@ int state_status_save(const char *dir, const json_t *status)
 int state_status_load(const char *dir, json_t **status)
 {
 	return load_json(dir, "status.json", status);
+}
+
+int state_denial_save(const char *dir, const json_t *envelope)
+{
+	return save_json(dir, "denied.json", envelope);
+}
+
+int state_denial_load(const char *dir, json_t **envelope)
+{
+	return load_json(dir, "denied.json", envelope);
 }

@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,12 +13,13 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "cli.h"
 #include "envelope.h"
 #include "state.h"
 #include "verify.h"
 
 /* Ask the running device over its UAPI socket, as `wg show` does. */
-int uapi_get(const char *dir, const char *ifname, char **out)
+int agent_uapi_get(const char *dir, const char *ifname, char **out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char *buf = NULL;
@@ -165,37 +165,22 @@ static void print_human(const json_t *s)
 
 int cmd_status(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "state", required_argument, NULL, 'd' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	static const char usage[] = "usage: keyway-agent status [--state DIR] [--json]\n";
 	struct agent_state st;
 	struct agent_config *cfg = NULL;
 	struct verify_params vp;
 	json_t *out = NULL, *env = NULL, *run = NULL;
 	char key_id[KW_KEY_ID_LEN + 1], *uapi = NULL;
 	bool as_json = false;
-	int c, ret;
+	const struct cli_opt opts[] = { { "json", CLI_FLAG, &as_json, 0, 0, 0 } };
+	int ret;
 
 	memset(&st, 0, sizeof(st));
-	strcpy(st.dir, AGENT_STATE_DIR_DEFAULT);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': snprintf(st.dir, sizeof(st.dir), "%s", optarg); break;
-		case 'j': as_json = true; break;
-		default:
-			fprintf(stderr, "usage: keyway-agent status [--state DIR] [--json]\n");
-			return c == 'h' ? 0 : 2;
-		}
-	}
-	ret = state_load(&st);
-	if (ret < 0) {
-		agent_die_msg("not enrolled (state in %s): %s", st.dir, strerror(-ret));
+	ret = cli_parse(argc, argv, usage, opts, 1, st.dir);
+	if (ret != CLI_CONTINUE)
+		return ret;
+	if (cli_state_load(&st) < 0)
 		return 1;
-	}
 	envelope_key_id(key_id, st.signing_pk);
 	out = json_pack("{s:s, s:s, s:s, s:s, s:[]}", "device_id", st.device_id, "hostname",
 			st.hostname, "server", st.server, "key_id", key_id, "peers");
@@ -221,7 +206,7 @@ int cmd_status(int argc, char **argv)
 			const char *dir = json_string_value(json_object_get(run, "uapi_dir"));
 			const char *ifn = json_string_value(json_object_get(run, "interface"));
 
-			if (dir && ifn && uapi_get(dir, ifn, &uapi) == 0) {
+			if (dir && ifn && agent_uapi_get(dir, ifn, &uapi) == 0) {
 				json_object_set_new(out, "peers", uapi_peers(uapi));
 				free(uapi);
 			}

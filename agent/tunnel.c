@@ -1,5 +1,6 @@
 #include "config.h"
 #include "tunnel.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -221,4 +222,36 @@ void tunnel_close(struct tunnel *t)
 	wg_device_free(t->dev);
 	t->dev = NULL;
 	t->up = false;
+}
+
+int tunnel_metrics_peers(void *ctx, struct metrics_peer **out, size_t *n)
+{
+	struct tunnel *t = ctx;
+	struct wg_peer_stats *st = NULL;
+	struct metrics_peer *mp;
+	size_t i, cnt = 0;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	if (!t->dev)
+		return 0;
+	ret = wg_device_peer_stats(t->dev, &st, &cnt);
+	if (ret < 0)
+		return ret;
+	mp = calloc(cnt + 1, sizeof(*mp));
+	if (!mp) {
+		free(st);
+		return -ENOMEM;
+	}
+	for (i = 0; i < cnt; i++) {
+		memcpy(mp[i].public_key, st[i].public_key, KW_KEY_LEN);
+		mp[i].last_handshake = st[i].last_handshake_sec;
+		mp[i].rx_bytes = st[i].rx_bytes;
+		mp[i].tx_bytes = st[i].tx_bytes;
+	}
+	free(st);
+	*out = mp;
+	*n = cnt;
+	return 0;
 }

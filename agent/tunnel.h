@@ -41,6 +41,11 @@ int tunnel_nudge(struct tunnel *t, const struct agent_config *cfg);
 /* Stop the device and remove the interface. */
 void tunnel_close(struct tunnel *t);
 
+struct metrics_peer;
+/* metrics_peers_fn (metrics.h) over the data plane's peer statistics; ctx is the
+ * struct tunnel. Thread-safe: the metrics listener calls it from its thread. */
+int tunnel_metrics_peers(void *ctx, struct metrics_peer **out, size_t *n);
+
 /* "host:port" or "[v6]:port" to a socket address (may resolve a name). */
 int tunnel_parse_endpoint(const char *text, struct sockaddr_storage *out);
 

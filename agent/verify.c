@@ -87,6 +87,14 @@ static int parse_peer(const json_t *jp, struct agent_peer *p)
 	} else if (ka && !json_is_null(ka)) {
 		return -EINVAL;
 	}
+	/* Optional, for display: a peer's device id and username (a gateway's config). */
+	if (id_to_text(json_object_get(jp, "device_id"), p->device_id, sizeof(p->device_id)) < 0)
+		p->device_id[0] = '\0';
+	if (json_is_string(json_object_get(jp, "username"))) {
+		p->username = strdup(json_string_value(json_object_get(jp, "username")));
+		if (!p->username)
+			return -ENOMEM;
+	}
 	allowed = json_object_get(jp, "allowed_ips");
 	if (!json_is_array(allowed) || json_array_size(allowed) > AGENT_MAX_ALLOWED)
 		return -EINVAL;
@@ -176,8 +184,10 @@ void agent_config_free(struct agent_config *cfg)
 
 	if (!cfg)
 		return;
-	for (i = 0; i < cfg->n_peers; i++)
+	for (i = 0; i < cfg->n_peers; i++) {
 		free(cfg->peers[i].allowed);
+		free(cfg->peers[i].username);
+	}
 	free(cfg->peers);
 	free(cfg);
 }
@@ -243,4 +253,54 @@ enum verify_result verify_envelope(const json_t *envelope, const struct verify_p
 	else
 		agent_config_free(cfg);
 	return r;
+}
+
+enum verify_result verify_state_change(const json_t *envelope, const struct verify_params *p,
+				       struct agent_state_change *out)
+{
+	char id[64];
+	json_t *payload = NULL;
+	const json_t *v;
+	const char *state;
+	enum verify_result r = VERIFY_MALFORMED;
+	int ret;
+
+	ret = envelope_verify(envelope, p->signing_pk, &payload);
+	if (ret == -EKEYREJECTED)
+		return VERIFY_FOREIGN_KEY;
+	if (ret == -EBADMSG)
+		return VERIFY_BAD_SIGNATURE;
+	if (ret < 0)
+		return VERIFY_MALFORMED;
+	state = json_string_value(json_object_get(payload, "state"));
+	v = json_object_get(payload, "version");
+	if (!state || !json_is_integer(v) || json_integer_value(v) < 0 ||
+	    id_to_text(json_object_get(payload, "device_id"), id, sizeof(id)) < 0)
+		goto out;
+	if (strcmp(state, "suspended") == 0)
+		out->state = AGENT_DEVICE_SUSPENDED;
+	else if (strcmp(state, "revoked") == 0)
+		out->state = AGENT_DEVICE_REVOKED;
+	else
+		goto out;
+	out->version = (uint64_t)json_integer_value(v);
+	if (strcmp(id, p->device_id) != 0)
+		r = VERIFY_WRONG_DEVICE;
+	else if (out->version < p->min_version)
+		r = VERIFY_ROLLBACK;
+	else
+		r = VERIFY_OK;
+out:
+	json_decref(payload);
+	return r;
+}
+
+uint64_t verify_min_config_version(bool up, bool refreshing, uint64_t version,
+				   uint64_t denied_version)
+{
+	uint64_t min = up && !refreshing ? version + 1 : version;
+
+	if (denied_version > 0 && min <= denied_version)
+		min = denied_version + 1;
+	return min;
 }

@@ -29,6 +29,10 @@ struct agent_peer {
 	uint16_t persistent_keepalive;
 	size_t n_allowed;
 	struct kw_cidr *allowed; /* owned */
+	/* Who the peer is, when the controller says so (a gateway's peers): labels for the
+	 * metrics only, never used to configure anything. "" / NULL when not given. */
+	char device_id[24];
+	char *username; /* owned */
 };
 
 struct agent_config {
@@ -80,5 +84,56 @@ const struct agent_peer *agent_config_find_peer(const struct agent_config *cfg,
 						 const uint8_t key[KW_KEY_LEN]);
 /* True when two peers would be configured identically. */
 bool agent_peer_equal(const struct agent_peer *a, const struct agent_peer *b);
+
+/*
+ * A signed suspension or revocation. The controller's 403 device_suspended and 401
+ * device_revoked answers carry the same envelope as a config (same key,
+ * common/envelope.h) inside their error object, as "signed_state" (the error object
+ * keeps its shape, so clients that read only code and message are unaffected):
+ *
+ *   {"error": {"code": "device_suspended", "message": "…",
+ *              "signed_state": {"payload": "<base64>", "signature": "<base64>",
+ *                               "key_id": "<16 hex>"}}}
+ *
+ * whose payload is exactly one JSON object with these three members (others ignored):
+ *
+ *   {"device_id": 42, "state": "suspended", "version": 17}
+ *
+ *   device_id  the device, as in its configs (integer; a string is accepted too)
+ *   state      "suspended" or "revoked"
+ *   version    an integer from the same sequence as the device's config versions and
+ *              above every config version the device was sent before the change; the
+ *              config sent after a restore carries a version above it.
+ *
+ * The agent acts on one only when it verifies against the pinned key, names this device
+ * and carries a version above the last config version it accepted. Anything else (no
+ * signed_state, a forged or foreign signature, another device, an old version) counts as
+ * "controller unreachable": the tunnel stays as it is and the agent asks again.
+ */
+enum agent_device_state {
+	AGENT_DEVICE_SUSPENDED,
+	AGENT_DEVICE_REVOKED,
+};
+
+struct agent_state_change {
+	enum agent_device_state state;
+	uint64_t version;
+};
+
+/* Verify the "signed_state" envelope of a 401/403 answer; p->min_version is the lowest
+ * version taken (last accepted config version + 1). On VERIFY_OK *out is filled. */
+enum verify_result verify_state_change(const json_t *envelope, const struct verify_params *p,
+				       struct agent_state_change *out);
+
+/*
+ * The lowest version a config may carry to be taken:
+ *  - while the tunnel is up: above the running version, or the running version again
+ *    when asking for a fresh expiry (refreshing);
+ *  - while it is down: the last version again (expired, then renewed), never an older one;
+ *  - and always above the version of a verified suspension or revocation, so a replayed
+ *    config that is still within its lifetime cannot bring the tunnel back.
+ */
+uint64_t verify_min_config_version(bool up, bool refreshing, uint64_t version,
+				   uint64_t denied_version);
 
 #endif

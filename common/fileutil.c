@@ -85,11 +85,46 @@ fail:
 	return ret;
 }
 
-int file_read_all(const char *path, size_t max, char **out, size_t *out_len)
+int file_read_fd(int fd, size_t max, char **out, size_t *out_len)
 {
 	struct stat st;
 	char *buf = NULL;
 	size_t got = 0;
+	int ret;
+
+	*out = NULL;
+	if (out_len)
+		*out_len = 0;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((size_t)st.st_size > max)
+		return -EFBIG;
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return -ENOMEM;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			free(buf);
+			return ret;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	if (out_len)
+		*out_len = got;
+	return 0;
+}
+
+int file_read_all(const char *path, size_t max, char **out, size_t *out_len)
+{
 	int fd, ret;
 
 	*out = NULL;
@@ -98,40 +133,7 @@ int file_read_all(const char *path, size_t max, char **out, size_t *out_len)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	if ((size_t)st.st_size > max) {
-		ret = -EFBIG;
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	*out = buf;
-	buf = NULL;
-	if (out_len)
-		*out_len = got;
-	ret = 0;
-out:
-	free(buf);
+	ret = file_read_fd(fd, max, out, out_len);
 	close(fd);
 	return ret;
 }

@@ -17,6 +17,8 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
  * free with free(), or sodium_memzero first for secrets). -EFBIG when larger.
  */
 int file_read_all(const char *path, size_t max, char **out, size_t *out_len);
+/* The same for an open file descriptor (left open), from its current offset. */
+int file_read_fd(int fd, size_t max, char **out, size_t *out_len);
 
 /* Create a directory (and parents) with mode if missing. 0 or a negative errno. */
 int dir_ensure(const char *path, mode_t mode);

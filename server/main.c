@@ -14,20 +14,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "admin_cli.h"
-#include "api.h"
-#include "conf.h"
-#include "conf_diff.h"
+#include "api/api.h"
+#include "core/admin_cli.h"
+#include "core/conf.h"
+#include "core/conf_diff.h"
 #include "fileutil.h"
-#include "housekeeping.h"
-#include "http.h"
-#include "ldap_module.h"
+#include "core/housekeeping.h"
+#include "http/http.h"
+#include "directory/directory.h"
 #include "log.h"
-#include "longpoll.h"
-#include "reload.h"
-#include "signer.h"
-#include "store.h"
-#include "wgconf.h"
+#include "http/longpoll.h"
+#include "http/router.h"
+#include "core/reload.h"
+#include "core/signer.h"
+#include "store/store.h"
+#include "core/wgconf.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/keyway/keywayd.conf"
 
@@ -50,7 +51,7 @@ static int run(struct kw_conf *conf, const char *config_path)
 	char path[PATH_MAX];
 	sigset_t sigs;
 	int ret, sig = 0, code = 1;
-	bool ldap_inited = false;
+	bool dir_inited = false;
 
 	reload_init(&reload, conf);
 	/* Signals are taken by sigwait() below: block them before any thread starts. */
@@ -83,14 +84,16 @@ static int run(struct kw_conf *conf, const char *config_path)
 		goto out;
 	}
 	store_set_change_cb(srv.store, longpoll_on_change, srv.longpoll);
-	ret = ldap_module_init(&srv, config_path);
+	if (routes_register(api_v1_routes, api_v1_nroutes) < 0)
+		goto out;
+	ret = directory_init(&srv, config_path);
 	if (ret < 0)
 		goto out;
-	ldap_inited = true;
+	dir_inited = true;
 	ret = http_start(&srv, &http);
 	if (ret < 0)
 		goto out;
-	ret = ldap_module_start(&srv);
+	ret = directory_start(&srv);
 	if (ret < 0)
 		goto out;
 	log_info("keywayd started version=%s key_id=%s state_dir=%s", PACKAGE_VERSION, srv.signer->key_id,
@@ -120,8 +123,8 @@ static int run(struct kw_conf *conf, const char *config_path)
 	log_info("keywayd stopping signal=%d", sig);
 	code = 0;
 out:
-	if (ldap_inited)
-		ldap_module_stop(&srv);
+	if (dir_inited)
+		directory_stop(&srv);
 	store_set_change_cb(srv.store, NULL, NULL);
 	longpoll_shutdown(srv.longpoll);
 	http_stop(http);

@@ -27,11 +27,65 @@ KEYWAYD = os.path.join(BUILD, "server", "keywayd")
 
 
 def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now (the shell tests' kw_free_port
+    runs this too)."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+# What every test's keywayd.conf holds unless the test says otherwise.
+CONF_DEFAULTS = {"network": {"cidr": "10.77.0.0/16"}, "log": {"level": "info"}}
+
+
+def ldap_conf_from_env(env=os.environ):
+    """The [ldap] keys of the test slapd, from the KWL_LDAP_* variables slapd.sh exports."""
+    keys = {"uri": "KWL_LDAP_URI", "bind_dn": "KWL_LDAP_BINDDN", "bind_password_file": "KWL_LDAP_BINDPW_FILE",
+            "user_base": "KWL_LDAP_USER_BASE", "vpn_group": "KWL_LDAP_VPN_GROUP",
+            "admin_group": "KWL_LDAP_ADMIN_GROUP"}
+    return {k: env[v] for k, v in keys.items() if env.get(v)}
+
+
+def keywayd_conf_text(listen, state_dir, sections=(), rest=""):
+    """keywayd.conf as text: [server] (listen, state_dir), then [network], [log] and any other
+    section, each over CONF_DEFAULTS; sections is a list of (section, {key: value}); a value of
+    None drops a default key. rest is appended as it is (raw lines, for odd cases)."""
+    merged = {"server": {"listen": listen, "state_dir": state_dir}}
+    for name, keys in CONF_DEFAULTS.items():
+        merged[name] = dict(keys)
+    for name, keys in sections:
+        merged.setdefault(name, {}).update(keys)
+    out = []
+    for name, keys in merged.items():
+        out.append("[%s]\n" % name)
+        out.extend("%s = %s\n" % (k, v) for k, v in keys.items() if v is not None)
+    return "".join(out) + rest
+
+
+def keywayd_conf_main(argv):
+    """kwtest.py keywayd-conf FILE LISTEN STATE_DIR [--ldap] [section.key=value ...] [+LINE]:
+    writes FILE (and creates STATE_DIR); --ldap adds the test slapd's [ldap] keys from the
+    environment; +LINE appends LINE as it is, at the end."""
+    path, listen, state = argv[:3]
+    sections = []
+    raw = ""
+    for arg in argv[3:]:
+        if arg.startswith("+"):
+            raw += arg[1:] + "\n"
+            continue
+        if arg == "--ldap":
+            sections.append(("ldap", ldap_conf_from_env()))
+            continue
+        key, _, value = arg.partition("=")
+        section, _, name = key.partition(".")
+        if not section or not name or "=" not in arg:
+            raise SystemExit("kwtest.py keywayd-conf: not section.key=value: %r" % arg)
+        sections.append((section, {name: value if value != "" else None}))
+    os.makedirs(state, exist_ok=True)
+    with open(path, "w") as f:
+        f.write(keywayd_conf_text(listen, state, sections, raw))
 
 
 def wg_pub():
@@ -73,11 +127,14 @@ class Keywayd:
         self.log = open(self.logpath, "ab")
 
     def write_server_conf(self, rest, threads=4):
-        """keywayd.conf: the [server] section (listen, state_dir, threads, TLS), then rest."""
-        tls = "tls_cert = %s\ntls_key = %s\n" % tuple(self.tls[:2]) if self.tls else ""
+        """keywayd.conf: the [server] section (listen, state_dir, threads, TLS), then rest (raw
+        sections: the tests that call this check exact file:line errors and section order)."""
+        server = {"threads": threads}
+        if self.tls:
+            server.update(tls_cert=self.tls[0], tls_key=self.tls[1])
+        text = keywayd_conf_text("127.0.0.1:%d" % self.port, self.state, [("server", server)])
         with open(self.conf, "w") as f:
-            f.write("[server]\nlisten = 127.0.0.1:%d\nstate_dir = %s\nthreads = %d\n%s%s"
-                    % (self.port, self.state, threads, tls, rest))
+            f.write(text.split("[network]")[0] + rest)
 
     def start(self):
         self.proc = subprocess.Popen([KEYWAYD, "-c", self.conf, "--foreground"], stdout=self.log,
@@ -185,3 +242,13 @@ def main(test, prefix, report, skip=None):
         if not os.environ.get("KW_KEEP_TMP"):
             shutil.rmtree(tmp, ignore_errors=True)
     return report.summary()
+
+
+if __name__ == "__main__":
+    import sys
+    if sys.argv[1:2] == ["free-port"]:
+        print(free_port())
+    elif sys.argv[1:2] == ["keywayd-conf"] and len(sys.argv) >= 5:
+        keywayd_conf_main(sys.argv[2:])
+    else:
+        raise SystemExit("usage: kwtest.py free-port | keywayd-conf FILE LISTEN STATE_DIR [--ldap] [section.key=value ...]")

@@ -16,8 +16,17 @@ kw_spawn() { # kw_spawn CMD... ; remembers the pid in $!
 	KW_PIDS="$KW_PIDS $!"
 }
 
+KW_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
 kw_free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+	python3 "$KW_LIB_DIR/kwtest.py" free-port
+}
+
+# kw_keywayd_conf FILE LISTEN STATE_DIR [--ldap] [section.key=value ...] [+LINE]: the one writer
+# of keywayd.conf for the tests (kwtest.py keywayd_conf_text); "section.key=" drops a default,
+# +LINE is appended as it is.
+kw_keywayd_conf() {
+	python3 "$KW_LIB_DIR/kwtest.py" keywayd-conf "$@"
 }
 
 kw_wait_port() { # kw_wait_port HOST PORT [TIMEOUT_S]

@@ -12,9 +12,9 @@
 
 #include "key.h"
 #include "server_fixture.h"
-#include "signer.h"
-#include "token.h"
-#include "wgconf.h"
+#include "core/signer.h"
+#include "core/token.h"
+#include "core/wgconf.h"
 
 void fixture_up(struct fixture *f, const char *cidr, int64_t quarantine)
 {

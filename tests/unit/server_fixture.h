@@ -2,9 +2,9 @@
 #ifndef KW_SERVER_FIXTURE_H
 #define KW_SERVER_FIXTURE_H
 
-#include "api.h"
-#include "conf.h"
-#include "store.h"
+#include "api/api.h"
+#include "core/conf.h"
+#include "store/store.h"
 
 struct fixture {
 	char dir[64];

@@ -65,23 +65,36 @@ START_TEST(test_backoff)
 }
 END_TEST
 
+/* --pin takes the full public key or its 256-bit fingerprint; the 64-bit key id, which
+ * a second key could be ground to match, is refused with its own error. */
 START_TEST(test_pin)
 {
-	uint8_t pk[KW_KEY_LEN], other[KW_KEY_LEN];
-	char b64[KW_KEY_B64_LEN + 1], id[KW_KEY_ID_LEN + 1], upper[KW_KEY_ID_LEN + 1];
+	uint8_t pk[KW_KEY_LEN], other[KW_KEY_LEN], h[32];
+	char b64[KW_KEY_B64_LEN + 1], id[KW_KEY_ID_LEN + 1], fp[ENROLL_FINGERPRINT_LEN + 1];
+	char upper[ENROLL_FINGERPRINT_LEN + 1], want[ENROLL_FINGERPRINT_LEN + 1];
 	size_t i;
 
 	randombytes_buf(pk, sizeof(pk));
 	randombytes_buf(other, sizeof(other));
 	key_to_base64(b64, pk);
 	envelope_key_id(id, pk);
-	for (i = 0; i <= KW_KEY_ID_LEN; i++)
-		upper[i] = (char)((id[i] >= 'a' && id[i] <= 'f') ? id[i] - 32 : id[i]);
+	enroll_key_fingerprint(fp, pk);
+	crypto_hash_sha256(h, pk, sizeof(pk));
+	sodium_bin2hex(want, sizeof(want), h, sizeof(h));
+	ck_assert_str_eq(fp, want);
+	ck_assert_int_eq(strncmp(fp, id, KW_KEY_ID_LEN), 0); /* the id is its prefix */
+	for (i = 0; i <= ENROLL_FINGERPRINT_LEN; i++)
+		upper[i] = (char)((fp[i] >= 'a' && fp[i] <= 'f') ? fp[i] - 32 : fp[i]);
 	ck_assert_int_eq(enroll_pin_match(b64, pk), 0);
-	ck_assert_int_eq(enroll_pin_match(id, pk), 0);
+	ck_assert_int_eq(enroll_pin_match(fp, pk), 0);
 	ck_assert_int_eq(enroll_pin_match(upper, pk), 0);
 	ck_assert_int_eq(enroll_pin_match(b64, other), -EKEYREJECTED);
-	ck_assert_int_eq(enroll_pin_match(id, other), -EKEYREJECTED);
+	ck_assert_int_eq(enroll_pin_match(fp, other), -EKEYREJECTED);
+	/* The short id no longer pins, even when it matches. */
+	ck_assert_int_eq(enroll_pin_match(id, pk), -EDOM);
+	ck_assert_ptr_nonnull(strstr(enroll_pin_error(-EDOM), "full public key"));
+	fp[ENROLL_FINGERPRINT_LEN - 1] = '\0';
+	ck_assert_int_eq(enroll_pin_match(fp, pk), -EINVAL);
 	ck_assert_int_eq(enroll_pin_match("xyz", pk), -EINVAL);
 	ck_assert_int_eq(enroll_pin_match("", pk), -EINVAL);
 	ck_assert_int_eq(enroll_pin_match("zzzzzzzzzzzzzzzz", pk), -EINVAL);

@@ -129,6 +129,87 @@ START_TEST(test_enrollment_roundtrip)
 }
 END_TEST
 
+static void fill_state(struct agent_state *st, const char *sub)
+{
+	memset(st, 0, sizeof(*st));
+	snprintf(st->dir, sizeof(st->dir), "%s/%s", dir, sub);
+	strcpy(st->server, "https://vpn.example.com");
+	strcpy(st->device_id, "42");
+	strcpy(st->device_token, "kwd_secret_token");
+	randombytes_buf(st->signing_pk, sizeof(st->signing_pk));
+}
+
+static mode_t dir_mode(const char *path)
+{
+	struct stat sb;
+
+	ck_assert_int_eq(lstat(path, &sb), 0);
+	return sb.st_mode & 07777;
+}
+
+/* A state directory made beforehand with 0755 (or one loosened later) is tightened to
+ * 0700 when the agent saves or loads; a symlink in its place is refused. */
+START_TEST(test_state_dir_tightened)
+{
+	struct agent_state st, back;
+	char link[PATH_MAX];
+
+	fill_state(&st, "loose");
+	ck_assert_int_eq(mkdir(st.dir, 0755), 0);
+	ck_assert_int_eq(chmod(st.dir, 0755), 0);
+	ck_assert_int_eq(state_save(&st), 0);
+	ck_assert_int_eq(dir_mode(st.dir), 0700);
+	ck_assert_int_eq(chmod(st.dir, 0777), 0);
+	memset(&back, 0, sizeof(back));
+	strcpy(back.dir, st.dir);
+	ck_assert_int_eq(state_load(&back), 0);
+	ck_assert_int_eq(dir_mode(st.dir), 0700);
+	ck_assert_int_eq(chmod(st.dir, 0750), 0);
+	{
+		uint8_t k[KW_KEY_LEN], pub[KW_KEY_LEN];
+
+		state_keypair_generate(k, pub);
+		ck_assert_int_eq(state_private_key_save(st.dir, "private.key", k), 0);
+	}
+	ck_assert_int_eq(dir_mode(st.dir), 0700);
+	state_clear(&back);
+
+	snprintf(link, sizeof(link), "%s/link", dir);
+	ck_assert_int_eq(symlink(st.dir, link), 0);
+	strcpy(back.dir, link);
+	ck_assert_int_eq(state_load(&back), -ENOTDIR);
+	ck_assert_int_eq(state_dir_secure(link), -ENOTDIR);
+	state_clear(&back);
+	state_clear(&st);
+}
+END_TEST
+
+/* A state directory, or a secret in it, owned by another user is refused (root only:
+ * it needs chown). */
+START_TEST(test_state_dir_foreign_owner)
+{
+	struct agent_state st, back;
+	char path[PATH_MAX];
+
+	if (geteuid() != 0)
+		return;
+	fill_state(&st, "foreign");
+	ck_assert_int_eq(state_save(&st), 0);
+	ck_assert_int_eq(chown(st.dir, 4242, 4242), 0);
+	memset(&back, 0, sizeof(back));
+	strcpy(back.dir, st.dir);
+	ck_assert_int_eq(state_load(&back), -EPERM);
+	ck_assert_int_eq(state_save(&st), -EPERM);
+	ck_assert_int_eq(chown(st.dir, 0, 0), 0);
+	ck_assert_int_eq(state_load(&back), 0);
+	ck_assert_int_eq(state_path(path, st.dir, "device.token"), 0);
+	ck_assert_int_eq(chown(path, 4242, 4242), 0);
+	ck_assert_int_eq(state_load(&back), -EPERM);
+	state_clear(&back);
+	state_clear(&st);
+}
+END_TEST
+
 START_TEST(test_config_persist)
 {
 	json_t *env = json_pack("{s:s, s:s, s:s}", "payload", "eyJ2IjoxfQ==", "signature", "AA==",
@@ -173,6 +254,8 @@ int main(void)
 	tcase_add_test(tc, test_private_key_malformed);
 	tcase_add_test(tc, test_enrollment_roundtrip);
 	tcase_add_test(tc, test_config_persist);
+	tcase_add_test(tc, test_state_dir_tightened);
+	tcase_add_test(tc, test_state_dir_foreign_owner);
 	suite_add_tcase(s, tc);
 	return check_run_suite(s);
 }

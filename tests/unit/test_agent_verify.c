@@ -247,6 +247,158 @@ START_TEST(test_result_names)
 }
 END_TEST
 
+/* The signed_state envelope of a suspension/revocation, as keywayd makes it. */
+static json_t *state_env(const uint8_t *s_, const uint8_t *p_, const char *device, const char *state,
+			 long version)
+{
+	char text[200];
+
+	snprintf(text, sizeof(text), "{\"device_id\":%s,\"state\":\"%s\",\"version\":%ld}", device,
+		 state, version);
+	return sign_with(s_, p_, text);
+}
+
+static enum verify_result check_state(const json_t *env, uint64_t last_config,
+				      struct agent_state_change *c)
+{
+	struct verify_params p = { .signing_pk = pk, .device_id = "7",
+				   .min_version = last_config + 1, .now = NOW };
+
+	return verify_state_change(env, &p, c);
+}
+
+/* Verified ones are acted on: suspended or revoked, with their version. */
+START_TEST(test_state_change_verified)
+{
+	struct agent_state_change c = { 0 };
+	json_t *env = state_env(sk, pk, "7", "suspended", 12);
+
+	ck_assert_int_eq(check_state(env, 11, &c), VERIFY_OK);
+	ck_assert_int_eq(c.state, AGENT_DEVICE_SUSPENDED);
+	ck_assert_uint_eq(c.version, 12);
+	json_decref(env);
+	env = state_env(sk, pk, "\"7\"", "revoked", 30);
+	ck_assert_int_eq(check_state(env, 11, &c), VERIFY_OK);
+	ck_assert_int_eq(c.state, AGENT_DEVICE_REVOKED);
+	ck_assert_uint_eq(c.version, 30);
+	json_decref(env);
+}
+END_TEST
+
+/* Forged, foreign, for another device, old, or not a state at all: ignored. */
+START_TEST(test_state_change_refused)
+{
+	struct agent_state_change c = { 0 };
+	json_t *env;
+	char *p;
+
+	env = state_env(other_sk, other_pk, "7", "suspended", 12); /* another controller's key */
+	ck_assert_int_eq(check_state(env, 11, &c), VERIFY_FOREIGN_KEY);
+	json_decref(env);
+	env = state_env(other_sk, other_pk, "7", "suspended", 12); /* same, claiming our key_id */
+	{
+		char id[KW_KEY_ID_LEN + 1];
+
+		envelope_key_id(id, pk);
+		json_object_set_new(env, "key_id", json_string(id));
+	}
+	ck_assert_int_eq(check_state(env, 11, &c), VERIFY_BAD_SIGNATURE);
+	json_decref(env);
+	env = state_env(sk, pk, "7", "suspended", 12); /* a byte of the payload flipped */
+	p = strdup(json_string_value(json_object_get(env, "payload")));
+	p[5] = p[5] == 'A' ? 'B' : 'A';
+	json_object_set_new(env, "payload", json_string(p));
+	free(p);
+	ck_assert_int_eq(check_state(env, 11, &c), VERIFY_BAD_SIGNATURE);
+	json_decref(env);
+	env = state_env(sk, pk, "8", "suspended", 12);
+	ck_assert_int_eq(check_state(env, 11, &c), VERIFY_WRONG_DEVICE);
+	json_decref(env);
+	/* Not above the last config: an old suspension replayed after a restore. */
+	env = state_env(sk, pk, "7", "suspended", 11);
+	ck_assert_int_eq(check_state(env, 11, &c), VERIFY_ROLLBACK);
+	ck_assert_int_eq(check_state(env, 10, &c), VERIFY_OK);
+	json_decref(env);
+	env = state_env(sk, pk, "7", "active", 12);
+	ck_assert_int_eq(check_state(env, 11, &c), VERIFY_MALFORMED);
+	json_decref(env);
+	/* A config envelope is not a state change, and the reverse. */
+	env = make(12, "7", NOW + 60);
+	ck_assert_int_eq(check_state(env, 11, &c), VERIFY_MALFORMED);
+	json_decref(env);
+	expect(0, "7", NOW + 60, 0, VERIFY_OK);
+	{
+		struct agent_config *cfg = NULL;
+
+		env = state_env(sk, pk, "7", "suspended", 12);
+		ck_assert_int_eq(check(env, 0, &cfg), VERIFY_MALFORMED);
+		ck_assert_ptr_null(cfg);
+		json_decref(env);
+	}
+	/* Unsigned: the bare error body, or no envelope at all. */
+	env = json_pack("{s:{s:s}}", "error", "code", "device_suspended");
+	ck_assert_int_eq(check_state(env, 11, &c), VERIFY_MALFORMED);
+	json_decref(env);
+	ck_assert_int_eq(check_state(NULL, 11, &c), VERIFY_MALFORMED);
+}
+END_TEST
+
+/* After a verified suspension at version 12, the config that ran before it (version 11,
+ * still within its lifetime) is a replay and may not bring the tunnel back; 13 may. */
+START_TEST(test_replay_after_suspension)
+{
+	uint64_t min;
+
+	/* Without a suspension: up takes only newer, down takes the last one again. */
+	ck_assert_uint_eq(verify_min_config_version(true, false, 11, 0), 12);
+	ck_assert_uint_eq(verify_min_config_version(true, true, 11, 0), 11);
+	ck_assert_uint_eq(verify_min_config_version(false, false, 11, 0), 11);
+	min = verify_min_config_version(false, false, 11, 12);
+	ck_assert_uint_eq(min, 13);
+	expect(11, "7", NOW + 3600, min, VERIFY_ROLLBACK);
+	expect(12, "7", NOW + 3600, min, VERIFY_ROLLBACK);
+	expect(13, "7", NOW + 3600, min, VERIFY_OK);
+	/* At start, from the state directory: the same floor. */
+	ck_assert_uint_eq(verify_min_config_version(false, false, 0, 12), 13);
+	/* Up again at 13: the floor no longer matters. */
+	ck_assert_uint_eq(verify_min_config_version(true, false, 13, 12), 14);
+}
+END_TEST
+
+/* A gateway's peers may name their device and user (metrics labels); optional. */
+START_TEST(test_peer_identity)
+{
+	struct agent_config *cfg = NULL;
+	char *text = NULL;
+	json_t *payload;
+
+	ck_assert_int_ge(asprintf(&text,
+				  "{\"version\":3,\"device_id\":7,\"expires_at\":%d,"
+				  "\"interface\":{\"addresses\":[\"10.77.0.1/32\"],\"listen_port\":51820},"
+				  "\"peers\":[{\"public_key\":\"%s\",\"allowed_ips\":[],\"device_id\":17,"
+				  "\"username\":\"bob\"},{\"public_key\":\"%s\",\"allowed_ips\":[]}]}",
+				  NOW + 60, peer_a, peer_b), 0);
+	payload = json_loads(text, 0, NULL);
+	ck_assert_ptr_nonnull(payload);
+	ck_assert_int_eq(agent_config_from_json(payload, &cfg), 0);
+	for (size_t i = 0; i < cfg->n_peers; i++) {
+		char b64[KW_KEY_B64_LEN + 1];
+
+		key_to_base64(b64, cfg->peers[i].public_key);
+		if (strcmp(b64, peer_a) == 0) {
+			ck_assert_str_eq(cfg->peers[i].device_id, "17");
+			ck_assert_str_eq(cfg->peers[i].username, "bob");
+		} else {
+			ck_assert_str_eq(cfg->peers[i].device_id, "");
+			ck_assert_ptr_null(cfg->peers[i].username);
+		}
+	}
+	agent_config_free(cfg);
+	json_decref(payload);
+	free(text);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("agent_verify");
@@ -265,6 +417,10 @@ int main(void)
 	tcase_add_test(tc, test_malformed);
 	tcase_add_test(tc, test_gateway_listen_port);
 	tcase_add_test(tc, test_result_names);
+	tcase_add_test(tc, test_state_change_verified);
+	tcase_add_test(tc, test_state_change_refused);
+	tcase_add_test(tc, test_replay_after_suspension);
+	tcase_add_test(tc, test_peer_identity);
 	suite_add_tcase(s, tc);
 	return check_run_suite(s);
 }

@@ -15,6 +15,7 @@
 #include "envelope.h"
 #include "fileutil.h"
 #include "key.h"
+#include "vec.h"
 
 START_TEST(test_key_base64_roundtrip)
 {
@@ -126,6 +127,49 @@ START_TEST(test_cidr)
 }
 END_TEST
 
+START_TEST(test_vec_and_strvec)
+{
+	struct strvec s = { 0 };
+	int *v = NULL;
+	size_t cap = 0, n;
+	char **taken;
+	const char *words[] = { "pear", "apple", "fig", "banana", "cherry" };
+
+	ck_assert_int_eq(vec_reserve((void **)&v, &cap, 5, sizeof(*v)), 0);
+	ck_assert_uint_ge(cap, 5);
+	for (int i = 0; i < 1000; i++) {
+		ck_assert_int_eq(vec_reserve((void **)&v, &cap, (size_t)i + 1, sizeof(*v)), 0);
+		v[i] = i;
+	}
+	ck_assert_uint_ge(cap, 1000);
+	for (int i = 0; i < 1000; i++)
+		ck_assert_int_eq(v[i], i);
+	ck_assert_int_eq(vec_reserve((void **)&v, &cap, (size_t)-1 / 2, 8), -EOVERFLOW);
+	ck_assert_uint_ge(cap, 1000); /* unchanged by the refusal */
+	free(v);
+
+	for (size_t i = 0; i < 5; i++)
+		ck_assert_int_eq(strvec_push_dup(&s, words[i]), 0);
+	ck_assert_int_eq(strvec_push(&s, NULL), -ENOMEM);
+	ck_assert_uint_eq(s.n, 5);
+	strvec_sort(&s);
+	ck_assert_str_eq(s.v[0], "apple");
+	ck_assert_str_eq(s.v[4], "pear");
+	for (size_t i = 0; i < 5; i++)
+		ck_assert(strvec_has(&s, words[i]));
+	ck_assert(!strvec_has(&s, "grape"));
+	ck_assert(!strvec_has(&s, "Apple"));
+	taken = strvec_steal(&s, &n);
+	ck_assert_uint_eq(n, 5);
+	ck_assert_uint_eq(s.n, 0);
+	ck_assert(!strvec_has(&s, "apple"));
+	for (size_t i = 0; i < n; i++)
+		free(taken[i]);
+	free(taken);
+	strvec_free(&s);
+}
+END_TEST
+
 START_TEST(test_file_write_atomic_mode)
 {
 	char dir[] = "/tmp/kwtestXXXXXX", path[256], *data = NULL;
@@ -158,6 +202,7 @@ static Suite *common_suite(void)
 	tcase_add_test(tc, test_envelope_malformed);
 	tcase_add_test(tc, test_cidr);
 	tcase_add_test(tc, test_file_write_atomic_mode);
+	tcase_add_test(tc, test_vec_and_strvec);
 	suite_add_tcase(s, tc);
 	return s;
 }

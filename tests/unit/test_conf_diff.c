@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "check_run.h"
-#include "conf_diff.h"
+#include "core/conf_diff.h"
 #include "server_fixture.h"
-#include "store.h"
+#include "store/store.h"
 
 static void load(struct kw_conf *c, const char *text)
 {

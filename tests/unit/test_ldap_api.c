@@ -17,12 +17,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "http/request.h"
 #include "check_run.h"
-#include "ldap_mod.h"
-#include "ldap_module.h"
+#include "directory/directory_int.h"
+#include "directory/directory.h"
 #include "server_fixture.h"
-#include "store.h"
+#include "store/store.h"
 
 static struct fixture F;
 static char conf_path[160], secret_path[160];
@@ -66,13 +66,13 @@ static void setup(void)
 {
 	fixture_up(&F, "192.0.2.0/28", 3600);
 	write_conf("", 0600);
-	ck_assert_int_eq(ldap_module_init(&F.srv, conf_path), 0);
-	ck_assert_ptr_nonnull(F.srv.ldap);
+	ck_assert_int_eq(directory_init(&F.srv, conf_path), 0);
+	ck_assert_ptr_nonnull(F.srv.dir);
 }
 
 static void teardown(void)
 {
-	ldap_module_stop(&F.srv);
+	directory_stop(&F.srv);
 	fixture_down(&F);
 }
 
@@ -165,19 +165,19 @@ START_TEST(test_enroll_hooks_directory_down)
 	int max = -1, st;
 
 	fixture_req(&F, &req, "POST", "/", ANON, 0, NULL);
-	st = ldap_enroll_check(&req, "alice", "Passw0rd!", &max, &out);
+	st = F.srv.dir_ops->enroll_check(&req, "alice", "Passw0rd!", &max, &out);
 	expect_error(st, out, 503, "ldap_unavailable");
 	ck_assert_int_eq(max, 0);
 	out = NULL;
-	st = ldap_enroll_check(&req, "alice", "", &max, &out);
+	st = F.srv.dir_ops->enroll_check(&req, "alice", "", &max, &out);
 	expect_error(st, out, 400, "empty_password");
 	req_release(&req);
 	fixture_req(&F, &req, "POST", "/", KW_PRINCIPAL_SESSION, KW_ROLE_USER, 3, "alice");
 	out = NULL;
-	st = ldap_session_enroll_check(&req, &out);
+	st = directory_session_enroll_check(&req, &out);
 	expect_error(st, out, 503, "ldap_unavailable");
 	req_release(&req);
-	ck_assert_int_eq(ldap_max_devices(&F.srv), 5);
+	ck_assert_int_eq(directory_max_devices(&F.srv), 5);
 }
 END_TEST
 
@@ -262,12 +262,12 @@ START_TEST(test_module_config_errors)
 	struct kw_server srv = F.srv;
 
 	write_conf("", 0644);
-	srv.ldap = NULL;
-	ck_assert_int_eq(ldap_module_init(&srv, conf_path), -EPERM); /* password file readable by others */
-	ck_assert_ptr_null(srv.ldap);
+	srv.dir = NULL;
+	ck_assert_int_eq(directory_init(&srv, conf_path), -EPERM); /* password file readable by others */
+	ck_assert_ptr_null(srv.dir);
 	write_conf("group_style = nested\n", 0600);
-	ck_assert_int_lt(ldap_module_init(&srv, conf_path), 0);
-	ck_assert_ptr_null(srv.ldap);
+	ck_assert_int_lt(directory_init(&srv, conf_path), 0);
+	ck_assert_ptr_null(srv.dir);
 }
 END_TEST
 
@@ -282,18 +282,18 @@ START_TEST(test_module_off_without_uri)
 	ck_assert_ptr_nonnull(f);
 	fputs("[server]\nlisten = 127.0.0.1:1\n", f);
 	fclose(f);
-	srv.ldap = (void *)1;
-	ck_assert_int_eq(ldap_module_init(&srv, conf_path), 0);
-	ck_assert_ptr_null(srv.ldap);
+	srv.dir = (void *)1;
+	ck_assert_int_eq(directory_init(&srv, conf_path), 0);
+	ck_assert_ptr_null(srv.dir);
 	req_init_test(&req, &srv, "POST", "/api/v1/login");
 	out = NULL;
 	st = api_ldap_sync_post(&req, NULL, &out);
 	expect_error(st, out, 400, "ldap_not_configured");
-	ck_assert_int_eq(ldap_max_devices(&srv), 0);
+	ck_assert_int_eq(directory_max_devices(&srv), 0);
 	out = NULL;
-	ck_assert_int_eq(ldap_session_enroll_check(&req, &out), 0);
+	ck_assert_int_eq(directory_session_enroll_check(&req, &out), 0);
 	out = json_pack("{s:[]}", "users");
-	ck_assert_int_eq(ldap_users_directory(&req, out), 0); /* no module: the list is left alone */
+	ck_assert_int_eq(directory_users(&req, out), 0); /* no module: the list is left alone */
 	ck_assert_int_eq(json_object_size(out), 1);
 	json_decref(out);
 	req_release(&req);

@@ -10,9 +10,8 @@
 #include <unistd.h>
 
 #include "check_run.h"
-#include "server/api_login_ratelimit.h"
-#include "server/ldap_config.h"
-#include "server/ldap_config_diff.h"
+#include "directory/ratelimit.h"
+#include "directory/ldap_config.h"
 
 static char dir[] = "/tmp/kwl-unit-XXXXXX";
 

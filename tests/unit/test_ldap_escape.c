@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "check_run.h"
-#include "server/ldap_dir.h"
-#include "server/ldap_escape.h"
+#include "directory/ldap_client.h"
+#include "directory/ldap_escape.h"
 
 static char *fesc(const char *s)
 {
@@ -49,7 +49,7 @@ START_TEST(test_filter_escape_nul)
 }
 END_TEST
 
-/* The injection strings of the issue: after expansion the filter has exactly the
+/* Known LDAP filter injection strings: after expansion the filter has exactly the
  * template's structure, and the value cannot hold an unescaped special. */
 static void assert_one_equality(const char *username)
 {

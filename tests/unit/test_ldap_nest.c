@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "check_run.h"
-#include "server/group_nest.h"
+#include "directory/group_nest.h"
 
 /* A directory: each line "group: member member ..." (a group is anything with a line). */
 struct fake_dir {

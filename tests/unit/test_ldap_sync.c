@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "check_run.h"
-#include "server/api_login_ratelimit.h"
-#include "server/sync_plan.h"
+#include "directory/ratelimit.h"
+#include "directory/sync_plan.h"
 
 #define NOW 1700000000
 #define DAY 86400

@@ -12,14 +12,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "api.h"
+#include "http/request.h"
 #include "check_run.h"
 #include "envelope.h"
-#include "routes.h"
+#include "http/router.h"
 #include "server_fixture.h"
-#include "signer.h"
-#include "store.h"
-#include "token.h"
+#include "core/signer.h"
+#include "store/store.h"
+#include "core/token.h"
 
 static struct fixture F;
 
@@ -619,6 +619,8 @@ START_TEST(test_routes)
 	const struct kw_route *r;
 	char allow[64];
 
+	routes_reset();
+	ck_assert_int_eq(routes_register(api_v1_routes, api_v1_nroutes), 0);
 	req_init_test(&req, &F.srv, "GET", "/");
 	ck_assert_int_eq(routes_find("GET", "/api/v1/devices/42/config", &req, &r, allow, sizeof(allow)), ROUTES_FOUND);
 	ck_assert_ptr_eq(r->handler, api_device_config_get);

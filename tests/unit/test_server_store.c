@@ -17,16 +17,16 @@
 #include <time.h>
 
 #include "check_run.h"
-#include "conf.h"
+#include "core/conf.h"
 #include "envelope.h"
-#include "housekeeping.h"
-#include "ipam.h"
+#include "core/housekeeping.h"
+#include "core/ipam.h"
 #include "server_fixture.h"
-#include "signer.h"
-#include "store.h"
-#include "store_migrations.h"
-#include "token.h"
-#include "wgconf.h"
+#include "core/signer.h"
+#include "store/store.h"
+#include "store/store_migrations.h"
+#include "core/token.h"
+#include "core/wgconf.h"
 
 static int64_t now_s(void)
 {

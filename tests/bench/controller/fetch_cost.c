@@ -14,14 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "auth.h"
-#include "conf.h"
+#include "http/request.h"
+#include "http/auth.h"
+#include "core/conf.h"
 #include "key.h"
-#include "signer.h"
-#include "store.h"
-#include "token.h"
-#include "wgconf.h"
+#include "core/signer.h"
+#include "store/store.h"
+#include "core/token.h"
+#include "core/wgconf.h"
 
 #define ITER 20000
 #define ROUNDS 5

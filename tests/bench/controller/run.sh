@@ -34,7 +34,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=../../integration/lib.sh
+. "$here/../../integration/lib.sh"
 wait_port() {
 	for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
 	echo "port $1 never opened"; exit 1
@@ -46,21 +47,11 @@ field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
 # whose config URL and token land in URL_<NAME>, DEV_<NAME>, GWURL_<NAME>, GW_<NAME>.
 start_keywayd() {
 	local n=$1 port dir admin api gwj dev
-	port=$(free_port)
+	port=$(kw_free_port)
 	dir=$tmp/$n
 	mkdir -p "$dir"
-	cat >"$dir/keywayd.conf" <<CONF
-[server]
-listen = 127.0.0.1:$port
-state_dir = $dir/state
-threads = $THREADS
-max_connections = 16384
-[network]
-cidr = 10.0.0.0/8
-routes = 192.168.10.0/24
-[log]
-level = warn
-CONF
+	kw_keywayd_conf "$dir/keywayd.conf" "127.0.0.1:$port" "$dir/state" server.threads="$THREADS" \
+		server.max_connections=16384 network.cidr=10.0.0.0/8 network.routes=192.168.10.0/24 log.level=warn
 	admin=$("$KEYWAYD" -c "$dir/keywayd.conf" admin-token create --name bench 2>/dev/null)
 	"$KEYWAYD" -c "$dir/keywayd.conf" --foreground 2>"$dir/keywayd.log" &
 	pids+=($!)
@@ -90,7 +81,7 @@ start_keywayd big
 
 if [ "${KW_BENCH_ONLY:-}" != latency ]; then
 # ---- 1. keywayd vs nginx serving the same bytes
-nport=$(free_port)
+nport=$(kw_free_port)
 mkdir -p "$tmp/www" "$tmp/nginx"
 curl -sf -H "Authorization: Bearer $DEV_small" "$URL_small" >"$tmp/www/config.json"
 chmod 755 "$tmp" "$tmp/www"; chmod 644 "$tmp/www/config.json" # nginx workers are not root

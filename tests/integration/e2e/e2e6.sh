@@ -61,20 +61,8 @@ topology6() {
 
 # keyway_conf FILE LISTEN STATE CIDR CIDR6 ENDPOINT PORT
 keyway_conf() {
-	cat >"$1" <<EOC
-[server]
-listen = $2
-state_dir = $3
-[network]
-cidr = $4
-cidr6 = $5
-routes = 198.51.100.0/24, 2001:db8:c0::/64
-gateway_endpoint = $6
-gateway_port = $7
-[log]
-level = info
-EOC
-	mkdir -p "$3"
+	kw_keywayd_conf "$1" "$2" "$3" network.cidr="$4" network.cidr6="$5" \
+		network.routes="198.51.100.0/24, 2001:db8:c0::/64" network.gateway_endpoint="$6" network.gateway_port="$7"
 }
 
 # keyway_start CONF LOG HOST PORT : a keywayd child, waited for on its port
@@ -309,7 +297,7 @@ run_agent l2 l2
 kw_check "IPv6-only laptop tunnel up (its gateway not running yet)" within 5000 kwe_up l2
 ip netns exec "${KWE_P}l2" ping -c 1 -W 12 -q "$G64" >/dev/null 2>&1 &
 EARLY_PING=$!
-sleep 1.5
+kw_check "  … its first handshake goes unanswered and is retried" within 5000 grep -q 'event=handshake_retry' "$KWE_DIR/l2.log"
 run_agent gw g6
 kw_check "gateway (B) tunnel up" within 5000 kwe_up g6
 kw_check "a ping sent before the gateway was up is answered (held through the handshake retry)" \
@@ -322,7 +310,8 @@ V0=$(kwe_json version <"$KWE_DIR/l2/status.json")
 # cidr6 turned on: keywayd restarts with it; the running agents come back to it (backoff
 # at most 2 s here) and get a newer config with their IPv6 addresses.
 keyway_stop
-sed -i 's|^cidr6 = .*|cidr6 = 2001:db8:79::/64|' "$KWE_DIR/b.conf"
+keyway_conf "$KWE_DIR/b.conf" "[$OUT6_CTL]:$PORT" "$KWE_DIR/keywayd-b" 10.79.0.0/16 2001:db8:79::/64 \
+	"[$OUT6_GW]:51821" 51821
 keyway_start "$KWE_DIR/b.conf" "$KWE_DIR/keywayd-b.log" "$OUT6_CTL" "$PORT" ||
 	fatal "keywayd (B) restarts with cidr6"
 G66=$(host_of "$(dev_field "$DG6" address6)"); L26=$(host_of "$(dev_field "$DL2" address6)")

@@ -97,26 +97,9 @@ kwe_ldap_start() {
 kwe_keywayd_config() {
 	local port=${2:-$(kw_free_port)}
 	KWE_URL="http://$KWE_CTL_IP:$port"
-	cat >"$KWE_DIR/keywayd.conf" <<EOC
-[server]
-listen = $KWE_CTL_IP:$port
-state_dir = $KWE_DIR/keywayd
-[network]
-cidr = 10.77.0.0/16
-routes = 198.51.100.0/24
-gateway_endpoint = $KWE_GW_IP:$KWE_WG_PORT
-[log]
-level = info
-[ldap]
-uri = $KWL_LDAP_URI
-bind_dn = $KWL_LDAP_BINDDN
-bind_password_file = $KWL_LDAP_BINDPW_FILE
-user_base = $KWL_LDAP_USER_BASE
-vpn_group = $KWL_LDAP_VPN_GROUP
-admin_group = $KWL_LDAP_ADMIN_GROUP
-group_style = member
-sync_interval = $1
-EOC
+	kw_keywayd_conf "$KWE_DIR/keywayd.conf" "$KWE_CTL_IP:$port" "$KWE_DIR/keywayd" \
+		network.routes=198.51.100.0/24 network.gateway_endpoint="$KWE_GW_IP:$KWE_WG_PORT" \
+		--ldap ldap.group_style=member ldap.sync_interval="$1"
 }
 
 kwe_keywayd_start() {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A man in the middle between keyway-agent and keywayd, for the end-to-end tests.
 
-Usage: tamper_proxy.py LISTEN_ADDR LISTEN_PORT UPSTREAM_URL MODE_FILE
+Usage: tamper_proxy.py LISTEN_ADDR LISTEN_PORT UPSTREAM_URL MODE_FILE [SIGNING_KEY_FILE]
 
 Forwards every request to UPSTREAM_URL. Long-polls are shortened to wait=1 so a mode
 change takes effect within a second. What it does to config answers is read from
@@ -11,6 +11,18 @@ MODE_FILE at each request:
   foreign  answer with the current payload, version + 1, signed by another Ed25519 key
   forged   as foreign, but claiming the controller's key_id
   older    answer with the first config envelope ever relayed (an older version)
+Suspension and revocation answers (what a controller sends instead of a config):
+  deny403     403 device_suspended, unsigned
+  deny401     401 device_revoked, unsigned
+  deny404     404 not_found, unsigned
+  denyforged  403 device_suspended with a signed_state signed by another key but
+              claiming the controller's key_id
+  denyold     403 with a signed_state signed by the controller's key (SIGNING_KEY_FILE,
+              keywayd's base64 seed) whose version is the current config's, not above
+  suspend     403 with a signed_state signed by the controller's key, version + 1: a
+              real, verified suspension
+  replay      200 with the current config envelope again (still valid, version not above
+              a suspension's)
 Each tampered answer is counted in MODE_FILE.count (one line per answer).
 """
 import base64
@@ -26,6 +38,8 @@ import urllib.parse
 import urllib.request
 
 LISTEN, PORT, UPSTREAM, MODE_FILE = sys.argv[1], int(sys.argv[2]), sys.argv[3].rstrip('/'), sys.argv[4]
+SIGNING_KEY_FILE = sys.argv[5] if len(sys.argv) > 5 else None
+DENY = ('deny403', 'deny401', 'deny404', 'denyforged', 'denyold', 'suspend')
 FIRST = {}
 LOCK = threading.Lock()
 KEYDIR = tempfile.mkdtemp(prefix='kwa-proxy-')
@@ -63,6 +77,35 @@ def foreign_sign(payload: bytes) -> (str, str):
 def record_first(device, envelope):
     with LOCK:
         FIRST.setdefault(device, envelope)
+
+
+def controller_sign(payload: bytes) -> dict:
+    """The envelope keywayd makes (common/envelope.h), with keywayd's own key."""
+    import hashlib
+    import nacl.signing
+    with open(SIGNING_KEY_FILE) as f:
+        sk = nacl.signing.SigningKey(base64.b64decode(f.read().strip()))
+    sig = sk.sign(payload).signature
+    return {'payload': base64.b64encode(payload).decode(), 'signature': base64.b64encode(sig).decode(),
+            'key_id': hashlib.sha256(bytes(sk.verify_key)).hexdigest()[:16]}
+
+
+def denial(m, env):
+    """The (status, body) of a suspension/revocation answer in mode m; env is the current config."""
+    cur = json.loads(base64.b64decode(env['payload']))
+    errors = {'deny401': (401, 'device_revoked'), 'deny404': (404, 'not_found')}
+    status, code = errors.get(m, (403, 'device_suspended'))
+    body = {'error': {'code': code, 'message': 'from the tamper proxy'}}
+    state = {'device_id': cur['device_id'], 'state': 'suspended',
+             'version': cur['version'] + (0 if m == 'denyold' else 1)}
+    raw = json.dumps(state).encode()
+    if m == 'denyforged':
+        sig, _ = foreign_sign(raw)
+        body['error']['signed_state'] = {'payload': base64.b64encode(raw).decode(), 'signature': sig,
+                                'key_id': env['key_id']}
+    elif m in ('denyold', 'suspend'):
+        body['error']['signed_state'] = controller_sign(raw)
+    return status, json.dumps(body).encode()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -103,7 +146,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if status != 200:
                 return self.answer(status, data)
             env = json.loads(data)
-            if m == 'older' and parts[3] in FIRST:
+            if m in DENY:
+                count()
+                return self.answer(*denial(m, env))
+            if m == 'replay':
+                pass
+            elif m == 'older' and parts[3] in FIRST:
                 env = FIRST[parts[3]]
             elif m == 'flip':
                 raw = bytearray(base64.b64decode(env['payload']))

@@ -17,8 +17,8 @@
 #include <time.h>
 
 #include "log.h"
-#include "server/ldap_config.h"
-#include "server/ldap_dir.h"
+#include "directory/ldap_config.h"
+#include "directory/ldap_client.h"
 
 static const char *err_name(int r)
 {

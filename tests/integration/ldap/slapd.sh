@@ -39,7 +39,7 @@ KWL_SLAPD_DIR=""
 KWL_SLAPD_PID=""
 
 _kwl_free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+	python3 "$KWL_SLAPD_SH_DIR/../kwtest.py" free-port
 }
 
 # Throwaway CA and a server certificate for 127.0.0.1/localhost, both valid for a day.

@@ -17,18 +17,8 @@ port=$(kw_free_port)
 conf=$tmp/keywayd.conf
 log=$tmp/keywayd.log
 write_conf() { # write_conf LEVEL [EXTRA_LINE]; MTU, THREADS, LISTEN from the environment
-	cat >"$conf" <<CONF
-[server]
-listen = ${LISTEN:-127.0.0.1:$port}
-state_dir = $tmp/state
-threads = ${THREADS:-4}
-[network]
-cidr = 10.77.0.0/16
-mtu = ${MTU:-1420}
-[log]
-level = $1
-${2:-}
-CONF
+	kw_keywayd_conf "$conf" "${LISTEN:-127.0.0.1:$port}" "$tmp/state" server.threads="${THREADS:-4}" \
+		network.mtu="${MTU:-1420}" log.level="$1" ${2:+"+$2"}
 }
 # A request whose path (in the debug line) says when it was made; 404 is fine, its line is
 # logged at debug like any other below 500. Succeeds when keywayd answered at all.

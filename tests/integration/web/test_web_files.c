@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "web.h"
+#include "http/request.h"
+#include "http/web.h"
 
 static char root[64];
 

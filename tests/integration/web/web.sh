@@ -46,30 +46,9 @@ kwl_slapd_start || { echo "FAIL: slapd start"; exit 1; }
 
 PORT=$(kw_free_port)
 STATE=$TMP/state
-mkdir -p "$STATE"
-cat >"$TMP/keywayd.conf" <<EOF
-[server]
-listen = 127.0.0.1:$PORT
-state_dir = $STATE
-[network]
-cidr = 10.77.0.0/16
-routes = 192.168.10.0/24
-gateway_endpoint = vpn.example.com:51820
-[log]
-level = info
-[ldap]
-uri = $KWL_LDAP_URI
-bind_dn = $KWL_LDAP_BINDDN
-bind_password_file = $KWL_LDAP_BINDPW_FILE
-user_base = $KWL_LDAP_USER_BASE
-vpn_group = $KWL_LDAP_VPN_GROUP
-admin_group = $KWL_LDAP_ADMIN_GROUP
-group_style = member
-sync_interval = 3600
-timeout = 5
-[web]
-root = $TMP/webroot
-EOF
+kw_keywayd_conf "$TMP/keywayd.conf" "127.0.0.1:$PORT" "$STATE" network.routes=192.168.10.0/24 \
+	network.gateway_endpoint=vpn.example.com:51820 --ldap ldap.group_style=member ldap.sync_interval=3600 \
+	ldap.timeout=5 web.root="$TMP/webroot"
 # A copy of the built console, so that the test can plant a symlink in it.
 cp -r "$WEB_ROOT" "$TMP/webroot"
 echo "secret" >"$TMP/outside.html"

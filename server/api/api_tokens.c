@@ -1,0 +1,73 @@
+/* Admin API tokens (automation): create (secret shown once), list, revoke. */
+#include "config.h"
+
+#include <errno.h>
+
+#include <sodium.h>
+#include <string.h>
+
+#include "api.h"
+#include "api_json.h"
+#include "store/store.h"
+#include "core/token.h"
+
+json_t *api_time_json(int64_t t)
+{
+	return t ? json_integer(t) : json_null();
+}
+
+int api_tokens_post(struct kw_req *req, json_t *in, json_t **out)
+{
+	char text[KW_TOKEN_TEXT_MAX];
+	uint8_t hash[KW_TOKEN_HASH_BYTES];
+	const char *name;
+	int64_t id;
+	int st, ret;
+
+	if ((st = json_get_label(in, "name", true, 128, &name, out)))
+		return st;
+	token_new(text, KW_TOKEN_PREFIX_API, hash);
+	ret = store_api_token_create(req->srv->store, name, hash, req->principal.actor, req->now, &id);
+	if (ret < 0) {
+		sodium_memzero(text, sizeof(text));
+		return api_error_errno(out, ret, "api token");
+	}
+	*out = json_pack("{s:I, s:s, s:s, s:I}", "id", (json_int_t)id, "name", name, "token", text, "created_at",
+			 (json_int_t)req->now);
+	sodium_memzero(text, sizeof(text));
+	return *out ? 201 : api_error(out, 500, "internal_error", "out of memory");
+}
+
+static int api_token_row(const struct kw_api_token *t, void *arg)
+{
+	json_t *o = json_pack("{s:I, s:s, s:I}", "id", (json_int_t)t->id, "name", t->name, "created_at",
+			      (json_int_t)t->created_at);
+
+	return o && json_array_append_new(arg, o) == 0 ? 0 : -ENOMEM;
+}
+
+int api_tokens_list(struct kw_req *req, json_t *in, json_t **out)
+{
+	json_t *a = json_array();
+	int ret = a ? store_api_token_list(req->srv->store, api_token_row, a) : -ENOMEM;
+
+	if (ret < 0) {
+		json_decref(a);
+		return api_error_errno(out, ret, "api tokens");
+	}
+	*out = json_pack("{s:o}", "api_tokens", a);
+	return 200;
+}
+
+int api_tokens_delete(struct kw_req *req, json_t *in, json_t **out)
+{
+	int64_t id;
+	int ret;
+
+	if (!req_param_id(req, 0, &id))
+		return api_error(out, 404, "not_found", "no such api token");
+	ret = store_api_token_delete(req->srv->store, id, req->principal.actor, req->now);
+	if (ret < 0)
+		return api_error_errno(out, ret, "api token");
+	return 204;
+}

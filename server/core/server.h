@@ -1,0 +1,37 @@
+/*
+ * The server context: one per keywayd process, shared by every part and every request.
+ * Parts see each other only through this struct's opaque pointers and their public headers.
+ */
+#ifndef KW_CORE_SERVER_H
+#define KW_CORE_SERVER_H
+
+struct kw_conf;
+struct kw_store;
+struct kw_signer;
+struct kw_longpoll;
+struct kw_wgconf_cache;
+struct kw_directory_ops;
+
+/* The server context: one per keywayd process, shared by every request. */
+struct kw_server {
+	const struct kw_conf *conf; /* [server]/[network]/[log]: read with server_conf() */
+	const char *config_path;    /* the -c file, for modules parsing their own sections */
+	struct kw_store *store;
+	struct kw_signer *signer;
+	struct kw_longpoll *longpoll;
+	struct kw_wgconf_cache *wgcache;
+	/* The directory (LDAP); both NULL when none is configured. directory_init() sets them. */
+	const struct kw_directory_ops *dir_ops;
+	void *dir;
+	void *web;  /* the web console's state (web_init) */
+	const char *version; /* PACKAGE_VERSION */
+};
+
+/* The running configuration. SIGHUP publishes a new one with a release store
+ * (reload.c) while requests run: read it through here, once per use. */
+static inline const struct kw_conf *server_conf(const struct kw_server *srv)
+{
+	return __atomic_load_n(&srv->conf, __ATOMIC_ACQUIRE);
+}
+
+#endif

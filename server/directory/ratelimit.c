@@ -1,0 +1,147 @@
+/* Failed-login limiter (see api_login_ratelimit.h). */
+#include "config.h"
+
+#include "ratelimit.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#define PROBE 16
+
+struct rl_entry {
+	uint8_t id[16];      /* keyed hash of the key: no username or address kept in memory */
+	bool used;
+	unsigned failures;
+	int64_t window_start;
+};
+
+struct kw_ratelimit {
+	pthread_mutex_t lock;
+	struct rl_entry *e;
+	unsigned cap, max_failures, window;
+	uint8_t hkey[crypto_generichash_KEYBYTES];
+};
+
+int ratelimit_new(unsigned capacity, unsigned max_failures, unsigned window, struct kw_ratelimit **out)
+{
+	struct kw_ratelimit *rl;
+
+	*out = NULL;
+	if (capacity < PROBE || !max_failures || !window)
+		return -EINVAL;
+	rl = calloc(1, sizeof(*rl));
+	if (!rl)
+		return -ENOMEM;
+	rl->e = calloc(capacity, sizeof(*rl->e));
+	if (!rl->e) {
+		free(rl);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&rl->lock, NULL);
+	rl->cap = capacity;
+	rl->max_failures = max_failures;
+	rl->window = window;
+	randombytes_buf(rl->hkey, sizeof(rl->hkey));
+	*out = rl;
+	return 0;
+}
+
+int ratelimit_set_limits(struct kw_ratelimit *rl, unsigned max_failures, unsigned window)
+{
+	if (!max_failures || !window)
+		return -EINVAL;
+	pthread_mutex_lock(&rl->lock);
+	rl->max_failures = max_failures;
+	rl->window = window;
+	pthread_mutex_unlock(&rl->lock);
+	return 0;
+}
+
+void ratelimit_free(struct kw_ratelimit *rl)
+{
+	if (!rl)
+		return;
+	pthread_mutex_destroy(&rl->lock);
+	free(rl->e);
+	free(rl);
+}
+
+/* The entry for key (found, or a slot to use when create); NULL if none. Lock held. */
+static struct rl_entry *lookup(struct kw_ratelimit *rl, const char *key, int64_t now, bool create)
+{
+	uint8_t id[16];
+	uint64_t h;
+	struct rl_entry *victim = NULL;
+
+	crypto_generichash(id, sizeof(id), (const uint8_t *)key, strlen(key), rl->hkey, sizeof(rl->hkey));
+	memcpy(&h, id, sizeof(h));
+	for (unsigned i = 0; i < PROBE; i++) {
+		struct rl_entry *e = &rl->e[(h + i) % rl->cap];
+
+		if (e->used && !memcmp(e->id, id, sizeof(id))) {
+			if (now - e->window_start >= rl->window) {
+				e->failures = 0; /* window over: start afresh */
+				e->window_start = now;
+			}
+			return e;
+		}
+		if (!create)
+			continue;
+		if (!e->used || now - e->window_start >= rl->window) {
+			if (!victim || victim->used)
+				victim = e;
+		} else if (!victim || (victim->used && e->window_start < victim->window_start)) {
+			victim = e;
+		}
+	}
+	if (!victim)
+		return NULL;
+	memset(victim, 0, sizeof(*victim));
+	victim->used = true;
+	memcpy(victim->id, id, sizeof(id));
+	victim->window_start = now;
+	return victim;
+}
+
+bool ratelimit_blocked(struct kw_ratelimit *rl, const char *key, int64_t now, int64_t *retry_after)
+{
+	struct rl_entry *e;
+	bool blocked = false;
+
+	pthread_mutex_lock(&rl->lock);
+	e = lookup(rl, key, now, false);
+	if (e && e->failures >= rl->max_failures) {
+		blocked = true;
+		*retry_after = e->window_start + rl->window - now;
+		if (*retry_after < 1)
+			*retry_after = 1;
+	}
+	pthread_mutex_unlock(&rl->lock);
+	return blocked;
+}
+
+void ratelimit_failure(struct kw_ratelimit *rl, const char *key, int64_t now)
+{
+	struct rl_entry *e;
+
+	pthread_mutex_lock(&rl->lock);
+	e = lookup(rl, key, now, true);
+	if (e && e->failures < UINT32_MAX)
+		e->failures++;
+	pthread_mutex_unlock(&rl->lock);
+}
+
+void ratelimit_success(struct kw_ratelimit *rl, const char *key)
+{
+	struct rl_entry *e;
+
+	pthread_mutex_lock(&rl->lock);
+	e = lookup(rl, key, INT64_MIN / 2, false);
+	if (e)
+		memset(e, 0, sizeof(*e));
+	pthread_mutex_unlock(&rl->lock);
+}
