@@ -72,7 +72,7 @@ done
 kw_check "/etc/keyway/keywayd.conf is a conffile, 0644" \
 	eval 'mode_is /etc/keyway/keywayd.conf "644 root:root" && dpkg-query -W -f="\${Conffiles}" keyway-server | grep -q /etc/keyway/keywayd.conf'
 kw_check "the web console is in /usr/share/keyway/web" [ -f /usr/share/keyway/web/index.html ]
-for m in man8/keywayd.8 man8/keyway-agent.8 man8/keyway-wg.8 man1/keywayctl.1; do
+for m in man5/keywayd.conf.5 man8/keywayd.8 man8/keyway-agent.8 man8/keyway-wg.8 man1/keywayctl.1; do
 	kw_check "manual page $m" [ -f "/usr/share/man/$m.gz" ]
 done
 sysuser() { # sysuser NAME HOME: a system account with no login shell
