@@ -14,7 +14,7 @@
 static const struct ctl_group groups[] = {
 	{ "devices", "device", ctl_devices, "list, show, suspend, restore and revoke devices" },
 	{ "tokens", "token", ctl_tokens, "create, list and revoke enrollment tokens" },
-	{ "users", "user", ctl_users, "list users with their directory state" },
+	{ "users", "user", ctl_users, "list users with their directory state, revoke a user" },
 	{ "audit", NULL, ctl_audit, "read the audit log, with filters" },
 	{ "ldap", NULL, ctl_ldap, "directory sync status, run a sync" },
 };

@@ -1,4 +1,5 @@
-/* keywayctl users: everyone holding a device, with the directory's live word on them. */
+/* keywayctl users: everyone holding a device, with the directory's live word on them;
+ * revoking all of one person's devices. */
 #include "config.h"
 
 #include <stdio.h>
@@ -65,6 +66,34 @@ static int users_list(struct ctl *c, int argc, char **argv)
 	return ret;
 }
 
+/* Revokes every device of a person who leaves (the directory sync does it too, later). */
+static int users_revoke(struct ctl *c, int argc, char **argv)
+{
+	const char *reason = NULL, *name;
+	const struct ctl_opt opts[] = { CTL_OPT("--reason", &reason), CTL_OPT_END };
+	char path[CTL_PATH_MAX];
+	json_t *body = NULL, *out;
+	int ret = ctl_parse(argc, argv, opts, &name, 1, "keywayctl users revoke NAME [--reason TEXT]");
+
+	if (ret)
+		return ret;
+	if (ctl_path_id(path, sizeof(path), "users", name, "/revoke") < 0)
+		return ctl_usage_error("user name too long");
+	if (reason && !(body = json_pack("{s:s}", "reason", reason)))
+		return ctl_usage_error("the reason must be UTF-8 text");
+	ret = ctl_http(c, "POST", path, body, &out);
+	json_decref(body);
+	if (ret == CTL_EXIT_OK) {
+		if (c->json)
+			ctl_print_json(out);
+		else
+			printf("%s: %lld device(s) revoked\n", name,
+			       (long long)json_integer_value(json_object_get(out, "revoked")));
+	}
+	json_decref(out);
+	return ret;
+}
+
 int ctl_users(struct ctl *c, int argc, char **argv)
 {
 	const char *sub = argc > 0 ? argv[0] : "list";
@@ -72,9 +101,11 @@ int ctl_users(struct ctl *c, int argc, char **argv)
 
 	if (strcmp(sub, "list") == 0 || strcmp(sub, "ls") == 0)
 		return users_list(c, argc > 0 ? argc - 1 : 0, argv + (argc > 0));
+	if (strcmp(sub, "revoke") == 0)
+		return users_revoke(c, argc - 1, argv + 1);
 	help = ctl_is_help(sub);
 	if (!help)
 		ctl_usage_error("unknown users command %s", sub);
-	fprintf(help ? stdout : stderr, "usage: keywayctl users list\n");
+	fprintf(help ? stdout : stderr, "usage: keywayctl users list\n       keywayctl users revoke NAME [--reason TEXT]\n");
 	return help ? CTL_EXIT_OK : CTL_EXIT_USAGE;
 }

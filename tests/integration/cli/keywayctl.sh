@@ -146,6 +146,13 @@ before=$(sed -n 's/.*--before \([0-9]*\).*/\1/p' "$err")
 kw_check "audit --before ID: older entries only" eval "ctl 0 --json audit --before $before && jqo '[.audit[].id] | all(. < $before)'"
 kw_check "audit --limit 0: the API's 400, exit 1" eval 'ctl 1 audit --limit 0 && err_is "keywayctl: invalid_query: .*"'
 
+# ---- a person leaves: every device revoked at once ----
+kw_check "users revoke NAME --reason: alice's device revoked" \
+	eval 'ctl 0 users revoke alice --reason "left the company" && has "^alice: 1 device(s) revoked$"'
+kw_check "her device shows revoked" eval "ctl 0 --json devices show $D1 && jqo '.state == \"revoked\"'"
+kw_check "users revoke --json of someone holding nothing: revoked 0" \
+	eval 'ctl 0 --json users revoke nobody && jqo ".username == \"nobody\" and .revoked == 0"'
+
 # ---- exit codes and the token ----
 kw_check "a wrong token: exit 1, invalid_token" \
 	eval 'KEYWAY_TOKEN=kwa_wrong ctl 1 devices list && err_is "keywayctl: invalid_token: .*"'
@@ -181,7 +188,7 @@ kw_check "the 0600 config file in ~/.config/keyway is used" \
 printf 'url = %s\ntoken = %s\n' "$KEYWAY_URL" "$TOKEN" >"$tmp/other.conf"
 chmod 0600 "$tmp/other.conf"
 kw_check "--config FILE, keys outside a section, --cacert on the command line" \
-	eval 'env -u KEYWAY_URL -u KEYWAY_TOKEN "$CTL" --config "$tmp/other.conf" --cacert "$tmp/ldap/ca.pem" users list >"$out" 2>"$err" && has "^alice"'
+	eval 'env -u KEYWAY_URL -u KEYWAY_TOKEN "$CTL" --config "$tmp/other.conf" --cacert "$tmp/ldap/ca.pem" users list >"$out" 2>"$err" && has "^bob "'
 printf 'url = %s\ntokn = x\n' "$KEYWAY_URL" >"$tmp/bad.conf"
 chmod 0600 "$tmp/bad.conf"
 kw_check "an unknown key in the config file: exit 2 with file and line" \
