@@ -90,6 +90,8 @@ units=(/lib/systemd/system/keywayd.service /lib/systemd/system/keyway-agent.serv
 for u in "${units[@]}"; do
 	kw_check "unit $u installed" [ -f "$u" ]
 done
+kw_check "the units are enabled (multi-user.target wants them)" \
+	eval '[ -L /etc/systemd/system/multi-user.target.wants/keywayd.service ] && [ -L /etc/systemd/system/multi-user.target.wants/keyway-agent.service ]'
 kw_check "systemd-analyze verify accepts both units" \
 	eval 'systemd-analyze verify "${units[@]}" >"$tmp/verify.txt" 2>&1 || { sed "s/^/# /" "$tmp/verify.txt"; false; }'
 exposure=$(systemd-analyze security --offline=true /lib/systemd/system/keywayd.service 2>/dev/null |
@@ -120,6 +122,8 @@ kw_check "purge removed the groups" eval '! getent group keyway && ! getent grou
 kw_check "purge removed /var/lib/keyway and /etc/keyway" eval '[ ! -e /var/lib/keyway ] && [ ! -e /etc/keyway ]'
 kw_check "purge removed the programs, pages and units" \
 	eval '! ls /usr/sbin/keywayd /usr/bin/keywayctl /usr/bin/keyway-wg /usr/bin/keyway-agent /usr/share/man/man8/keywayd.8.gz "${units[@]}" /usr/share/keyway 2>/dev/null'
+kw_check "purge removed the units' enablement links" \
+	eval '! ls /etc/systemd/system/*/keywayd.service /etc/systemd/system/*/keyway-agent.service 2>/dev/null'
 kw_check "dpkg knows none of the packages any more" \
 	eval '! dpkg-query -W -f="\${Status}\n" $PKGS 2>/dev/null | grep -q "installed\|config-files"'
 kw_summary
