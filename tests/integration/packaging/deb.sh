@@ -90,8 +90,8 @@ units=(/lib/systemd/system/keywayd.service /lib/systemd/system/keyway-agent.serv
 for u in "${units[@]}"; do
 	kw_check "unit $u installed" [ -f "$u" ]
 done
-kw_check "the units are enabled (multi-user.target wants them)" \
-	eval '[ -L /etc/systemd/system/multi-user.target.wants/keywayd.service ] && [ -L /etc/systemd/system/multi-user.target.wants/keyway-agent.service ]'
+kw_check "keywayd.service is enabled; keyway-agent.service is not (a device enrolls first)" \
+	eval '[ -L /etc/systemd/system/multi-user.target.wants/keywayd.service ] && [ ! -e /etc/systemd/system/multi-user.target.wants/keyway-agent.service ]'
 kw_check "systemd-analyze verify accepts both units" \
 	eval 'systemd-analyze verify "${units[@]}" >"$tmp/verify.txt" 2>&1 || { sed "s/^/# /" "$tmp/verify.txt"; false; }'
 exposure=$(systemd-analyze security --offline=true /lib/systemd/system/keywayd.service 2>/dev/null |
