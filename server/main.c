@@ -24,6 +24,7 @@
 #include "directory/directory.h"
 #include "log.h"
 #include "http/longpoll.h"
+#include "http/metrics_http.h"
 #include "http/router.h"
 #include "core/reload.h"
 #include "core/signer.h"
@@ -46,6 +47,7 @@ static int run(struct kw_conf *conf, const char *config_path)
 	struct kw_store_net net = { .cidr = conf->cidr, .has_cidr6 = conf->has_cidr6, .cidr6 = conf->cidr6,
 				    .quarantine = conf->address_quarantine };
 	struct kw_http *http = NULL;
+	struct kw_metrics_http *metrics = NULL;
 	struct kw_housekeeping hk;
 	struct kw_reload reload;
 	char path[PATH_MAX];
@@ -93,6 +95,9 @@ static int run(struct kw_conf *conf, const char *config_path)
 	ret = http_start(&srv, &http);
 	if (ret < 0)
 		goto out;
+	ret = metrics_http_start(&srv, &metrics);
+	if (ret < 0)
+		goto out;
 	ret = directory_start(&srv);
 	if (ret < 0)
 		goto out;
@@ -123,11 +128,14 @@ static int run(struct kw_conf *conf, const char *config_path)
 	log_info("keywayd stopping signal=%d", sig);
 	code = 0;
 out:
-	if (dir_inited)
-		directory_stop(&srv);
+	/* The listeners stop first: a request or a scrape still running reads srv->dir and the
+	 * directory's locks, which directory_stop() frees. */
+	metrics_http_stop(metrics);
 	store_set_change_cb(srv.store, NULL, NULL);
 	longpoll_shutdown(srv.longpoll);
 	http_stop(http);
+	if (dir_inited)
+		directory_stop(&srv);
 	longpoll_free(srv.longpoll);
 	wgconf_cache_free(srv.wgcache);
 	signer_free(srv.signer);

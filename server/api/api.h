@@ -15,6 +15,10 @@ extern const size_t api_v1_nroutes;
 
 int api_health_get(struct kw_req *req, json_t *in, json_t **out);
 int api_info_get(struct kw_req *req, json_t *in, json_t **out);
+/* GET /api/v1/openapi.json: server/api/openapi.json, embedded at build time. */
+int api_openapi_get(struct kw_req *req, json_t *in, json_t **out);
+extern const char kw_openapi_json[];
+extern const size_t kw_openapi_json_len;
 int api_enrollment_tokens_post(struct kw_req *req, json_t *in, json_t **out);
 int api_enrollment_tokens_list(struct kw_req *req, json_t *in, json_t **out);
 int api_enrollment_tokens_delete(struct kw_req *req, json_t *in, json_t **out);

@@ -47,11 +47,8 @@ static int own_device(struct kw_req *req, struct kw_device *d, json_t **out)
 		if (ret < 0)
 			return api_error_errno(out, ret, "device");
 	}
-	if (d->state == KW_STATE_REVOKED)
-		return api_error(out, 401, "device_revoked", "this device has been revoked");
-	if (d->state == KW_STATE_SUSPENDED)
-		return api_error(out, 403, "device_suspended", "this device is suspended%s%s",
-				 d->state_reason[0] ? ": " : "", d->state_reason);
+	if (d->state == KW_STATE_REVOKED || d->state == KW_STATE_SUSPENDED)
+		return wgconf_denied(req->srv, d, out);
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "api.h"
 #include "api_json.h"
 #include "core/conf.h"
+#include "core/metrics.h"
 #include "directory/directory.h"
 #include "core/signer.h"
 #include "store/store.h"
@@ -41,7 +42,7 @@ static bool endpoint_ok(const char *ep, int *port)
 	return true;
 }
 
-int api_enroll_post(struct kw_req *req, json_t *in, json_t **out)
+static int enroll_post(struct kw_req *req, json_t *in, json_t **out)
 {
 	struct kw_enroll_params p = { .now = req->now };
 	uint8_t key[32], tok_hash[KW_TOKEN_HASH_BYTES], dev_hash[KW_TOKEN_HASH_BYTES];
@@ -131,5 +132,13 @@ int api_enroll_post(struct kw_req *req, json_t *in, json_t **out)
 out:
 	sodium_memzero(dev_token, sizeof(dev_token));
 	sodium_memzero(tok_hash, sizeof(tok_hash));
+	return st;
+}
+
+int api_enroll_post(struct kw_req *req, json_t *in, json_t **out)
+{
+	int st = enroll_post(req, in, out);
+
+	metrics_enroll_status(st);
 	return st;
 }

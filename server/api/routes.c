@@ -6,6 +6,7 @@
 const struct kw_route api_v1_routes[] = {
 	{ "GET", "/api/v1/health", api_health_get, KW_AUTH_NONE, KW_BODY_NONE },
 	{ "GET", "/api/v1/info", api_info_get, KW_AUTH_NONE, KW_BODY_NONE },
+	{ "GET", "/api/v1/openapi.json", api_openapi_get, KW_AUTH_NONE, KW_BODY_NONE },
 
 	{ "POST", "/api/v1/enrollment-tokens", api_enrollment_tokens_post, KW_AUTH_ADMIN, KW_BODY_JSON },
 	{ "GET", "/api/v1/enrollment-tokens", api_enrollment_tokens_list, KW_AUTH_ADMIN, KW_BODY_NONE },

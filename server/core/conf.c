@@ -1,5 +1,5 @@
 /*
- * keywayd's own sections, [server], [network], [log] and [web]: one table per section (see
+ * keywayd's own sections, [server], [network], [log], [web] and [metrics]: one table per section (see
  * confschema.h); the engine parses, compares and documents them. Adding a key: a field in
  * struct kw_conf and one line here.
  */
@@ -27,7 +27,8 @@ static const int ipv4 = AF_INET, ipv6 = AF_INET6;
  *   the store's copy of the plan, set at store_open.
  * - routes, gateway_endpoint, gateway_port, config_lifetime, mtu, persistent_keepalive are
  *   read when a config payload is built: swap them in and bump every config version.
- * - log level is one variable of the logger; web root is read once, at the first page. */
+ * - log level is one variable of the logger; web root is read once, at the first page.
+ * - metrics listen is a libmicrohttpd daemon of its own, bound at start. */
 static const struct cs_key server_keys[] = {
 	{ "server.listen", CS_HOSTPORT, CS_NONEMPTY, CS_FIELD(C, listen), .def = "127.0.0.1:8080",
 	  .doc = "address:port of the REST API; IPv6 as `[::1]:8080`" },
@@ -89,18 +90,28 @@ static const struct cs_key web_keys[] = {
 	  .shown = "`web` in the package's data directory (`/usr/share/keyway/web`)",
 	  .doc = "directory of the web console's files (`KEYWAY_WEB_ROOT` in the environment comes first)" },
 };
+
+/* Its own listener, so that a firewall can keep it apart from the API; no token on it. */
+static const struct cs_key metrics_keys[] = {
+	{ "metrics.listen", CS_HOSTPORT, 0, CS_FIELD(C, metrics_listen),
+	  .shown = "none (off)",
+	  .doc = "address:port of `GET /metrics` (Prometheus text format, no credential): its own listener, "
+		 "apart from the API; keep it on a management address or firewall it" },
+};
 #undef C
 
 const struct cs_section conf_section_server = { "server", server_keys, CS_NKEYS(server_keys) };
 const struct cs_section conf_section_network = { "network", network_keys, CS_NKEYS(network_keys) };
 const struct cs_section conf_section_log = { "log", log_keys, CS_NKEYS(log_keys) };
 const struct cs_section conf_section_web = { "web", web_keys, CS_NKEYS(web_keys) };
+const struct cs_section conf_section_metrics = { "metrics", metrics_keys, CS_NKEYS(metrics_keys) };
 
 const struct cs_section *const conf_sections[] = {
 	&conf_section_server,
 	&conf_section_network,
 	&conf_section_log,
 	&conf_section_web,
+	&conf_section_metrics,
 };
 const size_t conf_nsections = CS_NKEYS(conf_sections);
 

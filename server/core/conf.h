@@ -1,5 +1,5 @@
 /*
- * keywayd's configuration file: [server], [network], [log], [web], declared in conf.c's
+ * keywayd's configuration file: [server], [network], [log], [web], [metrics], declared in conf.c's
  * tables (confschema.h). Other sections ([ldap], …) belong to other modules, which parse the
  * same file themselves; this parser skips them. Unknown keys in its own sections are an
  * error with file:line.
@@ -40,6 +40,8 @@ struct kw_conf {
 	char log_level[16];
 	/* [web] */
 	char web_root[KW_CONF_STR_MAX]; /* empty: the package's data directory */
+	/* [metrics] */
+	char metrics_listen[KW_CONF_STR_MAX]; /* empty: no metrics listener */
 };
 
 struct cs_section;

@@ -323,3 +323,25 @@ int wgconf_envelope(struct kw_server *srv, const struct kw_device *d, int64_t no
 	*len = n;
 	return 0;
 }
+
+int wgconf_denied(struct kw_server *srv, const struct kw_device *d, json_t **out)
+{
+	bool revoked = d->state == KW_STATE_REVOKED;
+	const char *state = revoked ? "revoked" : "suspended";
+	json_t *env = NULL;
+	char payload[128];
+	int st, n;
+
+	if (revoked)
+		st = api_error(out, 401, "device_revoked", "this device has been revoked");
+	else
+		st = api_error(out, 403, "device_suspended", "this device is suspended%s%s", d->state_reason[0] ? ": " : "",
+			       d->state_reason);
+	n = snprintf(payload, sizeof(payload), "{\"device_id\":%lld,\"state\":\"%s\",\"version\":%lld}",
+		     (long long)d->id, state, (long long)d->version);
+	if (*out && n > 0 && (size_t)n < sizeof(payload) && signer_sign(srv->signer, payload, (size_t)n, &env) == 0)
+		json_object_set_new(json_object_get(*out, "error"), "signed_state", env);
+	else
+		log_warn("wgconf: %s answer for device %lld left unsigned", state, (long long)d->id);
+	return st;
+}

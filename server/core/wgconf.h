@@ -26,4 +26,15 @@ int wgconf_payload(const struct kw_server *srv, const struct kw_device *d, int64
  */
 int wgconf_envelope(struct kw_server *srv, const struct kw_device *d, int64_t now, char **text, size_t *len);
 
+/*
+ * Answer a device whose access ended: api_error() with 401 device_revoked or 403
+ * device_suspended, and inside the error object "signed_state", an envelope (same key and
+ * format as configs) over {"device_id":ID,"state":"revoked"|"suspended","version":V}, V being
+ * the device's version after the change (above every config it was sent). The agent acts on
+ * such an answer only when the signature verifies, so an on-path attacker cannot tear a
+ * tunnel down with a forged status; without a signature (out of memory) it is still the plain
+ * error. Returns the status.
+ */
+int wgconf_denied(struct kw_server *srv, const struct kw_device *d, json_t **out);
+
 #endif

@@ -18,6 +18,7 @@
 
 #include "http/request.h"
 #include "core/conf.h"
+#include "core/metrics.h"
 #include "directory_int.h"
 #include "directory.h"
 #include "log.h"
@@ -81,6 +82,7 @@ static int authenticate(struct kw_req *req, const char *username, const char *pa
 	if (password_len == 0) {
 		/* Refused before any bind: an empty password would be an anonymous bind. */
 		audit_attempt(req, username, "denied", "empty password");
+		metrics_login_failure(METRICS_LOGIN_EMPTY_PASSWORD);
 		return api_error(out, 400, "empty_password", "field 'password' must not be empty");
 	}
 	rl_keys(req, username, ukey, sizeof(ukey), akey, sizeof(akey));
@@ -88,6 +90,7 @@ static int authenticate(struct kw_req *req, const char *username, const char *pa
 	ba = ratelimit_blocked(m->rl_addr, akey, req->now, &ra2);
 	if (bu || ba) {
 		audit_attempt(req, username, "rate_limited", what);
+		metrics_login_rate_limited();
 		return too_many(req, out, ra > ra2 ? ra : ra2);
 	}
 	g = kwl_gen_get(m); /* a SIGHUP may swap the settings meanwhile: this login keeps its own */
@@ -101,14 +104,17 @@ static int authenticate(struct kw_req *req, const char *username, const char *pa
 		ratelimit_failure(m->rl_user, ukey, req->now);
 		ratelimit_failure(m->rl_addr, akey, req->now);
 		audit_attempt(req, username, "denied", "invalid credentials");
+		metrics_login_failure(METRICS_LOGIN_INVALID_CREDENTIALS);
 		log_info("login: denied user=\"%.64s\" addr=%s for=%s", username, req->client_addr, what);
 		return api_error(out, 401, "invalid_credentials", "invalid username or password");
 	case -EHOSTUNREACH:
 	case -ETIMEDOUT:
 		audit_attempt(req, username, "error", "directory unreachable");
+		metrics_directory_error(METRICS_DIR_LOGIN);
 		return api_error(out, 503, "ldap_unavailable", "the directory cannot be reached; try again later");
 	default:
 		audit_attempt(req, username, "error", "directory error");
+		metrics_directory_error(METRICS_DIR_LOGIN);
 		return api_error(out, 503, "ldap_error", "the directory answered with an error");
 	}
 	ratelimit_success(m->rl_user, ukey);
@@ -117,6 +123,7 @@ static int authenticate(struct kw_req *req, const char *username, const char *pa
 
 		snprintf(d, sizeof(d), "account disabled (%s)", ldap_disabled_name(lg->disabled));
 		audit_attempt(req, lg->username, "denied", d);
+		metrics_login_failure(METRICS_LOGIN_ACCOUNT_DISABLED);
 		return api_error(out, 403, "account_disabled", "this account is disabled in the directory");
 	}
 	return 0;
@@ -257,6 +264,8 @@ int kwl_session_enroll_check(struct kw_req *req, json_t **out)
 	ldap_user_facts_release(&f, 1);
 	if (r == -ENODATA || (r == 0 && f.presence != KW_LDAP_USER_FOUND))
 		return api_error(out, 403, "not_in_vpn_group", "your directory entry cannot be found");
+	if (r == -EHOSTUNREACH || r == -ETIMEDOUT || (r < 0 && r != -ENODATA))
+		metrics_directory_error(METRICS_DIR_SESSION);
 	if (r == -EHOSTUNREACH || r == -ETIMEDOUT)
 		return api_error(out, 503, "ldap_unavailable", "the directory cannot be reached; try again later");
 	if (r < 0) {

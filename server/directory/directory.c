@@ -14,12 +14,13 @@
 #include "http/router.h"
 #include "log.h"
 
-static const struct kw_route ldap_routes[] = {
+const struct kw_route directory_routes[] = {
 	{ "POST", "/api/v1/login", api_login_post, KW_AUTH_NONE, KW_BODY_JSON },
 	{ "POST", "/api/v1/logout", api_logout_post, KW_AUTH_ANY, KW_BODY_OPTIONAL },
 	{ "POST", "/api/v1/ldap/sync", api_ldap_sync_post, KW_AUTH_ADMIN, KW_BODY_OPTIONAL },
 	{ "GET", "/api/v1/ldap/status", api_ldap_status_get, KW_AUTH_ADMIN, KW_BODY_NONE },
 };
+const size_t directory_nroutes = sizeof(directory_routes) / sizeof(directory_routes[0]);
 
 static void module_free(struct kwl_module *m)
 {
@@ -91,7 +92,7 @@ int directory_init(struct kw_server *srv, const char *config_path)
 	r = ratelimit_new(8192, c->login_max_failures_addr, c->login_window, &m->rl_addr);
 	if (r < 0)
 		goto fail;
-	r = routes_register(ldap_routes, sizeof(ldap_routes) / sizeof(ldap_routes[0]));
+	r = routes_register(directory_routes, directory_nroutes);
 	if (r < 0) {
 		fprintf(stderr, "keywayd: cannot register the LDAP routes\n");
 		goto fail;

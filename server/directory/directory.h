@@ -43,6 +43,11 @@ struct kw_directory_ops {
 	int (*users_directory)(struct kw_req *req, json_t *list);
 };
 
+/* The routes directory_init() registers when a directory is configured (read-only: the
+ * OpenAPI test checks that the document lists each of them). */
+extern const struct kw_route directory_routes[];
+extern const size_t directory_nroutes;
+
 /* The [ldap] section's table of keys (core/confschema.h), for keywayd-confdoc. */
 struct cs_section;
 extern const struct cs_section directory_conf_section;

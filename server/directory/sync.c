@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/metrics.h"
 #include "core/server.h"
 #include "directory_int.h"
 #include "log.h"
@@ -105,6 +106,18 @@ static void status_record(struct kwl_module *m, int64_t at, int64_t dur_ms, cons
 	}
 	pthread_mutex_unlock(&m->status_lock);
 	(void)prev;
+}
+
+/* The run in the metrics: outcome, duration, and a failed run as a directory error. */
+static void sync_metrics(const struct kw_sync_plan *plan, int64_t dur_ms, int64_t now)
+{
+	enum metrics_sync_outcome o = plan->outcome == KW_SYNC_OK     ? METRICS_SYNC_OK
+				      : plan->outcome == KW_SYNC_HELD ? METRICS_SYNC_HELD
+								      : METRICS_SYNC_FAILED;
+
+	if (o == METRICS_SYNC_FAILED)
+		metrics_directory_error(METRICS_DIR_SYNC);
+	metrics_sync_run(o, (double)dur_ms / 1e3, now);
 }
 
 /* Apply one user's action; the holders of that user are h[0..n). */
@@ -356,6 +369,7 @@ int sync_run(struct kwl_module *m, bool confirm, struct kw_sync_plan *plan_out, 
 		apply_errors = run_apply(m, g, &rs, &plan, confirm, now);
 record:
 	status_record(m, now, now_ms() - t0, &plan, apply_errors, err);
+	sync_metrics(&plan, now_ms() - t0, (int64_t)time(NULL));
 	log_info("ldap-sync: run outcome=%s checked=%u suspended=%u restored=%u revoked=%u errors=%u searches=%u "
 		 "pages=%u duration_ms=%lld",
 		 sync_outcome_name(plan.outcome), plan.checked, plan.suspend, plan.restore, plan.revoke,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "core/wgconf.h"
 #include "core/token.h"
 
 int auth_resolve(struct kw_server *srv, const char *token, int64_t now, struct kw_principal *p,
@@ -58,7 +59,7 @@ int auth_resolve_device(struct kw_server *srv, const char *token, int64_t now, s
 		ret = store_device_by_token(srv->store, hash, &d);
 		if (ret == 0 && d.state == KW_STATE_REVOKED) {
 			sodium_memzero(hash, sizeof(hash));
-			return api_error(err, 401, "device_revoked", "this device has been revoked");
+			return wgconf_denied(srv, &d, err);
 		}
 		if (ret == 0) {
 			p->kind = KW_PRINCIPAL_DEVICE;

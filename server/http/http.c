@@ -19,6 +19,7 @@
 
 #include "auth.h"
 #include "core/conf.h"
+#include "core/metrics.h"
 #include "fileutil.h"
 #include "http.h"
 #include "log.h"
@@ -163,6 +164,7 @@ static enum MHD_Result respond(struct http_ctx *x, struct MHD_Connection *conn, 
 		MHD_add_response_header(resp, req->resp_headers[i].key, req->resp_headers[i].value);
 	r = MHD_queue_response(conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
+	metrics_http_request(req->method, x->route ? x->route->pattern : NULL, x->web, status, &x->start);
 	if (log_get_level() == KW_LOG_DEBUG || status >= 500) {
 		char path[256];
 		size_t i;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/ipam.h"
+#include "core/metrics.h"
 #include "log.h"
 #include "store_internal.h"
 #include "store_migrations.h"
@@ -136,6 +137,7 @@ int store_errno(struct kw_conn *c, int rc)
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 		log_warn("store: database busy");
+		metrics_store_busy();
 		return -EBUSY;
 	default:
 		log_error("store: sqlite error code=%d error=\"%s\"", rc, sqlite3_errmsg(c->db));

@@ -161,6 +161,8 @@ int store_device_by_token(struct kw_store *st, const uint8_t hash[KW_TOKEN_HASH_
 /* username NULL: every device. Ordered by id. */
 int store_device_list(struct kw_store *st, const char *username,
 		      int (*fn)(const struct kw_device *d, void *arg), void *arg);
+/* Devices by [state][role] (enum kw_device_state, enum kw_device_role), for the metrics. */
+int store_device_counts(struct kw_store *st, int64_t counts[3][2]);
 /* Peers of a config: role KW_DEV_GATEWAY lists active gateways, KW_DEV_DEVICE active devices.
  * Only id, role, public_key, address, address6, endpoint and listen_port are filled (a
  * gateway's config lists every device: this is the one query that must stay light). */

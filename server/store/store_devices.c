@@ -123,6 +123,32 @@ int store_device_list(struct kw_store *st, const char *username,
 	return store_query(st, one, STORE_BINDS(STORE_TEXT(username)), device_each, &e);
 }
 
+struct count_each {
+	int64_t (*counts)[2];
+};
+
+static int count_row(sqlite3_stmt *s, void *arg)
+{
+	struct count_each *e = arg;
+	char state[16], role[16];
+	enum kw_device_role r;
+
+	store_col_text(s, 0, state, sizeof(state));
+	store_col_text(s, 1, role, sizeof(role));
+	if (store_role_parse(role, &r) == 0)
+		e->counts[state_parse(state)][r] = store_col_int(s, 2);
+	return 0;
+}
+
+int store_device_counts(struct kw_store *st, int64_t counts[3][2])
+{
+	static const char sql[] = "SELECT state, role, count(*) FROM devices GROUP BY state, role";
+	struct count_each e = { counts };
+
+	memset(counts, 0, sizeof(int64_t) * 3 * 2);
+	return store_query(st, sql, NULL, 0, count_row, &e);
+}
+
 /* Peer rows: only the columns a config needs; the rest of e->d stays as set by the caller. */
 static int peer_each(sqlite3_stmt *s, void *arg)
 {

@@ -29,6 +29,13 @@ kw_keywayd_conf() {
 	python3 "$KW_LIB_DIR/kwtest.py" keywayd-conf "$@"
 }
 
+# kw_wait_metric PORT NAME VALUE [TIMEOUT_S]: poll keywayd's /metrics on 127.0.0.1:PORT until
+# the sample NAME (no labels) equals VALUE; fails after the timeout (10 s). Parsed with Debian's
+# python3-prometheus-client, hence the system's python3 ($PYTHON3 when set).
+kw_wait_metric() {
+	"${PYTHON3:-/usr/bin/python3}" "$KW_LIB_DIR/kwtest.py" wait-metric "$@" >/dev/null
+}
+
 kw_wait_port() { # kw_wait_port HOST PORT [TIMEOUT_S]
 	local i=0 max=$(( ${3:-10} * 20 ))
 	while [ $i -lt $max ]; do

@@ -185,6 +185,9 @@ kwe_gw_has() { wg show "${KWE_P}gw" peers 2>/dev/null | grep -qxF "$1"; }
 kwe_gw_lacks() { ! kwe_gw_has "$1"; }
 kwe_ping() { ip netns exec "${KWE_P}$1" ping -c 1 -W 1 -q "$KWE_CORP_HOST" >/dev/null 2>&1; }
 kwe_no_ping() { ! kwe_ping "$1"; }
+kwe_polling() { # kwe_polling NAME : the agent holds a connection to the controller (a parked long-poll)
+	ip netns exec "${KWE_P}$1" ss -Htn state established "( dport = :${KWE_URL##*:} )" | grep -q .
+}
 kwe_state_is() { # kwe_state_is NAME STATE : what the running agent says
 	[ -f "$KWE_DIR/$1/status.json" ] && [ "$(kwe_json state <"$KWE_DIR/$1/status.json" 2>/dev/null)" = "$2" ]
 }

@@ -4,7 +4,9 @@
 Starts keywayd on a free loopback port with a fresh state directory and drives every
 endpoint, every error class, the long-poll, cookie sessions with CSRF, HTTPS, the config
 file errors, and checks that rejected requests leave the database exactly as it was.
-Python standard library only; Ed25519 signatures are checked with the openssl CLI.
+Ed25519 signatures are checked with the openssl CLI. Every response body is validated against
+the OpenAPI document (server/api/openapi.json) with Debian's python3-jsonschema, and the waits
+for parked long-polls read keywayd's gauge on its metrics listener (python3-prometheus-client).
 """
 import base64
 import collections
@@ -39,7 +41,13 @@ class Keywayd(kwtest.Keywayd):
                                "[ldap]\nsync_interval = 60 ; another module's section (no uri: LDAP off): "
                                "ignored here\n"
                                "[web]\nroot = /nonexistent\n"
-                               "[log]\nlevel = info\n%s" % (cidr, extra), threads=2)
+                               "[log]\nlevel = info\n%s%s" % (cidr, extra, self.metrics_conf()), threads=2)
+
+    def req(self, method, path, body=None, **kw):
+        """kwtest's request, and its answer checked against the OpenAPI document."""
+        st, j, h = super().req(method, path, body, **kw)
+        OPENAPI.validate(method, path, st, j)
+        return st, j, h
 
     def db_dump(self):
         db = sqlite3.connect("file:%s/keyway.db?mode=ro" % self.state, uri=True)
@@ -47,6 +55,9 @@ class Keywayd(kwtest.Keywayd):
             return "\n".join(db.iterdump())
         finally:
             db.close()
+
+
+OPENAPI = kwtest.OpenAPI()
 
 
 def err_code(j):
@@ -91,6 +102,15 @@ def config_of(k, dev_id, dev_token, signing_key, tmp, query=""):
     return st, verify_envelope(j, signing_key, tmp)
 
 
+def openapi_checks(k):
+    st, served, h = k.req("GET", "/api/v1/openapi.json")
+    check("GET /api/v1/openapi.json serves server/api/openapi.json, without a credential",
+          st == 200 and served == OPENAPI.doc and h.get("content-type") == "application/json", (st, h))
+    print("# %d responses validated against the OpenAPI document" % OPENAPI.validated)
+    check("every response matched its operation's documented status and schema (%d validated)" % OPENAPI.validated,
+          not OPENAPI.failures and OPENAPI.validated > 100, "\n".join(OPENAPI.failures[:40]))
+
+
 def main(tmp):
     if not os.access(KEYWAYD, os.X_OK):
         raise RuntimeError("keywayd not built at " + KEYWAYD)
@@ -98,6 +118,7 @@ def main(tmp):
     others = []
     try:
         run(k, tmp, others)
+        openapi_checks(k)
     finally:
         k.stop()
         for o in others:
@@ -291,7 +312,8 @@ def run(k, tmp, others):
     threads = [threading.Thread(target=waiter) for _ in range(40)]
     for t in threads:
         t.start()
-    time.sleep(0.8)
+    n = k.wait_metric("keyway_longpolls_parked", 40)
+    check("keyway_longpolls_parked counts the 40 parked waiters", n == 40, n)
     t0 = time.time()
     st, _, _ = k.req("GET", "/api/v1/health")
     check("40 parked long-polls on 2 HTTP threads: health still answers at once", st == 200 and time.time() - t0 < 0.5,
@@ -337,7 +359,8 @@ def run(k, tmp, others):
     t.start()
     t2 = threading.Thread(target=dev_wait)
     t2.start()
-    time.sleep(0.3)
+    n = k.wait_metric("keyway_longpolls_parked", 2)
+    check("keyway_longpolls_parked counts the 2 parked waiters", n == 2, n)
     t_change = time.time()
     st, j, _ = k.req("POST", "/api/v1/devices/%d/suspend" % a["device_id"], {"reason": "lost laptop"}, token=admin)
     check("200 suspend", st == 200 and j["state"] == "suspended" and j["state_reason"] == "lost laptop", j)
@@ -541,7 +564,8 @@ def run(k, tmp, others):
         c.putheader("Authorization", "Bearer " + ld["device_token"])
         c.endheaders()
         parked.append(c)
-    time.sleep(0.5)
+    n = kl.wait_metric("keyway_longpolls_parked", 14)
+    check("keyway_longpolls_parked counts the 14 parked long-polls", n == 14, n)
     st, j, h = kl.req("GET", "/api/v1/devices/%d/config?after=%d&wait=30" % (ld["device_id"], lver),
                          token=ld["device_token"])
     check("long-poll beyond max_connections minus the reserve: 503 busy with Retry-After",

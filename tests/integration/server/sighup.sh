@@ -14,11 +14,12 @@ trap kw_cleanup EXIT
 
 tmp=$(kw_tmpdir)
 port=$(kw_free_port)
+mport=$(kw_free_port) # [metrics]: the parked long-poll gauge tells when a long-poll is parked
 conf=$tmp/keywayd.conf
 log=$tmp/keywayd.log
 write_conf() { # write_conf LEVEL [EXTRA_LINE]; MTU, THREADS, LISTEN from the environment
 	kw_keywayd_conf "$conf" "${LISTEN:-127.0.0.1:$port}" "$tmp/state" server.threads="${THREADS:-4}" \
-		network.mtu="${MTU:-1420}" log.level="$1" ${2:+"+$2"}
+		network.mtu="${MTU:-1420}" log.level="$1" metrics.listen="127.0.0.1:$mport" ${2:+"+$2"}
 }
 # A request whose path (in the debug line) says when it was made; 404 is fine, its line is
 # logged at debug like any other below 500. Succeeds when keywayd answered at all.
@@ -46,11 +47,12 @@ health after_debug
 kw_check "after SIGHUP with level = debug, request lines at debug appear" \
 	wait_line 'level=debug http: request.*kws2=after_debug' 1
 
-# A broken file: keywayd keeps running with the running configuration (still debug).
+# A broken file: keywayd keeps running with the running configuration (still debug). The bad
+# key is the file's last line, 12 (after [server], [network], [log] and [metrics]).
 write_conf warn "no_such_key = 1"
 kill -HUP "$kd"
 kw_check "a broken file on SIGHUP gives one error line with file and line" \
-	wait_line "level=error SIGHUP: config not reloaded.*$conf:10" 1
+	wait_line "level=error SIGHUP: config not reloaded.*$conf:12" 1
 sleep 0.2
 kw_check "exactly one line for the broken file" [ "$(lines 'SIGHUP: config not reloaded')" = 1 ]
 kw_check "keywayd still running after a broken file" kill -0 "$kd"
@@ -115,7 +117,7 @@ kw_check "a device's config before: mtu 1420" [ "$st $mtu0" = "200 1420" ]
 # A device parked in a long-poll on its current version: the reload must wake it.
 python3 "$api" "$port" config "$dev" "$devtok" "?after=$v0&wait=25" >"$tmp/poll.out" &
 poll=$!
-sleep 0.5
+kw_check "the long-poll is parked (keyway_longpolls_parked 1)" kw_wait_metric "$mport" keyway_longpolls_parked 1
 t0=$(date +%s)
 MTU=1380 write_conf info
 kill -HUP "$kd"

@@ -181,12 +181,11 @@ await scenario('admin-token', async (page) => {
 	await page.click('#token-form button[type=submit]');
 	const cmd = (await (await page.waitForSelector('#enroll-command')).innerText()).trim();
 	const info = (await api('GET', '/info')).data;
-	const keyId = info.key_id || crypto.createHash('sha256').update(Buffer.from(info.signing_key, 'base64')).digest('hex').slice(0, 16);
-	const m = cmd.match(/^keyway-agent enroll --server (\S+) --pin ([0-9a-f]{16}) --token (\S+)$/);
+	const m = cmd.match(/^keyway-agent enroll --server (\S+) --pin ([A-Za-z0-9+/]{43}=) --token (\S+)$/);
 	ok(m, 'token: the page shows a keyway-agent enroll command', cmd);
 	if (m) {
 		ok(m[1] === URL_, 'token: --server is this controller', m[1]);
-		ok(m[2] === keyId, 'token: --pin is the signing key id', { shown: m[2], keyId });
+		ok(m[2] === info.signing_key, 'token: --pin is the full signing public key (never the 64-bit key id)', { shown: m[2], key: info.signing_key });
 		const token = m[3].replace(/^'|'$/g, '');
 		const e = await api('POST', '/enroll', { token, public_key: randKey(), hostname: 'token-laptop' }, undefined);
 		ok(e.status === 201, 'token: the shown token really enrolls a device', e);

@@ -91,7 +91,7 @@ async function showCreated(slot, r, role) {
 	let info = null;
 	try { info = await serverInfo(); } catch (e) { showError(slot, e); }
 	const server = location.origin;
-	const cmd = ['keyway-agent', 'enroll', '--server', shq(server), '--pin', shq(info && info.key_id ? info.key_id : 'KEY_ID'), '--token', shq(r.token)].join(' ');
+	const cmd = ['keyway-agent', 'enroll', '--server', shq(server), '--pin', shq(info && info.signing_key ? info.signing_key : 'SIGNING_PUBLIC_KEY'), '--token', shq(r.token)].join(' ');
 	const pre = h('pre', { class: 'command', id: 'enroll-command', tabindex: '0', 'aria-label': 'Enroll command' }, cmd);
 	const copy = h('button', { type: 'button', class: 'secondary' }, 'Copy command');
 	copy.addEventListener('click', () => copyText(cmd, copy));
@@ -100,7 +100,7 @@ async function showCreated(slot, r, role) {
 		h('p', {}, `Run this on the ${role === 'gateway' ? 'gateway' : 'device'} to enroll it (expires ${fmtTime(r.expires_at)}):`),
 		pre,
 		h('div', { class: 'actions' }, copy),
-		h('p', { class: 'hint' }, '--pin is the controller\'s signing key id: the agent only accepts configs signed with that key.'),
+		h('p', { class: 'hint' }, `--pin is the controller's full signing public key (key id ${info && info.key_id ? info.key_id : '?'}, for display only): the agent only accepts configs and suspensions signed with that key.`),
 		h('details', {}, h('summary', {}, 'The token alone'), h('code', { id: 'token-secret', class: 'key' }, r.token))));
 	pre.focus();
 }
