@@ -9,8 +9,8 @@
  *     meanwhile are lost, so everyone re-reads);
  *   - singleton jobs (the directory sync) run under a session advisory lock held on a
  *     connection of their own: when that replica dies, its lock goes with it;
- *   - a database that cannot be reached is -EAGAIN: the API answers 503 with Retry-After,
- *     and the broken connection is dropped, to be opened again on next use.
+ *   - a database that cannot be reached is -EBUSY, as a busy one: the API answers 503 busy
+ *     with Retry-After, and the broken connection is dropped, to be opened again on next use.
  */
 #include "config.h"
 
@@ -93,7 +93,7 @@ static int pg_errno(PGconn *pg, const PGresult *res, const char *what)
 	if (PQstatus(pg) != CONNECTION_OK || !state || strncmp(state, "08", 2) == 0 ||
 	    strcmp(state, "57P01") == 0 || strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0) {
 		log_warn("store: PostgreSQL unavailable during %s", what);
-		return -EAGAIN;
+		return -EBUSY;
 	}
 	if (strncmp(state, "23", 2) == 0)
 		return -EEXIST;
@@ -118,7 +118,7 @@ static int pg_command(struct kw_conn *c, const char *sql, const char *what)
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
 		ret = pg_errno(pc->pg, res, what);
-		if (ret == -EAGAIN)
+		if (PQstatus(pc->pg) != CONNECTION_OK)
 			pc->broken = true;
 	}
 	PQclear(res);
@@ -135,7 +135,7 @@ static int pg_conn_open(struct kw_store *st, struct kw_conn *c)
 	pc->pg = store_pg_connect(ps->conninfo, ps->password);
 	if (!pc->pg) {
 		free(pc);
-		return -EAGAIN;
+		return -EBUSY;
 	}
 	c->h = pc;
 	return 0;
@@ -195,7 +195,7 @@ static int pg_commit(struct kw_conn *c)
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		ret = pg_errno(pc->pg, res, "COMMIT");
-		if (ret == -EAGAIN)
+		if (PQstatus(pc->pg) != CONNECTION_OK)
 			pc->broken = true;
 	} else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
 		ret = -EIO; /* the transaction had failed: COMMIT rolled it back */
@@ -283,7 +283,7 @@ static int pg_run(struct kw_conn *c, enum kw_sql id, const struct kw_bind *b, un
 	r->n = PQntuples(res);
 	return 0;
 fail:
-	if (ret == -EAGAIN)
+	if (PQstatus(pc->pg) != CONNECTION_OK)
 		pc->broken = true;
 	return ret;
 }
@@ -458,7 +458,7 @@ static int singleton_try_locked(struct pg_store *ps, struct pg_singleton *s)
 	if (!s->pg)
 		s->pg = store_pg_connect(ps->conninfo, ps->password);
 	if (!s->pg)
-		return -EAGAIN;
+		return -EBUSY;
 	res = PQexecParams(s->pg, "SELECT pg_try_advisory_lock(" PG_SINGLETON_CLASS ", hashtext($1))", 1, NULL, vals,
 			   NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {

@@ -19,16 +19,22 @@ struct copy_table {
 	const char *types;
 };
 
+/* In an order that satisfies the foreign keys. */
 static const struct copy_table tables[] = {
 	{ "meta", KW_SQL_COPY_SELECT_META, KW_SQL_COPY_INSERT_META, "tit" },
-	{ "api_tokens", KW_SQL_COPY_SELECT_API_TOKENS, KW_SQL_COPY_INSERT_API_TOKENS, "itbi" },
-	{ "enrollment_tokens", KW_SQL_COPY_SELECT_ENROLLMENT_TOKENS, KW_SQL_COPY_INSERT_ENROLLMENT_TOKENS,
-	  "ittbiiiiit" },
+	{ "api_tokens", KW_SQL_COPY_SELECT_API_TOKENS, KW_SQL_COPY_INSERT_API_TOKENS, "itbiti" },
+	{ "enrollment_tokens", KW_SQL_COPY_SELECT_ENROLLMENT_TOKENS, KW_SQL_COPY_INSERT_ENROLLMENT_TOKENS, "ittbiiiiit" },
+	{ "sites", KW_SQL_COPY_SELECT_SITES, KW_SQL_COPY_INSERT_SITES, "ittitii" },
+	{ "enrollment_token_sites", KW_SQL_COPY_SELECT_ENROLLMENT_TOKEN_SITES, KW_SQL_COPY_INSERT_ENROLLMENT_TOKEN_SITES, "ii" },
 	{ "devices", KW_SQL_COPY_SELECT_DEVICES, KW_SQL_COPY_INSERT_DEVICES, "ittttttitttibiiiiii" },
+	{ "gateway_sites", KW_SQL_COPY_SELECT_GATEWAY_SITES, KW_SQL_COPY_INSERT_GATEWAY_SITES, "ii" },
+	{ "gateway_health", KW_SQL_COPY_SELECT_GATEWAY_HEALTH, KW_SQL_COPY_INSERT_GATEWAY_HEALTH, "iiii" },
 	{ "retired_keys", KW_SQL_COPY_SELECT_RETIRED_KEYS, KW_SQL_COPY_INSERT_RETIRED_KEYS, "tii" },
 	{ "address_leases", KW_SQL_COPY_SELECT_ADDRESS_LEASES, KW_SQL_COPY_INSERT_ADDRESS_LEASES, "iii" },
-	{ "sessions", KW_SQL_COPY_SELECT_SESSIONS, KW_SQL_COPY_INSERT_SESSIONS, "ibttbii" },
+	{ "sessions", KW_SQL_COPY_SELECT_SESSIONS, KW_SQL_COPY_INSERT_SESSIONS, "ibttbiii" },
 	{ "audit", KW_SQL_COPY_SELECT_AUDIT, KW_SQL_COPY_INSERT_AUDIT, "iittttt" },
+	{ "policies", KW_SQL_COPY_SELECT_POLICIES, KW_SQL_COPY_INSERT_POLICIES, "ititttii" },
+	{ "group_members", KW_SQL_COPY_SELECT_GROUP_MEMBERS, KW_SQL_COPY_INSERT_GROUP_MEMBERS, "tt" },
 };
 
 #define COPY_MAX_COLS 20

@@ -268,19 +268,6 @@ static int enroll_check_token(struct kw_conn *c, const struct kw_enroll_params *
 	return ret == -ENOENT ? -EACCES : ret;
 }
 
-static int enroll_check_limit(struct kw_conn *c, const struct kw_enroll_params *p)
-{
-	int64_t n;
-	int ret;
-
-	if (p->max_devices <= 0)
-		return 0;
-	ret = store_exec_int(c, KW_SQL_USER_DEVICE_COUNT, STORE_BINDS(STORE_TEXT(p->ldap_username)), &n);
-	if (ret < 0)
-		return ret;
-	return n >= p->max_devices ? -EDQUOT : 0;
-}
-
 /* The address at host offset off of net, or -ERANGE when net does not hand that offset out
  * (outside it, or its network or broadcast address). */
 static int format_offset(const struct kw_cidr *net, uint64_t off, char out[KW_CIDR_STRLEN])
@@ -368,7 +355,7 @@ int store_enroll(struct kw_store *st, const struct kw_enroll_params *p, struct k
 	} else {
 		snprintf(who.username, sizeof(who.username), "%s", p->ldap_username);
 		who.role = p->ldap_role;
-		ret = enroll_check_limit(c, p);
+		ret = store_enroll_user_limits(st, c, p);
 	}
 	if (ret < 0)
 		goto out;
@@ -518,6 +505,12 @@ int store_device_restore(struct kw_store *st, int64_t id, const char *actor, int
 int store_device_rotate_key(struct kw_store *st, int64_t id, const char *public_key, const char *actor,
 			    int64_t now)
 {
+	return store_device_rotate_key_limited(st, id, public_key, actor, now, 0);
+}
+
+int store_device_rotate_key_limited(struct kw_store *st, int64_t id, const char *public_key, const char *actor,
+				    int64_t now, int max_per_hour)
+{
 	struct kw_device d;
 	struct kw_conn *c;
 	char detail[128];
@@ -528,6 +521,9 @@ int store_device_rotate_key(struct kw_store *st, int64_t id, const char *public_
 	if (ret < 0)
 		return ret;
 	ret = tx_device(c, id, 1u << KW_STATE_ACTIVE, &d);
+	if (ret < 0)
+		goto out;
+	ret = store_rotations_limit(c, id, max_per_hour, now);
 	if (ret < 0)
 		goto out;
 	ret = key_taken(c, public_key);

@@ -111,6 +111,16 @@ int fixture_open(struct fixture *f, const char *other, const struct kw_store_net
 	return ret;
 }
 
+void fixture_reset_db(struct fixture *f)
+{
+	if (fixture_pg()) {
+		pg_admin("DROP", f->pgdb, " WITH (FORCE)");
+		pg_admin("CREATE", f->pgdb, "");
+	} else {
+		ck_assert_int_eq(unlink(f->db), 0);
+	}
+}
+
 const struct kw_migration *fixture_migrations(unsigned *n)
 {
 	*n = fixture_pg() ? kw_migrations_pg_count : kw_migrations_count;
@@ -255,7 +265,10 @@ long fixture_count(struct fixture *f, const char *table)
 char *fixture_dump(struct fixture *f)
 {
 	static const char *const tables[] = { "meta", "api_tokens", "enrollment_tokens", "devices", "retired_keys",
-					      "address_leases", "sessions", "audit", "schema_version" };
+					      "address_leases", "sessions", "audit", "schema_version",
+					      /* migration 3 */
+					      "sites", "gateway_sites", "enrollment_token_sites", "gateway_health",
+					      "policies", "group_members" };
 	char *buf = NULL, name[160], sql[128], prefix[64];
 	size_t len = 0;
 	FILE *out = open_memstream(&buf, &len);

@@ -27,6 +27,8 @@ bool fixture_pg(void);
  * the migrations list (NULL: the backend's own). Returns the store's result. */
 int fixture_open(struct fixture *f, const char *other, const struct kw_store_net *net,
 		 const struct kw_migration *list, unsigned n, struct kw_store **out);
+/* Its database dropped (the store closed first): the next fixture_open starts empty. */
+void fixture_reset_db(struct fixture *f);
 /* The backend's migration list. */
 const struct kw_migration *fixture_migrations(unsigned *n);
 /* Run sql on a separate connection to the database: its rows as text lines ("col col\n"),

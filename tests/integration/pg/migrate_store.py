@@ -47,6 +47,9 @@ def build_sqlite_install(k):
     k.req("PUT", "/api/v1/devices/%d/public-key" % devs[1]["device_id"], {"public_key": wg_pub()},
           token=devs[1]["device_token"])
     k.req("DELETE", "/api/v1/devices/%d" % devs[2]["device_id"], token=admin)
+    st, _, _ = k.req("POST", "/api/v1/sites", {"name": "hq", "routes": ["10.1.0.0/24"], "default": "deny"},
+                     token=admin)
+    check("SQLite install: a site of its own", st == 201, st)
     return admin, tok, gw, devs, old_key
 
 
@@ -63,6 +66,7 @@ def run(tmp, pgdir):
     before = {d["device_id"]: version(k, d) for d in devs[:2]}
     listing = k.req("GET", "/api/v1/devices", token=admin)[1]["devices"]
     audit = k.req("GET", "/api/v1/audit?limit=1000", token=admin)[1]
+    sites = k.req("GET", "/api/v1/sites", token=admin)[1]
     k.stop()
 
     os.environ.update(KW_STORE_BACKEND="postgresql", KW_STORE_CONNINFO=env["KW_PG_CONNINFO_BASE"],
@@ -79,6 +83,7 @@ def run(tmp, pgdir):
     after = {d["device_id"]: version(k, d) for d in devs[:2]}
     check("agents notice nothing: device tokens valid, same config versions", after == before, (before, after))
     check("the audit log came along", k.req("GET", "/api/v1/audit?limit=1000", token=admin)[1] == audit)
+    check("the sites came along", k.req("GET", "/api/v1/sites", token=admin)[1] == sites, sites)
     st, j, _ = k.req("POST", "/api/v1/enroll", {"token": tok["token"], "public_key": old_key})
     check("a key used before the move (rotated away) is still refused", st == 409, (st, j))
     st, j, _ = k.req("POST", "/api/v1/enroll", {"token": tok["token"], "public_key": wg_pub()})
