@@ -642,8 +642,8 @@ static void *timer_thread_main(void *arg)
 		pthread_rwlock_unlock(&dev->cfg_lock);
 		if (++ticks % (1000 / TIMER_TICK_MS) == 0) {
 			int mtu = tun_mtu(dev->tun);
-			if (mtu > 0)
-				atomic_store(&dev->mtu, mtu);
+			if (mtu > 0 && atomic_exchange(&dev->mtu, mtu) != mtu)
+				log_info("mtu=%d ifname=%s", mtu, dev->tun->name);
 			else if (mtu == -ENODEV)
 				device_request_stop(dev, -ENODEV); /* interface deleted */
 		}

@@ -5,14 +5,9 @@
 # wireguard-go (real timers) and to itself while iperf3 and a ping stream
 # run through the tunnel: sessions must roll over with no stall.
 set -u
-top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-. "$top_srcdir/tests/integration/wg/wg-lib.sh"
-kw_need_root
-TT="$top_builddir/keyway-wg-testtimers"
-[ -x "$TT" ] || { echo "SKIP: $TT not built (configure --enable-test-timers)"; exit 77; }
-[ -n "$WG_GO" ] || { echo "SKIP: wireguard-go missing"; exit 77; }
-trap kw_cleanup EXIT
+. "${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}/tests/integration/wg/wg-lib.sh"
+kwg_require testtimers go iperf3
+TT=$KWG_TT
 
 run_pair() { # run_pair IMPL_B TAG
 	local implb=$1 t=$2 hs=() i last=0 n=0
@@ -26,9 +21,8 @@ run_pair() { # run_pair IMPL_B TAG
 	ip netns exec "$NS_A" wg set kwg${KWG_ID}${t}0 peer "$B_PUB" endpoint 192.0.2.2:51821 allowed-ips 10.92.0.2/32
 	ip netns exec "$NS_B" wg set kwg${KWG_ID}${t}1 peer "$A_PUB" endpoint 192.0.2.1:51820 allowed-ips 10.92.0.1/32
 	kwg_ping "$NS_A" 10.92.0.2 1 || return 1
-	ip netns exec "$NS_B" timeout 30 iperf3 -s -1 -B 10.92.0.2 >/dev/null 2>&1 &
-	local srv=$!
-	sleep 0.3
+	kwg_iperf_server "$NS_B" 10.92.0.2 5201 30
+	local srv=$KWG_SRV
 	ip netns exec "$NS_A" timeout 30 iperf3 -c 10.92.0.2 -t 18 -b 200M -J >/tmp/kwg-rekey.$$.json 2>/dev/null &
 	local cli=$!
 	ip netns exec "$NS_A" ping -i 0.1 -c 180 -W 1 -q 10.92.0.2 >/tmp/kwg-rekey.$$.ping 2>&1 &
