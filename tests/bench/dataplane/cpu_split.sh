@@ -14,6 +14,7 @@ kwg_require go iperf3
 A=${1:-kw} B=${2:-go} T=${3:-8}
 HZ=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+tun_tx() { ip -n "$NS_A" -s link show kwg${KWG_ID}c0 | awk '/TX:/ {getline; print $1}'; }
 
 kwg_setup_pair c
 A_PRIV=$(wg genkey) B_PRIV=$(wg genkey)
@@ -34,20 +35,22 @@ ip netns exec "$NS_A" iperf3 -Z -c 10.93.0.2 -t $((T + 2)) -J >"$(kw_tmpdir)/x" 
 CLI=$!
 SRVP=$(pgrep -P "$SRV" -x iperf3 || echo "$SRV") # timeout's child
 sleep 1 # a benchmark's warm-up (TCP slow start): the window is the next T seconds
-a0=$(cpu $PA) b0=$(cpu $PB) s0=$(cpu $SRVP) t0=$(date +%s%N)
+a0=$(cpu $PA) b0=$(cpu $PB) s0=$(cpu $SRVP) t0=$(date +%s%N) x0=$(tun_tx)
 if [ -n "${PERF:-}" ]; then
 	PD=$(kw_tmpdir)
-	perf record -q -a -g -o "$PD/perf.data" -- sleep "$T" 2>/dev/null
+	perf record -q -a -o "$PD/perf.data" -- sleep "$T" 2>/dev/null
 else
 	sleep "$T"
 fi
-a1=$(cpu $PA) b1=$(cpu $PB) s1=$(cpu $SRVP) t1=$(date +%s%N)
+a1=$(cpu $PA) b1=$(cpu $PB) s1=$(cpu $SRVP) t1=$(date +%s%N) x1=$(tun_tx)
 wait $CLI $SRV
 ms=$(( (t1 - t0) / 1000000 ))
 pct() { echo $(( ($2 - $1) * 100000 / HZ / ms )); }
-echo "# $A -> $B, one TCP stream, ${ms} ms window, CPU in % of one core (all threads):"
-echo "sender $A: $(pct "$a0" "$a1")%  receiver $B: $(pct "$b0" "$b1")%  iperf3 server: $(pct "$s0" "$s1")%"
-ip netns exec "$NS_A" ip -s link show kwg${KWG_ID}c0 | awk '/TX:/{getline; print "# sender TUN: " $1 " bytes read"}'
+# CPU milliseconds per GB carried: what each end costs, whatever share of the
+# (shared, busy) cores it got.
+per_gb() { awk -v c="$(( ($2 - $1) * 1000 / HZ ))" -v b="$(( x1 - x0 ))" 'BEGIN { printf "%.0f", b ? c * 1e9 / b : 0 }'; }
+echo "# $A -> $B, one TCP stream, ${ms} ms window: $(( (x1 - x0) * 8 / ms / 1000 )) Mbit/s; CPU in % of one core (all threads), and ms per GB"
+echo "sender $A: $(pct "$a0" "$a1")% $(per_gb "$a0" "$a1") ms/GB  receiver $B: $(pct "$b0" "$b1")% $(per_gb "$b0" "$b1") ms/GB  iperf3 server: $(pct "$s0" "$s1")%"
 if [ -n "${PERF:-}" ]; then
 	perf report -i "$PD/perf.data" --no-children --sort comm --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -8
 	perf report -i "$PD/perf.data" --no-children --comm "$( [ "$B" = go ] && echo wireguard-go || echo keyway-wg)" \
