@@ -63,7 +63,7 @@ struct storm {
 	uint8_t gw_pub[NOISE_PUBLIC_KEY_LEN];
 	struct sockaddr_in6 gw;
 	uint64_t t0;
-	unsigned cookies, cookies_bad, responses, responses_bad, retransmits;
+	unsigned cookies, cookies_bad, responses, responses_bad, retransmits, stale;
 	atomic_bool stop;
 	unsigned flood_pps;
 	atomic_ulong flood_sent;
@@ -126,17 +126,18 @@ static int storm_socket(unsigned prefix, unsigned i, unsigned host)
 	return fd;
 }
 
-/* A fresh initiation (new ephemeral, timestamp now) with its MACs. */
-static int storm_initiation(struct storm *s, struct storm_peer *p, unsigned i)
+/* A fresh initiation (new ephemeral, timestamp now) with its MACs. Its
+ * sender index carries the attempt in the high half, so a late answer to an
+ * earlier attempt is told apart (stale) from a bad one. */
+static int storm_initiation(struct storm_peer *p, unsigned i)
 {
 	struct timespec wall;
 	uint8_t ts[NOISE_TIMESTAMP_LEN];
 
 	clock_gettime(CLOCK_REALTIME, &wall);
 	noise_tai64n(ts, wall.tv_sec, wall.tv_nsec);
-	if (noise_create_initiation(&p->hs, &p->local, &p->init, i + 1, ts))
+	if (noise_create_initiation(&p->hs, &p->local, &p->init, (p->attempts << 16) | (i + 1), ts))
 		return -EINVAL;
-	(void)s;
 	cookie_add_macs(&p->cookie, (uint8_t *)&p->init, sizeof(p->init), storm_now());
 	return 0;
 }
@@ -160,7 +161,7 @@ static int storm_prepare(struct storm *s, const char *seed)
 		p->fd = storm_socket(5, i, 2);
 		if (p->fd < 0)
 			return p->fd;
-		if (storm_initiation(s, p, i))
+		if (storm_initiation(p, i))
 			return -EINVAL;
 	}
 	sodium_memzero(priv, sizeof(priv));
@@ -205,8 +206,12 @@ static void storm_receive(struct storm *s, unsigned i)
 	uint8_t b[256];
 	ssize_t r;
 
-	while ((r = recv(p->fd, b, sizeof(b), 0)) >= 4) {
-		if (le32_read(b) == MSG_RESPONSE) {
+	while ((r = recv(p->fd, b, sizeof(b), 0)) >= 12) {
+		/* Both carry our sender index at offset 8 (response) or 4 (cookie). */
+		uint32_t to = le32_read(b + (le32_read(b) == MSG_RESPONSE ? 8 : 4));
+		if (to != p->hs.local_index) {
+			s->stale++;
+		} else if (le32_read(b) == MSG_RESPONSE) {
 			storm_response(s, p, b, (size_t)r);
 		} else if (le32_read(b) == MSG_COOKIE_REPLY && !p->done_at) {
 			/* Check it, then send the same initiation again with MAC2:
@@ -234,7 +239,7 @@ static void storm_retransmit(struct storm *s, uint64_t now)
 		struct storm_peer *p = &s->p[i];
 		if (p->done_at || now - p->sent_at < NS_PER_SEC)
 			continue;
-		if (storm_initiation(s, p, i) == 0) {
+		if (storm_initiation(p, i) == 0) {
 			s->retransmits++;
 			storm_send(s, p);
 		}
@@ -299,11 +304,12 @@ static void storm_report(struct storm *s, uint64_t elapsed)
 	qsort(t, k, sizeof(*t), cmp_u64);
 	getrusage(RUSAGE_SELF, &ru);
 	printf("peers=%u sessions=%u all_ms=%.1f p50_ms=%.1f p99_ms=%.1f cookies=%u cookies_bad=%u "
-	       "responses=%u responses_bad=%u retransmits=%u flood_sent=%lu driver_cpu_ms=%ld\n",
+	       "responses=%u responses_bad=%u retransmits=%u stale=%u flood_sent=%lu "
+	       "driver_cpu_ms=%ld\n",
 	       s->n, s->done, (double)elapsed / 1e6, k ? (double)t[k / 2] / 1e6 : -1.0,
 	       k ? (double)t[(k * 99 + 99) / 100 - 1] / 1e6 : -1.0,
 	       s->cookies, s->cookies_bad, s->responses, s->responses_bad, s->retransmits,
-	       (unsigned long)atomic_load(&s->flood_sent),
+	       s->stale, (unsigned long)atomic_load(&s->flood_sent),
 	       (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000L +
 		       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000L);
 	free(t);
