@@ -25,29 +25,40 @@ run_pair() { # run_pair IMPL_B TAG
 	local srv=$KWG_SRV
 	ip netns exec "$NS_A" timeout 30 iperf3 -c 10.92.0.2 -t 18 -b 200M -J >/tmp/kwg-rekey.$$.json 2>/dev/null &
 	local cli=$!
-	ip netns exec "$NS_A" ping -i 0.1 -c 180 -W 1 -q 10.92.0.2 >/tmp/kwg-rekey.$$.ping 2>&1 &
+	ip netns exec "$NS_A" ping -i 0.1 -c 180 -W 1 10.92.0.2 >/tmp/kwg-rekey.$$.ping 2>&1 &
 	local pinger=$!
+	# Sampling once a second for the run's 18 s (the run's own clock, not a wait).
 	for i in $(seq 18); do
 		sleep 1
 		cur=$(kwg_latest_handshake "$NS_A" kwg${KWG_ID}${t}0)
-		if [ "$cur" != "$last" ]; then n=$((n + 1)); last=$cur; fi
+		if [ "$cur" != "$last" ]; then n=$((n + 1)); last=$cur; hs+=("$i"); fi
 	done
 	wait $cli $pinger $srv
 	HANDSHAKES=$n
 	PING_RX=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' /tmp/kwg-rekey.$$.ping)
 	IPERF_BYTES=$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["end"]["sum_received"]["bytes"]))' /tmp/kwg-rekey.$$.json 2>/dev/null || echo 0)
+	# Which pings were lost (icmp_seq, 10 per second): at the rekeys, or spread out?
+	LOST=$(seq 180 | grep -vxF -f <(sed -n 's/.*icmp_seq=\([0-9]*\) .*/\1/p' /tmp/kwg-rekey.$$.ping) | paste -sd, -)
+	# The longest run of consecutive lost pings: a stalled rekey loses a
+	# run (REKEY_TIMEOUT is 1 s here: 10 pings); a busy machine loses
+	# single pings spread over the run.
+	GAP=$(tr , '\n' <<<"$LOST" | awk 'NF { run = ($1 == prev + 1) ? run + 1 : 1; if (run > max) max = run; prev = $1 } END { print max + 0 }')
 	rm -f /tmp/kwg-rekey.$$.*
-	echo "# $implb: $HANDSHAKES handshakes seen in 18 s, ping $PING_RX/180, iperf3 $IPERF_BYTES bytes"
+	echo "# $implb: $HANDSHAKES handshakes seen in 18 s (at ${hs[*]:-} s), ping $PING_RX/180 (lost seq ${LOST:-none}), iperf3 $IPERF_BYTES bytes"
 	kw_cleanup
 }
 
 run_pair go r
 kw_check "keyway-wg <-> wireguard-go: at least 3 sessions in 18 s (rekey every 6 s)" test "$HANDSHAKES" -ge 3
-kw_check "keyway-wg <-> wireguard-go: ping stream survived the rekeys (>= 170/180)" test "${PING_RX:-0}" -ge 170
+kw_check "keyway-wg <-> wireguard-go: no stall at the rekeys (at most 4 pings lost in a row, lost $GAP)" test "${GAP:-99}" -le 4
+# Spread single losses in this pair on a busy machine (load 20+: 159-173 of
+# 180 answered, none in a row) are wireguard-go and the scheduler, not rekeys.
+kw_check "keyway-wg <-> wireguard-go: ping stream survived the rekeys (>= 144/180)" test "${PING_RX:-0}" -ge 144
 kw_check "keyway-wg <-> wireguard-go: iperf3 kept going (> 100 MB in 18 s)" test "$IPERF_BYTES" -gt 100000000
 
 run_pair kw q
 kw_check "keyway-wg <-> keyway-wg: at least 3 sessions in 18 s" test "$HANDSHAKES" -ge 3
+kw_check "keyway-wg <-> keyway-wg: no stall at the rekeys (at most 4 pings lost in a row, lost $GAP)" test "${GAP:-99}" -le 4
 kw_check "keyway-wg <-> keyway-wg: ping stream survived the rekeys (>= 170/180)" test "${PING_RX:-0}" -ge 170
 kw_check "keyway-wg <-> keyway-wg: iperf3 kept going (> 100 MB in 18 s)" test "$IPERF_BYTES" -gt 100000000
 
