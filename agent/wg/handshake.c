@@ -6,8 +6,9 @@
  * the peers that already have a session. Bounded (4096 messages, about
  * 0.9 MB of address space, touched only as far as a storm fills it; 1024 in
  * wireguard-go dropped a third of a 2000-peer storm): when full, a handshake
- * is dropped and its sender retries. The entries are wire bytes and
- * addresses, nothing secret. */
+ * is dropped and its sender retries, and one that waited REKEY_TIMEOUT is
+ * dropped when it comes out. The entries are wire bytes and addresses,
+ * nothing secret. */
 #include "config.h"
 
 #include <errno.h>
@@ -20,6 +21,7 @@
 struct hs_entry {
 	uint8_t msg[sizeof(struct msg_initiation)];
 	size_t len;
+	uint64_t queued_at; /* wg_now() */
 	union wg_endpoint src;
 	struct wg_src local;
 	bool has_local;
@@ -50,6 +52,7 @@ bool handshake_enqueue(struct wg_device *dev, const uint8_t *buf, size_t len,
 	e = &q->e[(q->head + q->count) % HSQ_CAP];
 	memcpy(e->msg, buf, len);
 	e->len = len;
+	e->queued_at = wg_now();
 	e->src = *src;
 	e->has_local = local != NULL;
 	if (local)
@@ -87,6 +90,12 @@ static void *handshake_thread_main(void *arg)
 	struct hs_entry e;
 
 	while (hsq_pop(dev, &e)) {
+		/* Its sender has sent a new one by now (REKEY_TIMEOUT): answering
+		 * this one would only feed a backlog that grows with every retry. */
+		if (wg_now() - e.queued_at >= REKEY_TIMEOUT) {
+			atomic_fetch_add(&dev->drop_hs_queue, 1);
+			continue;
+		}
 		/* Peers and keys may change between messages, not during one. */
 		pthread_rwlock_rdlock(&dev->cfg_lock);
 		receive_handshake_admitted(dev, e.msg, e.len, &e.src, e.has_local ? &e.local : NULL);

@@ -10,7 +10,8 @@
  *     noise.c and cookie.c. A cookie reply is checked and the initiation sent
  *     again at once with MAC2 (an eager client: a real one waits for its
  *     retransmit timer, which would measure timers, not the gateway); no
- *     answer in a second means a new initiation. A response is consumed, the
+ *     answer within REKEY_TIMEOUT (5 s, plus jitter, as WireGuard peers do)
+ *     means a new initiation. A response is consumed, the
  *     session derived and confirmed with a keepalive: the peer has a session.
  *     FLOOD_PPS > 0 adds a thread sending that many initiations per second
  *     with a valid MAC1 and random contents from spoofed sources
@@ -53,6 +54,7 @@ struct storm_peer {
 	struct cookie_maker cookie;
 	struct msg_initiation init;
 	uint64_t sent_at;   /* ns, last initiation */
+	uint64_t retry_at;  /* ns: REKEY_TIMEOUT plus jitter after a new initiation */
 	uint64_t done_at;   /* ns since start, 0 = no session yet */
 	unsigned attempts;
 };
@@ -171,6 +173,9 @@ static int storm_prepare(struct storm *s, const char *seed)
 static void storm_send(struct storm *s, struct storm_peer *p)
 {
 	p->sent_at = storm_now();
+	if (!p->retry_at || p->sent_at >= p->retry_at) /* a new initiation: rearm */
+		p->retry_at = p->sent_at + REKEY_TIMEOUT +
+			      randombytes_uniform(REKEY_TIMEOUT_JITTER_MAX_MS) * NS_PER_MS;
 	p->attempts++;
 	(void)sendto(p->fd, &p->init, sizeof(p->init), 0, (struct sockaddr *)&s->gw, sizeof(s->gw));
 }
@@ -229,15 +234,16 @@ static void storm_receive(struct storm *s, unsigned i)
 	}
 }
 
-/* No answer within a second: a new initiation (the old one may have been
- * consumed, so its timestamp cannot be used again). */
+/* No answer within REKEY_TIMEOUT (5 s, plus up to 333 ms of jitter, as
+ * WireGuard peers do): a new initiation (the old one may have been consumed,
+ * so its timestamp cannot be used again). */
 static void storm_retransmit(struct storm *s, uint64_t now)
 {
 	unsigned i;
 
 	for (i = 0; i < s->n; i++) {
 		struct storm_peer *p = &s->p[i];
-		if (p->done_at || now - p->sent_at < NS_PER_SEC)
+		if (p->done_at || now < p->retry_at)
 			continue;
 		if (storm_initiation(p, i) == 0) {
 			s->retransmits++;
