@@ -5,6 +5,7 @@
 # established peer, a keyway-wg joined to S by a veth pair. storm IMPL
 # FLOOD_PPS ROUND restarts the gateway and runs one storm; its figures land in
 # R[IMPL,FLOOD_PPS,{all,cpu,lost,rtt,cookies,cookies_bad,sessions,hs},ROUND].
+# STORM_GW_LOG=FILE keeps keyway-wg's log (e.g. a sanitizer build's reports).
 ID=$(( $$ % 100000 ))
 NS_S=kwst-$ID-s NS_C=kwst-$ID-c GW_IF=kwst${ID}g CL_IF=kwst${ID}c PORT=51900
 TMP=$(kw_tmpdir)
@@ -44,7 +45,7 @@ storm() { # storm IMPL FLOOD_PPS ROUND
 	local impl=$1 flood=$2 r=$3 key="$1,$2" gw t0 t1 out ping hs
 	rm -f /var/run/wireguard/"$GW_IF".sock
 	if [ "$impl" = kw ]; then
-		ip netns exec "$NS_S" "${KWG_IMPL_BIN:-$KWG_BIN}" -f "$GW_IF" 2>/dev/null &
+		ip netns exec "$NS_S" "${KWG_IMPL_BIN:-$KWG_BIN}" -f "$GW_IF" 2>>"${STORM_GW_LOG:-/dev/null}" &
 	else
 		WG_PROCESS_FOREGROUND=1 ip netns exec "$NS_S" "$WG_GO" -f "$GW_IF" >/dev/null 2>&1 &
 	fi
