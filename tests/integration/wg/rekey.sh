@@ -51,8 +51,10 @@ run_pair() { # run_pair IMPL_B TAG
 run_pair go r
 kw_check "keyway-wg <-> wireguard-go: at least 3 sessions in 18 s (rekey every 6 s)" test "$HANDSHAKES" -ge 3
 kw_check "keyway-wg <-> wireguard-go: no stall at the rekeys (at most 4 pings lost in a row, lost $GAP)" test "${GAP:-99}" -le 4
-# Spread single losses in this pair on a busy machine (load 20+: 159-173 of
-# 180 answered, none in a row) are wireguard-go and the scheduler, not rekeys.
+# Spread single losses in this pair on a busy machine (159-173 of 180
+# answered, never more than 3 in a row) are wireguard-go's UDP socket
+# overflowing under the 200 Mbit/s stream (UdpRcvbufErrors in its namespace:
+# 1675 in 10 s at load 5; none on keyway-wg's side), not rekeys.
 kw_check "keyway-wg <-> wireguard-go: ping stream survived the rekeys (>= 144/180)" test "${PING_RX:-0}" -ge 144
 kw_check "keyway-wg <-> wireguard-go: iperf3 kept going (> 100 MB in 18 s)" test "$IPERF_BYTES" -gt 100000000
 
