@@ -68,7 +68,7 @@ has() { grep -q -- "$1" "$out"; }
 err_is() { [ "$(wc -l <"$err")" = 1 ] && grep -qx -- "$1" "$err"; }
 pubkey() { wg genkey | wg pubkey; }
 enroll() { # enroll TOKEN HOSTNAME: prints the device id
-	curl -s --cacert "$tmp/ldap/ca.pem" -X POST "$KEYWAY_URL/api/v1/enroll" \
+	curl -s --cacert "$tmp/ldap/ca.pem" -X POST "$KEYWAY_URL/api/v1/enroll" -H "Content-Type: application/json" \
 		-d "{\"token\":\"$1\",\"public_key\":\"$(pubkey)\",\"hostname\":\"$2\"}" | jq -r .device_id
 }
 
