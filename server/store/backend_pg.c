@@ -63,23 +63,26 @@ static struct pg_store *store_pg(struct kw_store *st)
 	return st->be;
 }
 
-PGconn *store_pg_connect(const char *conninfo, const char *password)
+PGconn *store_pg_connect(const char *conninfo, const char *password, bool quiet)
 {
 	/* conninfo is expanded in place of dbname; keywords after it override it, keywords
-	 * before it are defaults that it may override. */
-	const char *keys[] = { "application_name", "connect_timeout", "options", "dbname", "password", NULL };
-	const char *vals[] = { "keywayd", "5", "-c client_min_messages=warning -c lock_timeout=10s",
-			       conninfo, password, NULL };
+	 * before it are defaults that it may override. TCP keepalives: a server gone without a
+	 * word (a dead machine, a dropped route) is noticed within about 25 s. */
+	const char *keys[] = { "application_name", "connect_timeout", "keepalives", "keepalives_idle",
+			       "keepalives_interval", "keepalives_count", "options", "dbname", "password", NULL };
+	const char *vals[] = { "keywayd", "5", "1", "10", "5", "3",
+			       "-c client_min_messages=warning -c lock_timeout=10s", conninfo, password, NULL };
 	const char *msg;
 	PGconn *pg;
 
 	if (!password)
-		keys[4] = NULL;
+		keys[8] = NULL;
 	pg = PQconnectdbParams(keys, vals, 1);
 	if (pg && PQstatus(pg) == CONNECTION_OK)
 		return pg;
 	msg = pg ? PQerrorMessage(pg) : "out of memory";
-	log_error("store: cannot connect to PostgreSQL error=\"%.*s\"", (int)strcspn(msg, "\n"), msg);
+	kw_log(quiet ? KW_LOG_DEBUG : KW_LOG_ERROR, "store: cannot connect to PostgreSQL error=\"%.*s\"",
+	       (int)strcspn(msg, "\n"), msg);
 	PQfinish(pg);
 	return NULL;
 }
@@ -132,7 +135,7 @@ static int pg_conn_open(struct kw_store *st, struct kw_conn *c)
 
 	if (!pc)
 		return -ENOMEM;
-	pc->pg = store_pg_connect(ps->conninfo, ps->password);
+	pc->pg = store_pg_connect(ps->conninfo, ps->password, false);
 	if (!pc->pg) {
 		free(pc);
 		return -EBUSY;
@@ -355,10 +358,11 @@ static void listener_drain(struct kw_store *st, PGconn *pg)
 	}
 }
 
-static PGconn *listener_connect(struct kw_store *st, bool again)
+/* quiet: the last attempt failed already (one error line per outage, not one a second). */
+static PGconn *listener_connect(struct kw_store *st, bool again, bool quiet)
 {
 	struct pg_store *ps = store_pg(st);
-	PGconn *pg = store_pg_connect(ps->conninfo, ps->password);
+	PGconn *pg = store_pg_connect(ps->conninfo, ps->password, quiet);
 	PGresult *res;
 
 	if (!pg)
@@ -383,14 +387,15 @@ static void *listener_main(void *arg)
 	struct kw_store *st = arg;
 	struct pg_store *ps = store_pg(st);
 	PGconn *pg = NULL;
-	bool again = false;
+	bool again = false, failing = false;
 
 	for (;;) {
 		struct pollfd fds[2] = { { .fd = ps->stop_pipe[0], .events = POLLIN }, { .fd = -1, .events = POLLIN } };
 		int rc;
 
 		if (!pg) {
-			pg = listener_connect(st, again);
+			pg = listener_connect(st, again, failing);
+			failing = !pg;
 			again = true;
 		}
 		fds[1].fd = pg ? PQsocket(pg) : -1;
@@ -456,7 +461,7 @@ static int singleton_try_locked(struct pg_store *ps, struct pg_singleton *s)
 		s->pg = NULL;
 	}
 	if (!s->pg)
-		s->pg = store_pg_connect(ps->conninfo, ps->password);
+		s->pg = store_pg_connect(ps->conninfo, ps->password, false);
 	if (!s->pg)
 		return -EBUSY;
 	res = PQexecParams(s->pg, "SELECT pg_try_advisory_lock(" PG_SINGLETON_CLASS ", hashtext($1))", 1, NULL, vals,
