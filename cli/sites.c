@@ -10,7 +10,7 @@
 #include "keywayctl.h"
 
 static const char *const site_keys[] = { "id", "name", "default", "routes", "routes_from_config",
-					 "created_at", "updated_at", NULL };
+					 "created_at", "updated_at", "gateways", NULL };
 
 int ctl_site_ref(struct ctl *c, const char *ref, char *id, size_t len)
 {
@@ -112,19 +112,18 @@ static int site_print(const json_t *s)
 	static const char *const head[] = { "ID", "HOSTNAME", "STATE", "ROLE", "ONLINE", "LAST SEEN", "ADDRESS",
 					    "ENDPOINT" };
 	struct ctl_table *t;
-	char routes[2048];
+	char routes[2048], gws[512];
 	json_t *copy = json_copy((json_t *)s), *g;
 	size_t i;
 
 	if (!copy)
 		return ctl_usage_error("out of memory");
 	json_object_set_new(copy, "routes", json_string(ctl_join(json_object_get(s, "routes"), routes, sizeof(routes))));
+	json_object_set_new(copy, "gateways", json_string(gateways_cell(json_object_get(s, "gateways"), gws, sizeof(gws))));
 	ctl_print_fields(copy, site_keys);
 	json_decref(copy);
-	if (json_array_size(json_object_get(s, "gateways")) == 0) {
-		printf("gateways:           none\n");
+	if (json_array_size(json_object_get(s, "gateways")) == 0)
 		return CTL_EXIT_OK;
-	}
 	if (!(t = ctl_table_new(head, 8)))
 		return ctl_usage_error("out of memory");
 	json_array_foreach(json_object_get(s, "gateways"), i, g) {
@@ -157,7 +156,8 @@ static int sites_one(struct ctl *c, int argc, char **argv, bool del)
 	char path[CTL_PATH_MAX], id[32];
 	const char *ref;
 	json_t *out;
-	int ret = ctl_parse(argc, argv, NULL, &ref, 1, del ? "keywayctl sites delete ID|NAME" : "keywayctl sites show ID|NAME");
+	int ret = ctl_parse(argc, argv, NULL, &ref, 1,
+			    del ? "keywayctl sites delete ID|NAME" : "keywayctl sites show ID|NAME");
 
 	if (ret || (ret = ctl_site_ref(c, ref, id, sizeof(id))))
 		return ret;

@@ -169,7 +169,7 @@ kw_check "sites show hq --json: both gateways, one active, one standby" \
 	eval 'ctl 0 --json sites show hq && jqo "[.gateways[].hostname] | sort == [\"hq-gw1\",\"hq-gw2\"]" &&
 		jqo "[.gateways[].role] | sort == [\"active\",\"standby\"]"'
 kw_check "sites show hq (table): a row per gateway with its health" \
-	eval 'ctl 0 sites show "$SITE_HQ" && has "^ID  *HOSTNAME  *STATE  *ROLE  *ONLINE  *LAST SEEN" &&
+	eval 'ctl 0 sites show "$SITE_HQ" && has "^gateways: *2/2 online, active hq-gw[12]$" && has "^ID  *HOSTNAME  *STATE  *ROLE  *ONLINE  *LAST SEEN" &&
 		grep -Eq "^$G1  *hq-gw1  *active  *(active|standby)  *(yes|no) " "$out" &&
 		grep -Eq "^$G2  *hq-gw2  *active  *(active|standby)  *(yes|no) " "$out"'
 kw_check "sites list (table): routes and gateways at a glance" \
