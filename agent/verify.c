@@ -220,8 +220,8 @@ bool agent_peer_equal(const struct agent_peer *a, const struct agent_peer *b)
 	return true;
 }
 
-enum verify_result verify_envelope(const json_t *envelope, const struct verify_params *p,
-				   struct agent_config **out)
+enum verify_result verify_envelope_payload(const json_t *envelope, const struct verify_params *p,
+					   struct agent_config **out, json_t **payload_out)
 {
 	struct agent_config *cfg = NULL;
 	json_t *payload = NULL;
@@ -229,6 +229,8 @@ enum verify_result verify_envelope(const json_t *envelope, const struct verify_p
 	int ret;
 
 	*out = NULL;
+	if (payload_out)
+		*payload_out = NULL;
 	ret = envelope_verify(envelope, p->signing_pk, &payload);
 	if (ret == -EKEYREJECTED)
 		return VERIFY_FOREIGN_KEY;
@@ -237,9 +239,10 @@ enum verify_result verify_envelope(const json_t *envelope, const struct verify_p
 	if (ret < 0)
 		return VERIFY_MALFORMED;
 	ret = agent_config_from_json(payload, &cfg);
-	json_decref(payload);
-	if (ret < 0)
+	if (ret < 0) {
+		json_decref(payload);
 		return VERIFY_MALFORMED;
+	}
 	if (strcmp(cfg->device_id, p->device_id) != 0)
 		r = VERIFY_WRONG_DEVICE;
 	else if (cfg->version < p->min_version)
@@ -248,11 +251,23 @@ enum verify_result verify_envelope(const json_t *envelope, const struct verify_p
 		r = VERIFY_EXPIRED;
 	else
 		r = VERIFY_OK;
-	if (r == VERIFY_OK)
+	if (r == VERIFY_OK) {
 		*out = cfg;
-	else
+		if (payload_out) {
+			*payload_out = payload;
+			payload = NULL;
+		}
+	} else {
 		agent_config_free(cfg);
+	}
+	json_decref(payload);
 	return r;
+}
+
+enum verify_result verify_envelope(const json_t *envelope, const struct verify_params *p,
+				   struct agent_config **out)
+{
+	return verify_envelope_payload(envelope, p, out, NULL);
 }
 
 enum verify_result verify_state_change(const json_t *envelope, const struct verify_params *p,
