@@ -220,6 +220,18 @@ bool agent_peer_equal(const struct agent_peer *a, const struct agent_peer *b)
 	return true;
 }
 
+/* Check the envelope's signature against the pinned key; *payload a new reference on OK. */
+static enum verify_result verify_signature(const json_t *envelope, const uint8_t *pk, json_t **payload)
+{
+	int ret = envelope_verify(envelope, pk, payload);
+
+	if (ret == -EKEYREJECTED)
+		return VERIFY_FOREIGN_KEY;
+	if (ret == -EBADMSG)
+		return VERIFY_BAD_SIGNATURE;
+	return ret < 0 ? VERIFY_MALFORMED : VERIFY_OK;
+}
+
 enum verify_result verify_envelope_payload(const json_t *envelope, const struct verify_params *p,
 					   struct agent_config **out, json_t **payload_out)
 {
@@ -231,13 +243,9 @@ enum verify_result verify_envelope_payload(const json_t *envelope, const struct 
 	*out = NULL;
 	if (payload_out)
 		*payload_out = NULL;
-	ret = envelope_verify(envelope, p->signing_pk, &payload);
-	if (ret == -EKEYREJECTED)
-		return VERIFY_FOREIGN_KEY;
-	if (ret == -EBADMSG)
-		return VERIFY_BAD_SIGNATURE;
-	if (ret < 0)
-		return VERIFY_MALFORMED;
+	r = verify_signature(envelope, p->signing_pk, &payload);
+	if (r != VERIFY_OK)
+		return r;
 	ret = agent_config_from_json(payload, &cfg);
 	if (ret < 0) {
 		json_decref(payload);
@@ -277,16 +285,12 @@ enum verify_result verify_state_change(const json_t *envelope, const struct veri
 	json_t *payload = NULL;
 	const json_t *v;
 	const char *state;
-	enum verify_result r = VERIFY_MALFORMED;
-	int ret;
+	enum verify_result r;
 
-	ret = envelope_verify(envelope, p->signing_pk, &payload);
-	if (ret == -EKEYREJECTED)
-		return VERIFY_FOREIGN_KEY;
-	if (ret == -EBADMSG)
-		return VERIFY_BAD_SIGNATURE;
-	if (ret < 0)
-		return VERIFY_MALFORMED;
+	r = verify_signature(envelope, p->signing_pk, &payload);
+	if (r != VERIFY_OK)
+		return r;
+	r = VERIFY_MALFORMED;
 	state = json_string_value(json_object_get(payload, "state"));
 	v = json_object_get(payload, "version");
 	if (!state || !json_is_integer(v) || json_integer_value(v) < 0 ||

@@ -19,7 +19,10 @@
 #include "core/conf.h"
 #include "core/conf_diff.h"
 #include "fileutil.h"
+#include "core/access_snap.h"
+#include "core/gwhealth.h"
 #include "core/housekeeping.h"
+#include "core/statedir.h"
 #include "http/http.h"
 #include "directory/directory.h"
 #include "log.h"
@@ -39,6 +42,19 @@ static void usage(FILE *f)
 		   "       keywayd [-c FILE] admin-token create --name NAME\n"
 		   "default config file: %s (built-in defaults when it does not exist)\n",
 		DEFAULT_CONFIG);
+}
+
+/* The state directory: created 0700 if absent; its owner and its files' modes checked (a
+ * 0644 keyway.db would give its WAL and SHM files 0644 too) before the database opens. */
+static int state_dir_prepare(const char *dir)
+{
+	int ret = dir_ensure(dir, 0700);
+
+	if (ret < 0) {
+		log_error("cannot create state directory %s: %s", dir, strerror(-ret));
+		return ret;
+	}
+	return statedir_secure(dir);
 }
 
 static int run(struct kw_conf *conf, const char *config_path)
@@ -64,11 +80,8 @@ static int run(struct kw_conf *conf, const char *config_path)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	ret = dir_ensure(conf->state_dir, 0700);
-	if (ret < 0) {
-		log_error("cannot create state directory %s: %s", conf->state_dir, strerror(-ret));
+	if (state_dir_prepare(conf->state_dir) < 0)
 		return 1;
-	}
 	conf_net_fingerprint(conf, net.fingerprint);
 	snprintf(path, sizeof(path), "%s/keyway.db", conf->state_dir);
 	ret = store_open(path, &net, &srv.store);
@@ -81,11 +94,14 @@ static int run(struct kw_conf *conf, const char *config_path)
 		log_error("cannot load the signing key in %s: %s", conf->state_dir, strerror(-ret));
 		goto out;
 	}
-	if (wgconf_cache_new(&srv.wgcache) < 0 || longpoll_new(srv.store, &srv.longpoll) < 0) {
+	if (wgconf_cache_new(&srv.wgcache) < 0 || longpoll_new(srv.store, &srv.longpoll) < 0 ||
+	    gwhealth_new(conf->gateway_timeout, (int64_t)time(NULL), &srv.gwhealth) < 0 ||
+	    access_cache_new(&srv.access_cache) < 0) {
 		log_error("out of memory");
 		goto out;
 	}
 	store_set_change_cb(srv.store, longpoll_on_change, srv.longpoll);
+	(void)access_warn_conf_overlaps(&srv);
 	if (routes_register(api_v1_routes, api_v1_nroutes) < 0)
 		goto out;
 	ret = directory_init(&srv, config_path);
@@ -110,10 +126,12 @@ static int run(struct kw_conf *conf, const char *config_path)
 		struct timespec wait = { 0, 0 };
 		int64_t now = (int64_t)time(NULL);
 
+		hk.audit_keep_days = server_conf(&srv)->audit_keep_days;
 		(void)housekeeping_tick(&hk, srv.store, now);
-		wait.tv_sec = (time_t)housekeeping_wait(&hk, now);
-		if (wait.tv_sec == 0)
-			wait.tv_sec = 1;
+		/* Gateways gone quiet: every second, so devices move within gateway_timeout + 1 s. */
+		if (gwhealth_tick(&srv, now) < 0)
+			log_error("gateway health: could not update the store");
+		wait.tv_sec = 1;
 		sig = sigtimedwait(&sigs, NULL, &wait);
 		if (sig < 0) {
 			if (errno == EAGAIN || errno == EINTR)
@@ -138,6 +156,8 @@ out:
 		directory_stop(&srv);
 	longpoll_free(srv.longpoll);
 	wgconf_cache_free(srv.wgcache);
+	gwhealth_free(srv.gwhealth);
+	access_cache_free(srv.access_cache);
 	signer_free(srv.signer);
 	store_close(srv.store);
 	reload_free(&reload);

@@ -36,5 +36,16 @@ int api_audit_list(struct kw_req *req, json_t *in, json_t **out);
 int api_tokens_post(struct kw_req *req, json_t *in, json_t **out);
 int api_tokens_list(struct kw_req *req, json_t *in, json_t **out);
 int api_tokens_delete(struct kw_req *req, json_t *in, json_t **out);
+int api_sites_post(struct kw_req *req, json_t *in, json_t **out);
+int api_sites_list(struct kw_req *req, json_t *in, json_t **out);
+int api_sites_get(struct kw_req *req, json_t *in, json_t **out);
+int api_sites_put(struct kw_req *req, json_t *in, json_t **out);
+int api_sites_delete(struct kw_req *req, json_t *in, json_t **out);
+int api_policies_post(struct kw_req *req, json_t *in, json_t **out);
+int api_policies_list(struct kw_req *req, json_t *in, json_t **out);
+int api_policies_get(struct kw_req *req, json_t *in, json_t **out);
+int api_policies_put(struct kw_req *req, json_t *in, json_t **out);
+int api_policies_delete(struct kw_req *req, json_t *in, json_t **out);
+int api_users_access(struct kw_req *req, json_t *in, json_t **out);
 
 #endif

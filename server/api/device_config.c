@@ -15,6 +15,7 @@
 #include "core/conf.h"
 #include "log.h"
 #include "store/store.h"
+#include "core/gwhealth.h"
 #include "core/wgconf.h"
 
 #define LONGPOLL_MAX_S 60
@@ -73,6 +74,15 @@ int api_device_config_get(struct kw_req *req, json_t *in, json_t **out)
 	now = req->ncalls > 1 ? (int64_t)time(NULL) : req->now;
 	if ((st = own_device(req, &d, out)))
 		return st;
+	if (d.role == KW_DEV_GATEWAY) {
+		/* A gateway's request arriving is a sign of life (not its parked request being
+		 * resumed: the gateway may have died meanwhile); its long-poll is kept short so a
+		 * silent one is noticed (gwhealth.h). */
+		if (req->ncalls == 1 && gwhealth_seen(req->srv, d.id, now) < 0)
+			log_warn("gateway health: could not record gateway %lld", (long long)d.id);
+		if (wait > gwhealth_poll_max(req->srv))
+			wait = gwhealth_poll_max(req->srv);
+	}
 	/* Renew before half the lifetime is gone: a new version the long-poll delivers. */
 	if (now - d.renewed_at >= lifetime / 2) {
 		ret = store_device_renew(req->srv->store, d.id, now);
@@ -110,9 +120,16 @@ int api_device_key_put(struct kw_req *req, json_t *in, json_t **out)
 		return st;
 	if ((st = json_get_wg_key(in, "public_key", true, &pub, key, out)))
 		return st;
-	ret = store_device_rotate_key(req->srv->store, d.id, pub, req->principal.actor, req->now);
+	ret = store_device_rotate_key_limited(req->srv->store, d.id, pub, req->principal.actor, req->now,
+					      server_conf(req->srv)->rotations_per_hour);
+	if (ret == -EAGAIN) {
+		(void)req_add_header(req, "Retry-After", "3600");
+		return api_error(out, 429, "rotation_rate_limited", "too many key rotations for this device in the last hour");
+	}
 	if (ret == -EEXIST)
 		return api_error(out, 409, "public_key_in_use", "this public key is already enrolled");
+	if (ret == -EPERM && store_device_get(req->srv->store, d.id, &d) == 0 && d.state != KW_STATE_ACTIVE)
+		return wgconf_denied(req->srv, &d, out); /* suspended or revoked meanwhile: the signed answer */
 	if (ret == -EPERM)
 		return api_error(out, 403, "device_suspended", "this device is not active");
 	if (ret < 0)

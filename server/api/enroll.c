@@ -78,12 +78,14 @@ static int enroll_post(struct kw_req *req, json_t *in, json_t **out)
 			return st;
 		p.ldap_username = username;
 		p.max_devices = max_devices;
+		p.max_per_hour = server_conf(req->srv)->user_enrollments_per_hour;
 		snprintf(actor, sizeof(actor), "user:%s", username);
 	} else if (req->principal.kind == KW_PRINCIPAL_SESSION) {
 		if ((st = directory_session_enroll_check(req, out)))
 			return st;
 		p.ldap_username = req->principal.username;
 		p.max_devices = directory_max_devices(req->srv);
+		p.max_per_hour = server_conf(req->srv)->user_enrollments_per_hour;
 		snprintf(actor, sizeof(actor), "%s", req->principal.actor);
 	} else {
 		return api_error(out, 401, "missing_credential",
@@ -110,7 +112,13 @@ static int enroll_post(struct kw_req *req, json_t *in, json_t **out)
 		st = api_error(out, 409, "public_key_in_use", "this public key is already enrolled");
 		goto out;
 	case -EDQUOT:
-		st = api_error(out, 409, "device_limit", "the user already has the maximum number of devices");
+		st = api_error(out, 409, "device_limit",
+			       "the user already has the maximum number of devices (revoked ones count while their "
+			       "address is in quarantine)");
+		goto out;
+	case -EAGAIN:
+		(void)req_add_header(req, "Retry-After", "3600");
+		st = api_error(out, 429, "enroll_rate_limited", "too many enrollments for this user in the last hour");
 		goto out;
 	default:
 		st = api_error_errno(out, ret, "device");

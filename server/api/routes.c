@@ -25,6 +25,20 @@ const struct kw_route api_v1_routes[] = {
 	{ "GET", "/api/v1/users", api_users_list, KW_AUTH_ADMIN, KW_BODY_NONE },
 	{ "POST", "/api/v1/users/{}/revoke", api_users_revoke, KW_AUTH_ADMIN, KW_BODY_OPTIONAL },
 
+	{ "GET", "/api/v1/users/{}/access", api_users_access, KW_AUTH_ANY, KW_BODY_NONE },
+
+	{ "POST", "/api/v1/sites", api_sites_post, KW_AUTH_ADMIN, KW_BODY_JSON },
+	{ "GET", "/api/v1/sites", api_sites_list, KW_AUTH_ADMIN, KW_BODY_NONE },
+	{ "GET", "/api/v1/sites/{}", api_sites_get, KW_AUTH_ADMIN, KW_BODY_NONE },
+	{ "PUT", "/api/v1/sites/{}", api_sites_put, KW_AUTH_ADMIN, KW_BODY_JSON },
+	{ "DELETE", "/api/v1/sites/{}", api_sites_delete, KW_AUTH_ADMIN, KW_BODY_NONE },
+
+	{ "POST", "/api/v1/policies", api_policies_post, KW_AUTH_ADMIN, KW_BODY_JSON },
+	{ "GET", "/api/v1/policies", api_policies_list, KW_AUTH_ADMIN, KW_BODY_NONE },
+	{ "GET", "/api/v1/policies/{}", api_policies_get, KW_AUTH_ADMIN, KW_BODY_NONE },
+	{ "PUT", "/api/v1/policies/{}", api_policies_put, KW_AUTH_ADMIN, KW_BODY_JSON },
+	{ "DELETE", "/api/v1/policies/{}", api_policies_delete, KW_AUTH_ADMIN, KW_BODY_NONE },
+
 	{ "GET", "/api/v1/audit", api_audit_list, KW_AUTH_ADMIN, KW_BODY_NONE },
 
 	{ "POST", "/api/v1/api-tokens", api_tokens_post, KW_AUTH_ADMIN, KW_BODY_JSON },

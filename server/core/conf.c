@@ -28,6 +28,8 @@ static const int ipv4 = AF_INET, ipv6 = AF_INET6;
  * - routes, gateway_endpoint, gateway_port, config_lifetime, mtu, persistent_keepalive are
  *   read when a config payload is built: swap them in and bump every config version.
  * - log level is one variable of the logger; web root is read once, at the first page.
+ * - per_ip_connections, header_timeout, body_timeout are set on the HTTP guard at start;
+ *   user_enrollments_per_hour, rotations_per_hour and audit keep_days are read per use.
  * - metrics listen is a libmicrohttpd daemon of its own, bound at start. */
 static const struct cs_key server_keys[] = {
 	{ "server.listen", CS_HOSTPORT, CS_NONEMPTY, CS_FIELD(C, listen), .def = "127.0.0.1:8080",
@@ -44,6 +46,19 @@ static const struct cs_key server_keys[] = {
 	  .doc = "simultaneous connections, parked long-polls included; an eighth (at most 64) is kept for other "
 		 "requests (a long-poll beyond that answers 503 `busy` with `Retry-After`): set it above the "
 		 "number of agents" },
+	{ "server.per_ip_connections", CS_INT, 0, CS_FIELD(C, per_ip_connections), .min = 1, .max = 100000,
+	  .def = "128", .doc = "open connections from one client address; more are closed at once (behind a proxy "
+		 "every client has the proxy's address: raise it)" },
+	{ "server.header_timeout", CS_DURATION, 0, CS_FIELD(C, header_timeout), .min = 1, .max = 3600, .def = "15",
+	  .doc = "absolute deadline for a request's headers, from the accept (or the end of the previous request "
+		 "on a kept-alive connection), however slowly bytes keep coming" },
+	{ "server.body_timeout", CS_DURATION, 0, CS_FIELD(C, body_timeout), .min = 1, .max = 3600, .def = "30",
+	  .doc = "absolute deadline for a request's body, from the end of its headers" },
+	{ "server.user_enrollments_per_hour", CS_INT, CS_LIVE, CS_FIELD(C, user_enrollments_per_hour), .min = 1,
+	  .max = 100000, .def = "10", .doc = "self-service enrollments (login session or LDAP password) per user "
+		 "and hour; more answer 429 `enroll_rate_limited`" },
+	{ "server.rotations_per_hour", CS_INT, CS_LIVE, CS_FIELD(C, rotations_per_hour), .min = 1, .max = 100000,
+	  .def = "10", .doc = "public-key rotations per device and hour; more answer 429 `rotation_rate_limited`" },
 };
 
 static const struct cs_key network_keys[] = {
@@ -57,8 +72,8 @@ static const struct cs_key network_keys[] = {
 		 "smaller than `cidr` limits how many devices enroll); adding, moving or removing it reaches "
 		 "devices already enrolled at the next start" },
 	{ "network.routes", CS_CIDR_LIST, CS_LIVE | CS_PAYLOAD, CS_FIELD(C, routes), CS_AUX(C, nroutes),
-	  .max = KW_CONF_ROUTES_MAX, .doc = "comma-separated networks behind the gateways (in devices' "
-		 "`allowed_ips`)" },
+	  .max = KW_CONF_ROUTES_MAX, .doc = "comma-separated networks behind the gateways of the site `default` "
+		 "(in devices' `allowed_ips`) until an admin sets that site's routes through the API" },
 	{ "network.gateway_endpoint", CS_HOSTPORT, CS_LIVE | CS_PAYLOAD, CS_FIELD(C, gateway_endpoint),
 	  .def = "vpn.example.com:51820", .doc = "endpoint of a gateway that did not report its own at enrollment" },
 	{ "network.gateway_port", CS_INT, CS_LIVE | CS_PAYLOAD, CS_FIELD(C, gateway_port), .min = 1, .max = 65535,
@@ -73,6 +88,10 @@ static const struct cs_key network_keys[] = {
 	  .doc = "interface MTU in every config" },
 	{ "network.persistent_keepalive", CS_INT, CS_LIVE | CS_PAYLOAD, CS_FIELD(C, persistent_keepalive), .min = 0,
 	  .max = 65535, .def = "25", .doc = "seconds, on devices' gateway peers (0 = off)" },
+	/* gateway_timeout is read once, by the gateway health tracker made at start. */
+	{ "network.gateway_timeout", CS_DURATION, 0, CS_FIELD(C, gateway_timeout), .min = 2, .max = 3600, .def = "8",
+	  .doc = "how long a gateway may go without a config request before it is offline and devices move to "
+		 "another gateway of its site; a gateway's long-poll is held at most half of it" },
 };
 
 static const struct cs_word log_levels[] = {
@@ -83,6 +102,11 @@ static const struct cs_word log_levels[] = {
 static const struct cs_key log_keys[] = {
 	{ "log.level", CS_ENUM, CS_LIVE, CS_FIELD(C, log_level), .arg = CS_WORDS(log_levels), .def = "info",
 	  .doc = "`debug` (one line per request), `info`, `warn`, `error`; to stderr" },
+};
+
+static const struct cs_key audit_keys[] = {
+	{ "audit.keep_days", CS_INT, CS_LIVE, CS_FIELD(C, audit_keep_days), .min = 0, .max = 36500, .def = "365",
+	  .doc = "audit rows older than this many days are deleted every 5 minutes (0 keeps everything)" },
 };
 
 static const struct cs_key web_keys[] = {
@@ -105,6 +129,7 @@ const struct cs_section conf_section_network = { "network", network_keys, CS_NKE
 const struct cs_section conf_section_log = { "log", log_keys, CS_NKEYS(log_keys) };
 const struct cs_section conf_section_web = { "web", web_keys, CS_NKEYS(web_keys) };
 const struct cs_section conf_section_metrics = { "metrics", metrics_keys, CS_NKEYS(metrics_keys) };
+const struct cs_section conf_section_audit = { "audit", audit_keys, CS_NKEYS(audit_keys) };
 
 const struct cs_section *const conf_sections[] = {
 	&conf_section_server,
@@ -112,6 +137,7 @@ const struct cs_section *const conf_sections[] = {
 	&conf_section_log,
 	&conf_section_web,
 	&conf_section_metrics,
+	&conf_section_audit,
 };
 const size_t conf_nsections = CS_NKEYS(conf_sections);
 

@@ -24,6 +24,13 @@ struct kw_conf {
 	char tls_key[KW_CONF_STR_MAX];
 	int threads;                    /* HTTP worker threads */
 	int max_connections;
+	int per_ip_connections;         /* open connections from one client address */
+	int header_timeout;             /* s from accept until the request headers are in */
+	int body_timeout;               /* s from the headers until the body is in */
+	int user_enrollments_per_hour;  /* self-service enrollments per user and hour */
+	int rotations_per_hour;         /* public-key rotations per device and hour */
+	/* [audit] */
+	int audit_keep_days;            /* audit rows older than this are deleted; 0 = kept */
 	/* [network] */
 	struct kw_cidr cidr;
 	bool has_cidr6;
@@ -36,6 +43,7 @@ struct kw_conf {
 	int64_t address_quarantine;
 	int mtu;
 	int persistent_keepalive;
+	int64_t gateway_timeout;        /* s without a config request before a gateway is offline */
 	/* [log] */
 	char log_level[16];
 	/* [web] */

@@ -1,7 +1,7 @@
 /*
  * keywayd's periodic chores, run by the main thread between signals: today, deleting
  * expired login sessions (a session table that only shrinks at start grows without bound
- * on a controller that runs for months). The schedule is plain arithmetic on a clock the
+ * on a controller that runs for months), and audit rows older than [audit] keep_days. The schedule is plain arithmetic on a clock the
  * caller passes in, so the Check suite walks it without sleeping.
  */
 #ifndef KW_HOUSEKEEPING_H
@@ -17,6 +17,7 @@ struct kw_housekeeping {
 	int64_t interval; /* seconds, > 0 */
 	int64_t next_at;  /* unix time of the next run */
 	uint64_t runs;
+	int audit_keep_days; /* > 0: audit rows older than this are deleted at each run */
 };
 
 /* The first run is due at once (now). */

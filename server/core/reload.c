@@ -10,6 +10,7 @@
 #include "conf_diff.h"
 #include "directory/directory.h"
 #include "log.h"
+#include "access_snap.h"
 #include "reload.h"
 #include "store/store.h"
 
@@ -114,6 +115,7 @@ void reload_run(struct kw_reload *r, struct kw_server *srv, const char *config_p
 			if (ret < 0)
 				log_error("SIGHUP: could not bump the config versions (%s); devices get the new "
 					  "settings with their next change", strerror(-ret));
+			(void)access_warn_conf_overlaps(srv);
 		}
 	}
 	directory_reload_apply(srv, ldap_pending, true);

@@ -11,6 +11,10 @@ struct kw_signer;
 struct kw_longpoll;
 struct kw_wgconf_cache;
 struct kw_directory_ops;
+struct kw_req;
+struct json_t;
+struct kw_gwhealth;
+struct kw_access_cache;
 
 /* The server context: one per keywayd process, shared by every request. */
 struct kw_server {
@@ -20,9 +24,14 @@ struct kw_server {
 	struct kw_signer *signer;
 	struct kw_longpoll *longpoll;
 	struct kw_wgconf_cache *wgcache;
+	struct kw_gwhealth *gwhealth; /* gateway liveness (gwhealth.h); NULL: not tracked */
+	struct kw_access_cache *access_cache; /* sites and policies parsed once per change (access_snap.h) */
 	/* The directory (LDAP); both NULL when none is configured. directory_init() sets them. */
 	const struct kw_directory_ops *dir_ops;
 	void *dir;
+	/* Set with the directory: an admin request by a login session asks it again whether the
+	 * user is still enabled and admin; 0, or an HTTP status with *out (NULL: no directory). */
+	int (*admin_recheck)(struct kw_req *req, struct json_t **out);
 	void *web;  /* the web console's state (web_init) */
 	const char *version; /* PACKAGE_VERSION */
 };

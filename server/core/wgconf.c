@@ -11,7 +11,9 @@
 #include "conf.h"
 #include "log.h"
 #include "signer.h"
+#include "sbuf.h"
 #include "wgconf.h"
+#include "wgconf_sites.h"
 
 #define CACHE_BUCKETS 16384
 #define CACHE_MAX_BYTES (256u * 1024 * 1024)
@@ -65,161 +67,10 @@ void wgconf_cache_free(struct kw_wgconf_cache *c)
 	free(c);
 }
 
-/*
- * The payload is written as text directly: a gateway's config lists every device (100,000
- * peers is 13 MB), and building that many JSON objects first would cost more than the rest
- * of the request. Every string goes through json_escape().
- */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_grow(struct sbuf *b, size_t need)
-{
-	char *np;
-	size_t cap;
-
-	if (b->oom || b->len + need + 1 <= b->cap)
-		return;
-	cap = b->cap ? b->cap : 4096;
-	while (cap < b->len + need + 1)
-		cap *= 2;
-	np = realloc(b->p, cap);
-	if (!np) {
-		b->oom = true;
-		return;
-	}
-	b->p = np;
-	b->cap = cap;
-}
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	sb_grow(b, n);
-	if (b->oom)
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_str(struct sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
-__attribute__((format(printf, 2, 3))) static void sb_fmt(struct sbuf *b, const char *fmt, ...)
-{
-	char tmp[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		b->oom = true; /* never happens with the numbers written here */
-		return;
-	}
-	sb_add(b, tmp, (size_t)n);
-}
-
-/* A JSON string literal, quotes included. */
-static void json_escape(struct sbuf *b, const char *s)
-{
-	sb_add(b, "\"", 1);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\') {
-			char e[2] = { '\\', (char)*p };
-
-			sb_add(b, e, 2);
-		} else if (*p < 0x20) {
-			sb_fmt(b, "\\u%04x", *p);
-		} else {
-			sb_add(b, (const char *)p, 1);
-		}
-	}
-	sb_add(b, "\"", 1);
-}
-
-static void ips_json(struct sbuf *b, const char *a, const char *a6)
-{
-	sb_add(b, "[", 1);
-	json_escape(b, a);
-	if (a6 && a6[0]) {
-		sb_add(b, ",", 1);
-		json_escape(b, a6);
-	}
-	sb_add(b, "]", 1);
-}
-
-struct peers_ctx {
-	const struct kw_server *srv;
-	struct sbuf *b;
-	const char *net_ips; /* device side: allowed_ips of every gateway, as JSON */
-	bool first;
-};
-
-static int add_gateway_peer(const struct kw_device *g, void *arg)
-{
-	struct peers_ctx *x = arg;
-	const struct kw_conf *conf = server_conf(x->srv);
-	const char *ep = g->endpoint[0] ? g->endpoint : conf->gateway_endpoint;
-
-	sb_str(x->b, x->first ? "{\"public_key\":" : ",{\"public_key\":");
-	x->first = false;
-	json_escape(x->b, g->public_key);
-	sb_str(x->b, ",\"endpoint\":");
-	if (ep[0])
-		json_escape(x->b, ep);
-	else
-		sb_str(x->b, "null");
-	sb_str(x->b, ",\"allowed_ips\":");
-	sb_str(x->b, x->net_ips);
-	sb_fmt(x->b, ",\"persistent_keepalive\":%d}", conf->persistent_keepalive);
-	return x->b->oom ? -ENOMEM : 0;
-}
-
-static int add_device_peer(const struct kw_device *d, void *arg)
-{
-	struct peers_ctx *x = arg;
-
-	sb_str(x->b, x->first ? "{\"public_key\":" : ",{\"public_key\":");
-	x->first = false;
-	json_escape(x->b, d->public_key);
-	sb_str(x->b, ",\"endpoint\":null,\"allowed_ips\":");
-	ips_json(x->b, d->address, d->address6);
-	sb_str(x->b, ",\"persistent_keepalive\":0}");
-	return x->b->oom ? -ENOMEM : 0;
-}
-
-static void network_ips(struct sbuf *b, const struct kw_conf *conf)
-{
-	char buf[KW_CIDR_STRLEN];
-
-	sb_add(b, "[", 1);
-	cidr_format(buf, &conf->cidr);
-	json_escape(b, buf);
-	if (conf->has_cidr6) {
-		cidr_format(buf, &conf->cidr6);
-		sb_add(b, ",", 1);
-		json_escape(b, buf);
-	}
-	for (int i = 0; i < conf->nroutes; i++) {
-		cidr_format(buf, &conf->routes[i]);
-		sb_add(b, ",", 1);
-		json_escape(b, buf);
-	}
-	sb_add(b, "]", 1);
-}
-
 int wgconf_payload(const struct kw_server *srv, const struct kw_device *d, int64_t now, char **payload)
 {
 	const struct kw_conf *conf = server_conf(srv);
-	struct sbuf b = { 0 }, net = { 0 };
-	struct peers_ctx x = { .srv = srv, .b = &b, .first = true };
+	struct sbuf b = { 0 };
 	int ret;
 
 	*payload = NULL;
@@ -227,22 +78,19 @@ int wgconf_payload(const struct kw_server *srv, const struct kw_device *d, int64
 	       (long long)d->version, (long long)d->id, store_role_name(d->role), (long long)now,
 	       (long long)(now + conf->config_lifetime));
 	sb_str(&b, "\"interface\":{\"addresses\":");
-	ips_json(&b, d->address, d->address6);
+	wgconf_ips_json(&b, d->address, d->address6);
 	sb_fmt(&b, ",\"mtu\":%d", conf->mtu);
 	if (d->role == KW_DEV_GATEWAY)
 		sb_fmt(&b, ",\"listen_port\":%d", d->listen_port ? d->listen_port : conf->gateway_port);
-	sb_str(&b, "},\"peers\":[");
-	if (d->role == KW_DEV_GATEWAY) {
-		ret = store_peer_list(srv->store, KW_DEV_DEVICE, add_device_peer, &x);
-	} else {
-		network_ips(&net, conf);
-		x.net_ips = net.p ? net.p : "[]";
-		ret = net.oom ? -ENOMEM : store_peer_list(srv->store, KW_DEV_GATEWAY, add_gateway_peer, &x);
-	}
-	sb_str(&b, "]}");
+	sb_str(&b, "},");
+	/* Sites, their gateways and the policies decide the peers (wgconf_sites.c). */
+	if (d->role == KW_DEV_GATEWAY)
+		ret = wgconf_gateway_part(srv, d, &b);
+	else
+		ret = wgconf_device_part(srv, d, &b);
+	sb_str(&b, "}");
 	if (ret == 0 && b.oom)
 		ret = -ENOMEM;
-	free(net.p);
 	if (ret < 0) {
 		free(b.p);
 		return ret;

@@ -2,8 +2,9 @@
  * POST /api/v1/login, POST /api/v1/logout, and the LDAP half of self-enrollment.
  *
  * Every attempt is an audit row (a success through store_session_create, the rest through
- * store_audit_add); failed ones count against the username and the client address, and
- * past the limit the answer is 429 with Retry-After before the directory is asked. The
+ * store_audit_add), except refusals by the limiter: one row per key per minute, with their
+ * number. Each attempt counts against the folded username and the client address (IPv6 by
+ * /64) before the directory is asked, and past the limit the answer is 429 with Retry-After. The
  * password goes to ldap.c and nowhere else: never a log line, never an audit row.
  */
 #include "config.h"
@@ -22,6 +23,7 @@
 #include "directory_int.h"
 #include "directory.h"
 #include "log.h"
+#include "login_key.h"
 #include "store/store.h"
 #include "core/token.h"
 
@@ -38,19 +40,6 @@ static void audit_attempt(struct kw_req *req, const char *username, const char *
 		log_error("login: audit row failed");
 }
 
-static void rl_keys(const struct kw_req *req, const char *username, char *ukey, size_t ulen, char *akey, size_t alen)
-{
-	char low[KW_LDAP_USERNAME_MAX + 1];
-	size_t i;
-
-	/* usernames compare case-insensitively in directories: so does the limiter */
-	for (i = 0; username[i] && i < KW_LDAP_USERNAME_MAX; i++)
-		low[i] = (username[i] >= 'A' && username[i] <= 'Z') ? (char)(username[i] - 'A' + 'a') : username[i];
-	low[i] = '\0';
-	snprintf(ukey, ulen, "u:%s", low);
-	snprintf(akey, alen, "a:%s", req->client_addr);
-}
-
 static int too_many(struct kw_req *req, json_t **out, int64_t retry_after)
 {
 	char v[32];
@@ -61,6 +50,88 @@ static int too_many(struct kw_req *req, json_t **out, int64_t retry_after)
 	return api_error(out, 429, "too_many_attempts", "too many failed logins; retry in %" PRId64 " s", retry_after);
 }
 
+/* One audit row per limiter key per interval for refused attempts, with their number: a
+ * flood of refused logins cannot grow the database. */
+#define LOGIN_REFUSED_AUDIT_INTERVAL 60
+
+static void audit_refused(struct kw_req *req, struct kw_ratelimit *rl, const char *key, const char *username,
+			  const char *what)
+{
+	char detail[128];
+	uint64_t n;
+
+	metrics_login_rate_limited();
+	if (!ratelimit_note_refused(rl, key, req->now, LOGIN_REFUSED_AUDIT_INTERVAL, &n))
+		return;
+	snprintf(detail, sizeof(detail), "%s: %" PRIu64 " attempts refused (one row per key per %d s)", what, n,
+		 LOGIN_REFUSED_AUDIT_INTERVAL);
+	audit_attempt(req, username, "rate_limited", detail);
+}
+
+/* What the limiter counted for one attempt, to give back what did not fail. */
+struct login_take {
+	struct kwl_module *m;
+	int64_t now;
+	char ukey[KW_LDAP_USERNAME_MAX + 8];  /* the typed name, folded */
+	char ckey[KW_LDAP_USERNAME_MAX + 8];  /* the directory's name, folded, when it differs */
+	char akey[96];
+	bool canon_taken;
+	int64_t retry_after;
+};
+
+/* Called with the entry's own name before the bind: count it there too when it folds to
+ * another key than the typed name (a directory matching more loosely than the fold). */
+static int login_gate(void *arg, const char *canonical)
+{
+	struct login_take *t = arg;
+
+	login_key_user(canonical, t->ckey, sizeof(t->ckey));
+	if (strcmp(t->ckey, t->ukey) == 0)
+		return 0;
+	if (!ratelimit_take(t->m->rl_user, t->ckey, t->now, &t->retry_after))
+		return -1;
+	t->canon_taken = true;
+	return 0;
+}
+
+static void login_refund(struct login_take *t, bool success)
+{
+	if (success) {
+		ratelimit_success(t->m->rl_user, t->ukey);
+		if (t->canon_taken)
+			ratelimit_success(t->m->rl_user, t->ckey);
+	} else {
+		ratelimit_refund(t->m->rl_user, t->ukey, t->now);
+		if (t->canon_taken)
+			ratelimit_refund(t->m->rl_user, t->ckey, t->now);
+	}
+	ratelimit_refund(t->m->rl_addr, t->akey, t->now);
+}
+
+/*
+ * The limits, before anything is sent: a failure is counted for the name and the address
+ * first (refused at once past either limit), and given back when the attempt did not fail.
+ * 0 when the attempt may go on, else 429 with *out.
+ */
+static int login_limits(struct kw_req *req, struct login_take *t, const char *username, const char *what,
+			json_t **out)
+{
+	int64_t ra = 0;
+
+	login_key_user(username, t->ukey, sizeof(t->ukey));
+	login_key_addr(req->client_addr, t->akey, sizeof(t->akey));
+	if (!ratelimit_take(t->m->rl_user, t->ukey, req->now, &ra)) {
+		audit_refused(req, t->m->rl_user, t->ukey, username, what);
+		return too_many(req, out, ra);
+	}
+	if (!ratelimit_take(t->m->rl_addr, t->akey, req->now, &ra)) {
+		ratelimit_refund(t->m->rl_user, t->ukey, req->now);
+		audit_refused(req, t->m->rl_addr, t->akey, username, what);
+		return too_many(req, out, ra);
+	}
+	return 0;
+}
+
 /*
  * The common part of login and self-enrollment: limits, directory, audit of failures.
  * Returns 0 with *lg filled, or an HTTP status with *out set.
@@ -69,11 +140,9 @@ static int authenticate(struct kw_req *req, const char *username, const char *pa
 			const char *what, struct kw_ldap_login *lg, json_t **out)
 {
 	struct kwl_module *m = req->srv->dir;
+	struct login_take t = { .m = m, .now = req->now };
 	struct kwl_gen *g;
-	char ukey[KW_LDAP_USERNAME_MAX + 8], akey[96];
-	int64_t ra = 0, ra2 = 0;
-	bool bu, ba;
-	int r;
+	int r, st;
 
 	if (!m)
 		return api_error(out, 400, "ldap_not_configured", "this server has no [ldap] section");
@@ -85,39 +154,38 @@ static int authenticate(struct kw_req *req, const char *username, const char *pa
 		metrics_login_failure(METRICS_LOGIN_EMPTY_PASSWORD);
 		return api_error(out, 400, "empty_password", "field 'password' must not be empty");
 	}
-	rl_keys(req, username, ukey, sizeof(ukey), akey, sizeof(akey));
-	bu = ratelimit_blocked(m->rl_user, ukey, req->now, &ra);
-	ba = ratelimit_blocked(m->rl_addr, akey, req->now, &ra2);
-	if (bu || ba) {
-		audit_attempt(req, username, "rate_limited", what);
-		metrics_login_rate_limited();
-		return too_many(req, out, ra > ra2 ? ra : ra2);
-	}
+	if ((st = login_limits(req, &t, username, what, out)))
+		return st;
 	g = kwl_gen_get(m); /* a SIGHUP may swap the settings meanwhile: this login keeps its own */
-	r = ldap_dir_login(g->dir, username, password, password_len, lg);
+	r = ldap_dir_login_gated(g->dir, username, password, password_len, login_gate, &t, lg);
 	kwl_gen_put(g);
 	switch (r) {
 	case 0:
 		break;
+	case -EAGAIN:
+		login_refund(&t, false);
+		audit_refused(req, m->rl_user, t.ckey, username, what);
+		return too_many(req, out, t.retry_after);
 	case -EACCES:
 	case -EINVAL:
-		ratelimit_failure(m->rl_user, ukey, req->now);
-		ratelimit_failure(m->rl_addr, akey, req->now);
+		/* Counted before the attempt: the failure stays. */
 		audit_attempt(req, username, "denied", "invalid credentials");
 		metrics_login_failure(METRICS_LOGIN_INVALID_CREDENTIALS);
 		log_info("login: denied user=\"%.64s\" addr=%s for=%s", username, req->client_addr, what);
 		return api_error(out, 401, "invalid_credentials", "invalid username or password");
 	case -EHOSTUNREACH:
 	case -ETIMEDOUT:
+		login_refund(&t, false);
 		audit_attempt(req, username, "error", "directory unreachable");
 		metrics_directory_error(METRICS_DIR_LOGIN);
 		return api_error(out, 503, "ldap_unavailable", "the directory cannot be reached; try again later");
 	default:
+		login_refund(&t, false);
 		audit_attempt(req, username, "error", "directory error");
 		metrics_directory_error(METRICS_DIR_LOGIN);
 		return api_error(out, 503, "ldap_error", "the directory answered with an error");
 	}
-	ratelimit_success(m->rl_user, ukey);
+	login_refund(&t, true);
 	if (lg->disabled) {
 		char d[64];
 

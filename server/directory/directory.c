@@ -59,6 +59,7 @@ int directory_init(struct kw_server *srv, const char *config_path)
 
 	srv->dir = NULL;
 	srv->dir_ops = NULL;
+	srv->admin_recheck = NULL;
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
@@ -99,6 +100,7 @@ int directory_init(struct kw_server *srv, const char *config_path)
 	}
 	srv->dir = m;
 	srv->dir_ops = &ldap_ops;
+	srv->admin_recheck = kwl_session_recheck;
 	log_info("ldap: enabled uris=%zu first=%s starttls=%s user_base=\"%s\" vpn_group=\"%s\" sync_interval=%u "
 		 "nested_groups=%s nested_depth=%u",
 		 c->n_uris, c->uris[0], c->starttls ? "yes" : "no", c->user_base, c->vpn_group, c->sync_interval,
@@ -132,6 +134,7 @@ static void kwl_stop(struct kw_server *srv)
 	sync_thread_stop(m);
 	srv->dir = NULL;
 	srv->dir_ops = NULL;
+	srv->admin_recheck = NULL;
 	module_free(m);
 }
 

@@ -1,5 +1,5 @@
 /* The directory part's state inside keywayd (srv->dir points at one of these), shared by its
- * files only: directory.c, ldap_reload.c, sync.c, api_login.c, api_ldap.c. */
+ * files only: directory.c, ldap_reload.c, sync.c, api_login.c, api_ldap.c, roles.c. */
 #ifndef KW_DIRECTORY_INT_H
 #define KW_DIRECTORY_INT_H
 
@@ -68,6 +68,12 @@ void kwl_gen_put(struct kwl_gen *g);
 /* sync.c: one run (blocking; serialised). Fills *plan and *apply_errors. */
 int sync_run(struct kwl_module *m, bool confirm_mass_change, struct kw_sync_plan *plan, unsigned *apply_errors);
 int sync_thread_start(struct kwl_module *m);
+/* sync_groups.c: record which of users[0..n) are in each group some policy names; returns
+ * the number of groups that could not be recorded. */
+unsigned sync_policy_groups(struct kwl_module *m, struct kwl_gen *g, const char *const *users, size_t n,
+			    int64_t now);
+/* The DN of a policy's group: a DN as is, a plain name as cn=NAME beside vpn_group (new). */
+int sync_group_dn(const char *group, const char *vpn_group, char **out);
 void sync_thread_stop(struct kwl_module *m);
 
 /* The ops behind struct kw_directory_ops (directory.h), for directory.c's table. */
@@ -76,6 +82,11 @@ int kwl_enroll_check(struct kw_req *req, const char *username, const char *passw
 int kwl_session_enroll_check(struct kw_req *req, json_t **out);
 int kwl_max_devices(struct kw_server *srv);
 int kwl_users_directory(struct kw_req *req, json_t *list);
+int kwl_session_recheck(struct kw_req *req, json_t **out);
+
+/* roles.c: at the end of a sync run, every user with a session or an API token re-read
+ * (see roles.c). 0 or the directory's error. */
+int roles_sync(struct kwl_module *m, struct kwl_gen *g, int64_t now);
 
 /* api_login.c / api_ldap.c handlers */
 int api_login_post(struct kw_req *req, json_t *in, json_t **out);

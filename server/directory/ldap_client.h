@@ -82,6 +82,14 @@ void ldap_dir_free(struct kw_ldap *dir);
  */
 int ldap_dir_login(struct kw_ldap *dir, const char *username, const char *password, size_t password_len,
 		   struct kw_ldap_login *out);
+/* The user's standing now, as a login would see it but without a bind: 0 with *out (its
+ * password is never involved), -ENOENT when the entry is gone or ambiguous, or another
+ * negative errno when the directory cannot answer. */
+int ldap_dir_user_roles(struct kw_ldap *dir, const char *username, struct kw_ldap_login *out);
+/* The same, calling gate with the entry's own username once it is found and before the
+ * bind; a non-zero answer stops there with -EAGAIN (the login limiter's canonical key). */
+int ldap_dir_login_gated(struct kw_ldap *dir, const char *username, const char *password, size_t password_len,
+			 int (*gate)(void *arg, const char *canonical), void *gate_arg, struct kw_ldap_login *out);
 
 /*
  * The sync's question: for each username, is the entry there, in the VPN group, enabled?

@@ -114,7 +114,11 @@ static const struct cs_key ldap_keys[] = {
 	{ "ldap.login_max_failures_address", CS_INT, LIVE, CS_FIELD(L, login_max_failures_addr), .min = 1,
 	  .max = 1000000, .def = "20", .doc = "failed logins per client address within `login_window` before 429" },
 	{ "ldap.login_window", CS_DURATION, LIVE, CS_FIELD(L, login_window), .min = 1, .max = 86400, .def = "300",
-	  .doc = "the time failed logins are counted over, and the lockout" },
+	  .doc = "the time failed logins are counted over, and the lockout; usernames are folded (case, spaces, "
+		 "fullwidth forms) and IPv6 addresses counted per /64" },
+	{ "ldap.admin_recheck_interval", CS_DURATION, LIVE, CS_FIELD(L, admin_recheck_interval), .min = 0,
+	  .max = 86400, .def = "60", .doc = "an admin request by a login session asks the directory again whether "
+		 "its user is still enabled and admin when the last check is older than this (0: every request)" },
 	{ "ldap.publish_attribute", CS_STRING, S, CS_FIELD(L, publish_attribute), .shown = "none",
 	  .doc = "optional: attribute of the user's entry that receives the active devices' public keys" },
 };

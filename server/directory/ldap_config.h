@@ -59,6 +59,8 @@ struct kw_ldap_config {
 	unsigned login_max_failures; /* failed logins per username/address before 429 */
 	unsigned login_max_failures_addr;
 	unsigned login_window;     /* s: failures counted over, and the lockout */
+	unsigned admin_recheck_interval; /* s: an admin session's request re-checks the directory
+					    when its last check is older (0: every request) */
 	char *publish_attribute;   /* optional: where active devices' public keys are written */
 };
 

@@ -92,6 +92,12 @@ static int user_facts(struct kw_ldap *d, struct ldap_slot *s, LDAPMessage *e, co
 int ldap_dir_login(struct kw_ldap *d, const char *username, const char *password, size_t password_len,
 		   struct kw_ldap_login *out)
 {
+	return ldap_dir_login_gated(d, username, password, password_len, NULL, NULL, out);
+}
+
+int ldap_dir_login_gated(struct kw_ldap *d, const char *username, const char *password, size_t password_len,
+			 int (*gate)(void *arg, const char *canonical), void *gate_arg, struct kw_ldap_login *out)
+{
 	struct ldap_slot *s = NULL;
 	LDAPMessage *res = NULL, *e;
 	struct berval **uv = NULL;
@@ -149,6 +155,10 @@ int ldap_dir_login(struct kw_ldap *d, const char *username, const char *password
 	}
 	memcpy(out->username, uv[0]->bv_val, uv[0]->bv_len);
 	out->username[uv[0]->bv_len] = '\0';
+	if (gate && gate(gate_arg, out->username) != 0) {
+		r = -EAGAIN; /* the entry's own name is at its limit: no bind */
+		goto out;
+	}
 
 	/* Bind as the user on the auth connection. */
 	r = user_bind(d, s, dn, password, password_len, &rc);

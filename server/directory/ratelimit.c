@@ -17,6 +17,8 @@ struct rl_entry {
 	bool used;
 	unsigned failures;
 	int64_t window_start;
+	uint64_t refused;       /* refusals not yet written down */
+	int64_t refused_noted;  /* when the last one was written (0: never) */
 };
 
 struct kw_ratelimit {
@@ -144,4 +146,59 @@ void ratelimit_success(struct kw_ratelimit *rl, const char *key)
 	if (e)
 		memset(e, 0, sizeof(*e));
 	pthread_mutex_unlock(&rl->lock);
+}
+
+bool ratelimit_take(struct kw_ratelimit *rl, const char *key, int64_t now, int64_t *retry_after)
+{
+	struct rl_entry *e;
+	bool ok = true;
+
+	pthread_mutex_lock(&rl->lock);
+	e = lookup(rl, key, now, true);
+	if (e && e->failures >= rl->max_failures) {
+		ok = false;
+		*retry_after = e->window_start + rl->window - now;
+		if (*retry_after < 1)
+			*retry_after = 1;
+	} else if (e) {
+		e->failures++;
+	}
+	pthread_mutex_unlock(&rl->lock);
+	return ok;
+}
+
+void ratelimit_refund(struct kw_ratelimit *rl, const char *key, int64_t now)
+{
+	struct rl_entry *e;
+
+	pthread_mutex_lock(&rl->lock);
+	e = lookup(rl, key, now, false);
+	if (e && e->failures > 0)
+		e->failures--;
+	pthread_mutex_unlock(&rl->lock);
+}
+
+bool ratelimit_note_refused(struct kw_ratelimit *rl, const char *key, int64_t now, int64_t interval,
+			    uint64_t *count)
+{
+	struct rl_entry *e;
+	bool note = false;
+
+	*count = 0;
+	pthread_mutex_lock(&rl->lock);
+	e = lookup(rl, key, now, false);
+	if (!e) {
+		note = true; /* evicted meanwhile: write this one down */
+		*count = 1;
+	} else {
+		e->refused++;
+		if (e->refused_noted == 0 || now - e->refused_noted >= interval) {
+			note = true;
+			*count = e->refused;
+			e->refused = 0;
+			e->refused_noted = now;
+		}
+	}
+	pthread_mutex_unlock(&rl->lock);
+	return note;
 }

@@ -22,5 +22,20 @@ bool ratelimit_blocked(struct kw_ratelimit *rl, const char *key, int64_t now, in
 void ratelimit_failure(struct kw_ratelimit *rl, const char *key, int64_t now);
 /* A success forgets the key's failures. */
 void ratelimit_success(struct kw_ratelimit *rl, const char *key);
+/*
+ * Check and count in one step, under one lock: refused (false, *retry_after set) when the key
+ * is at its limit, else one failure is counted before the attempt is made (true). So
+ * concurrent attempts can never exceed the limit; an attempt that turns out not to be a
+ * failure gives its count back with ratelimit_refund.
+ */
+bool ratelimit_take(struct kw_ratelimit *rl, const char *key, int64_t now, int64_t *retry_after);
+void ratelimit_refund(struct kw_ratelimit *rl, const char *key, int64_t now);
+/*
+ * A refused attempt for key: true when it should be written down now (the first refusal
+ * of the key, then at most one per interval seconds), with *count the refusals since the
+ * last one written, this one included; false when it is only counted.
+ */
+bool ratelimit_note_refused(struct kw_ratelimit *rl, const char *key, int64_t now, int64_t interval,
+			    uint64_t *count);
 
 #endif

@@ -214,6 +214,22 @@ static unsigned publish_keys(struct kwl_module *m, struct kwl_gen *g, const stru
 	return errors;
 }
 
+/* The groups access policies name, for the users holding devices (sync_groups.c). */
+static unsigned sync_groups_of_users(struct kwl_module *m, struct kwl_gen *g, const struct kw_sync_user *users,
+				     size_t n, int64_t now)
+{
+	const char **names = calloc(n + 1, sizeof(*names));
+	unsigned errors;
+
+	if (!names)
+		return 1;
+	for (size_t k = 0; k < n; k++)
+		names[k] = users[k].username;
+	errors = sync_policy_groups(m, g, names, n, now);
+	free(names);
+	return errors;
+}
+
 /* One run's working set: every device holder from the store, one entry per user. */
 struct sync_run_set {
 	struct holder_list hl;
@@ -318,6 +334,7 @@ static unsigned run_apply(struct kwl_module *m, struct kwl_gen *g, struct sync_r
 	}
 	if (g->cfg.publish_attribute && *g->cfg.publish_attribute)
 		errors += publish_keys(m, g, rs->users, rs->facts, rs->n_users, &rs->hl, rs->first);
+	errors += sync_groups_of_users(m, g, rs->users, rs->n_users, now);
 	if (plan->cut && confirm)
 		(void)store_audit_add(m->srv->store, now, SYNC_ACTOR, "ldap_sync", "directory", "confirmed",
 				      "mass change confirmed by an admin");
@@ -367,6 +384,11 @@ int sync_run(struct kwl_module *m, bool confirm, struct kw_sync_plan *plan_out, 
 		run_failed(m, now, err);
 	else
 		apply_errors = run_apply(m, g, &rs, &plan, confirm, now);
+	/* Sessions and API tokens follow the directory too, user by user, also when the device
+	 * plan is held or its batch check failed: a demotion is no mass cut-off of devices, and
+	 * roles_sync stops at the first answer that is not "found" or "no such entry". */
+	if (roles_sync(m, g, now) < 0)
+		apply_errors++;
 record:
 	status_record(m, now, now_ms() - t0, &plan, apply_errors, err);
 	sync_metrics(&plan, now_ms() - t0, (int64_t)time(NULL));

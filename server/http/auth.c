@@ -27,7 +27,11 @@ int auth_resolve_device(struct kw_server *srv, const char *token, int64_t now, s
 	if (token_has_prefix(token, KW_TOKEN_PREFIX_API)) {
 		struct kw_api_token t;
 
-		ret = store_api_token_lookup(srv->store, hash, &t);
+		ret = store_api_token_lookup_at(srv->store, hash, now, &t);
+		if (ret == -EKEYEXPIRED) {
+			sodium_memzero(hash, sizeof(hash));
+			return api_error(err, 401, "token_expired", "this API token has expired");
+		}
 		if (ret == 0) {
 			p->kind = KW_PRINCIPAL_API_TOKEN;
 			p->role = KW_ROLE_ADMIN;

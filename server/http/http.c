@@ -21,6 +21,7 @@
 #include "core/conf.h"
 #include "core/metrics.h"
 #include "fileutil.h"
+#include "guard.h"
 #include "http.h"
 #include "log.h"
 #include "longpoll.h"
@@ -39,6 +40,7 @@ static unsigned longpoll_reserve(unsigned max_connections)
 struct kw_http {
 	struct MHD_Daemon *daemon;
 	struct kw_server *srv;
+	struct kw_guard *guard;
 	char *tls_cert;
 	char *tls_key;
 	size_t tls_key_len;
@@ -106,6 +108,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	if (!x)
 		return;
+	guard_request_completed(x->h->guard, conn);
 	json_decref(x->in);
 	req_release(&x->req);
 	if (x->body) {
@@ -254,9 +257,19 @@ static int authenticate(struct http_ctx *x, enum kw_auth need, json_t **out)
 		}
 	}
 	sodium_memzero(csrf, sizeof(csrf));
+	if (need == KW_AUTH_ADMIN && req_is_admin(req) && req->srv->admin_recheck &&
+	    (st = req->srv->admin_recheck(req, out)))
+		return st; /* an admin session past its re-check interval asks the directory again */
 	if (need == KW_AUTH_ADMIN && !req_is_admin(req))
 		return api_error(out, 403, "forbidden", "admin role required");
 	return 0;
+}
+
+/* A request without a credential header may send only a small body (login, enroll): a
+ * connection that has not shown who it is cannot make keywayd buffer 64 KiB. */
+static size_t body_max(const struct http_ctx *x)
+{
+	return guard_has_credential(&x->req) ? KW_BODY_MAX : KW_GUARD_ANON_BODY_MAX;
 }
 
 /* Routing, credentials and body: 0 when the handler may run, else a status with *out. */
@@ -268,7 +281,7 @@ static int prepare(struct http_ctx *x, json_t **out)
 	int st;
 
 	if (x->too_large)
-		return api_error(out, 400, "body_too_large", "the request body is larger than %d bytes", KW_BODY_MAX);
+		return api_error(out, 400, "body_too_large", "the request body is larger than %zu bytes", body_max(x));
 	if (strncmp(req->path, "/api/", 5) != 0 && strcmp(req->path, "/api") != 0) {
 		if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
 			req_add_header(req, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
@@ -288,6 +301,9 @@ static int prepare(struct http_ctx *x, json_t **out)
 	default:
 		return api_error(out, 404, "not_found", "no such API route");
 	}
+	st = guard_api_request(req, x->route, x->body_len, out);
+	if (st)
+		return st;
 	st = authenticate(x, x->route->auth, out);
 	if (st)
 		return st;
@@ -304,6 +320,48 @@ static int prepare(struct http_ctx *x, json_t **out)
 	return 0;
 }
 
+/* The first call of a request (its headers are in): the per-request state, and the answers
+ * that need no body (a refused path or header, a declared body over the cap). */
+static enum MHD_Result request_begin(struct kw_http *h, struct MHD_Connection *conn, const char *url,
+				     const char *method, void **con_cls)
+{
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	struct http_ctx *x = calloc(1, sizeof(*x));
+	json_t *out = NULL;
+	int st;
+
+	if (!x)
+		return MHD_NO;
+	*con_cls = x;
+	x->h = h;
+	clock_gettime(CLOCK_MONOTONIC, &x->start);
+	x->req.srv = h->srv;
+	x->req.method = method;
+	x->req.path = url;
+	x->req.now = (int64_t)time(NULL);
+	x->req.http = x;
+	client_addr(conn, x->req.client_addr, sizeof(x->req.client_addr));
+	collect(conn, MHD_GET_ARGUMENT_KIND, x->query, &x->req.nquery);
+	collect(conn, MHD_HEADER_KIND, x->headers, &x->req.nheaders);
+	collect(conn, MHD_COOKIE_KIND, x->cookies, &x->req.ncookies);
+	x->req.query = x->query;
+	x->req.headers = x->headers;
+	x->req.cookies = x->cookies;
+	st = guard_request_headers(h->guard, conn, url, &out);
+	if (st) {
+		x->prepared = true;
+		return respond(x, conn, st, out);
+	}
+	if (cl && strtoull(cl, NULL, 10) > body_max(x)) {
+		/* Answer at once, without reading the body; MHD closes the connection. */
+		x->too_large = true;
+		x->prepared = true;
+		st = api_error(&out, 400, "body_too_large", "the request body is larger than %zu bytes", body_max(x));
+		return respond(x, conn, st, out);
+	}
+	return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 				  const char *version, const char *upload_data, size_t *upload_data_size,
 				  void **con_cls)
@@ -313,40 +371,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	json_t *out = NULL;
 	int st;
 
-	if (!x) {
-		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-
-		x = calloc(1, sizeof(*x));
-		if (!x)
-			return MHD_NO;
-		*con_cls = x;
-		x->h = h;
-		clock_gettime(CLOCK_MONOTONIC, &x->start);
-		x->req.srv = h->srv;
-		x->req.method = method;
-		x->req.path = url;
-		x->req.now = (int64_t)time(NULL);
-		x->req.http = x;
-		client_addr(conn, x->req.client_addr, sizeof(x->req.client_addr));
-		collect(conn, MHD_GET_ARGUMENT_KIND, x->query, &x->req.nquery);
-		collect(conn, MHD_HEADER_KIND, x->headers, &x->req.nheaders);
-		collect(conn, MHD_COOKIE_KIND, x->cookies, &x->req.ncookies);
-		x->req.query = x->query;
-		x->req.headers = x->headers;
-		x->req.cookies = x->cookies;
-		if (cl && strtoull(cl, NULL, 10) > KW_BODY_MAX) {
-			/* Answer at once, without reading the body; MHD closes the connection. */
-			x->too_large = true;
-			x->prepared = true;
-			st = api_error(&out, 400, "body_too_large", "the request body is larger than %d bytes",
-				       KW_BODY_MAX);
-			return respond(x, conn, st, out);
-		}
-		return MHD_YES;
-	}
+	if (!x)
+		return request_begin(h, conn, url, method, con_cls);
 	if (*upload_data_size) {
+		if (!guard_body_in_time(h->guard, conn))
+			return MHD_NO; /* past the body deadline: drop the connection */
 		if (!x->too_large) {
-			if (x->body_len + *upload_data_size > KW_BODY_MAX) {
+			if (x->body_len + *upload_data_size > body_max(x)) {
 				x->too_large = true;
 			} else {
 				char *nb = realloc(x->body, x->body_len + *upload_data_size + 1);
@@ -364,6 +395,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (!x->prepared) {
 		x->prepared = true;
+		guard_request_answered(h->guard, conn);
 		st = prepare(x, &out);
 		if (st)
 			return respond(x, conn, st, out);
@@ -386,7 +418,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		}
 		switch (longpoll_park(h->srv->longpoll, conn, x->req.principal.id, x->req.principal.is_gateway,
 				      x->req.wait_seen,
-				      x->req.wait_deadline_ms)) {
+				      x->req.wait_deadline_ms, &x->req.wait_deadline_ms)) {
 		case LONGPOLL_PARKED:
 			return MHD_YES;
 		case LONGPOLL_STOPPING:
@@ -450,20 +482,11 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, bool *v
 	return 0;
 }
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char buf[512];
-
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	buf[strcspn(buf, "\n")] = '\0';
-	log_warn("http: libmicrohttpd: %s", buf);
-}
-
 int http_start(struct kw_server *srv, struct kw_http **out)
 {
 	const struct kw_conf *conf = server_conf(srv);
 	struct sockaddr_storage ss;
-	struct MHD_OptionItem opts[16];
+	struct MHD_OptionItem opts[20];
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 			 MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 	struct kw_http *h;
@@ -482,7 +505,10 @@ int http_start(struct kw_server *srv, struct kw_http **out)
 	h->srv = srv;
 	if (v6)
 		flags |= MHD_USE_IPv6;
-	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL };
+	ret = guard_new(conf, &h->guard);
+	if (ret < 0)
+		goto fail;
+	guard_options(h->guard, opts, &n);
 	if (conf->tls_cert[0]) {
 		if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
 			log_error("http: this libmicrohttpd has no TLS support");
@@ -506,11 +532,12 @@ int http_start(struct kw_server *srv, struct kw_http **out)
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)conf->threads, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, (intptr_t)conf->max_connections, NULL };
+	/* An idle limit; guard.c adds absolute deadlines for headers and body. */
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, 90, NULL };
 	/* Requests are small (bodies go to our own buffer): 16 KiB per connection is plenty. */
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16 * 1024, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL };
-	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, h };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (!h->daemon) {
@@ -518,13 +545,18 @@ int http_start(struct kw_server *srv, struct kw_http **out)
 		ret = -EADDRINUSE;
 		goto fail;
 	}
+	ret = guard_start(h->guard);
+	if (ret < 0)
+		goto fail;
 	{
 		const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
 
 		h->port = di ? di->port : 0;
 	}
-	log_info("http: listening address=%s port=%d tls=%s threads=%d", conf->listen, h->port,
-		 conf->tls_cert[0] ? "yes" : "no", conf->threads);
+	log_info("http: listening address=%s port=%d tls=%s threads=%d per_ip_connections=%d header_timeout=%d "
+		 "body_timeout=%d",
+		 conf->listen, h->port, conf->tls_cert[0] ? "yes" : "no", conf->threads, conf->per_ip_connections,
+		 conf->header_timeout, conf->body_timeout);
 	*out = h;
 	return 0;
 fail:
@@ -543,6 +575,7 @@ void http_stop(struct kw_http *h)
 		return;
 	if (h->daemon)
 		MHD_stop_daemon(h->daemon);
+	guard_free(h->guard);
 	free(h->tls_cert);
 	if (h->tls_key) {
 		sodium_memzero(h->tls_key, h->tls_key_len);

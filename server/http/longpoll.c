@@ -16,6 +16,7 @@ struct waiter {
 	int64_t device_id;
 	bool gateway;
 	int64_t deadline_ms;
+	int64_t *deadline_slot; /* the request's deadline, ended when replaced */
 };
 
 struct kw_longpoll {
@@ -129,8 +130,32 @@ void longpoll_free(struct kw_longpoll *lp)
 	free(lp);
 }
 
+/* Resume the oldest parked request of device_id if it already has KW_LONGPOLL_PER_DEVICE - 1
+ * others; its deadline ends so its handler answers 304. Lock held. */
+static void replace_oldest_locked(struct kw_longpoll *lp, int64_t device_id)
+{
+	struct waiter **pp, **oldest = NULL, *w;
+	unsigned n = 0;
+
+	for (pp = &lp->head; (w = *pp); pp = &w->next) {
+		if (w->device_id == device_id) {
+			n++;
+			oldest = pp; /* newest first: the last match is the oldest */
+		}
+	}
+	if (n < KW_LONGPOLL_PER_DEVICE || !oldest)
+		return;
+	w = *oldest;
+	*oldest = w->next;
+	if (w->deadline_slot)
+		*w->deadline_slot = 1;
+	MHD_resume_connection(w->conn);
+	free(w);
+	lp->count--;
+}
+
 enum longpoll_park_result longpoll_park(struct kw_longpoll *lp, struct MHD_Connection *conn, int64_t device_id,
-					bool gateway, uint64_t seen, int64_t deadline_ms)
+					bool gateway, uint64_t seen, int64_t deadline_ms, int64_t *deadline_slot)
 {
 	struct waiter *w;
 	enum longpoll_park_result res = LONGPOLL_PARKED;
@@ -150,10 +175,12 @@ enum longpoll_park_result longpoll_park(struct kw_longpoll *lp, struct MHD_Conne
 		res = LONGPOLL_STOPPING;
 		goto out;
 	}
+	replace_oldest_locked(lp, device_id);
 	w->conn = conn;
 	w->device_id = device_id;
 	w->gateway = gateway;
 	w->deadline_ms = deadline_ms;
+	w->deadline_slot = deadline_slot;
 	MHD_suspend_connection(conn);
 	w->next = lp->head;
 	lp->head = w;

@@ -25,10 +25,15 @@ enum longpoll_park_result {
 	LONGPOLL_STOPPING /* shutting down: answer now */
 };
 
+/* Parked requests per device token: one more replaces the oldest, which answers 304 at once
+ * (one token cannot hold every long-poll slot; a real agent has one poll at a time). */
+#define KW_LONGPOLL_PER_DEVICE 2
+
 /* From inside the access handler: suspend conn (waiting for device_id's config) until a
- * change after `seen` or the deadline. */
+ * change after `seen` or the deadline. *deadline_slot is the request's own deadline: set to
+ * 1 (past) when a newer request of the same device replaces this one. */
 enum longpoll_park_result longpoll_park(struct kw_longpoll *lp, struct MHD_Connection *conn, int64_t device_id,
-					bool gateway, uint64_t seen, int64_t deadline_ms);
+					bool gateway, uint64_t seen, int64_t deadline_ms, int64_t *deadline_slot);
 /* Store change callback (store_set_change_cb): a device id wakes its waiters, a KW_CHANGE_*
  * scope every gateway, every device, or everyone. */
 void longpoll_on_change(void *lp, int64_t device_id);

@@ -203,7 +203,34 @@ int json_get_label(json_t *in, const char *field, bool required, size_t max_len,
 					 field);
 		}
 	}
+	if (text_has_invisible(*value)) {
+		*value = NULL;
+		return api_error(err, 400, "invalid_field",
+				 "field '%s' must not hold bidirectional, zero-width or C1 control characters", field);
+	}
 	return 0;
+}
+
+/*
+ * Characters that make a name look like another on screen or in a log: C1 controls
+ * (U+0080-009F), zero-width ones (U+200B-200D, U+2060, U+FEFF), direction marks and
+ * bidirectional embeddings, overrides and isolates (U+200E-200F, U+202A-202E, U+2066-2069).
+ * Text is valid UTF-8 (jansson checked it), so their encodings can be matched bytewise.
+ */
+bool text_has_invisible(const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			return true;
+		if (p[0] == 0xe2 && p[1] == 0x80 && p[2] &&
+		    ((p[2] >= 0x8b && p[2] <= 0x8f) || (p[2] >= 0xaa && p[2] <= 0xae)))
+			return true;
+		if (p[0] == 0xe2 && p[1] == 0x81 && p[2] && (p[2] == 0xa0 || (p[2] >= 0xa6 && p[2] <= 0xa9)))
+			return true;
+		if (p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
+			return true;
+	}
+	return false;
 }
 
 int json_get_int(json_t *in, const char *field, bool required, int64_t min, int64_t max, int64_t *value,

@@ -174,7 +174,10 @@ int json_get_string(json_t *in, const char *field, bool required, size_t max_len
 int json_get_int(json_t *in, const char *field, bool required, int64_t min, int64_t max,
 		 int64_t *value, json_t **err);
 int json_get_bool(json_t *in, const char *field, bool required, bool *value, json_t **err);
-/* Like json_get_string, for labels (names, usernames, reasons): no control characters. */
+/* Does UTF-8 text hold a bidi control, a zero-width character or a C1 control? */
+bool text_has_invisible(const char *text);
+/* Like json_get_string, for labels (names, usernames, hostnames, reasons): no control,
+ * bidirectional or zero-width characters (text_has_invisible). */
 int json_get_label(json_t *in, const char *field, bool required, size_t max_len, const char **value,
 		   json_t **err);
 /* A WireGuard public key: base64 of exactly 32 bytes. */

@@ -6,6 +6,7 @@
  *   -ENOSPC  address pool exhausted  -EACCES  credential not valid (token used up, expired…)
  *   -EINVAL  bad argument            -EPERM   object in a state that forbids the change
  *   -EDQUOT  per-user device limit   -EIO     SQLite error (logged)
+ *   -EAGAIN  per-user or per-device rate limit (enrollments, key rotations per hour)
  * Every state-changing function writes its audit row in the same transaction as the change
  * and rolls everything back on any error: a rejected request changes nothing.
  * Thread-safe: connections come from a small pool, writers use BEGIN IMMEDIATE.
@@ -67,7 +68,9 @@ struct kw_enroll_params {
 	const uint8_t *token_hash;      /* KW_TOKEN_HASH_LEN bytes, or NULL */
 	const char *ldap_username;      /* self-enrollment (or a user session), or NULL */
 	enum kw_device_role ldap_role;  /* role for an ldap_username enrollment (device) */
-	int max_devices;                /* ldap_username: limit of non-revoked devices, 0 none */
+	int max_devices;                /* ldap_username: limit of devices not revoked or revoked
+					   with their address in quarantine, 0 none */
+	int max_per_hour;               /* ldap_username: enrollments in the last hour, 0 none */
 	const char *public_key;         /* base64, already validated */
 	const char *hostname;
 	const char *endpoint;           /* gateway "host:port" or NULL */
@@ -81,6 +84,8 @@ struct kw_api_token {
 	int64_t id;
 	char name[KW_STORE_NAME_MAX];
 	int64_t created_at;
+	char owner[KW_STORE_NAME_MAX]; /* who made it: "user:alice", "api-token:ci", "cli" */
+	int64_t expires_at;            /* 0: never */
 };
 
 struct kw_enrollment_token {
@@ -138,7 +143,13 @@ uint64_t store_change_counter(struct kw_store *st);
 /* ---- admin API tokens (store_tokens.c) ---- */
 int store_api_token_create(struct kw_store *st, const char *name, const uint8_t hash[KW_TOKEN_HASH_LEN],
 			   const char *actor, int64_t now, int64_t *id);
+/* The same with an expiry (0: never); the owner is actor. */
+int store_api_token_create_ex(struct kw_store *st, const char *name, const uint8_t hash[KW_TOKEN_HASH_LEN],
+			      const char *actor, int64_t expires_at, int64_t now, int64_t *id);
+/* -EKEYEXPIRED for an expired token (see store_api_token_lookup_at). */
 int store_api_token_lookup(struct kw_store *st, const uint8_t hash[KW_TOKEN_HASH_LEN], struct kw_api_token *out);
+int store_api_token_lookup_at(struct kw_store *st, const uint8_t hash[KW_TOKEN_HASH_LEN], int64_t now,
+			      struct kw_api_token *out);
 int store_api_token_delete(struct kw_store *st, int64_t id, const char *actor, int64_t now);
 int store_api_token_list(struct kw_store *st, int (*fn)(const struct kw_api_token *t, void *arg), void *arg);
 
@@ -174,6 +185,10 @@ int store_device_revoke(struct kw_store *st, int64_t id, const char *actor, int6
 int store_device_suspend(struct kw_store *st, int64_t id, const char *reason, const char *actor, int64_t now);
 int store_device_restore(struct kw_store *st, int64_t id, const char *actor, int64_t now);
 /* Key rotation: -EEXIST when the key was ever enrolled, -EPERM when not active. */
+/* The same, refused with -EAGAIN when the device rotated max_per_hour keys in the last hour
+ * (0: no limit). */
+int store_device_rotate_key_limited(struct kw_store *st, int64_t id, const char *public_key, const char *actor,
+				    int64_t now, int max_per_hour);
 int store_device_rotate_key(struct kw_store *st, int64_t id, const char *public_key, const char *actor,
 			    int64_t now);
 /* Bump a device's own version (config renewal before expiry). */
@@ -205,10 +220,23 @@ int store_session_lookup(struct kw_store *st, const uint8_t token_hash[KW_TOKEN_
 int store_session_delete(struct kw_store *st, int64_t id, const char *actor, int64_t now);
 /* Deletes every session expired at now (no audit row: nobody acted). Returns how many (>= 0)
  * or a negative errno. keywayd calls it at start and every few minutes (housekeeping.c). */
+/* ---- what the directory's re-checks change (store_roles.c) ---- */
+/* Every user holding a session or owning an API token ("user:NAME"), each once. */
+int store_principal_users(struct kw_store *st, int (*fn)(const char *username, void *arg), void *arg);
+/* A user the directory no longer knows as enabled: every session deleted; when admin is
+ * false also their admin sessions downgraded and their API tokens deleted. Audit rows
+ * in the same transaction; *changed counts what changed. */
+int store_user_roles_apply(struct kw_store *st, const char *username, bool keep_sessions, bool admin,
+			   const char *actor, int64_t now, int *changed);
+/* When the session's owner was last checked (0: never); mark it checked now. */
+int store_session_checked_at(struct kw_store *st, int64_t id, int64_t *checked_at);
+int store_session_mark_checked(struct kw_store *st, int64_t id, int64_t now);
 int store_session_purge_expired(struct kw_store *st, int64_t now);
 
 /* ---- audit (store_audit.c) ---- */
 /* A standalone audit row (e.g. a failed login), its own transaction. */
+/* Retention: delete the audit rows older than before; the number deleted. */
+int store_audit_purge_before(struct kw_store *st, int64_t before);
 int store_audit_add(struct kw_store *st, int64_t now, const char *actor, const char *action,
 		    const char *object, const char *outcome, const char *detail);
 /* Newest first; before = 0 for the newest; limit 1..1000. */
@@ -217,5 +245,8 @@ int store_audit_list(struct kw_store *st, int64_t before, int limit,
 /* The same, only rows whose actor and action equal these exactly (NULL: any). */
 int store_audit_list_filtered(struct kw_store *st, int64_t before, int limit, const char *actor,
 			      const char *action, int (*fn)(const struct kw_audit_row *r, void *arg), void *arg);
+
+/* Sites, policies, group memberships, gateway health. */
+#include "store_sites.h"
 
 #endif

@@ -311,20 +311,6 @@ static int enroll_check_token(struct kw_conn *c, const struct kw_enroll_params *
 	return ret == -ENOENT ? -EACCES : ret;
 }
 
-static int enroll_check_limit(struct kw_conn *c, const struct kw_enroll_params *p)
-{
-	static const char sql[] = "SELECT count(*) FROM devices WHERE username = ? AND state != 'revoked'";
-	int64_t n;
-	int ret;
-
-	if (p->max_devices <= 0)
-		return 0;
-	ret = store_exec_int(c, sql, STORE_BINDS(STORE_TEXT(p->ldap_username)), &n);
-	if (ret < 0)
-		return ret;
-	return n >= p->max_devices ? -EDQUOT : 0;
-}
-
 /* The address at host offset off of net, or -ERANGE when net does not hand that offset out
  * (outside it, or its network or broadcast address). */
 static int format_offset(const struct kw_cidr *net, uint64_t off, char out[KW_CIDR_STRLEN])
@@ -421,7 +407,7 @@ int store_enroll(struct kw_store *st, const struct kw_enroll_params *p, struct k
 	} else {
 		snprintf(who.username, sizeof(who.username), "%s", p->ldap_username);
 		who.role = p->ldap_role;
-		ret = enroll_check_limit(c, p);
+		ret = store_enroll_user_limits(st, c, p);
 	}
 	if (ret < 0)
 		goto out;
@@ -583,6 +569,12 @@ int store_device_restore(struct kw_store *st, int64_t id, const char *actor, int
 int store_device_rotate_key(struct kw_store *st, int64_t id, const char *public_key, const char *actor,
 			    int64_t now)
 {
+	return store_device_rotate_key_limited(st, id, public_key, actor, now, 0);
+}
+
+int store_device_rotate_key_limited(struct kw_store *st, int64_t id, const char *public_key, const char *actor,
+				    int64_t now, int max_per_hour)
+{
 	static const char retire[] = "INSERT INTO retired_keys (public_key, device_id, retired_at) VALUES (?, ?, ?)";
 	static const char upd[] = "UPDATE devices SET public_key = ?2, own_seq = ?3, renewed_at = ?4 WHERE id = ?1";
 	struct kw_device d;
@@ -595,6 +587,9 @@ int store_device_rotate_key(struct kw_store *st, int64_t id, const char *public_
 	if (ret < 0)
 		return ret;
 	ret = tx_device(c, id, 1u << KW_STATE_ACTIVE, &d);
+	if (ret < 0)
+		goto out;
+	ret = store_rotations_limit(c, id, max_per_hour, now);
 	if (ret < 0)
 		goto out;
 	ret = key_taken(c, public_key);

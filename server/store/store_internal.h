@@ -124,4 +124,9 @@ int store_seq_next(struct kw_conn *c, int64_t *seq);
  * revoked (one error line names it). */
 int store_devices_readdress(struct kw_store *st, struct kw_conn *c);
 
+/* store_limits.c: the limits of a self-service enrollment (-EDQUOT, -EAGAIN, -ENOSPC) and of
+ * key rotations (-EAGAIN), inside the caller's write transaction. */
+int store_enroll_user_limits(struct kw_store *st, struct kw_conn *c, const struct kw_enroll_params *p);
+int store_rotations_limit(struct kw_conn *c, int64_t device_id, int max_per_hour, int64_t now);
+
 #endif

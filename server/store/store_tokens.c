@@ -4,21 +4,33 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "store_internal.h"
 
 int store_api_token_create(struct kw_store *st, const char *name, const uint8_t hash[KW_TOKEN_HASH_LEN],
 			   const char *actor, int64_t now, int64_t *id)
 {
-	static const char sql[] = "INSERT INTO api_tokens (name, token_hash, created_at) VALUES (?, ?, ?) RETURNING id";
-	char detail[KW_STORE_NAME_MAX + 8];
-
-	snprintf(detail, sizeof(detail), "name=%s", name);
-	return store_insert_one(st, sql, STORE_BINDS(STORE_TEXT(name), STORE_HASH(hash), STORE_INT(now)), actor,
-				 "api_token_create", "api-token", detail, now, id);
+	return store_api_token_create_ex(st, name, hash, actor, 0, now, id);
 }
 
-/* Row of "SELECT id, name, created_at" into the struct kw_api_token at arg. */
+int store_api_token_create_ex(struct kw_store *st, const char *name, const uint8_t hash[KW_TOKEN_HASH_LEN],
+			      const char *actor, int64_t expires_at, int64_t now, int64_t *id)
+{
+	static const char sql[] = "INSERT INTO api_tokens (name, token_hash, created_at, owner, expires_at) "
+				  "VALUES (?, ?, ?, ?, ?) RETURNING id";
+	char detail[2 * KW_STORE_NAME_MAX + 48];
+
+	snprintf(detail, sizeof(detail), "name=%s owner=%s expires_at=%lld", name, actor ? actor : "",
+		 (long long)expires_at);
+	return store_insert_one(st, sql,
+				STORE_BINDS(STORE_TEXT(name), STORE_HASH(hash), STORE_INT(now),
+					    STORE_TEXT(actor ? actor : ""),
+					    expires_at > 0 ? STORE_INT(expires_at) : STORE_NULL),
+				actor, "api_token_create", "api-token", detail, now, id);
+}
+
+/* Row of "SELECT id, name, created_at, owner, expires_at" into the struct kw_api_token at arg. */
 static int api_token_row(sqlite3_stmt *s, void *arg)
 {
 	struct kw_api_token *t = arg;
@@ -26,14 +38,23 @@ static int api_token_row(sqlite3_stmt *s, void *arg)
 	t->id = store_col_int(s, 0);
 	store_col_text(s, 1, t->name, sizeof(t->name));
 	t->created_at = store_col_int(s, 2);
+	store_col_text(s, 3, t->owner, sizeof(t->owner));
+	t->expires_at = store_col_int(s, 4);
 	return 0;
+}
+
+int store_api_token_lookup_at(struct kw_store *st, const uint8_t hash[KW_TOKEN_HASH_LEN], int64_t now,
+			      struct kw_api_token *out)
+{
+	static const char sql[] = "SELECT id, name, created_at, owner, expires_at FROM api_tokens WHERE token_hash = ?";
+	int ret = store_query_one(st, sql, STORE_BINDS(STORE_HASH(hash)), api_token_row, out);
+
+	return ret == 0 && out->expires_at > 0 && out->expires_at <= now ? -EKEYEXPIRED : ret;
 }
 
 int store_api_token_lookup(struct kw_store *st, const uint8_t hash[KW_TOKEN_HASH_LEN], struct kw_api_token *out)
 {
-	static const char sql[] = "SELECT id, name, created_at FROM api_tokens WHERE token_hash = ?";
-
-	return store_query_one(st, sql, STORE_BINDS(STORE_HASH(hash)), api_token_row, out);
+	return store_api_token_lookup_at(st, hash, (int64_t)time(NULL), out);
 }
 
 int store_api_token_delete(struct kw_store *st, int64_t id, const char *actor, int64_t now)
@@ -59,7 +80,7 @@ static int api_token_each(sqlite3_stmt *s, void *arg)
 
 int store_api_token_list(struct kw_store *st, int (*fn)(const struct kw_api_token *t, void *arg), void *arg)
 {
-	static const char sql[] = "SELECT id, name, created_at FROM api_tokens ORDER BY id";
+	static const char sql[] = "SELECT id, name, created_at, owner, expires_at FROM api_tokens ORDER BY id";
 	struct api_token_each e = { fn, arg };
 
 	return store_query(st, sql, NULL, 0, api_token_each, &e);

@@ -19,12 +19,17 @@ CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefin
 	-I$out/cfg -I$WG -I$top_srcdir/common -I$top_srcdir $(pkg-config --cflags libsodium)"
 LIBS="$(pkg-config --libs libsodium) -lpthread"
 rc=0
-for t in fuzz_receive fuzz_uapi fuzz_offload fuzz_policy; do
+for t in fuzz_receive fuzz_uapi fuzz_offload fuzz_policy fuzz_access; do
 	T_SRCS=$SRCS T_CFLAGS="" T_LIBS=$LIBS
 	if [ "$t" = fuzz_policy ]; then # the gateway's access policy: parser and compiler
 		T_SRCS="$top_srcdir/agent/policy.c $top_srcdir/agent/nft.c $top_srcdir/common/cidr.c"
 		T_CFLAGS="-I$top_srcdir/agent $(pkg-config --cflags jansson libnftables)"
 		T_LIBS="$(pkg-config --libs jansson libnftables)"
+	fi
+	if [ "$t" = fuzz_access ]; then # keywayd's parsers of policies (what admins send, what its database holds)
+		T_SRCS="$top_srcdir/server/core/access.c $top_srcdir/common/cidr.c"
+		T_CFLAGS="-I$top_srcdir/server $(pkg-config --cflags jansson)"
+		T_LIBS="$(pkg-config --libs jansson)"
 	fi
 	# shellcheck disable=SC2086
 	$CC $CFLAGS $T_CFLAGS -o "$out/$t" "$top_srcdir/tests/fuzz/$t.c" $T_SRCS $T_LIBS

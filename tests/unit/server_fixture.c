@@ -92,7 +92,10 @@ static void dump_table(sqlite3 *db, const char *table, FILE *out)
 char *fixture_dump(struct fixture *f)
 {
 	static const char *const tables[] = { "meta", "api_tokens", "enrollment_tokens", "devices", "retired_keys",
-					      "address_leases", "sessions", "audit", "schema_version" };
+					      "address_leases", "sessions", "audit", "schema_version",
+					      /* migration 3 */
+					      "sites", "gateway_sites", "enrollment_token_sites", "gateway_health",
+					      "policies", "group_members" };
 	sqlite3 *db;
 	char *buf = NULL;
 	size_t len = 0;

@@ -15,6 +15,7 @@
 #include "envelope.h"
 #include "fileutil.h"
 #include "key.h"
+#include "log.h"
 #include "vec.h"
 
 START_TEST(test_key_base64_roundtrip)
@@ -190,12 +191,38 @@ START_TEST(test_file_write_atomic_mode)
 }
 END_TEST
 
+/* Every %s value stays one field: a forged `addr=` never appears as a field of its own. */
+START_TEST(test_log_escapes_values)
+{
+	char buf[512];
+	const char *evil = "mallory\" addr=10.6.6.6 for=enroll note=\"";
+
+	ck_assert_int_eq(log_format(buf, sizeof(buf), "login user=\"%s\" addr=%s", evil, "127.0.0.1"), 0);
+	ck_assert_str_eq(buf, "login user=\"mallory\\\" addr=10.6.6.6 for=enroll note=\\\"\" addr=127.0.0.1");
+	ck_assert_int_eq(log_format(buf, sizeof(buf), "login user=%s addr=%s", evil, "127.0.0.1"), 0);
+	ck_assert_str_eq(buf, "login user=\"mallory\\\" addr=10.6.6.6 for=enroll note=\\\"\" addr=127.0.0.1");
+	ck_assert_int_eq(log_format(buf, sizeof(buf), "a=%s b=%s c='%.3s'", "x\\y", "l1\nl2\x01", "it's"), 0);
+	ck_assert_str_eq(buf, "a=\"x\\\\y\" b=\"l1\\nl2\\x01\" c='it\\''");
+	/* Plain values, numbers and widths are printed as printf would. */
+	ck_assert_int_eq(log_format(buf, sizeof(buf), "n=%d u=%zu ll=%lld x=%04x f=%.1f s=%s p=%%%s", -3, (size_t)7,
+				    (long long)1 << 40, 255u, 1.25, "wim", "done"),
+			 0);
+	ck_assert_str_eq(buf, "n=-3 u=7 ll=1099511627776 x=00ff f=1.2 s=wim p=%done");
+	ck_assert_int_eq(log_format(buf, sizeof(buf), "w=%*d v=%.*s", 3, 5, 2, "abcdef"), 0);
+	ck_assert_str_eq(buf, "w=  5 v=ab");
+	/* Prose keeps plain text as it is; what could read as fields is quoted. */
+	ck_assert_int_eq(log_format(buf, sizeof(buf), "uri %s; %s: %s", "removed (switched off)", "x\n", evil), 0);
+	ck_assert_str_eq(buf, "uri removed (switched off); x\\n: \"mallory\\\" addr=10.6.6.6 for=enroll note=\\\"\"");
+}
+END_TEST
+
 static Suite *common_suite(void)
 {
 	Suite *s = suite_create("common");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_key_base64_roundtrip);
+	tcase_add_test(tc, test_log_escapes_values);
 	tcase_add_test(tc, test_key_base64_rejects);
 	tcase_add_test(tc, test_envelope_sign_verify);
 	tcase_add_test(tc, test_envelope_flipped_byte_fails);

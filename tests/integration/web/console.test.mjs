@@ -506,6 +506,87 @@ await scenario('mass-change', async (page) => {
 	ok(JSON.stringify(await ids()) === JSON.stringify(p1), 'audit: back to the first page');
 });
 
+// ---- sites with their gateways' health, policies created, edited and deleted, a user's access ----
+await scenario('sites-policies', async (page) => {
+	await login(page, ADMIN_USER, PASSWORD);
+	await page.waitForSelector('#tiles .tile');
+	await page.click('nav a[href="#/sites"]');
+	await page.waitForSelector('section.site[data-site="default"]');
+	ok(/from \[network\] routes/.test(await page.innerText('section.site[data-site="default"]')),
+		'sites: the default site follows [network] routes of the config file');
+	await page.fill('#site-name', 'hq');
+	await page.fill('#site-routes', '10.1.0.0/24');
+	await page.selectOption('#site-default', 'deny');
+	await page.click('#site-submit');
+	await page.waitForSelector('section.site[data-site="hq"] [data-default="deny"]');
+	ok(true, 'sites: site hq created from the form, default deny');
+	// an overlapping site: the API's 409 message, naming hq, on the form
+	await page.fill('#site-name', 'hq2');
+	await page.fill('#site-routes', '10.1.0.128/25');
+	await page.click('#site-submit');
+	const err = await (await page.waitForSelector('#site-form .error')).innerText();
+	ok(/'hq'/.test(err), 'sites: an overlapping site is refused with the other site named', err);
+	// two gateways enrolled into hq; one asks for its config (seen), the other stands by
+	const gws = [];
+	for (const host of ['hq-gw1', 'hq-gw2']) {
+		const t = await api('POST', '/enrollment-tokens', { username: 'gateway', role: 'gateway', site: 'hq', expires_in: 600, uses: 1 });
+		const e = await api('POST', '/enroll', { token: t.data.token, public_key: randKey(), hostname: host, endpoint: '198.51.100.9:51820' });
+		ok(t.status === 201 && t.data.site === 'hq' && e.status === 201, `sites: ${host} enrolled with a token for hq`, e.data);
+		gws.push(e.data);
+	}
+	await api('GET', `/devices/${gws[0].device_id}/config`, undefined, gws[0].device_token);
+	await page.reload();
+	await page.waitForSelector('table.gateways[data-site="hq"] tbody tr');
+	const roles = await page.$$eval('table.gateways[data-site="hq"] tbody tr', (trs) => trs.map((t) => [t.dataset.role, t.dataset.online, t.innerText]));
+	ok(roles.length === 2 && roles[0][0] === 'active' && roles[1][0] === 'standby' && roles[0][1] === 'true',
+		'sites: hq shows its gateways, the first active, the second standby, both online', roles);
+	ok(!/—\s*$/.test(roles[0][2]) && /UTC/.test(roles[0][2]), 'sites: the gateway that asked for its config shows when it was last seen', roles[0][2]);
+	await shot(page, '18-sites');
+
+	await page.click('nav a[href="#/policies"]');
+	await page.waitForSelector('#policy-form');
+	await page.fill('#pol-name', 'alice-ssh');
+	await page.selectOption('#pol-site', 'hq');
+	await page.fill('#pol-users', EMPLOYEE);
+	await page.fill('#pol-dests', '10.1.0.10/32 tcp 22');
+	await page.click('#pol-submit');
+	await page.waitForSelector('#policies-table tr[data-name="alice-ssh"]');
+	ok(/10\.1\.0\.10\/32 tcp 22/.test(await page.innerText('#policies-table tr[data-name="alice-ssh"]')), 'policies: created from the form');
+	await page.fill('#pol-name', 'bad');
+	await page.selectOption('#pol-site', 'hq');
+	await page.fill('#pol-users', EMPLOYEE);
+	await page.fill('#pol-dests', '10.9.0.0/24 tcp 22');
+	await page.click('#pol-submit');
+	const perr = await (await page.waitForSelector('#policy-form .error')).innerText();
+	ok(/outside the routes/.test(perr), 'policies: a destination outside the site is refused with the reason', perr);
+	await page.click('#policies-table tr[data-name="alice-ssh"] button.secondary');
+	await page.fill('#pol-dests', '10.1.0.10/32 tcp 22,443\n10.1.0.53/32 udp 53');
+	await page.click('#pol-submit');
+	await page.waitForFunction(() => /udp 53/.test(document.querySelector('#policies-table tr[data-name="alice-ssh"]')?.innerText || ''));
+	const pol = listOf((await api('GET', '/policies')).data, 'policies').find((p) => p.name === 'alice-ssh');
+	ok(pol && pol.destinations.length === 2 && pol.destinations[0].ports === '22,443', 'policies: edited from the form', pol);
+	await shot(page, '19-policies');
+
+	await page.click('nav a[href="#/access"]');
+	await page.fill('#access-user', EMPLOYEE);
+	await page.click('#access-form button[type=submit]');
+	await page.waitForSelector('#access-table tr[data-site="hq"]');
+	const row = await page.innerText('#access-table tr[data-site="hq"]');
+	ok(/alice-ssh/.test(row) && /10\.1\.0\.10\/32 tcp 22,443/.test(row) && /udp 53/.test(row), "access: alice's effective access on hq", row);
+	await shot(page, '20-access');
+
+	await page.click('nav a[href="#/policies"]');
+	await page.click('#policies-table tr[data-name="alice-ssh"] button.danger');
+	await page.waitForSelector('#confirm[open]');
+	await page.click('#confirm-ok');
+	await page.waitForFunction(() => !document.querySelector('#policies-table tr[data-name="alice-ssh"]'));
+	const left = listOf((await api('GET', '/policies')).data, 'policies');
+	ok(!left.some((p) => p.name === 'alice-ssh'), 'policies: deleted from the list', left);
+	const acc = (await api('GET', `/users/${EMPLOYEE}/access`)).data;
+	const hq = acc.sites.find((x) => x.site === 'hq');
+	ok(hq && hq.policies.length === 0 && hq.destinations.length === 0, 'access: nothing left on hq after the delete', hq);
+});
+
 // ---- under TLS the session cookie is Secure, and the console works the same ----
 if (process.env.KW_TLS_URL) {
 	const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, ignoreHTTPSErrors: true });

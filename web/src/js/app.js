@@ -10,6 +10,9 @@ import { usersView } from './views/users.js';
 import { tokensView } from './views/tokens.js';
 import { addDeviceView } from './views/add-device.js';
 import { auditView } from './views/audit.js';
+import { sitesView } from './views/sites.js';
+import { policiesView } from './views/policies.js';
+import { accessView } from './views/access.js';
 
 const routes = {
 	'': { view: dashboardView, title: 'Dashboard', name: 'dashboard' },
@@ -18,6 +21,9 @@ const routes = {
 	tokens: { view: tokensView, title: 'Enrollment tokens', name: 'tokens', admin: true },
 	'add-device': { view: addDeviceView, title: 'Add a phone or device', name: 'add-device' },
 	audit: { view: auditView, title: 'Audit log', name: 'audit', admin: true },
+	sites: { view: sitesView, title: 'Sites and gateways', name: 'sites', admin: true },
+	policies: { view: policiesView, title: 'Access policies', name: 'policies', admin: true },
+	access: { view: accessView, title: 'Effective access', name: 'access' },
 	login: { view: loginView, title: 'Log in', name: 'login', anonymous: true },
 };
 

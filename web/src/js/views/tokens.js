@@ -16,6 +16,7 @@ export async function tokensView(body, ctx) {
 	const expiry = h('select', { id: 'tok-expiry' },
 		h('option', { value: '3600' }, '1 hour'), h('option', { value: '86400', selected: true }, '1 day'),
 		h('option', { value: '604800' }, '7 days'), h('option', { value: '2592000' }, '30 days'));
+	const site = h('input', { id: 'tok-site', autocapitalize: 'none', spellcheck: 'false', placeholder: 'default' });
 	const uses = h('input', { id: 'tok-uses', type: 'number', min: '1', max: '1000', value: '1', required: true, inputmode: 'numeric' });
 	const submit = h('button', { type: 'submit', class: 'primary' }, 'Create token');
 	const created = h('div', { id: 'token-created' });
@@ -25,7 +26,8 @@ export async function tokensView(body, ctx) {
 			field('User name', username, 'The directory user the device will belong to.'),
 			field('Role', role),
 			field('Expires after', expiry),
-			field('Uses', uses, 'How many devices may enroll with it.')),
+			field('Uses', uses, 'How many devices may enroll with it.'),
+			field('Site (gateways)', site, 'The site a gateway enrolled with this token serves; empty: default.')),
 		h('div', { class: 'actions' }, submit));
 	const listSlot = h('section', { class: 'card', 'aria-labelledby': 'tok-list-h' });
 	body.append(form, created, listSlot);
@@ -35,9 +37,9 @@ export async function tokensView(body, ctx) {
 		submit.disabled = true;
 		try {
 			const n = Number(uses.value);
-			const r = await api('POST', '/enrollment-tokens', {
-				username: username.value.trim(), role: role.value, expires_in: Number(expiry.value), uses: n,
-			});
+			const b = { username: username.value.trim(), role: role.value, expires_in: Number(expiry.value), uses: n };
+			if (role.value === 'gateway' && site.value.trim()) b.site = site.value.trim();
+			const r = await api('POST', '/enrollment-tokens', b);
 			await showCreated(created, r, role.value);
 			announce('Enrollment token created. It is shown only once.');
 			await drawList();
@@ -64,7 +66,7 @@ export async function tokensView(body, ctx) {
 			h('tbody', {}, tokens.map((t) => h('tr', { dataset: { id: String(t.id), state: tokenState(t) } },
 				h('td', { 'data-label': 'ID' }, String(t.id)),
 				h('td', { 'data-label': 'User' }, t.username || '—'),
-				h('td', { 'data-label': 'Role' }, t.role || 'device'),
+				h('td', { 'data-label': 'Role' }, t.role === 'gateway' ? `gateway (site ${t.site || 'default'})` : t.role || 'device'),
 				h('td', { 'data-label': 'State' }, badge(tokenState(t))),
 				h('td', { 'data-label': 'Uses left' }, `${t.uses_left ?? t.remaining_uses ?? t.uses ?? '—'}${t.uses_total ? ` of ${t.uses_total}` : ''}`),
 				h('td', { 'data-label': 'Created' }, fmtTime(t.created_at)),

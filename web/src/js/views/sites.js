@@ -1,0 +1,115 @@
+import { h, clear, fmtTime, confirmAction, announce, showError, field, badge } from '../dom.js';
+import { api, listOf } from '../api.js';
+
+// Sites: the networks behind a set of gateways, each gateway's health (online, last seen,
+// active or standby) and the site's default (allow everything, or only what policies grant).
+const splitList = (text) => text.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+
+function gatewayRows(s) {
+	if (!s.gateways || !s.gateways.length) return h('p', { class: 'empty' }, 'No gateway in this site yet: create a gateway enrollment token naming it.');
+	return h('div', { class: 'table-wrap' }, h('table', { class: 'data gateways', dataset: { site: s.name } },
+		h('thead', {}, h('tr', {}, ['Gateway', 'Address', 'Endpoint', 'Health', 'Role', 'Last seen'].map((c) => h('th', { scope: 'col' }, c)))),
+		h('tbody', {}, s.gateways.map((g) => h('tr', { dataset: { id: String(g.id), role: g.role, online: String(!!g.online) } },
+			h('td', { 'data-label': 'Gateway' }, `${g.hostname || '—'} (#${g.id})`),
+			h('td', { 'data-label': 'Address' }, g.address),
+			h('td', { 'data-label': 'Endpoint' }, g.endpoint || '—'),
+			h('td', { 'data-label': 'Health' }, g.state !== 'active' ? badge(g.state) : h('span', { class: `badge ${g.online ? 'active' : 'revoked'}` }, g.online ? 'online' : 'offline')),
+			h('td', { 'data-label': 'Role' }, g.role === 'active' ? h('strong', {}, 'active') : g.role),
+			h('td', { 'data-label': 'Last seen' }, fmtTime(g.last_seen)))))));
+}
+
+export async function sitesView(body) {
+	const name = h('input', { id: 'site-name', required: true, autocapitalize: 'none', spellcheck: 'false', pattern: '[A-Za-z0-9._-]{1,64}' });
+	const routes = h('textarea', { id: 'site-routes', rows: '3', spellcheck: 'false', placeholder: '10.1.0.0/24' });
+	const def = h('select', { id: 'site-default' }, h('option', { value: 'allow' }, 'allow everything'), h('option', { value: 'deny' }, 'only what policies grant'));
+	const submit = h('button', { type: 'submit', class: 'primary', id: 'site-submit' }, 'Create site');
+	const cancel = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Cancel edit');
+	const title = h('h2', { id: 'site-form-h' }, 'New site');
+	let editing = null;
+	const form = h('form', { class: 'card', id: 'site-form', 'aria-labelledby': 'site-form-h' }, title,
+		h('div', { class: 'grid' },
+			field('Name', name, 'Letters, digits, "-", "_" or "."; gateway tokens name it.'),
+			field('Routes', routes, 'The networks behind the site\'s gateways, one per line. They may not overlap another site\'s.'),
+			field('Default', def, 'Under "only what policies grant", a device reaches nothing of the site that no policy gives its user.')),
+		h('div', { class: 'actions' }, submit, cancel));
+	const listSlot = h('div', { id: 'sites-list' });
+	body.append(form, listSlot);
+
+	const resetForm = () => {
+		editing = null;
+		form.reset();
+		name.disabled = false;
+		title.textContent = 'New site';
+		submit.textContent = 'Create site';
+		cancel.hidden = true;
+	};
+	cancel.addEventListener('click', resetForm);
+	const edit = (s) => {
+		editing = s;
+		name.value = s.name;
+		name.disabled = s.name === 'default';
+		routes.value = s.routes.join('\n');
+		def.value = s.default;
+		title.textContent = `Edit site ${s.name}`;
+		submit.textContent = 'Save site';
+		cancel.hidden = false;
+		name.focus();
+	};
+	form.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		submit.disabled = true;
+		const b = { routes: splitList(routes.value), default: def.value };
+		try {
+			if (editing) {
+				if (!name.disabled) b.name = name.value.trim();
+				// the default site keeps following [network] routes until its routes are changed here
+				if (editing.routes_from_config && b.routes.join(',') === editing.routes.join(',')) delete b.routes;
+				await api('PUT', `/sites/${encodeURIComponent(editing.id)}`, b);
+				announce(`Site ${name.value.trim()} saved.`);
+			} else {
+				b.name = name.value.trim();
+				await api('POST', '/sites', b);
+				announce(`Site ${b.name} created.`);
+			}
+			resetForm();
+			await draw();
+		} catch (e) {
+			showError(form, e);
+		} finally {
+			submit.disabled = false;
+		}
+	});
+
+	const draw = async () => {
+		clear(listSlot);
+		let sites;
+		try {
+			sites = listOf(await api('GET', '/sites'), 'sites');
+		} catch (e) {
+			showError(listSlot, e);
+			return;
+		}
+		for (const s of sites) {
+			listSlot.appendChild(h('section', { class: 'card site', dataset: { site: s.name, id: String(s.id) }, 'aria-labelledby': `site-${s.id}-h` },
+				h('h2', { id: `site-${s.id}-h` }, `Site ${s.name}`),
+				h('p', {}, 'Routes: ', s.routes.length ? s.routes.join(', ') : 'none',
+					s.routes_from_config ? h('span', { class: 'sub' }, ' (from [network] routes of the config file)') : null),
+				h('p', {}, 'Default: ', h('span', { class: `badge ${s.default === 'allow' ? 'active' : 'suspended'}`, dataset: { default: s.default } }, s.default === 'allow' ? 'allow everything' : 'only what policies grant')),
+				gatewayRows(s),
+				h('div', { class: 'actions' },
+					h('button', { type: 'button', class: 'small secondary', 'aria-label': `Edit site ${s.name}`, onclick: () => edit(s) }, 'Edit'),
+					s.name === 'default' ? null : h('button', {
+						type: 'button', class: 'small danger', 'aria-label': `Delete site ${s.name}`,
+						onclick: async () => {
+							if (!await confirmAction({ title: `Delete site ${s.name}?`, body: 'Its routes leave every device\'s config. A site with gateways or policies cannot be deleted.', ok: 'Delete' })) return;
+							try {
+								await api('DELETE', `/sites/${encodeURIComponent(s.id)}`);
+								announce(`Site ${s.name} deleted.`);
+								await draw();
+							} catch (e) { showError(listSlot, e); }
+						},
+					}, 'Delete'))));
+		}
+	};
+	await draw();
+}
