@@ -43,10 +43,11 @@ static void flatten(char *s)
 	}
 }
 
-void gwpol_init(struct gwpol *g, const char *ifname, const struct gwpol_ops *ops)
+void gwpol_init(struct gwpol *g, const char *ifname, const struct gwpol_ops *ops, long refresh_ms)
 {
 	memset(g, 0, sizeof(*g));
 	g->ops = ops;
+	g->refresh_ms = refresh_ms;
 	snprintf(g->ifname, sizeof(g->ifname), "%s", ifname);
 }
 
@@ -115,6 +116,7 @@ static int gwpol_load(struct gwpol *g, const struct policy_set *ps, uint64_t ver
 	flatten(err);
 	if (ret < 0)
 		return ret;
+	g->loaded_at_ms = mono_ms();
 	if (strcmp(why, "refresh") != 0 || !st.incremental)
 		log_info("event=policy_applied reason=%s version=%" PRIu64 " interface=%s filters=%s "
 			 "elements=%zu changed=%zu transaction=%s ms=%.1f",
@@ -169,7 +171,7 @@ void gwpol_refresh(struct gwpol *g)
 	char err[512] = "";
 	int ret;
 
-	if (!g->loaded || !g->ps)
+	if (!g->loaded || !g->ps || mono_ms() - g->loaded_at_ms < (double)g->refresh_ms)
 		return;
 	ret = gwpol_load(g, g->ps, g->version, "refresh", err, sizeof(err));
 	if (ret < 0)

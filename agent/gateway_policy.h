@@ -49,9 +49,17 @@ struct gwpol {
 	struct policy_set *ps;  /* the policy in force, kept for gwpol_refresh() */
 	uint64_t version;       /* of the config whose policy is in force */
 	bool loaded;            /* our table is (believed to be) in the kernel */
+	long refresh_ms;        /* gwpol_refresh() loads again at most this often */
+	double loaded_at_ms;    /* monotonic time of the last successful load */
 };
 
-void gwpol_init(struct gwpol *g, const char *ifname, const struct gwpol_ops *ops);
+/* How often, at most, gwpol_refresh() loads the policy in force again by default: each
+ * load starts the flow caches empty (nft.h), so every open flow is judged again, which
+ * is the flow cache's own timeout (NFT_FLOW_CACHE_TIMEOUT) anyway. */
+#define GWPOL_REFRESH_MS (NFT_FLOW_CACHE_TIMEOUT * 1000L)
+
+/* refresh_ms: GWPOL_REFRESH_MS, or what `run --policy-check` says. */
+void gwpol_init(struct gwpol *g, const char *ifname, const struct gwpol_ops *ops, long refresh_ms);
 /* Forget the state without touching the kernel (after gwpol_remove on the way out). */
 void gwpol_free(struct gwpol *g);
 
@@ -75,9 +83,10 @@ int gwpol_apply(struct gwpol *g, const json_t *payload, uint64_t version, char *
 		size_t errlen);
 
 /*
- * Load the policy in force again, when there is one: cheap when the table is intact,
- * and it brings the table back when someone removed it (a firewall reload running
- * "nft flush ruleset"). Called after a long-poll round that brought no new version.
+ * Load the policy in force again, when there is one and the last load is refresh_ms
+ * old: cheap when the table is intact, and it brings the table back when someone
+ * removed it (a firewall reload running "nft flush ruleset"). Called after a long-poll
+ * round that brought no new version (a gateway's long-poll is held a few seconds).
  */
 void gwpol_refresh(struct gwpol *g);
 

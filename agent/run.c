@@ -68,6 +68,7 @@ struct runner {
 	int wait_s;
 	long backoff_base_ms, backoff_max_ms, suspend_max_ms, revoked_ms;
 	long rotate_days;
+	long policy_check_ms; /* a gateway's table checked at most this often (gwpol_refresh) */
 	const char *metrics_listen; /* NULL: no metrics listener */
 	struct metrics *metrics;
 };
@@ -538,7 +539,7 @@ static int runner_start_tunnel(struct runner *r)
 static const char usage_run[] =
 	"usage: keyway-agent run [--state DIR] [--interface NAME] [--uapi-dir DIR]\n"
 	"                        [--wait S] [--backoff-max S] [--suspended-max S]\n"
-	"                        [--rotate-days N] [--log-level LEVEL]\n"
+	"                        [--rotate-days N] [--policy-check S] [--log-level LEVEL]\n"
 	"                        [--metrics-listen ADDR:PORT]  (Prometheus, e.g. 127.0.0.1:9586)\n";
 
 /* Defaults, then the options. CLI_CONTINUE or the exit status. */
@@ -546,6 +547,7 @@ static int run_parse(int argc, char **argv, struct runner *r)
 {
 	const char *ifname = NULL, *level = NULL;
 	long wait_s = 55, backoff_max_s = 60, suspend_max_s = 30;
+	long policy_check_s = GWPOL_REFRESH_MS / 1000;
 	const struct cli_opt opts[] = {
 		{ "interface", CLI_STRING, &ifname, 0, 0, 0 },
 		{ "uapi-dir", CLI_STRING, &r->uapi_dir, 0, 0, 0 },
@@ -553,6 +555,7 @@ static int run_parse(int argc, char **argv, struct runner *r)
 		{ "backoff-max", CLI_LONG, &backoff_max_s, 0, 1, 86400 },
 		{ "suspended-max", CLI_LONG, &suspend_max_s, 0, 1, 30 },
 		{ "rotate-days", CLI_LONG, &r->rotate_days, 0, 0, 3650 },
+		{ "policy-check", CLI_LONG, &policy_check_s, 0, 1, 3600 },
 		{ "log-level", CLI_STRING, &level, 0, 0, 0 },
 		{ "metrics-listen", CLI_STRING, &r->metrics_listen, 0, 0, 0 },
 	};
@@ -584,6 +587,7 @@ static int run_parse(int argc, char **argv, struct runner *r)
 	r->backoff_base_ms = 500;
 	r->backoff_max_ms = backoff_max_s * 1000;
 	r->suspend_max_ms = suspend_max_s * 1000;
+	r->policy_check_ms = policy_check_s * 1000;
 	r->revoked_ms = 300000;
 	return CLI_CONTINUE;
 }
@@ -672,7 +676,7 @@ int cmd_run(int argc, char **argv)
 	rc = run_parse(argc, argv, r);
 	if (rc != CLI_CONTINUE)
 		goto out;
-	gwpol_init(&r->gp, r->ifname, &gwpol_nft_ops);
+	gwpol_init(&r->gp, r->ifname, &gwpol_nft_ops, r->policy_check_ms);
 	rc = 1;
 	/* 2. Signals, before any thread. */
 	sfd = run_signalfd();

@@ -99,7 +99,7 @@ START_TEST(test_laptop_never_touches_nftables)
 	char err[256];
 
 	rec_reset();
-	gwpol_init(&g, "kw0", &rec_ops);
+	gwpol_init(&g, "kw0", &rec_ops, 0);
 	gwpol_start(&g, p);
 	ck_assert_int_eq(gwpol_apply(&g, p, 3, err, sizeof(err)), 0);
 	ck_assert_int_eq(gwpol_apply(&g, bad, 4, err, sizeof(err)), 0); /* not even read */
@@ -119,7 +119,7 @@ START_TEST(test_start_removes_only_on_gateway)
 	json_t *gw = payload("gateway", 51820, NULL), *laptop = payload("device", -1, NULL);
 
 	rec_reset();
-	gwpol_init(&g, "kwgw", &rec_ops);
+	gwpol_init(&g, "kwgw", &rec_ops, 0);
 	gwpol_start(&g, NULL);
 	gwpol_start(&g, laptop);
 	ck_assert_uint_eq(n_calls, 0);
@@ -141,7 +141,7 @@ START_TEST(test_gateway_without_access_loads_nothing)
 	char err[256];
 
 	rec_reset();
-	gwpol_init(&g, "kwgw", &rec_ops);
+	gwpol_init(&g, "kwgw", &rec_ops, 0);
 	ck_assert_int_eq(gwpol_apply(&g, p, 1, err, sizeof(err)), 0);
 	gwpol_refresh(&g);
 	gwpol_remove(&g, "stop");
@@ -160,7 +160,7 @@ START_TEST(test_load_replace_remove)
 	char err[256];
 
 	rec_reset();
-	gwpol_init(&g, "kwgw", &rec_ops);
+	gwpol_init(&g, "kwgw", &rec_ops, 0);
 	ck_assert_int_eq(gwpol_apply(&g, v1, 1, err, sizeof(err)), 0);
 	ck_assert(g.loaded);
 	ck_assert_uint_eq(g.version, 1);
@@ -192,6 +192,37 @@ START_TEST(test_load_replace_remove)
 }
 END_TEST
 
+START_TEST(test_refresh_at_most_every_refresh_ms)
+{
+	struct gwpol g;
+	json_t *v1 = payload("gateway", 51820, DENY_22);
+	char err[256];
+
+	rec_reset();
+	gwpol_init(&g, "kwgw", &rec_ops, 3600 * 1000L);
+	ck_assert_int_eq(gwpol_apply(&g, v1, 1, err, sizeof(err)), 0);
+	gwpol_refresh(&g); /* loaded just now: not again */
+	gwpol_refresh(&g);
+	ck_assert_uint_eq(n_calls, 1);
+	g.refresh_ms = 0;
+	gwpol_refresh(&g);
+	ck_assert_uint_eq(n_calls, 2);
+	ck_assert_str_eq(calls[1], "apply kwgw filters=1 peers=1");
+	/* a failed refresh is tried again at the next round */
+	apply_result = -EIO;
+	g.refresh_ms = 3600 * 1000L;
+	g.loaded_at_ms = 0;
+	gwpol_refresh(&g);
+	gwpol_refresh(&g);
+	ck_assert_uint_eq(n_calls, 4);
+	ck_assert(g.loaded);
+	apply_result = 0;
+	gwpol_remove(&g, "stop");
+	gwpol_free(&g);
+	json_decref(v1);
+}
+END_TEST
+
 START_TEST(test_malformed_access_refused)
 {
 	static const char *const bad[] = {
@@ -205,7 +236,7 @@ START_TEST(test_malformed_access_refused)
 	char err[256];
 
 	rec_reset();
-	gwpol_init(&g, "kwgw", &rec_ops);
+	gwpol_init(&g, "kwgw", &rec_ops, 0);
 	ck_assert_int_eq(gwpol_apply(&g, v1, 1, err, sizeof(err)), 0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		json_t *p = payload("gateway", 51820, bad[i]);
@@ -233,7 +264,7 @@ START_TEST(test_apply_failure_keeps_old)
 	char err[256];
 
 	rec_reset();
-	gwpol_init(&g, "kwgw", &rec_ops);
+	gwpol_init(&g, "kwgw", &rec_ops, 0);
 	ck_assert_int_eq(gwpol_apply(&g, v1, 1, err, sizeof(err)), 0);
 	apply_result = -EIO;
 	ck_assert_int_eq(gwpol_apply(&g, v2, 2, err, sizeof(err)), -EIO);
@@ -270,7 +301,7 @@ START_TEST(test_role_change_removes)
 	char err[256];
 
 	rec_reset();
-	gwpol_init(&g, "kwgw", &rec_ops);
+	gwpol_init(&g, "kwgw", &rec_ops, 0);
 	ck_assert_int_eq(gwpol_apply(&g, v1, 1, err, sizeof(err)), 0);
 	ck_assert_int_eq(gwpol_apply(&g, laptop, 2, err, sizeof(err)), 0);
 	ck_assert(!g.loaded);
@@ -292,6 +323,7 @@ int main(void)
 	tcase_add_test(tc, test_start_removes_only_on_gateway);
 	tcase_add_test(tc, test_gateway_without_access_loads_nothing);
 	tcase_add_test(tc, test_load_replace_remove);
+	tcase_add_test(tc, test_refresh_at_most_every_refresh_ms);
 	tcase_add_test(tc, test_malformed_access_refused);
 	tcase_add_test(tc, test_apply_failure_keeps_old);
 	tcase_add_test(tc, test_role_change_removes);

@@ -59,7 +59,8 @@ T_L1=$(kwe_token device bob) && [ -n "$T_L1" ] || fatal "laptop enrollment token
 kwe_enroll l1 "$KWE_URL" --token "$T_L1" >"$KWE_DIR/enroll-l1.out" 2>&1 ||
 	{ cat "$KWE_DIR/enroll-l1.out"; fatal "laptop enrolls"; }
 RUNOPTS="--backoff-max 2 --suspended-max 2 --wait 20"
-kwe_run gw $RUNOPTS
+GWOPTS="$RUNOPTS --policy-check 1" # the table checked after every poll round of 1 s or more
+kwe_run gw $GWOPTS
 kwe_run l1 $RUNOPTS
 
 probe() { ip netns exec "${KWE_P}l1" python3 "$PROBE" "$1" "$CORP" "$2"; }
@@ -94,7 +95,7 @@ kw_check "a stale table is in place while the agent is down" has_table
 CLEARED="event=policy_cleared reason=start interface=$GW"
 cleared=$(gwlog "$CLEARED") # the first start logged one too (its enrollment saved a config)
 cleared_again() { [ "$(gwlog "$CLEARED")" -gt "$cleared" ]; }
-kwe_run gw $RUNOPTS
+kwe_run gw $GWOPTS
 kw_check "the agent removed the stale table at start" within 5000 cleared_again
 kw_check "  … and loads none (still no access)" no_table
 # The restarted gateway lost its sessions and does not know the laptop's endpoint: the
