@@ -116,11 +116,14 @@ def wake_p99(a, b):
     lat = []
     dev = a.dev
     for _ in range(WAKES):
+        # the gateway asks for its config first, as its agent would: online, so in every
+        # device's config (an offline gateway's rotation would wake nobody)
+        a.k.req("GET", "/api/v1/devices/%d/config" % a.gw["device_id"], token=a.gw["device_token"])
         st, env, _ = b.k.req("GET", "/api/v1/devices/%d/config" % dev["device_id"], token=dev["device_token"])
         ver = json.loads(base64.b64decode(env["payload"]))["version"]
         got = []
         t = threading.Thread(target=lambda: got.append((b.k.req(
-            "GET", "/api/v1/devices/%d/config?after=%d&wait=20" % (dev["device_id"], ver),
+            "GET", "/api/v1/devices/%d/config?after=%d&wait=5" % (dev["device_id"], ver),
             token=dev["device_token"], timeout=30)[0], time.time())))
         t.start()
         end = time.time() + 0.05  # let it park (a reply before the change would be a failure below)

@@ -92,6 +92,9 @@ def lock_holder(store):
 def wake_once(reps, waiter, changer, dev, gw):
     """Park a long-poll for dev on reps[waiter], rotate the gateway's key on reps[changer]:
     seconds from the change's answer to the waiter's answer (None when it failed)."""
+    # the gateway asks for its config first, as its agent would: online, so in every device's
+    # config (an offline gateway's key is in none, and its rotation would wake nobody)
+    reps[changer].req("GET", "/api/v1/devices/%d/config" % gw["device_id"], token=gw["device_token"])
     st, env, _ = reps[waiter].req("GET", "/api/v1/devices/%d/config" % dev["device_id"], token=dev["device_token"])
     version = payload(env)["version"] if st == 200 else 0
     got = []
