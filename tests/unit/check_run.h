@@ -3,6 +3,7 @@
 #define KW_CHECK_RUN_H
 
 #include <check.h>
+#include <stddef.h>
 
 /* Runs every test of s (then freed); 0 when all passed, 1 otherwise. */
 static inline int check_run_suite(Suite *s)
@@ -15,5 +16,32 @@ static inline int check_run_suite(Suite *s)
 	srunner_free(sr);
 	return failed ? 1 : 0;
 }
+
+/*
+ * The suite of a program with one test case: name is the suite's and the case's name; setup and teardown
+ * (either may be NULL) run around every test in its forked child; timeout_s is the case's timeout in seconds
+ * (0: Check's default); tests[0..n) are the START_TEST names in the order they run.
+ */
+static inline Suite *check_suite(const char *name, void (*setup)(void), void (*teardown)(void),
+				 double timeout_s, const TTest *const *tests, size_t n)
+{
+	Suite *s = suite_create(name);
+	TCase *tc = tcase_create(name);
+	size_t i;
+
+	if (setup || teardown)
+		tcase_add_checked_fixture(tc, setup, teardown);
+	if (timeout_s > 0)
+		tcase_set_timeout(tc, timeout_s);
+	for (i = 0; i < n; i++)
+		tcase_add_test(tc, tests[i]);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+/* check_suite() run by check_run_suite(); tests is an array (its length is taken here). */
+#define CHECK_RUN_TESTS(name, setup, teardown, timeout_s, tests)                                              \
+	check_run_suite(check_suite((name), (setup), (teardown), (timeout_s), (tests),                       \
+				    sizeof(tests) / sizeof((tests)[0])))
 
 #endif

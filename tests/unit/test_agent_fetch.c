@@ -267,20 +267,18 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("agent_fetch");
-	TCase *tc = tcase_create("fetch");
+	const TTest *const tests[] = {
+		test_url_policy,
+		test_backoff,
+		test_pin,
+		test_read_secret,
+		test_requests,
+	};
 	int ret;
 
 	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return 1;
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_url_policy);
-	tcase_add_test(tc, test_backoff);
-	tcase_add_test(tc, test_pin);
-	tcase_add_test(tc, test_read_secret);
-	tcase_add_test(tc, test_requests);
-	suite_add_tcase(s, tc);
-	ret = check_run_suite(s);
+	ret = CHECK_RUN_TESTS("agent_fetch", NULL, NULL, 30, tests);
 	curl_global_cleanup();
 	return ret;
 }

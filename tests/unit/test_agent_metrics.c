@@ -195,14 +195,13 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("agent_metrics");
-	TCase *tc = tcase_create("metrics");
+	const TTest *const tests[] = {
+		test_escape,
+		test_render,
+		test_listener,
+	};
 
 	if (sodium_init() < 0)
 		return 1;
-	tcase_add_test(tc, test_escape);
-	tcase_add_test(tc, test_render);
-	tcase_add_test(tc, test_listener);
-	suite_add_tcase(s, tc);
-	return check_run_suite(s);
+	return CHECK_RUN_TESTS("agent_metrics", NULL, NULL, 0, tests);
 }

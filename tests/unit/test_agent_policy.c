@@ -518,30 +518,23 @@ START_TEST(compile_whole_space)
 }
 END_TEST
 
-static Suite *policy_suite(void)
-{
-	Suite *s = suite_create("agent_policy");
-	TCase *tc = tcase_create("policy");
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, ports_lists_and_ranges);
-	tcase_add_test(tc, ports_refused);
-	tcase_add_test(tc, access_absent_allow_deny);
-	tcase_add_test(tc, access_refused);
-	tcase_add_test(tc, sources_overlap);
-	tcase_add_test(tc, bounds);
-	tcase_add_test(tc, compile_v4_v6_deny);
-	tcase_add_test(tc, compile_allow_and_unrestricted);
-	tcase_add_test(tc, compile_no_policy_removes);
-	tcase_add_test(tc, compile_bad_ifname);
-	tcase_add_test(tc, compile_rules_constant);
-	tcase_add_test(tc, compile_overlaps_disjoint);
-	tcase_add_test(tc, compile_whole_space);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return check_run_suite(policy_suite());
+	const TTest *const tests[] = {
+		ports_lists_and_ranges,
+		ports_refused,
+		access_absent_allow_deny,
+		access_refused,
+		sources_overlap,
+		bounds,
+		compile_v4_v6_deny,
+		compile_allow_and_unrestricted,
+		compile_no_policy_removes,
+		compile_bad_ifname,
+		compile_rules_constant,
+		compile_overlaps_disjoint,
+		compile_whole_space,
+	};
+
+	return CHECK_RUN_TESTS("agent_policy", NULL, NULL, 60, tests);
 }

@@ -243,19 +243,17 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("agent_state");
-	TCase *tc = tcase_create("state");
+	const TTest *const tests[] = {
+		test_keypair,
+		test_private_key_file,
+		test_private_key_malformed,
+		test_enrollment_roundtrip,
+		test_config_persist,
+		test_state_dir_tightened,
+		test_state_dir_foreign_owner,
+	};
 
 	if (sodium_init() < 0)
 		return 1;
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_keypair);
-	tcase_add_test(tc, test_private_key_file);
-	tcase_add_test(tc, test_private_key_malformed);
-	tcase_add_test(tc, test_enrollment_roundtrip);
-	tcase_add_test(tc, test_config_persist);
-	tcase_add_test(tc, test_state_dir_tightened);
-	tcase_add_test(tc, test_state_dir_foreign_owner);
-	suite_add_tcase(s, tc);
-	return check_run_suite(s);
+	return CHECK_RUN_TESTS("agent_state", setup, teardown, 0, tests);
 }

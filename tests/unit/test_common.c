@@ -216,27 +216,21 @@ START_TEST(test_log_escapes_values)
 }
 END_TEST
 
-static Suite *common_suite(void)
-{
-	Suite *s = suite_create("common");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, test_key_base64_roundtrip);
-	tcase_add_test(tc, test_log_escapes_values);
-	tcase_add_test(tc, test_key_base64_rejects);
-	tcase_add_test(tc, test_envelope_sign_verify);
-	tcase_add_test(tc, test_envelope_flipped_byte_fails);
-	tcase_add_test(tc, test_envelope_malformed);
-	tcase_add_test(tc, test_cidr);
-	tcase_add_test(tc, test_file_write_atomic_mode);
-	tcase_add_test(tc, test_vec_and_strvec);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
+	const TTest *const tests[] = {
+		test_key_base64_roundtrip,
+		test_log_escapes_values,
+		test_key_base64_rejects,
+		test_envelope_sign_verify,
+		test_envelope_flipped_byte_fails,
+		test_envelope_malformed,
+		test_cidr,
+		test_file_write_atomic_mode,
+		test_vec_and_strvec,
+	};
+
 	if (sodium_init() < 0)
 		return 1;
-	return check_run_suite(common_suite());
+	return CHECK_RUN_TESTS("common", NULL, NULL, 0, tests);
 }

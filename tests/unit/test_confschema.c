@@ -463,25 +463,19 @@ START_TEST(test_packaged_example)
 }
 END_TEST
 
-static Suite *confschema_suite(void)
-{
-	Suite *s = suite_create("confschema");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, test_defaults);
-	tcase_add_test(tc, test_every_type_parses);
-	tcase_add_test(tc, test_bad_values_and_bounds);
-	tcase_add_test(tc, test_file_errors_name_their_line);
-	tcase_add_test(tc, test_duplicate_key_last_wins);
-	tcase_add_test(tc, test_diff_live_and_restart);
-	tcase_add_test(tc, test_docs);
-	tcase_add_test(tc, test_real_tables);
-	tcase_add_test(tc, test_packaged_example);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return check_run_suite(confschema_suite());
+	const TTest *const tests[] = {
+		test_defaults,
+		test_every_type_parses,
+		test_bad_values_and_bounds,
+		test_file_errors_name_their_line,
+		test_duplicate_key_last_wins,
+		test_diff_live_and_restart,
+		test_docs,
+		test_real_tables,
+		test_packaged_example,
+	};
+
+	return CHECK_RUN_TESTS("confschema", NULL, NULL, 0, tests);
 }

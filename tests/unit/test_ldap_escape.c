@@ -169,21 +169,15 @@ START_TEST(test_disabled_detectors)
 }
 END_TEST
 
-static Suite *ldap_escape_suite(void)
-{
-	Suite *s = suite_create("ldap_escape");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, test_filter_escape_specials);
-	tcase_add_test(tc, test_filter_escape_nul);
-	tcase_add_test(tc, test_filter_injections);
-	tcase_add_test(tc, test_dn_escape);
-	tcase_add_test(tc, test_disabled_detectors);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return check_run_suite(ldap_escape_suite());
+	const TTest *const tests[] = {
+		test_filter_escape_specials,
+		test_filter_escape_nul,
+		test_filter_injections,
+		test_dn_escape,
+		test_disabled_detectors,
+	};
+
+	return CHECK_RUN_TESTS("ldap_escape", NULL, NULL, 0, tests);
 }

@@ -218,24 +218,18 @@ START_TEST(test_no_groups)
 }
 END_TEST
 
-static Suite *nest_suite(void)
-{
-	Suite *s = suite_create("ldap_nest");
-	TCase *tc = tcase_create("walk");
-
-	tcase_add_test(tc, test_nested_members_reached);
-	tcase_add_test(tc, test_cycle_terminates);
-	tcase_add_test(tc, test_cycle_through_root);
-	tcase_add_test(tc, test_diamond_is_no_cycle);
-	tcase_add_test(tc, test_depth_limit);
-	tcase_add_test(tc, test_depth_is_the_shortest_path);
-	tcase_add_test(tc, test_unreadable_group);
-	tcase_add_test(tc, test_no_groups);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return check_run_suite(nest_suite());
+	const TTest *const tests[] = {
+		test_nested_members_reached,
+		test_cycle_terminates,
+		test_cycle_through_root,
+		test_diamond_is_no_cycle,
+		test_depth_limit,
+		test_depth_is_the_shortest_path,
+		test_unreadable_group,
+		test_no_groups,
+	};
+
+	return CHECK_RUN_TESTS("ldap_nest", NULL, NULL, 0, tests);
 }

@@ -115,20 +115,14 @@ START_TEST(test_registry_render)
 }
 END_TEST
 
-static Suite *metrics_suite(void)
-{
-	Suite *s = suite_create("metrics");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, test_escape_label_values);
-	tcase_add_test(tc, test_help_escape_and_type);
-	tcase_add_test(tc, test_histogram_buckets);
-	tcase_add_test(tc, test_registry_render);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return check_run_suite(metrics_suite());
+	const TTest *const tests[] = {
+		test_escape_label_values,
+		test_help_escape_and_type,
+		test_histogram_buckets,
+		test_registry_render,
+	};
+
+	return CHECK_RUN_TESTS("metrics", NULL, NULL, 0, tests);
 }

@@ -17,6 +17,7 @@
 #include "envelope.h"
 #include "http/router.h"
 #include "server_fixture.h"
+#include "server_helpers.h"
 #include "core/signer.h"
 #include "store/store.h"
 #include "core/token.h"
@@ -39,40 +40,19 @@ static int call(kw_handler_fn fn, const char *method, const char *path, const ch
 		json_t **out, struct kw_req *keep)
 {
 	struct kw_req req;
-	json_t *in = body ? json_loads(body, 0, NULL) : NULL;
-	int st;
 
-	if (body)
-		ck_assert_msg(in != NULL, "bad test JSON %s", body);
-	fixture_req(&F, &req, method, path, kind, role, id, user);
-	if (param) {
-		snprintf(req.param_buf[0], sizeof(req.param_buf[0]), "%s", param);
-		req.params[0] = req.param_buf[0];
-		req.nparams = 1;
-	}
-	*out = NULL;
-	st = fn(&req, in, out);
-	json_decref(in);
-	if (keep)
-		*keep = req;
-	else
-		req_release(&req);
-	return st;
+	srvtest_req(&F, &req, method, path, param, kind, role, id, user);
+	return srvtest_invoke(fn, &req, body, out, keep);
 }
 
 #define ADMIN KW_PRINCIPAL_API_TOKEN, KW_ROLE_ADMIN, 1, "ci"
 #define ANON KW_PRINCIPAL_NONE, KW_ROLE_NONE, 0, NULL
 
-static const char *err_code(json_t *out)
-{
-	return json_string_value(json_object_get(json_object_get(out, "error"), "code"));
-}
-
 static void expect_error(int st, json_t *out, int want_status, const char *want_code)
 {
 	ck_assert_int_eq(st, want_status);
 	ck_assert_ptr_nonnull(out);
-	ck_assert_str_eq(err_code(out), want_code);
+	ck_assert_str_eq(srvtest_err_code(out), want_code);
 	ck_assert_ptr_nonnull(json_string_value(json_object_get(json_object_get(out, "error"), "message")));
 }
 
@@ -92,14 +72,6 @@ static int enroll(const char *tok, const char *pub, json_t **out)
 
 	snprintf(body, sizeof(body), "{\"token\":\"%s\",\"public_key\":\"%s\",\"hostname\":\"laptop\"}", tok, pub);
 	return call(api_enroll_post, "POST", "/api/v1/enroll", NULL, ANON, body, out, NULL);
-}
-
-static void random_pub(char pub[45])
-{
-	uint8_t k[32];
-
-	randombytes_buf(k, sizeof(k));
-	sodium_bin2base64(pub, 45, k, 32, sodium_base64_VARIANT_ORIGINAL);
 }
 
 START_TEST(test_health_info)
@@ -171,7 +143,7 @@ START_TEST(test_enroll_validation_and_conflicts)
 	int st;
 
 	make_token("{\"username\":\"alice\",\"uses\":10}", tok);
-	random_pub(pub);
+	srvtest_random_pub(pub);
 	before = fixture_dump(&F);
 	st = call(api_enroll_post, "POST", "/", NULL, ANON, "{\"token\":\"x\"}", &out, NULL);
 	expect_error(st, out, 400, "missing_field");
@@ -220,11 +192,11 @@ START_TEST(test_enroll_validation_and_conflicts)
 	json_decref(out);
 	/* /29: four more addresses, then the pool is full. */
 	for (int i = 0; i < 4; i++) {
-		random_pub(pub);
+		srvtest_random_pub(pub);
 		ck_assert_int_eq(enroll(tok, pub, &out), 201);
 		json_decref(out);
 	}
-	random_pub(pub);
+	srvtest_random_pub(pub);
 	st = enroll(tok, pub, &out);
 	expect_error(st, out, 409, "pool_exhausted");
 	json_decref(out);
@@ -240,7 +212,7 @@ START_TEST(test_device_config_and_rotation)
 	int st;
 
 	make_token("{\"username\":\"alice\"}", tok);
-	random_pub(pub);
+	srvtest_random_pub(pub);
 	ck_assert_int_eq(enroll(tok, pub, &out), 201);
 	id = json_integer_value(json_object_get(out, "device_id"));
 	json_decref(out);
@@ -306,7 +278,7 @@ START_TEST(test_device_config_and_rotation)
 	{
 		char body[128], pub2[45];
 
-		random_pub(pub2);
+		srvtest_random_pub(pub2);
 		snprintf(body, sizeof(body), "{\"public_key\":\"%s\"}", pub2);
 		ck_assert_int_eq(call(api_device_key_put, "PUT", "/", path, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice",
 				      body, &out, NULL),
@@ -354,7 +326,7 @@ START_TEST(test_config_renewal)
 
 	F.conf.config_lifetime = 120;
 	make_token("{\"username\":\"alice\"}", tok);
-	random_pub(pub);
+	srvtest_random_pub(pub);
 	ck_assert_int_eq(enroll(tok, pub, &out), 201);
 	id = json_integer_value(json_object_get(out, "device_id"));
 	json_decref(out);
@@ -394,10 +366,10 @@ START_TEST(test_user_session_scope)
 
 	make_token("{\"username\":\"alice\"}", tok_a);
 	make_token("{\"username\":\"bob\"}", tok_b);
-	random_pub(pub);
+	srvtest_random_pub(pub);
 	ck_assert_int_eq(enroll(tok_a, pub, &out), 201);
 	json_decref(out);
-	random_pub(pub);
+	srvtest_random_pub(pub);
 	ck_assert_int_eq(enroll(tok_b, pub, &out), 201);
 	id_b = json_integer_value(json_object_get(out, "device_id"));
 	json_decref(out);
@@ -425,7 +397,7 @@ START_TEST(test_user_session_scope)
 			 204);
 
 	/* Self-service enrollment by a user session. */
-	random_pub(pub);
+	srvtest_random_pub(pub);
 	{
 		char body[128];
 
@@ -663,28 +635,20 @@ START_TEST(test_req_helpers)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("server_api");
-	TCase *tc = tcase_create("handlers");
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_health_info);
-	tcase_add_test(tc, test_enrollment_tokens_validation);
-	tcase_add_test(tc, test_enroll_validation_and_conflicts);
-	tcase_add_test(tc, test_device_config_and_rotation);
-	tcase_add_test(tc, test_user_session_scope);
-	tcase_add_test(tc, test_config_renewal);
-	tcase_add_test(tc, test_audit_and_api_tokens);
-	tcase_add_test(tc, test_audit_filters);
-	tcase_add_test(tc, test_routes);
-	tcase_add_test(tc, test_req_helpers);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return check_run_suite(suite());
+	const TTest *const tests[] = {
+		test_health_info,
+		test_enrollment_tokens_validation,
+		test_enroll_validation_and_conflicts,
+		test_device_config_and_rotation,
+		test_user_session_scope,
+		test_config_renewal,
+		test_audit_and_api_tokens,
+		test_audit_filters,
+		test_routes,
+		test_req_helpers,
+	};
+
+	return CHECK_RUN_TESTS("server_api", setup, teardown, 60, tests);
 }
