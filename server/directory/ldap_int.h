@@ -50,6 +50,16 @@ const char *kwl_group_attr(enum kw_ldap_group_style s);
 int kwl_user_in_group(struct kw_ldap *d, LDAP *ld, LDAPMessage *e, const char *dn, const char *username,
 		      const char *group);
 
+/*
+ * The user entry for filter below user_base on the slot's service connection (once more on a reused connection
+ * that turns out dead). Size limit 2: one entry is the answer, two mean ambiguous. 0 or a negative errno when no
+ * connection could be had; *rc is the search's result and *res its answer (NULL after a failure).
+ */
+int kwl_user_search(struct kw_ldap *d, struct ldap_slot *s, const char *filter, LDAPMessage **res, int *rc);
+/* The user's standing from its entry e (dn): disabled flags, VPN and admin group membership, into out. */
+int kwl_user_facts(struct kw_ldap *d, struct ldap_slot *s, LDAPMessage *e, const char *dn,
+		   struct kw_ldap_login *out);
+
 /* ldap_search.c: a paged search (RFC 2696) calling cb for every entry; 0 or a negative errno
  * with the server's code in *ldap_rc */
 typedef int (*kwl_entry_cb)(LDAP *ld, LDAPMessage *e, void *arg);
