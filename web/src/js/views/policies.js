@@ -1,5 +1,6 @@
-import { h, clear, confirmAction, announce, showError, field } from '../dom.js';
+import { h, clear, announce, showError, field } from '../dom.js';
 import { api, listOf } from '../api.js';
+import { onSubmit, fetchList, deleteButton } from './common.js';
 
 // Access policies: who (directory groups, or user names) reaches what (networks,
 // protocol, ports) on which site.
@@ -62,33 +63,20 @@ export async function policiesView(body) {
 		cancel.hidden = false;
 		name.focus();
 	};
-	form.addEventListener('submit', async (ev) => {
-		ev.preventDefault();
-		submit.disabled = true;
+	onSubmit(form, submit, async () => {
 		const b = { name: name.value.trim(), site: site.value, groups: lines(groups.value), users: lines(users.value), destinations: parseDestinations(dests.value) };
-		try {
-			if (editing) await api('PUT', `/policies/${encodeURIComponent(editing.id)}`, b);
-			else await api('POST', '/policies', b);
-			announce(`Policy ${b.name} ${editing ? 'saved' : 'created'}.`);
-			resetForm();
-			await draw();
-		} catch (e) {
-			showError(form, e);
-		} finally {
-			submit.disabled = false;
-		}
+		if (editing) await api('PUT', `/policies/${encodeURIComponent(editing.id)}`, b);
+		else await api('POST', '/policies', b);
+		announce(`Policy ${b.name} ${editing ? 'saved' : 'created'}.`);
+		resetForm();
+		await draw();
 	});
 
 	const draw = async () => {
 		clear(listSlot);
 		listSlot.appendChild(h('h2', { id: 'pol-list-h' }, 'Policies'));
-		let pols;
-		try {
-			pols = listOf(await api('GET', '/policies'), 'policies');
-		} catch (e) {
-			showError(listSlot, e);
-			return;
-		}
+		const pols = await fetchList(listSlot, '/policies', 'policies');
+		if (!pols) return;
 		if (!pols.length) { listSlot.appendChild(h('p', { class: 'empty' }, 'No policies: sites that allow everything need none.')); return; }
 		listSlot.appendChild(h('div', { class: 'table-wrap' }, h('table', { class: 'data', id: 'policies-table' },
 			h('thead', {}, h('tr', {}, ['Name', 'Site', 'Who', 'Destinations', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
@@ -99,17 +87,10 @@ export async function policiesView(body) {
 				h('td', { 'data-label': 'Destinations' }, p.destinations.length ? p.destinations.map(destText).join('; ') : '—'),
 				h('td', { 'data-label': 'Actions' },
 					h('button', { type: 'button', class: 'small secondary', 'aria-label': `Edit policy ${p.name}`, onclick: () => edit(p) }, 'Edit'), ' ',
-					h('button', {
-						type: 'button', class: 'small danger', 'aria-label': `Delete policy ${p.name}`,
-						onclick: async () => {
-							if (!await confirmAction({ title: `Delete policy ${p.name}?`, body: 'Whoever it grants loses that access at once.', ok: 'Delete' })) return;
-							try {
-								await api('DELETE', `/policies/${encodeURIComponent(p.id)}`);
-								announce(`Policy ${p.name} deleted.`);
-								await draw();
-							} catch (e) { showError(listSlot, e); }
-						},
-					}, 'Delete'))))))));
+					deleteButton({
+						label: `Delete policy ${p.name}`, title: `Delete policy ${p.name}?`, body: 'Whoever it grants loses that access at once.',
+						path: `/policies/${encodeURIComponent(p.id)}`, done: `Policy ${p.name} deleted.`, slot: listSlot, redraw: draw,
+					}))))))));
 	};
 	await draw();
 }

@@ -1,5 +1,6 @@
-import { h, clear, fmtTime, confirmAction, announce, showError, field, badge } from '../dom.js';
-import { api, listOf } from '../api.js';
+import { h, clear, fmtTime, announce, field, badge } from '../dom.js';
+import { api } from '../api.js';
+import { onSubmit, fetchList, deleteButton } from './common.js';
 
 // Sites: the networks behind a set of gateways, each gateway's health (online, last seen,
 // active or standby) and the site's default (allow everything, or only what policies grant).
@@ -55,40 +56,27 @@ export async function sitesView(body) {
 		cancel.hidden = false;
 		name.focus();
 	};
-	form.addEventListener('submit', async (ev) => {
-		ev.preventDefault();
-		submit.disabled = true;
+	onSubmit(form, submit, async () => {
 		const b = { routes: splitList(routes.value), default: def.value };
-		try {
-			if (editing) {
-				if (!name.disabled) b.name = name.value.trim();
-				// the default site keeps following [network] routes until its routes are changed here
-				if (editing.routes_from_config && b.routes.join(',') === editing.routes.join(',')) delete b.routes;
-				await api('PUT', `/sites/${encodeURIComponent(editing.id)}`, b);
-				announce(`Site ${name.value.trim()} saved.`);
-			} else {
-				b.name = name.value.trim();
-				await api('POST', '/sites', b);
-				announce(`Site ${b.name} created.`);
-			}
-			resetForm();
-			await draw();
-		} catch (e) {
-			showError(form, e);
-		} finally {
-			submit.disabled = false;
+		if (editing) {
+			if (!name.disabled) b.name = name.value.trim();
+			// the default site keeps following [network] routes until its routes are changed here
+			if (editing.routes_from_config && b.routes.join(',') === editing.routes.join(',')) delete b.routes;
+			await api('PUT', `/sites/${encodeURIComponent(editing.id)}`, b);
+			announce(`Site ${name.value.trim()} saved.`);
+		} else {
+			b.name = name.value.trim();
+			await api('POST', '/sites', b);
+			announce(`Site ${b.name} created.`);
 		}
+		resetForm();
+		await draw();
 	});
 
 	const draw = async () => {
 		clear(listSlot);
-		let sites;
-		try {
-			sites = listOf(await api('GET', '/sites'), 'sites');
-		} catch (e) {
-			showError(listSlot, e);
-			return;
-		}
+		const sites = await fetchList(listSlot, '/sites', 'sites');
+		if (!sites) return;
 		for (const s of sites) {
 			listSlot.appendChild(h('section', { class: 'card site', dataset: { site: s.name, id: String(s.id) }, 'aria-labelledby': `site-${s.id}-h` },
 				h('h2', { id: `site-${s.id}-h` }, `Site ${s.name}`),
@@ -98,17 +86,11 @@ export async function sitesView(body) {
 				gatewayRows(s),
 				h('div', { class: 'actions' },
 					h('button', { type: 'button', class: 'small secondary', 'aria-label': `Edit site ${s.name}`, onclick: () => edit(s) }, 'Edit'),
-					s.name === 'default' ? null : h('button', {
-						type: 'button', class: 'small danger', 'aria-label': `Delete site ${s.name}`,
-						onclick: async () => {
-							if (!await confirmAction({ title: `Delete site ${s.name}?`, body: 'Its routes leave every device\'s config. A site with gateways or policies cannot be deleted.', ok: 'Delete' })) return;
-							try {
-								await api('DELETE', `/sites/${encodeURIComponent(s.id)}`);
-								announce(`Site ${s.name} deleted.`);
-								await draw();
-							} catch (e) { showError(listSlot, e); }
-						},
-					}, 'Delete'))));
+					s.name === 'default' ? null : deleteButton({
+						label: `Delete site ${s.name}`, title: `Delete site ${s.name}?`,
+						body: 'Its routes leave every device\'s config. A site with gateways or policies cannot be deleted.',
+						path: `/sites/${encodeURIComponent(s.id)}`, done: `Site ${s.name} deleted.`, slot: listSlot, redraw: draw,
+					}))));
 		}
 	};
 	await draw();
