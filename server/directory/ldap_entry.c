@@ -207,3 +207,19 @@ int kwl_user_facts(struct kw_ldap *d, struct ldap_slot *s, LDAPMessage *e, const
 	}
 	return 0;
 }
+
+int kwl_user_entry_name(struct kw_ldap *d, LDAP *ld, LDAPMessage *e, char **dn, char *username)
+{
+	struct berval **uv = ldap_get_values_len(ld, e, d->cfg->user_attribute);
+	int r = -ENOENT;
+
+	*dn = ldap_get_dn(ld, e);
+	if (*dn && uv && uv[0] && uv[0]->bv_len > 0 && uv[0]->bv_len <= KW_LDAP_USERNAME_MAX &&
+	    !memchr(uv[0]->bv_val, '\0', uv[0]->bv_len)) {
+		memcpy(username, uv[0]->bv_val, uv[0]->bv_len);
+		username[uv[0]->bv_len] = '\0';
+		r = 0;
+	}
+	ldap_value_free_len(uv);
+	return r;
+}

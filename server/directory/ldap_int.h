@@ -56,6 +56,12 @@ int kwl_user_in_group(struct kw_ldap *d, LDAP *ld, LDAPMessage *e, const char *d
  * connection could be had; *rc is the search's result and *res its answer (NULL after a failure).
  */
 int kwl_user_search(struct kw_ldap *d, struct ldap_slot *s, const char *filter, LDAPMessage **res, int *rc);
+/*
+ * The DN of entry e (*dn, ldap_memfree(); it may be set on failure too) and its user_attribute value into
+ * username (KW_LDAP_USERNAME_MAX + 1 bytes). -ENOENT when either is missing or the name is empty, too long
+ * or holds a NUL.
+ */
+int kwl_user_entry_name(struct kw_ldap *d, LDAP *ld, LDAPMessage *e, char **dn, char *username);
 /* The user's standing from its entry e (dn): disabled flags, VPN and admin group membership, into out. */
 int kwl_user_facts(struct kw_ldap *d, struct ldap_slot *s, LDAPMessage *e, const char *dn,
 		   struct kw_ldap_login *out);

@@ -67,7 +67,6 @@ int ldap_dir_login_gated(struct kw_ldap *d, const char *username, const char *pa
 {
 	struct ldap_slot *s = NULL;
 	LDAPMessage *res = NULL, *e;
-	struct berval **uv = NULL;
 	char *filter = NULL, *dn = NULL;
 	size_t ulen = strlen(username);
 	int r, rc = LDAP_SUCCESS, n;
@@ -100,16 +99,11 @@ int ldap_dir_login_gated(struct kw_ldap *d, const char *username, const char *pa
 		goto out;
 	}
 	e = ldap_first_entry(s->svc, res);
-	dn = ldap_get_dn(s->svc, e);
-	uv = ldap_get_values_len(s->svc, e, d->cfg->user_attribute);
-	if (!dn || !uv || !uv[0] || uv[0]->bv_len == 0 || uv[0]->bv_len > KW_LDAP_USERNAME_MAX ||
-	    memchr(uv[0]->bv_val, '\0', uv[0]->bv_len)) {
+	if (kwl_user_entry_name(d, s->svc, e, &dn, out->username) < 0) {
 		log_warn("ldap: entry has no usable %s; refused", d->cfg->user_attribute);
 		r = -EACCES;
 		goto out;
 	}
-	memcpy(out->username, uv[0]->bv_val, uv[0]->bv_len);
-	out->username[uv[0]->bv_len] = '\0';
 	if (gate && gate(gate_arg, out->username) != 0) {
 		r = -EAGAIN; /* the entry's own name is at its limit: no bind */
 		goto out;
@@ -134,7 +128,6 @@ out:
 	}
 	if (s)
 		kwl_slot_release(s);
-	ldap_value_free_len(uv);
 	if (dn)
 		ldap_memfree(dn);
 	ldap_msgfree(res);

@@ -27,7 +27,6 @@ int ldap_dir_user_roles(struct kw_ldap *d, const char *username, struct kw_ldap_
 {
 	struct ldap_slot *s;
 	LDAPMessage *res = NULL, *e;
-	struct berval **uv = NULL;
 	char *filter = NULL, *dn = NULL;
 	int r;
 
@@ -46,20 +45,13 @@ int ldap_dir_user_roles(struct kw_ldap *d, const char *username, struct kw_ldap_
 		goto out;
 	}
 	e = ldap_first_entry(s->svc, res);
-	dn = ldap_get_dn(s->svc, e);
-	uv = ldap_get_values_len(s->svc, e, d->cfg->user_attribute);
-	if (!dn || !uv || !uv[0] || uv[0]->bv_len == 0 || uv[0]->bv_len > KW_LDAP_USERNAME_MAX) {
-		r = -ENOENT;
-		goto out;
-	}
-	memcpy(out->username, uv[0]->bv_val, uv[0]->bv_len);
-	out->username[uv[0]->bv_len] = '\0';
-	r = kwl_user_facts(d, s, e, dn, out);
+	r = kwl_user_entry_name(d, s->svc, e, &dn, out->username);
+	if (r == 0)
+		r = kwl_user_facts(d, s, e, dn, out);
 out:
 	if (r == -EHOSTUNREACH || r == -ETIMEDOUT)
 		kwl_conn_drop(&s->svc);
 	kwl_slot_release(s);
-	ldap_value_free_len(uv);
 	if (dn)
 		ldap_memfree(dn);
 	ldap_msgfree(res);
