@@ -82,11 +82,19 @@ static int site_exists(struct kw_conn *c, int64_t site_id)
 	return ret < 0 ? ret : n == 1 ? 0 : -ENOENT;
 }
 
-int store_policy_create(struct kw_store *st, const struct kw_policy_row *p, const char *actor, int64_t now,
+/* Inserts p (id not NULL: *id is its new id) or updates the row p->id; its site must exist. */
+static int policy_write(struct kw_store *st, const struct kw_policy_row *p, const char *actor, int64_t now,
 			int64_t *id)
 {
 	static const char ins[] = "INSERT INTO policies (name, site_id, groups, users, destinations, created_at, "
-				  "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id";
+				  "updated_at) VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?7) RETURNING id";
+	static const char upd[] = "UPDATE policies SET name = ?2, site_id = ?3, groups = ?4, users = ?5, "
+				  "destinations = ?6, updated_at = ?7 WHERE id = ?1";
+	/* ?1 is the row to update; an insert leaves it out. */
+	const struct kw_bind b[] = { STORE_INT(id ? 0 : p->id), STORE_TEXT(p->name), STORE_INT(p->site_id),
+				     STORE_TEXT(p->groups), STORE_TEXT(p->users), STORE_TEXT(p->destinations),
+				     STORE_INT(now) };
+	const unsigned nb = sizeof(b) / sizeof(b[0]);
 	struct kw_conn *c;
 	int ret;
 
@@ -94,33 +102,27 @@ int store_policy_create(struct kw_store *st, const struct kw_policy_row *p, cons
 	if (ret < 0)
 		return ret;
 	ret = site_exists(c, p->site_id);
-	if (ret == 0)
-		ret = store_exec_int(c, ins,
-				     STORE_BINDS(STORE_TEXT(p->name), STORE_INT(p->site_id), STORE_TEXT(p->groups),
-						 STORE_TEXT(p->users), STORE_TEXT(p->destinations), STORE_INT(now)),
-				     id);
-	return policy_commit(st, c, ret, actor, "policy_create", ret == 0 ? *id : 0, p->name, p->site_id, now);
+	if (ret == 0 && id) {
+		ret = store_exec_int(c, ins, b, nb, id);
+	} else if (ret == 0) {
+		ret = store_exec(c, upd, b, nb);
+		if (ret == 0 && sqlite3_changes(c->db) != 1)
+			ret = -ENOENT;
+	}
+	if (id)
+		return policy_commit(st, c, ret, actor, "policy_create", ret == 0 ? *id : 0, p->name, p->site_id, now);
+	return policy_commit(st, c, ret, actor, "policy_update", p->id, p->name, p->site_id, now);
+}
+
+int store_policy_create(struct kw_store *st, const struct kw_policy_row *p, const char *actor, int64_t now,
+			int64_t *id)
+{
+	return policy_write(st, p, actor, now, id);
 }
 
 int store_policy_update(struct kw_store *st, const struct kw_policy_row *p, const char *actor, int64_t now)
 {
-	static const char upd[] = "UPDATE policies SET name = ?2, site_id = ?3, groups = ?4, users = ?5, "
-				  "destinations = ?6, updated_at = ?7 WHERE id = ?1";
-	struct kw_conn *c;
-	int ret;
-
-	ret = store_write_begin(st, &c);
-	if (ret < 0)
-		return ret;
-	ret = site_exists(c, p->site_id);
-	if (ret == 0)
-		ret = store_exec(c, upd,
-				 STORE_BINDS(STORE_INT(p->id), STORE_TEXT(p->name), STORE_INT(p->site_id),
-					     STORE_TEXT(p->groups), STORE_TEXT(p->users), STORE_TEXT(p->destinations),
-					     STORE_INT(now)));
-	if (ret == 0 && sqlite3_changes(c->db) != 1)
-		ret = -ENOENT;
-	return policy_commit(st, c, ret, actor, "policy_update", p->id, p->name, p->site_id, now);
+	return policy_write(st, p, actor, now, NULL);
 }
 
 int store_policy_delete(struct kw_store *st, int64_t id, const char *actor, int64_t now)
