@@ -48,12 +48,14 @@ static int call(kw_handler_fn fn, const char *method, const char *path, const ch
 #define ADMIN KW_PRINCIPAL_API_TOKEN, KW_ROLE_ADMIN, 1, "ci"
 #define ANON KW_PRINCIPAL_NONE, KW_ROLE_NONE, 0, NULL
 
+/* An error answer: status, code and a message; out is freed. */
 static void expect_error(int st, json_t *out, int want_status, const char *want_code)
 {
 	ck_assert_int_eq(st, want_status);
 	ck_assert_ptr_nonnull(out);
 	ck_assert_str_eq(srvtest_err_code(out), want_code);
 	ck_assert_ptr_nonnull(json_string_value(json_object_get(json_object_get(out, "error"), "message")));
+	json_decref(out);
 }
 
 /* Create an enrollment token through the handler, return its text. */
@@ -111,7 +113,6 @@ START_TEST(test_enrollment_tokens_validation)
 		int st = call(api_enrollment_tokens_post, "POST", "/", NULL, ADMIN, bad[i].body, &out, NULL);
 
 		expect_error(st, out, 400, bad[i].code);
-		json_decref(out);
 	}
 	after = fixture_dump(&F);
 	ck_assert_str_eq(before, after);
@@ -147,31 +148,24 @@ START_TEST(test_enroll_validation_and_conflicts)
 	before = fixture_dump(&F);
 	st = call(api_enroll_post, "POST", "/", NULL, ANON, "{\"token\":\"x\"}", &out, NULL);
 	expect_error(st, out, 400, "missing_field");
-	json_decref(out);
 	st = call(api_enroll_post, "POST", "/", NULL, ANON, "{\"token\":\"x\",\"public_key\":\"!!!notbase64!!!\"}", &out,
 		  NULL);
 	expect_error(st, out, 400, "invalid_public_key");
-	json_decref(out);
 	/* base64 of 31 bytes */
 	st = call(api_enroll_post, "POST", "/", NULL, ANON,
 		  "{\"token\":\"x\",\"public_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\"}", &out, NULL);
 	expect_error(st, out, 400, "invalid_public_key");
-	json_decref(out);
 	st = call(api_enroll_post, "POST", "/", NULL, ANON, "{\"token\":7,\"public_key\":\"x\"}", &out, NULL);
 	expect_error(st, out, 400, "invalid_field");
-	json_decref(out);
 	st = enroll("kwe_doesnotexist", pub, &out);
 	expect_error(st, out, 401, "invalid_enrollment_token");
-	json_decref(out);
 	st = call(api_enroll_post, "POST", "/", NULL, ANON, "{\"public_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE=\"}",
 		  &out, NULL);
 	expect_error(st, out, 401, "missing_credential");
-	json_decref(out);
 	st = call(api_enroll_post, "POST", "/", NULL, ANON,
 		  "{\"username\":\"a\",\"password\":\"b\",\"public_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE=\"}",
 		  &out, NULL);
 	expect_error(st, out, 400, "ldap_not_configured"); /* no LDAP module in this build */
-	json_decref(out);
 	after = fixture_dump(&F);
 	ck_assert_str_eq(before, after);
 	free(before);
@@ -189,7 +183,6 @@ START_TEST(test_enroll_validation_and_conflicts)
 	json_decref(out);
 	st = enroll(tok, pub, &out);
 	expect_error(st, out, 409, "public_key_in_use");
-	json_decref(out);
 	/* /29: four more addresses, then the pool is full. */
 	for (int i = 0; i < 4; i++) {
 		srvtest_random_pub(pub);
@@ -199,7 +192,6 @@ START_TEST(test_enroll_validation_and_conflicts)
 	srvtest_random_pub(pub);
 	st = enroll(tok, pub, &out);
 	expect_error(st, out, 409, "pool_exhausted");
-	json_decref(out);
 }
 END_TEST
 
@@ -220,11 +212,9 @@ START_TEST(test_device_config_and_rotation)
 
 	st = call(api_device_config_get, "GET", "/", path, ADMIN, NULL, &out, NULL);
 	expect_error(st, out, 403, "forbidden");
-	json_decref(out);
 	st = call(api_device_config_get, "GET", "/", path, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id + 1, "alice", NULL,
 		  &out, NULL);
 	expect_error(st, out, 403, "forbidden");
-	json_decref(out);
 
 	st = call(api_device_config_get, "GET", "/", path, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice", NULL, &out,
 		  &keep);
@@ -263,7 +253,6 @@ START_TEST(test_device_config_and_rotation)
 		req.wait_deadline_ms = 0;
 		st = api_device_config_get(&req, NULL, &out);
 		expect_error(st, out, 400, "invalid_query");
-		json_decref(out);
 		req_release(&req);
 	}
 
@@ -271,10 +260,8 @@ START_TEST(test_device_config_and_rotation)
 	st = call(api_device_key_put, "PUT", "/", path, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice",
 		  "{\"public_key\":\"short\"}", &out, NULL);
 	expect_error(st, out, 400, "invalid_public_key");
-	json_decref(out);
 	st = call(api_device_key_put, "PUT", "/", path, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice", "{}", &out, NULL);
 	expect_error(st, out, 400, "missing_field");
-	json_decref(out);
 	{
 		char body[128], pub2[45];
 
@@ -289,7 +276,6 @@ START_TEST(test_device_config_and_rotation)
 		st = call(api_device_key_put, "PUT", "/", path, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice", body,
 			  &out, NULL);
 		expect_error(st, out, 409, "public_key_in_use");
-		json_decref(out);
 	}
 
 	/* Suspended: 403 device_suspended; revoked: 401 device_revoked. */
@@ -298,21 +284,17 @@ START_TEST(test_device_config_and_rotation)
 	json_decref(out);
 	st = call(api_devices_suspend, "POST", "/", path, ADMIN, NULL, &out, NULL);
 	expect_error(st, out, 409, "invalid_state");
-	json_decref(out);
 	st = call(api_device_config_get, "GET", "/", path, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice", NULL, &out,
 		  NULL);
 	expect_error(st, out, 403, "device_suspended");
-	json_decref(out);
 	ck_assert_int_eq(call(api_devices_restore, "POST", "/", path, ADMIN, NULL, &out, NULL), 200);
 	json_decref(out);
 	ck_assert_int_eq(call(api_devices_delete, "DELETE", "/", path, ADMIN, NULL, &out, NULL), 204);
 	st = call(api_devices_delete, "DELETE", "/", path, ADMIN, NULL, &out, NULL);
 	expect_error(st, out, 409, "invalid_state");
-	json_decref(out);
 	st = call(api_device_config_get, "GET", "/", path, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice", NULL, &out,
 		  NULL);
 	expect_error(st, out, 401, "device_revoked");
-	json_decref(out);
 }
 END_TEST
 
@@ -388,10 +370,8 @@ START_TEST(test_user_session_scope)
 	st = call(api_devices_delete, "DELETE", "/", path_b, KW_PRINCIPAL_SESSION, KW_ROLE_USER, 1, "alice", NULL, &out,
 		  NULL);
 	expect_error(st, out, 404, "not_found");
-	json_decref(out);
 	st = call(api_devices_list, "GET", "/", NULL, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, 1, "alice", NULL, &out, NULL);
 	expect_error(st, out, 403, "forbidden");
-	json_decref(out);
 	ck_assert_int_eq(call(api_devices_delete, "DELETE", "/", path_b, KW_PRINCIPAL_SESSION, KW_ROLE_USER, 2, "bob",
 			      NULL, &out, NULL),
 			 204);
@@ -429,7 +409,6 @@ START_TEST(test_audit_and_api_tokens)
 
 	st = call(api_tokens_post, "POST", "/", NULL, ADMIN, "{}", &out, NULL);
 	expect_error(st, out, 400, "missing_field");
-	json_decref(out);
 	ck_assert_int_eq(call(api_tokens_post, "POST", "/", NULL, ADMIN, "{\"name\":\"deploy\"}", &out, NULL), 201);
 	ck_assert(token_has_prefix(json_string_value(json_object_get(out, "token")), KW_TOKEN_PREFIX_API));
 	json_decref(out);
@@ -440,7 +419,6 @@ START_TEST(test_audit_and_api_tokens)
 	ck_assert_int_eq(call(api_tokens_delete, "DELETE", "/", "1", ADMIN, NULL, &out, NULL), 204);
 	st = call(api_tokens_delete, "DELETE", "/", "1", ADMIN, NULL, &out, NULL);
 	expect_error(st, out, 404, "not_found");
-	json_decref(out);
 
 	{
 		struct kw_req req;
@@ -452,7 +430,6 @@ START_TEST(test_audit_and_api_tokens)
 		out = NULL;
 		st = api_audit_list(&req, NULL, &out);
 		expect_error(st, out, 400, "invalid_query");
-		json_decref(out);
 		q[0].value = "1";
 		out = NULL;
 		ck_assert_int_eq(api_audit_list(&req, NULL, &out), 200);
@@ -517,13 +494,11 @@ START_TEST(test_audit_filters)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		out = audit_query(bad[i][0], bad[i][1], NULL, NULL, NULL, NULL, 400);
 		expect_error(400, out, 400, "invalid_query");
-		json_decref(out);
 	}
 	memset(long_actor, 'a', sizeof(long_actor) - 1);
 	long_actor[sizeof(long_actor) - 1] = '\0';
 	out = audit_query("actor", long_actor, NULL, NULL, NULL, NULL, 400);
 	expect_error(400, out, 400, "invalid_query");
-	json_decref(out);
 
 	/* actor only: alice's 6 rows, newest first */
 	out = audit_query("actor", "alice", NULL, NULL, NULL, NULL, 200);
