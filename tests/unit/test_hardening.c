@@ -56,6 +56,7 @@ static int call(kw_handler_fn fn, const char *method, const char *param, enum kw
 }
 
 #define SESSION(user) KW_PRINCIPAL_SESSION, KW_ROLE_USER, 1, user
+#define DEVICE(dev_id) KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, dev_id, "dev"
 
 /* One user session enrolling and deleting in a loop is refused after the hourly limit, and
  * an admin's enrollment token still gets an address. */
@@ -237,7 +238,7 @@ START_TEST(test_rotation_limit)
 	for (i = 0; i < 50; i++) {
 		srvtest_random_pub(pub);
 		snprintf(body, sizeof(body), "{\"public_key\":\"%s\"}", pub);
-		st = call(api_device_key_put, "PUT", id, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, d.id, "dev", body, &out);
+		st = call(api_device_key_put, "PUT", id, DEVICE(d.id), body, &out);
 		if (st != 200)
 			break;
 		json_decref(out);
@@ -383,6 +384,20 @@ static json_t *signed_status_of(json_t *out)
 	return payload;
 }
 
+/* The device's config fetch, refused with want_status and want_code; the verified signed status it carries
+ * (*out keeps the whole answer). */
+static json_t *signed_status_call(const char *id, int64_t dev_id, int want_status, const char *want_code,
+				  json_t **out)
+{
+	json_t *p;
+
+	ck_assert_int_eq(call(api_device_config_get, "GET", id, DEVICE(dev_id), NULL, out), want_status);
+	ck_assert_str_eq(srvtest_err_code(*out), want_code);
+	p = signed_status_of(*out);
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
 /* Suspension and revocation answers are signed, name the device, and carry a version above
  * every config the device was served before. */
 START_TEST(test_signed_status)
@@ -397,12 +412,7 @@ START_TEST(test_signed_status)
 	snprintf(id, sizeof(id), "%lld", (long long)d.id);
 	v0 = d.version;
 	ck_assert_int_eq(store_device_suspend(F.srv.store, d.id, "lost", "test", time(NULL)), 0);
-	ck_assert_int_eq(call(api_device_config_get, "GET", id, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, d.id, "dev", NULL,
-			      &out),
-			 403);
-	ck_assert_str_eq(srvtest_err_code(out), "device_suspended");
-	p = signed_status_of(out);
-	ck_assert_ptr_nonnull(p);
+	p = signed_status_call(id, d.id, 403, "device_suspended", &out);
 	ck_assert_int_eq(json_integer_value(json_object_get(p, "device_id")), d.id);
 	ck_assert_str_eq(json_string_value(json_object_get(p, "state")), "suspended");
 	v1 = json_integer_value(json_object_get(p, "version"));
@@ -420,12 +430,7 @@ START_TEST(test_signed_status)
 	}
 	json_decref(out);
 	ck_assert_int_eq(store_device_revoke(F.srv.store, d.id, "test", time(NULL)), 0);
-	ck_assert_int_eq(call(api_device_config_get, "GET", id, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, d.id, "dev", NULL,
-			      &out),
-			 401);
-	ck_assert_str_eq(srvtest_err_code(out), "device_revoked");
-	p = signed_status_of(out);
-	ck_assert_ptr_nonnull(p);
+	p = signed_status_call(id, d.id, 401, "device_revoked", &out);
 	ck_assert_str_eq(json_string_value(json_object_get(p, "state")), "revoked");
 	ck_assert_int_gt(json_integer_value(json_object_get(p, "version")), v1);
 	ck_assert_int_eq(store_device_get(F.srv.store, d.id, &now_d), 0);
