@@ -4,6 +4,7 @@
 
 #include <check.h>
 #include <stddef.h>
+#include <string.h>
 
 /* Runs every test of s (then freed); 0 when all passed, 1 otherwise. */
 static inline int check_run_suite(Suite *s)
@@ -38,6 +39,14 @@ static inline Suite *check_suite(const char *name, void (*setup)(void), void (*t
 	suite_add_tcase(s, tc);
 	return s;
 }
+
+/* Fails the test, naming the first string of the list that text does not contain. */
+#define CHECK_HAS_ALL(text, ...)                                                                              \
+	do {                                                                                                  \
+		const char *const want_[] = { __VA_ARGS__ };                                                  \
+		for (size_t i_ = 0; i_ < sizeof(want_) / sizeof(want_[0]); i_++)                              \
+			ck_assert_msg(strstr((text), want_[i_]) != NULL, "missing \"%s\"", want_[i_]);       \
+	} while (0)
 
 /* check_suite() run by check_run_suite(); tests is an array (its length is taken here). */
 #define CHECK_RUN_TESTS(name, setup, teardown, timeout_s, tests)                                              \

@@ -214,9 +214,10 @@ START_TEST(test_requests)
 				       &status, &reply), 0);
 	ck_assert_int_eq(status, 403);
 	ck_assert_str_eq(fetch_error_code(reply), "device_suspended");
-	ck_assert_ptr_nonnull(strstr(c.last_request, "PUT /api/v1/devices/3/public-key"));
-	ck_assert_ptr_nonnull(strstr(c.last_request, "Authorization: Bearer tok123"));
-	ck_assert_ptr_nonnull(strstr(c.last_request, "{\"public_key\":\"x\"}"));
+	CHECK_HAS_ALL(c.last_request,
+		      "PUT /api/v1/devices/3/public-key",
+		      "Authorization: Bearer tok123",
+		      "{\"public_key\":\"x\"}");
 	json_decref(reply);
 
 	/* The long-poll path: 304 means nothing new. */

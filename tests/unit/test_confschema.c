@@ -363,9 +363,10 @@ START_TEST(test_docs)
 	ck_assert_int_eq(cs_doc_markdown(f, one, 1), 0);
 	ck_assert_int_eq(cs_doc_mdoc(f, one, 1), 0);
 	fclose(f);
-	ck_assert_ptr_nonnull(strstr(buf, "| `[t] small` | integer -5..5 | `1` | live, configs re-issued | int |"));
-	ck_assert_ptr_nonnull(strstr(buf, "| `[t] dur` | duration 1m..30d | `1h` | live | time |"));
-	ck_assert_ptr_nonnull(strstr(buf, "| `[t] name` | text | `anon` | restart | a name |"));
+	CHECK_HAS_ALL(buf,
+		      "| `[t] small` | integer -5..5 | `1` | live, configs re-issued | int |",
+		      "| `[t] dur` | duration 1m..30d | `1h` | live | time |",
+		      "| `[t] name` | text | `anon` | restart | a name |");
 	ck_assert_ptr_nonnull(strstr(buf, "one of `red`, `green` |")); /* no alias */
 	ck_assert_ptr_nonnull(strstr(buf, "words of `a`, `b`, `c`, `none`"));
 	ck_assert_ptr_null(strstr(buf, "secret")); /* CS_NODOC */
