@@ -600,19 +600,23 @@ START_TEST(test_ports_and_destinations)
 }
 END_TEST
 
+/* A policy's group named relative to the VPN group's DN is want. */
+static void assert_group_dn(const char *group, const char *vpn_group, const char *want)
+{
+	char *dn = NULL;
+
+	ck_assert_int_eq(sync_group_dn(group, vpn_group, &dn), 0);
+	ck_assert_str_eq(dn, want);
+	free(dn);
+}
+
 START_TEST(test_group_dn)
 {
 	char *dn = NULL;
 
-	ck_assert_int_eq(sync_group_dn("eng", "cn=vpn,ou=groups,dc=example,dc=com", &dn), 0);
-	ck_assert_str_eq(dn, "cn=eng,ou=groups,dc=example,dc=com");
-	free(dn);
-	ck_assert_int_eq(sync_group_dn("a,b", "cn=v\\,pn,ou=g,dc=x", &dn), 0);
-	ck_assert_str_eq(dn, "cn=a\\,b,ou=g,dc=x");
-	free(dn);
-	ck_assert_int_eq(sync_group_dn("cn=ops,dc=x", "cn=vpn,dc=y", &dn), 0);
-	ck_assert_str_eq(dn, "cn=ops,dc=x");
-	free(dn);
+	assert_group_dn("eng", "cn=vpn,ou=groups,dc=example,dc=com", "cn=eng,ou=groups,dc=example,dc=com");
+	assert_group_dn("a,b", "cn=v\\,pn,ou=g,dc=x", "cn=a\\,b,ou=g,dc=x");
+	assert_group_dn("cn=ops,dc=x", "cn=vpn,dc=y", "cn=ops,dc=x");
 	ck_assert_int_eq(sync_group_dn("eng", "cn=vpn", &dn), -EINVAL);
 }
 END_TEST
