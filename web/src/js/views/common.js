@@ -95,3 +95,13 @@ export function deleteButton({ label, title, body, ok = 'Delete', path, done, sl
 		},
 	}, ok);
 }
+
+// The heading, submit button and "Cancel edit" button of a create-or-edit form for a noun ('site'):
+// the returned function shows the form as new (null) or as editing the named item.
+export function formMode(title, submit, cancel, noun) {
+	return (editName) => {
+		title.textContent = editName === null ? `New ${noun}` : `Edit ${noun} ${editName}`;
+		submit.textContent = editName === null ? `Create ${noun}` : `Save ${noun}`;
+		cancel.hidden = editName === null;
+	};
+}

@@ -1,6 +1,6 @@
 import { h, clear, announce, showError, field } from '../dom.js';
 import { api, listOf } from '../api.js';
-import { onSubmit, fetchList, deleteButton } from './common.js';
+import { onSubmit, fetchList, deleteButton, formMode } from './common.js';
 
 // Access policies: who (directory groups, or user names) reaches what (networks,
 // protocol, ports) on which site.
@@ -43,12 +43,11 @@ export async function policiesView(body) {
 		for (const s of listOf(await api('GET', '/sites'), 'sites')) site.appendChild(h('option', { value: s.name }, s.name));
 	} catch (e) { showError(form, e); }
 
+	const mode = formMode(title, submit, cancel, 'policy');
 	const resetForm = () => {
 		editing = null;
 		form.reset();
-		title.textContent = 'New policy';
-		submit.textContent = 'Create policy';
-		cancel.hidden = true;
+		mode(null);
 	};
 	cancel.addEventListener('click', resetForm);
 	const edit = (p) => {
@@ -58,9 +57,7 @@ export async function policiesView(body) {
 		groups.value = p.groups.join('\n');
 		users.value = p.users.join('\n');
 		dests.value = p.destinations.map(destText).join('\n');
-		title.textContent = `Edit policy ${p.name}`;
-		submit.textContent = 'Save policy';
-		cancel.hidden = false;
+		mode(p.name);
 		name.focus();
 	};
 	onSubmit(form, submit, async () => {

@@ -1,6 +1,6 @@
 import { h, clear, fmtTime, announce, field, badge } from '../dom.js';
 import { api } from '../api.js';
-import { onSubmit, fetchList, deleteButton } from './common.js';
+import { onSubmit, fetchList, deleteButton, formMode } from './common.js';
 
 // Sites: the networks behind a set of gateways, each gateway's health (online, last seen,
 // active or standby) and the site's default (allow everything, or only what policies grant).
@@ -36,13 +36,12 @@ export async function sitesView(body) {
 	const listSlot = h('div', { id: 'sites-list' });
 	body.append(form, listSlot);
 
+	const mode = formMode(title, submit, cancel, 'site');
 	const resetForm = () => {
 		editing = null;
 		form.reset();
 		name.disabled = false;
-		title.textContent = 'New site';
-		submit.textContent = 'Create site';
-		cancel.hidden = true;
+		mode(null);
 	};
 	cancel.addEventListener('click', resetForm);
 	const edit = (s) => {
@@ -51,9 +50,7 @@ export async function sitesView(body) {
 		name.disabled = s.name === 'default';
 		routes.value = s.routes.join('\n');
 		def.value = s.default;
-		title.textContent = `Edit site ${s.name}`;
-		submit.textContent = 'Save site';
-		cancel.hidden = false;
+		mode(s.name);
 		name.focus();
 	};
 	onSubmit(form, submit, async () => {
