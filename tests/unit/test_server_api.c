@@ -58,6 +58,17 @@ static void expect_error(int st, json_t *out, int want_status, const char *want_
 	json_decref(out);
 }
 
+/* The list that fn answers holds one token under key, without its secret text. */
+static void expect_one_token_listed(kw_handler_fn fn, const char *key)
+{
+	json_t *out;
+
+	ck_assert_int_eq(call(fn, "GET", "/", NULL, ADMIN, NULL, &out, NULL), 200);
+	ck_assert_int_eq(json_array_size(json_object_get(out, key)), 1);
+	ck_assert_ptr_null(json_object_get(json_array_get(json_object_get(out, key), 0), "token"));
+	json_decref(out);
+}
+
 /* Create an enrollment token through the handler, return its text. */
 static void make_token(const char *body, char tok[64])
 {
@@ -125,10 +136,7 @@ START_TEST(test_enrollment_tokens_validation)
 	ck_assert(token_has_prefix(json_string_value(json_object_get(out, "token")), KW_TOKEN_PREFIX_ENROLL));
 	ck_assert_str_eq(json_string_value(json_object_get(out, "role")), "gateway");
 	json_decref(out);
-	ck_assert_int_eq(call(api_enrollment_tokens_list, "GET", "/", NULL, ADMIN, NULL, &out, NULL), 200);
-	ck_assert_int_eq(json_array_size(json_object_get(out, "enrollment_tokens")), 1);
-	ck_assert_ptr_null(json_object_get(json_array_get(json_object_get(out, "enrollment_tokens"), 0), "token"));
-	json_decref(out);
+	expect_one_token_listed(api_enrollment_tokens_list, "enrollment_tokens");
 	ck_assert_int_eq(call(api_enrollment_tokens_delete, "DELETE", "/", "1", ADMIN, NULL, &out, NULL), 204);
 	ck_assert_int_eq(call(api_enrollment_tokens_delete, "DELETE", "/", "1", ADMIN, NULL, &out, NULL), 404);
 	json_decref(out);
@@ -412,10 +420,7 @@ START_TEST(test_audit_and_api_tokens)
 	ck_assert_int_eq(call(api_tokens_post, "POST", "/", NULL, ADMIN, "{\"name\":\"deploy\"}", &out, NULL), 201);
 	ck_assert(token_has_prefix(json_string_value(json_object_get(out, "token")), KW_TOKEN_PREFIX_API));
 	json_decref(out);
-	ck_assert_int_eq(call(api_tokens_list, "GET", "/", NULL, ADMIN, NULL, &out, NULL), 200);
-	ck_assert_int_eq(json_array_size(json_object_get(out, "api_tokens")), 1);
-	ck_assert_ptr_null(json_object_get(json_array_get(json_object_get(out, "api_tokens"), 0), "token"));
-	json_decref(out);
+	expect_one_token_listed(api_tokens_list, "api_tokens");
 	ck_assert_int_eq(call(api_tokens_delete, "DELETE", "/", "1", ADMIN, NULL, &out, NULL), 204);
 	st = call(api_tokens_delete, "DELETE", "/", "1", ADMIN, NULL, &out, NULL);
 	expect_error(st, out, 404, "not_found");
