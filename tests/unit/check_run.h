@@ -4,7 +4,9 @@
 
 #include <check.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Runs every test of s (then freed); 0 when all passed, 1 otherwise. */
 static inline int check_run_suite(Suite *s)
@@ -38,6 +40,17 @@ static inline Suite *check_suite(const char *name, void (*setup)(void), void (*t
 		tcase_add_test(tc, tests[i]);
 	suite_add_tcase(s, tc);
 	return s;
+}
+
+/* Writes text to path (created or emptied), then sets its mode; fails the test on any error. */
+static inline void check_write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_msg(f != NULL, "cannot create %s", path);
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(path, mode), 0);
 }
 
 /* Fails the test, naming the first string of the list that text does not contain. */

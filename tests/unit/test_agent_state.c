@@ -76,14 +76,9 @@ START_TEST(test_private_key_malformed)
 {
 	char path[PATH_MAX];
 	uint8_t back[KW_KEY_LEN];
-	FILE *f;
 
 	ck_assert_int_eq(state_path(path, dir, "private.key"), 0);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("not a key\n", f);
-	fclose(f);
-	ck_assert_int_eq(chmod(path, 0600), 0);
+	check_write_file(path, "not a key\n", 0600);
 	ck_assert_int_eq(state_private_key_load(dir, "private.key", back), -EINVAL);
 }
 END_TEST
@@ -227,16 +222,10 @@ START_TEST(test_config_persist)
 	ck_assert_int_eq(state_path(path, dir, "config.json.tmp"), 0);
 	ck_assert_int_ne(access(path, F_OK), 0);
 	/* A corrupt file is an error, not a crash. */
-	{
-		FILE *f;
-
-		ck_assert_int_eq(state_path(path, dir, "config.json"), 0);
-		f = fopen(path, "w");
-		fputs("{broken", f);
-		fclose(f);
-		ck_assert_int_eq(state_config_load(dir, &back), -EINVAL);
-		ck_assert_ptr_null(back);
-	}
+	ck_assert_int_eq(state_path(path, dir, "config.json"), 0);
+	check_write_file(path, "{broken", 0600);
+	ck_assert_int_eq(state_config_load(dir, &back), -EINVAL);
+	ck_assert_ptr_null(back);
 	json_decref(env);
 }
 END_TEST

@@ -47,11 +47,7 @@ static void write_conf(const char *extra, mode_t secret_mode)
 	FILE *f;
 
 	snprintf(secret_path, sizeof(secret_path), "%s/ldap.secret", F.dir);
-	f = fopen(secret_path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("s3cret\n", f);
-	fclose(f);
-	ck_assert_int_eq(chmod(secret_path, secret_mode), 0);
+	check_write_file(secret_path, "s3cret\n", secret_mode);
 	snprintf(conf_path, sizeof(conf_path), "%s/keywayd.conf", F.dir);
 	f = fopen(conf_path, "w");
 	ck_assert_ptr_nonnull(f);
@@ -259,14 +255,11 @@ END_TEST
 START_TEST(test_module_off_without_uri)
 {
 	struct kw_server srv = F.srv;
-	FILE *f = fopen(conf_path, "w");
 	json_t *out;
 	struct kw_req req;
 	int st;
 
-	ck_assert_ptr_nonnull(f);
-	fputs("[server]\nlisten = 127.0.0.1:1\n", f);
-	fclose(f);
+	check_write_file(conf_path, "[server]\nlisten = 127.0.0.1:1\n", 0644);
 	srv.dir = (void *)1;
 	ck_assert_int_eq(directory_init(&srv, conf_path), 0);
 	ck_assert_ptr_null(srv.dir);

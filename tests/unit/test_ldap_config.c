@@ -18,14 +18,9 @@ static char dir[] = "/tmp/kwl-unit-XXXXXX";
 static void write_file(const char *name, const char *text, mode_t mode)
 {
 	char path[256];
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-	ck_assert_int_eq(chmod(path, mode), 0);
+	check_write_file(path, text, mode);
 }
 
 static int load(const char *text, struct kw_ldap_config *cfg, char *err, size_t errlen)
