@@ -5,6 +5,7 @@
 #include <check.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -51,6 +52,14 @@ static inline void check_write_file(const char *path, const char *text, mode_t m
 	ck_assert_int_ge(fputs(text, f), 0);
 	ck_assert_int_eq(fclose(f), 0);
 	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+/* The result of a call that answers 0 and a string (malloc'd) in got is want; got is freed. */
+static inline void check_str_answer(int ret, char *got, const char *want)
+{
+	ck_assert_int_eq(ret, 0);
+	ck_assert_str_eq(got, want);
+	free(got);
 }
 
 /* Fails the test, naming the first string of the list that text does not contain. */

@@ -604,10 +604,9 @@ END_TEST
 static void assert_group_dn(const char *group, const char *vpn_group, const char *want)
 {
 	char *dn = NULL;
+	int ret = sync_group_dn(group, vpn_group, &dn);
 
-	ck_assert_int_eq(sync_group_dn(group, vpn_group, &dn), 0);
-	ck_assert_str_eq(dn, want);
-	free(dn);
+	check_str_answer(ret, dn, want);
 }
 
 START_TEST(test_group_dn)
