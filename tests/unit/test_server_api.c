@@ -203,20 +203,31 @@ START_TEST(test_enroll_validation_and_conflicts)
 }
 END_TEST
 
-START_TEST(test_device_config_and_rotation)
+/* A device of alice's with a fresh key (in pub) from a token of her own; its id, also as text in path. */
+static int64_t enroll_alice(char pub[45], char path[32])
 {
-	char tok[64], pub[45], path[64];
-	struct kw_req keep;
-	json_t *out, *payload = NULL, *env;
-	int64_t id, version;
-	int st;
+	char tok[64];
+	json_t *out;
+	int64_t id;
 
 	make_token("{\"username\":\"alice\"}", tok);
 	srvtest_random_pub(pub);
 	ck_assert_int_eq(enroll(tok, pub, &out), 201);
 	id = json_integer_value(json_object_get(out, "device_id"));
 	json_decref(out);
-	snprintf(path, sizeof(path), "%lld", (long long)id);
+	snprintf(path, 32, "%lld", (long long)id);
+	return id;
+}
+
+START_TEST(test_device_config_and_rotation)
+{
+	char pub[45], path[32];
+	struct kw_req keep;
+	json_t *out, *payload = NULL, *env;
+	int64_t id, version;
+	int st;
+
+	id = enroll_alice(pub, path);
 
 	st = call(api_device_config_get, "GET", "/", path, ADMIN, NULL, &out, NULL);
 	expect_error(st, out, 403, "forbidden");
@@ -309,18 +320,13 @@ END_TEST
 /* Past half its lifetime a config is renewed: a greater version, a fresh expiry. */
 START_TEST(test_config_renewal)
 {
-	char tok[64], pub[45], path[32];
+	char pub[45], path[32];
 	struct kw_req req;
 	json_t *out, *env, *payload = NULL;
 	int64_t id, v1, v2, exp1, exp2;
 
 	F.conf.config_lifetime = 120;
-	make_token("{\"username\":\"alice\"}", tok);
-	srvtest_random_pub(pub);
-	ck_assert_int_eq(enroll(tok, pub, &out), 201);
-	id = json_integer_value(json_object_get(out, "device_id"));
-	json_decref(out);
-	snprintf(path, sizeof(path), "%lld", (long long)id);
+	id = enroll_alice(pub, path);
 	for (int round = 0; round < 2; round++) {
 		fixture_req(&F, &req, "GET", "/", KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice");
 		snprintf(req.param_buf[0], 256, "%s", path);
