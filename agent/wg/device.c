@@ -167,7 +167,7 @@ bool device_under_load(struct wg_device *dev, uint64_t now)
 	/* More handshakes in a second than a healthy device of this size needs
 	 * (wireguard-go: 1/8 of its handshake queue): ask for cookies for the next
 	 * second. */
-	if (count > 128)
+	if (count > 128 || atomic_load(&dev->hs_queued) >= HSQ_LOAD)
 		atomic_store(&dev->under_load_until, now + NS_PER_SEC);
 	return now < atomic_load(&dev->under_load_until);
 }
@@ -642,8 +642,8 @@ static void *timer_thread_main(void *arg)
 		pthread_rwlock_unlock(&dev->cfg_lock);
 		if (++ticks % (1000 / TIMER_TICK_MS) == 0) {
 			int mtu = tun_mtu(dev->tun);
-			if (mtu > 0)
-				atomic_store(&dev->mtu, mtu);
+			if (mtu > 0 && atomic_exchange(&dev->mtu, mtu) != mtu)
+				log_info("mtu=%d ifname=%s", mtu, dev->tun->name);
 			else if (mtu == -ENODEV)
 				device_request_stop(dev, -ENODEV); /* interface deleted */
 		}
@@ -670,6 +670,8 @@ int wg_device_start(struct wg_device *dev)
 	if ((ret = pool_new(&dev->pool, pool_default_workers())))
 		goto fail0;
 	log_info("crypto workers=%u", pool_workers(dev->pool));
+	if ((ret = handshake_queue_start(dev)))
+		goto fail0;
 	if ((ret = -pthread_create(&dev->rx_thread, NULL, receive_thread_main, dev)))
 		goto fail0;
 	if ((ret = -pthread_create(&dev->tx_thread, NULL, send_thread_main, dev)))
@@ -685,6 +687,10 @@ fail1:
 	device_request_stop(dev, 0);
 	pthread_join(dev->rx_thread, NULL);
 fail0:
+	if (dev->hsq) {
+		device_request_stop(dev, 0);
+		handshake_queue_stop(dev);
+	}
 	pool_free(dev->pool);
 	dev->pool = NULL;
 	dev->started = false;
@@ -703,6 +709,7 @@ void wg_device_stop(struct wg_device *dev)
 		pthread_join(dev->rx_thread, NULL);
 		pthread_join(dev->tx_thread, NULL);
 		pthread_join(dev->timer_thread, NULL);
+		handshake_queue_stop(dev);
 		dev->threads_running = false;
 		pool_free(dev->pool);
 		dev->pool = NULL;

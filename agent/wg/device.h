@@ -88,6 +88,8 @@ struct wg_device {
 	struct wg_tun *tun;
 	struct wg_udp udp;
 	struct wg_pool *pool;   /* crypto workers (NULL when not started) */
+	struct wg_hsq *hsq;     /* handshake queue and thread (NULL: handled inline) */
+	_Atomic unsigned hs_queued;
 	_Atomic int mtu;
 
 	/* Handshake load: count of handshake messages in the current second. */
@@ -110,7 +112,7 @@ struct wg_device {
 
 	/* Counters of dropped packets, for tests and logs. */
 	_Atomic uint64_t drop_invalid, drop_no_peer, drop_replay, drop_source, drop_mac,
-		drop_ratelimit;
+		drop_ratelimit, drop_hs_queue;
 	_Atomic uint64_t cookies_sent;
 };
 
@@ -188,6 +190,21 @@ size_t peer_wire_len(size_t len, int mtu);
 /* send.c / receive.c: the two data-path threads. */
 void *send_thread_main(void *arg);
 void *receive_thread_main(void *arg);
+
+/* handshake.c: handshakes wait here for their own thread, off the receive
+ * thread. enqueue copies the message; false when there is no queue (a
+ * detached device: handle it inline). */
+#define HSQ_CAP 4096
+#define HSQ_LOAD 128 /* queued handshakes that put the device under load */
+struct wg_hsq;
+int handshake_queue_start(struct wg_device *dev);
+void handshake_queue_stop(struct wg_device *dev);
+bool handshake_enqueue(struct wg_device *dev, const uint8_t *buf, size_t len,
+		       const union wg_endpoint *src, const struct wg_src *local);
+/* receive.c: an initiation or response that passed handshake_admit(); cfg_lock
+ * held for reading. */
+void receive_handshake_admitted(struct wg_device *dev, uint8_t *buf, size_t len,
+				const union wg_endpoint *src, const struct wg_src *local);
 /* One datagram from the UDP socket (also the fuzzing entry point). buf is
  * modified in place. */
 void receive_datagram(struct wg_device *dev, uint8_t *buf, size_t len,

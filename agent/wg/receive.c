@@ -1,11 +1,11 @@
 /* The receive thread: UDP -> (handshake | decrypt) -> source check -> TUN.
  * Data messages of a recvmmsg batch are opened together on the crypto pool
  * (pool.c), then finished one by one in arrival order, so replay windows,
- * timers and TUN writes see them as they came. Handshake messages are handled
- * inline, in order with the data around them; under load they must carry a
- * valid cookie MAC (else we answer with a cookie reply) and pass the
- * per-source rate limiter before any X25519 work. Every dropped packet is
- * counted. */
+ * timers and TUN writes see them as they came. Handshake messages are
+ * checked here (length, MAC1; under load a valid cookie MAC, else we answer
+ * with a cookie reply, and the per-source rate limiter) and their X25519 work
+ * is queued for the handshake thread (handshake.c), so data keeps flowing
+ * during a storm of handshakes. Every dropped packet is counted. */
 #include "config.h"
 
 #include <errno.h>
@@ -59,8 +59,8 @@ static bool handshake_admit(struct wg_device *dev, uint8_t *msg, size_t len,
 	return true;
 }
 
-static void receive_initiation(struct wg_device *dev, uint8_t *buf, size_t len,
-			       const union wg_endpoint *src,
+/* An admitted initiation (length and MACs checked): the X25519 work. */
+static void initiation_process(struct wg_device *dev, uint8_t *buf, const union wg_endpoint *src,
 			       const struct wg_src *local)
 {
 	struct msg_initiation *msg = (struct msg_initiation *)buf;
@@ -71,12 +71,6 @@ static void receive_initiation(struct wg_device *dev, uint8_t *buf, size_t len,
 	uint64_t now = wg_now();
 	uint32_t idx;
 
-	if (len != sizeof(*msg)) {
-		atomic_fetch_add(&dev->drop_invalid, 1);
-		return;
-	}
-	if (!handshake_admit(dev, buf, len, le32_read(&msg->sender_index), src, local, now))
-		return;
 	if (noise_consume_initiation_begin(&dev->local, msg, &sc) != 0)
 		goto bad;
 	peer = device_peer_lookup(dev, sc.remote_static);
@@ -96,7 +90,7 @@ static void receive_initiation(struct wg_device *dev, uint8_t *buf, size_t len,
 		goto bad;
 	}
 	peer_update_endpoint(peer, src, local);
-	atomic_fetch_add(&peer->rx_bytes, len);
+	atomic_fetch_add(&peer->rx_bytes, sizeof(*msg));
 	timers_any_authenticated_packet_received(&peer->timers);
 	timers_any_authenticated_packet_traversal(&peer->timers, now);
 
@@ -127,8 +121,8 @@ bad:
 	atomic_fetch_add(&dev->drop_invalid, 1);
 }
 
-static void receive_response(struct wg_device *dev, uint8_t *buf, size_t len,
-			     const union wg_endpoint *src,
+/* An admitted response: the X25519 work. */
+static void response_process(struct wg_device *dev, uint8_t *buf, const union wg_endpoint *src,
 			     const struct wg_src *local)
 {
 	struct msg_response *msg = (struct msg_response *)buf;
@@ -137,12 +131,6 @@ static void receive_response(struct wg_device *dev, uint8_t *buf, size_t len,
 	uint64_t now = wg_now();
 	uint32_t recv_idx;
 
-	if (len != sizeof(*msg)) {
-		atomic_fetch_add(&dev->drop_invalid, 1);
-		return;
-	}
-	if (!handshake_admit(dev, buf, len, le32_read(&msg->sender_index), src, local, now))
-		return;
 	recv_idx = le32_read(&msg->receiver_index);
 	peer = index_lookup_handshake(dev, recv_idx);
 	if (!peer)
@@ -162,7 +150,7 @@ static void receive_response(struct wg_device *dev, uint8_t *buf, size_t len,
 	device_keypair_take_index(peer, kp);
 	peer_add_keypair(peer, kp);
 	peer_update_endpoint(peer, src, local);
-	atomic_fetch_add(&peer->rx_bytes, len);
+	atomic_fetch_add(&peer->rx_bytes, sizeof(*msg));
 	timers_session_derived(&peer->timers, now);
 	timers_handshake_complete(&peer->timers);
 	timers_any_authenticated_packet_received(&peer->timers);
@@ -174,6 +162,34 @@ static void receive_response(struct wg_device *dev, uint8_t *buf, size_t len,
 	return;
 bad:
 	atomic_fetch_add(&dev->drop_invalid, 1);
+}
+
+void receive_handshake_admitted(struct wg_device *dev, uint8_t *buf, size_t len,
+				const union wg_endpoint *src, const struct wg_src *local)
+{
+	if (len == sizeof(struct msg_initiation) && le32_read(buf) == MSG_INITIATION)
+		initiation_process(dev, buf, src, local);
+	else if (len == sizeof(struct msg_response) && le32_read(buf) == MSG_RESPONSE)
+		response_process(dev, buf, src, local);
+}
+
+/* An initiation or response: length, MAC1 and the load policy here, on the
+ * receive thread (cheap, and a cookie reply leaves at once); the X25519 work
+ * on the handshake thread when the device has one, else inline. */
+static void receive_handshake(struct wg_device *dev, uint8_t *buf, size_t len,
+			      const union wg_endpoint *src, const struct wg_src *local)
+{
+	size_t want = le32_read(buf) == MSG_INITIATION ? sizeof(struct msg_initiation)
+						       : sizeof(struct msg_response);
+
+	if (len != want || len < 8) {
+		atomic_fetch_add(&dev->drop_invalid, 1);
+		return;
+	}
+	if (!handshake_admit(dev, buf, len, le32_read(buf + 4), src, local, wg_now()))
+		return;
+	if (!handshake_enqueue(dev, buf, len, src, local))
+		receive_handshake_admitted(dev, buf, len, src, local);
 }
 
 static void receive_cookie_reply(struct wg_device *dev, uint8_t *buf, size_t len)
@@ -357,10 +373,8 @@ void receive_datagram_local(struct wg_device *dev, uint8_t *buf, size_t len,
 		receive_data(dev, buf, len, src, local, out);
 		break;
 	case MSG_INITIATION:
-		receive_initiation(dev, buf, len, src, local);
-		break;
 	case MSG_RESPONSE:
-		receive_response(dev, buf, len, src, local);
+		receive_handshake(dev, buf, len, src, local);
 		break;
 	case MSG_COOKIE_REPLY:
 		receive_cookie_reply(dev, buf, len);

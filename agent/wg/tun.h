@@ -12,7 +12,7 @@
 
 struct wg_tun {
 	int fd;
-	char name[IFNAMSIZ];
+	char name[IFNAMSIZ]; /* current name (renames are followed) */
 	bool vnet_hdr; /* every read/write starts with a struct virtio_net_hdr */
 	bool uso_ok;      /* UDP GSO writes accepted (cleared on the first refusal) */
 	uint8_t *gro_buf; /* TUN_VNET_HDR_LEN + 65535 bytes when vnet_hdr */
@@ -24,9 +24,11 @@ struct wg_tun {
  * try IFF_VNET_HDR with checksum and TSO offloads. */
 int tun_open(struct wg_tun **out, const char *name, bool offload);
 void tun_close(struct wg_tun *t);
-/* MTU of the interface, or a negative errno. */
-int tun_mtu(const struct wg_tun *t);
-int tun_set_mtu(const struct wg_tun *t, int mtu);
+/* MTU of the interface, or a negative errno: -ENODEV only once the interface
+ * is deleted. Found through the TUN fd, so it follows the interface across a
+ * rename or a move to another network namespace (and updates name). */
+int tun_mtu(struct wg_tun *t);
+int tun_set_mtu(struct wg_tun *t, int mtu);
 /* Bytes read (including the vnet header if enabled), -EAGAIN, or errno. */
 ssize_t tun_read(struct wg_tun *t, uint8_t *buf, size_t cap);
 /* Write one frame (with vnet header if enabled). */

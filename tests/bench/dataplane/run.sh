@@ -26,9 +26,8 @@ trap kw_cleanup EXIT
 declare -A R
 
 iperf_json() { # iperf_json ARGS... -> prints JSON of the client run
-	ip netns exec "$NS_B" timeout $((T + 15)) iperf3 -s -1 -B 10.93.0.2 >/dev/null 2>&1 &
-	local srv=$!
-	sleep 0.3
+	kwg_iperf_server "$NS_B" 10.93.0.2 5201 $((T + 15)) || return 1
+	local srv=$KWG_SRV
 	ip netns exec "$NS_A" timeout $((T + 10)) iperf3 -c 10.93.0.2 -t "$T" -J "$@" 2>/dev/null
 	wait $srv 2>/dev/null
 }

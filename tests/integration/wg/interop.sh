@@ -4,13 +4,8 @@
 # outer, handshakes initiated from either side, byte counters that agree,
 # integrity of a large transfer and iperf3, wg show/showconf/setconf.
 set -u
-top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-. "$top_srcdir/tests/integration/wg/wg-lib.sh"
-kw_need_root
-[ -x "$KWG_BIN" ] || { echo "SKIP: $KWG_BIN not built"; exit 77; }
-[ -n "$WG_GO" ] || { echo "SKIP: wireguard-go missing"; exit 77; }
-trap kw_cleanup EXIT
+. "${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}/tests/integration/wg/wg-lib.sh"
+kwg_require go iperf3
 
 kwg_setup_pair i
 A_PRIV=$(wg genkey) B_PRIV=$(wg genkey)
@@ -40,7 +35,13 @@ kw_check "ping v6 keyway-wg -> wireguard-go" kwg_ping "$NS_A" 2001:db8:90::2 3
 kw_check "ping v6 wireguard-go -> keyway-wg" kwg_ping "$NS_B" 2001:db8:90::1 3
 kw_check "large ping (fragmented inner, 3000 bytes) both ways" \
 	ip netns exec "$NS_A" ping -c 2 -s 3000 -W 2 -q 10.90.0.2
-sleep 0.3
+# The last replies may still be in flight: wait until both ends have counted them.
+counters_agree() {
+	read -r a_rx a_tx < <(kwg_transfer "$NS_A" kwg${KWG_ID}i0)
+	read -r b_rx b_tx < <(kwg_transfer "$NS_B" kwg${KWG_ID}i1)
+	test "$a_rx $a_tx" = "$b_tx $b_rx"
+}
+kwg_wait 5 counters_agree
 read -r a_rx a_tx < <(kwg_transfer "$NS_A" kwg${KWG_ID}i0)
 read -r b_rx b_tx < <(kwg_transfer "$NS_B" kwg${KWG_ID}i1)
 echo "# counters: keyway-wg rx=$a_rx tx=$a_tx, wireguard-go rx=$b_rx tx=$b_tx"
@@ -59,11 +60,10 @@ kw_check "UDP v6 burst keyway-wg -> wireguard-go, every datagram intact" \
 	kwg_udp_check "$NS_A" "$NS_B" 2001:db8:90::2 2000 200
 kw_check "UDP_SEGMENT sender v4 keyway-wg -> wireguard-go, every datagram intact" \
 	kwg_udp_check "$NS_A" "$NS_B" 10.90.0.2 2048 200 16
-ip netns exec "$NS_B" timeout 20 iperf3 -s -1 -B 10.90.0.2 >/dev/null 2>&1 &
-sleep 0.3
+kwg_iperf_server "$NS_B" 10.90.0.2
 kw_check "iperf3 TCP 2 s through the tunnel" \
 	bash -c "ip netns exec $NS_A iperf3 -c 10.90.0.2 -t 2 >/dev/null"
-wait $!
+wait $KWG_SRV
 
 # 3. wireguard-go initiates: forget the sessions on both sides first.
 ip netns exec "$NS_A" wg set kwg${KWG_ID}i0 peer "$B_PUB" remove
@@ -121,17 +121,19 @@ rm -f "$conf.3"
 # Persistent keepalive: one right away, then one a second, with no traffic.
 read -r b_rx0 _ < <(kwg_transfer "$NS_B" kwg${KWG_ID}i1)
 ip netns exec "$NS_A" wg set kwg${KWG_ID}i0 peer "$B_PUB" persistent-keepalive 1
-sleep 2.5
-read -r b_rx1 _ < <(kwg_transfer "$NS_B" kwg${KWG_ID}i1)
-echo "# keepalive bytes seen by wireguard-go: $((b_rx1 - b_rx0))"
-kw_check "persistent keepalive: wireguard-go receives 32-byte keepalives (>= 3 in 2.5 s)" \
+keepalives_seen() { # at least 3 keepalives of 32 bytes since b_rx0
+	read -r b_rx1 _ < <(kwg_transfer "$NS_B" kwg${KWG_ID}i1)
 	test $((b_rx1 - b_rx0)) -ge 96
+}
+kw_check "persistent keepalive: wireguard-go receives 32-byte keepalives (>= 3 within 4 s)" \
+	kwg_wait 4 keepalives_seen
+echo "# keepalive bytes seen by wireguard-go: $((b_rx1 - b_rx0))"
 ip netns exec "$NS_A" wg set kwg${KWG_ID}i0 peer "$B_PUB" persistent-keepalive 0
 
 # A port another socket holds: keyway-wg answers errno=-EADDRINUSE, wg fails.
-ip netns exec "$NS_A" python3 -c 'import socket,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("0.0.0.0",40000)); time.sleep(5)' &
+ip netns exec "$NS_A" python3 -c 'import socket,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("0.0.0.0",40000)); time.sleep(60)' &
 holder=$!
-sleep 0.3
+kwg_wait 20 kwg_listening "$NS_A" udp 40000
 kw_check "wg set listen-port to a busy port fails with 'Address in use'" \
 	bash -c "ip netns exec $NS_A wg set kwg${KWG_ID}i0 listen-port 40000 2>&1 | grep -q 'Address already in use'"
 kw_check "the old port keeps working" test "$(ip netns exec "$NS_A" wg show kwg${KWG_ID}i0 listen-port)" = 51820
@@ -140,8 +142,7 @@ rm -f "$conf" "$conf.2"
 
 # 6. Deleting the socket stops keyway-wg (as wireguard-go), and the TUN goes.
 rm -f /var/run/wireguard/kwg${KWG_ID}i0.sock
-for i in $(seq 40); do ip -n "$NS_A" link show kwg${KWG_ID}i0 >/dev/null 2>&1 || break; sleep 0.1; done
-kw_check "keyway-wg exits when its UAPI socket is deleted" \
-	bash -c "! ip -n $NS_A link show kwg${KWG_ID}i0 >/dev/null 2>&1"
+kw_check "keyway-wg exits when its UAPI socket is deleted (its interface goes within 4 s)" \
+	kwg_wait 4 kwg_link_gone "$NS_A" kwg${KWG_ID}i0
 
 kw_summary

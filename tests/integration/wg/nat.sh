@@ -8,13 +8,8 @@
 # traffic to C after the timeout; with it off, the mapping is gone and S's
 # traffic dies at R.
 set -u
-top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-. "$top_srcdir/tests/integration/wg/wg-lib.sh"
-kw_need_root
-[ -x "$KWG_BIN" ] || { echo "SKIP: $KWG_BIN not built"; exit 77; }
-command -v nft >/dev/null || { echo "SKIP: nft (nftables) missing"; exit 77; }
-trap kw_cleanup EXIT
+. "${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}/tests/integration/wg/wg-lib.sh"
+kwg_require nft
 
 ID=$(( $$ % 100000 ))
 NS_C=kwg2-$ID-nc NS_R=kwg2-$ID-nr NS_S=kwg2-$ID-ns
@@ -24,6 +19,8 @@ ping_once() { ip netns exec "$1" ping -c 1 -W 1 -q "$2" >/dev/null 2>&1; }
 ct_udp_entries() { # UDP flows R is tracking
 	ip netns exec "$NS_R" cat /proc/net/nf_conntrack 2>/dev/null | grep -c '^ipv4 .* udp ' || true
 }
+
+ct_forgot() { [ "$(ct_udp_entries)" -eq 0 ]; }
 
 # run IMPL_S : one full pass with the server side running IMPL_S
 run() {
@@ -73,7 +70,8 @@ EOF
 		test "${ep%:*}" = 198.51.100.1
 	kw_check "[$impl] R tracks the flow" test "$(ct_udp_entries)" -ge 1
 	kw_check "[$impl] server reaches the client right away" ping_once "$NS_S" 10.95.0.1
-	# Longer than the conntrack timeout, with nothing but keepalives flowing.
+	# Longer than the conntrack timeout, with nothing but keepalives flowing:
+	# the passing time is the scenario here, not a wait for something.
 	sleep 3.5
 	kw_check "[$impl] keepalive 1 s: R still tracks the flow after 3.5 s" test "$(ct_udp_entries)" -ge 1
 	kw_check "[$impl] keepalive 1 s: server-initiated traffic gets through after the timeout" \
@@ -82,8 +80,7 @@ EOF
 	# Keepalive off: the mapping expires and inbound-initiated traffic dies.
 	ip netns exec "$NS_C" wg set "$IF_C" peer "$S_PUB" persistent-keepalive 0
 	kw_check "[$impl] keepalive off: tunnel still up" kwg_ping "$NS_C" 10.95.0.2 1
-	sleep 3.5
-	kw_check "[$impl] keepalive off: R forgot the flow after 3.5 s" test "$(ct_udp_entries)" -eq 0
+	kw_check "[$impl] keepalive off: R forgets the flow (within 8 s)" kwg_wait 8 ct_forgot
 	kw_check "[$impl] keepalive off: server-initiated traffic fails after the timeout" \
 		kwg_fails ping_once "$NS_S" 10.95.0.1
 	# The client speaking again re-opens the mapping.

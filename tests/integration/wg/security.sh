@@ -3,13 +3,8 @@
 # cryptokey source check, endpoint roaming, a handshake flood answered with
 # cookies, low-order peer keys, and junk datagrams.
 set -u
-top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-. "$top_srcdir/tests/integration/wg/wg-lib.sh"
-kw_need_root
-[ -x "$KWG_BIN" ] || { echo "SKIP: $KWG_BIN not built"; exit 77; }
-[ -n "$WG_GO" ] || { echo "SKIP: wireguard-go missing"; exit 77; }
-trap kw_cleanup EXIT
+. "${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}/tests/integration/wg/wg-lib.sh"
+kwg_require go
 
 kwg_setup_pair s
 A_PRIV=$(wg genkey) B_PRIV=$(wg genkey) C_PRIV=$(wg genkey)
@@ -72,12 +67,12 @@ kw_check "source check: back to B after removal" kwg_ping "$NS_B" 10.91.0.1 2
 
 # Roaming (netns.sh): wireguard-go moves to a new port mid-stream; keyway-wg
 # follows it. Then keyway-wg's own address changes mid-stream.
-roam_stream() { # roam_stream NS DST CHANGE... : 40 pings, CHANGE run after 1 s; prints answered
+roam_stream() { # roam_stream NS DST CHANGE... : 40 pings, CHANGE run once 5 are answered; prints answered
 	local ns=$1 dst=$2 out p; shift 2
 	out=$(mktemp /tmp/kwg-roam.XXXXXX)
-	ip netns exec "$ns" ping -i 0.1 -c 40 -W 1 "$dst" >"$out" 2>&1 &
+	ip netns exec "$ns" stdbuf -oL ping -i 0.1 -c 40 -W 1 "$dst" >"$out" 2>&1 &
 	p=$!
-	sleep 1
+	kwg_wait 10 bash -c "[ \$(grep -c 'bytes from' '$out') -ge 5 ]"
 	"$@"
 	wait $p
 	sed -n 's/.* \([0-9]*\) received.*/\1/p' "$out"
@@ -106,12 +101,13 @@ read -r cookies resp < <(ip netns exec "$NS_B" python3 "$top_srcdir/tests/integr
 echo "# flood of 600 initiations: $cookies cookie replies, $resp responses"
 kw_check "handshake flood: keyway-wg answers with cookie replies" test "${cookies:-0}" -gt 0
 kw_check "handshake flood: no responses to forged initiations" test "${resp:-1}" = 0
-sleep 1.2
 ip netns exec "$NS_A" wg set kwg${KWG_ID}s0 peer "$B_PUB" remove
 ip netns exec "$NS_B" wg set kwg${KWG_ID}s1 peer "$A_PUB" remove
 ip netns exec "$NS_A" wg set kwg${KWG_ID}s0 peer "$B_PUB" endpoint 192.0.2.2:51831 allowed-ips 10.91.0.2/32
 ip netns exec "$NS_B" wg set kwg${KWG_ID}s1 peer "$A_PUB" endpoint 192.0.2.11:51820 allowed-ips 10.91.0.1/32
-kw_check "after the flood a fresh handshake still works" kwg_ping "$NS_A" 10.91.0.2 3
+# Under load for a second after the flood: the first initiation may get a
+# cookie reply and its retry comes REKEY_TIMEOUT (5 s) later.
+kw_check "after the flood a fresh handshake still works (within 12 s)" kwg_wait 12 kwg_ping "$NS_A" 10.91.0.2 1
 
 # Junk datagrams are dropped; the device keeps working.
 ip netns exec "$NS_B" python3 -c '

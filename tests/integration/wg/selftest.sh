@@ -1,25 +1,23 @@
 #!/bin/bash
 # Scenarios of the Linux kernel's WireGuard selftest
 # (tools/testing/selftests/wireguard/netns.sh) ported to keyway-wg <-> keyway-wg
-# in two namespaces joined by a veth pair (the kernel test keeps both UDP
-# sockets in a third namespace; a userspace device cannot move its socket).
-# Elsewhere: the NAT/conntrack scenario is nat.sh, source stickiness sticky.sh.
-# Not ported: the interface-rename and netns-move cases (kernel-only).
+# in two namespaces joined by a veth pair. Elsewhere: the NAT/conntrack
+# scenario is nat.sh, source stickiness sticky.sh, and the kernel test's
+# layout (UDP sockets in one namespace, interfaces moved to two others, a
+# rename) is netns_move.sh.
 set -u
-top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-. "$top_srcdir/tests/integration/wg/wg-lib.sh"
-kw_need_root
-[ -x "$KWG_BIN" ] || { echo "SKIP: $KWG_BIN not built"; exit 77; }
-trap kw_cleanup EXIT
+. "${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}/tests/integration/wg/wg-lib.sh"
+kwg_require iperf3
 
 kwg_setup_pair n
 key1=$(wg genkey) key2=$(wg genkey)
 pub1=$(echo "$key1" | wg pubkey) pub2=$(echo "$key2" | wg pubkey)
 n1() { ip netns exec "$NS_A" "$@"; }
 n2() { ip netns exec "$NS_B" "$@"; }
-kwg_start kw "$NS_A" kwg${KWG_ID}n1 || exit 1
-kwg_start kw "$NS_B" kwg${KWG_ID}n2 || exit 1
+LOGS=$(kw_tmpdir)
+kwg_start kw "$NS_A" kwg${KWG_ID}n1 2>"$LOGS/n1.log" || exit 1
+kwg_start kw "$NS_B" kwg${KWG_ID}n2 2>"$LOGS/n2.log" || exit 1
+mtu_logged() { grep -q "mtu=$1 " "$LOGS/n1.log" && grep -q "mtu=$1 " "$LOGS/n2.log"; }
 kwg_conf "$NS_A" kwg${KWG_ID}n1 "$key1" 1 192.168.241.1 fd00::1
 kwg_conf "$NS_B" kwg${KWG_ID}n2 "$key2" 2 192.168.241.2 fd00::2
 configure_peers() {
@@ -47,22 +45,19 @@ tests() { # the netns.sh `tests` function: ping and iperf3 both ways, v4 and v6
 	local tag=$1
 	kw_check "$tag: ping v4 both ways" bash -c "ip netns exec $NS_B ping -c 10 -f -W 1 -q 192.168.241.1 >/dev/null && ip netns exec $NS_A ping -c 10 -f -W 1 -q 192.168.241.2 >/dev/null"
 	kw_check "$tag: ping v6 both ways" bash -c "ip netns exec $NS_B ping -c 10 -f -W 1 -q fd00::1 >/dev/null && ip netns exec $NS_A ping -c 10 -f -W 1 -q fd00::2 >/dev/null"
-	n2 timeout 10 iperf3 -s -1 -B 192.168.241.2 >/dev/null 2>&1 &
-	sleep 0.2
+	kwg_iperf_server "$NS_B" 192.168.241.2 5201 10
 	kw_check "$tag: TCP v4 iperf3 n1 -> n2" bash -c "ip netns exec $NS_A iperf3 -Z -t 1 -c 192.168.241.2 >/dev/null"
-	wait $!
-	n1 timeout 10 iperf3 -s -1 -B fd00::1 >/dev/null 2>&1 &
-	sleep 0.2
+	wait $KWG_SRV
+	kwg_iperf_server "$NS_A" fd00::1 5201 10
 	kw_check "$tag: TCP v6 iperf3 n2 -> n1" bash -c "ip netns exec $NS_B iperf3 -Z -t 1 -c fd00::1 >/dev/null"
-	wait $!
+	wait $KWG_SRV
 	kw_check "$tag: UDP v4 burst, every datagram intact" kwg_udp_check "$NS_A" "$NS_B" 192.168.241.2 2000 200
 	kw_check "$tag: UDP v6 burst, every datagram intact" kwg_udp_check "$NS_B" "$NS_A" fd00::1 2000 200
 	kw_check "$tag: UDP_SEGMENT sender v4, every datagram intact" kwg_udp_check "$NS_A" "$NS_B" 192.168.241.2 2048 200 16
 	kw_check "$tag: UDP_SEGMENT sender v6, every datagram intact" kwg_udp_check "$NS_B" "$NS_A" fd00::1 2048 200 16
-	n2 timeout 10 iperf3 -s -1 -B 192.168.241.2 >/dev/null 2>&1 &
-	sleep 0.2
+	kwg_iperf_server "$NS_B" 192.168.241.2 5201 10
 	kw_check "$tag: UDP v4 iperf3 n1 -> n2 (reverse, unlimited)" bash -c "ip netns exec $NS_A iperf3 -Z -t 1 -b 0 -u -R -c 192.168.241.2 >/dev/null"
-	wait $!
+	wait $KWG_SRV
 }
 tests "v4 outer"
 
@@ -71,14 +66,15 @@ ip -n "$NS_A" link set kwg${KWG_ID}nva mtu 9100
 ip -n "$NS_B" link set kwg${KWG_ID}nvb mtu 9100
 n1 ip link set kwg${KWG_ID}n1 mtu 9000
 n2 ip link set kwg${KWG_ID}n2 mtu 9000
-sleep 1.2 # the device re-reads its MTU every second
+# The device re-reads its MTU every second and logs a change.
+kw_check "both ends took MTU 9000" kwg_wait 5 mtu_logged 9000
 tests "v4 outer, MTU 9000"
 kw_check "9000-byte ping with DF" n1 ping -c 2 -M do -s 8972 -W 1 -q 192.168.241.2
 ip -n "$NS_A" link set kwg${KWG_ID}nva mtu 1500
 ip -n "$NS_B" link set kwg${KWG_ID}nvb mtu 1500
 n1 ip link set kwg${KWG_ID}n1 mtu 1420
 n2 ip link set kwg${KWG_ID}n2 mtu 1420
-sleep 1.2
+kw_check "both ends are back at MTU 1420" kwg_wait 5 mtu_logged 1420
 
 # IPv6 outer.
 n1 wg set kwg${KWG_ID}n1 peer "$pub2" endpoint "[2001:db8:ffff::2]:2"

@@ -9,12 +9,8 @@
 # primary address (IPv4) or the non-deprecated one (IPv6) and B would see it
 # at once.
 set -u
-top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-. "$top_srcdir/tests/integration/wg/wg-lib.sh"
-kw_need_root
-[ -x "$KWG_BIN" ] || { echo "SKIP: $KWG_BIN not built"; exit 77; }
-trap kw_cleanup EXIT
+. "${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}/tests/integration/wg/wg-lib.sh"
+kwg_require
 B_IMPL=kw
 [ -n "$WG_GO" ] && B_IMPL=go
 

@@ -7,12 +7,8 @@
 # build; .ci/run does that): fails on any sanitizer report in either log.
 # Also runs against the normal build.
 set -u
-top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-. "$top_srcdir/tests/integration/wg/wg-lib.sh"
-kw_need_root
-[ -x "${KWG_IMPL_BIN:-$KWG_BIN}" ] || { echo "SKIP: keyway-wg not built"; exit 77; }
-trap kw_cleanup EXIT
+. "${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}/tests/integration/wg/wg-lib.sh"
+kwg_require iperf3
 export KEYWAY_WG_WORKERS=2 TSAN_OPTIONS="halt_on_error=0 ${TSAN_OPTIONS:-}"
 LOGS=$(kw_tmpdir)
 
@@ -36,11 +32,10 @@ kw_check "both run two crypto workers" \
 kw_check "ping through the tunnel" kwg_ping "$NS_A" 10.94.0.2 3
 
 # TCP one way and a UDP flood the other, at the same time.
-ip netns exec "$NS_B" timeout 20 iperf3 -s -1 -B 10.94.0.2 -p 5301 >/dev/null 2>&1 &
-s1=$!
-ip netns exec "$NS_A" timeout 20 iperf3 -s -1 -B 10.94.0.1 -p 5302 >/dev/null 2>&1 &
-s2=$!
-sleep 0.3
+kwg_iperf_server "$NS_B" 10.94.0.2 5301
+s1=$KWG_SRV
+kwg_iperf_server "$NS_A" 10.94.0.1 5302
+s2=$KWG_SRV
 ip netns exec "$NS_A" timeout 15 iperf3 -c 10.94.0.2 -p 5301 -t 4 -P 2 -J >"$LOGS/tcp.json" 2>/dev/null &
 c1=$!
 ip netns exec "$NS_B" timeout 15 iperf3 -c 10.94.0.1 -p 5302 -t 4 -u -b 0 -l 64 >/dev/null 2>&1 &
@@ -57,6 +52,7 @@ kw_check "IPv6 UDP burst the other way, every datagram intact" \
 ip netns exec "$NS_A" ping -i 0.01 -c 300 -q 10.94.0.2 >/dev/null 2>&1 &
 p=$!
 for i in 1 2 3; do
+	# Pacing, not synchronisation: the 100/s ping stream meets each state.
 	ip netns exec "$NS_B" wg set kwg${KWG_ID}h1 peer "$A_PUB" remove
 	sleep 0.2
 	peer_b

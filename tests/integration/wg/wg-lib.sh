@@ -1,13 +1,69 @@
 # Shared setup for the keyway-wg integration tests (sourced).
 # Two namespaces kwg-<tag>a / kwg-<tag>b joined by a veth pair, outer addresses
 # 192.0.2.1/.2 and 2001:db8:ffff::1/::2, one WireGuard implementation in each.
-. "${top_srcdir:-.}/tests/integration/lib.sh"
+# A test starts with the common preamble:
+#   set -u
+#   . "${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}/tests/integration/wg/wg-lib.sh"
+#   kwg_require [go] [nft] [testtimers] [PROGRAM]...
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+. "$top_srcdir/tests/integration/lib.sh"
 
-KWG_BIN="${top_builddir:-.}/keyway-wg"
+KWG_BIN="$top_builddir/keyway-wg"
+KWG_TT="$top_builddir/keyway-wg-testtimers"
 # Every run gets its own names (namespaces, interfaces, /var/run/wireguard
 # sockets are global): parallel runs of these tests never collide.
 KWG_ID=${KWG_ID:-$(( $$ % 100000 ))}
 WG_GO=$(command -v wireguard-go || true)
+
+kwg_skip() { echo "SKIP: $*"; exit 77; }
+
+# kwg_require [go] [nft] [testtimers] [PROGRAM]... : root, a built keyway-wg
+# (KWG_IMPL_BIN overrides it), and what the test names (go = Debian's
+# wireguard-go, testtimers = the --enable-test-timers build), or SKIP (exit
+# 77). Then every daemon and namespace is cleaned up at exit.
+kwg_require() {
+	local need
+	kw_need_root
+	[ -x "${KWG_IMPL_BIN:-$KWG_BIN}" ] || kwg_skip "${KWG_IMPL_BIN:-$KWG_BIN} not built"
+	for need; do
+		case $need in
+		go) [ -n "$WG_GO" ] || kwg_skip "wireguard-go missing" ;;
+		testtimers) [ -x "$KWG_TT" ] || kwg_skip "$KWG_TT not built (configure --enable-test-timers)" ;;
+		*) command -v "$need" >/dev/null || kwg_skip "$need missing" ;;
+		esac
+	done
+	trap kw_cleanup EXIT
+}
+
+# kwg_wait SECONDS CMD... : run CMD every 50 ms until it succeeds; fail (and
+# say what was awaited) once SECONDS (a whole number) of wall time are over.
+kwg_wait() {
+	local secs=$1 end; shift
+	end=$(( ${EPOCHREALTIME/[.,]/} + secs * 1000000 ))
+	until "$@"; do
+		if [ "${EPOCHREALTIME/[.,]/}" -ge "$end" ]; then
+			echo "# timed out after $secs s waiting for: $*" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+kwg_listening() { # kwg_listening NS tcp|udp PORT : a socket is bound there
+	local proto=-t
+	[ "$2" = udp ] && proto=-u
+	[ -n "$(ip netns exec "$1" ss -Hln $proto "sport = :$3" 2>/dev/null)" ]
+}
+
+# kwg_iperf_server NS ADDR [PORT] [TIMEOUT_S] : a one-shot iperf3 server in the
+# background (its pid in KWG_SRV), returning once it listens.
+kwg_iperf_server() {
+	local port=${3:-5201}
+	ip netns exec "$1" timeout "${4:-20}" iperf3 -s -1 -B "$2" -p "$port" >/dev/null 2>&1 &
+	KWG_SRV=$!
+	kwg_wait 10 kwg_listening "$1" tcp "$port"
+}
 
 kwg_setup_pair() { # kwg_setup_pair TAG
 	local t=$1
@@ -27,19 +83,20 @@ kwg_setup_pair() { # kwg_setup_pair TAG
 
 # kwg_start IMPL NS IFNAME : IMPL is kw (keyway-wg) or go (wireguard-go)
 kwg_start() {
-	local impl=$1 ns=$2 ifn=$3 i
+	local impl=$1 ns=$2 ifn=$3
 	rm -f /var/run/wireguard/"$ifn".sock
 	if [ "$impl" = kw ]; then
 		kw_spawn ip netns exec "$ns" "${KWG_IMPL_BIN:-$KWG_BIN}" -f "$ifn"
 	else
 		WG_PROCESS_FOREGROUND=1 kw_spawn ip netns exec "$ns" "$WG_GO" -f "$ifn"
 	fi
-	for i in $(seq 100); do
-		[ -S /var/run/wireguard/"$ifn".sock ] && ip -n "$ns" link show "$ifn" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
+	kwg_wait 5 kwg_is_up "$ns" "$ifn" && return 0
 	echo "$impl did not come up on $ifn" >&2
 	return 1
+}
+
+kwg_is_up() { # kwg_is_up NS IFNAME : the UAPI socket and the interface exist
+	[ -S /var/run/wireguard/"$2".sock ] && ip -n "$1" link show "$2" >/dev/null 2>&1
 }
 
 # kwg_conf NS IFNAME PRIV PORT INNER4 INNER6
@@ -74,8 +131,8 @@ while True:
     h.update(b); n += len(b)
 open(sys.argv[2] + "/dst.sha", "w").write(h.hexdigest())
 ' "$addr" "$dir" &
-	local srv=$! i
-	for i in $(seq 100); do [ -e "$dir/ready" ] && break; sleep 0.05; done
+	local srv=$!
+	kwg_wait 10 test -e "$dir/ready"
 	ip netns exec "$from" python3 -c '
 import socket, sys
 fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
@@ -104,6 +161,8 @@ kwg_latest_handshake() { # kwg_latest_handshake NS IFNAME -> unix seconds (0 = n
 	ip netns exec "$1" wg show "$2" latest-handshakes | awk '{print $2}'
 }
 
+kwg_link_gone() { ! ip -n "$1" link show "$2" >/dev/null 2>&1; } # kwg_link_gone NS IFNAME
+kwg_quiet() { "$@" >/dev/null 2>&1; } # kw_check "desc" kwg_quiet CMD... : CMD without its output
 kwg_fails() { ! "$@"; } # kw_check "desc" kwg_fails CMD... : CMD must fail
 
 # Burst N UDP datagrams with distinct contents from NS_FROM to ADDR:5202 in
@@ -134,7 +193,7 @@ except socket.timeout:
 open(sys.argv[2] + "/got", "w").write("%d %d" % (ok, bad))
 ' "$addr" "$dir" &
 	srv=$!
-	for i in $(seq 100); do [ -e "$dir/ready" ] && break; sleep 0.05; done
+	kwg_wait 10 test -e "$dir/ready"
 	ip netns exec "$from" python3 -c '
 import hashlib, socket, sys
 fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET

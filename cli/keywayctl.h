@@ -1,0 +1,101 @@
+/* keywayctl: the admin command line of Keyway. Shared declarations of the small files
+ * in cli/: main.c dispatches, conf.c finds the controller and the token, http.c is the
+ * REST client, table.c prints human tables, and one file per resource (devices.c,
+ * tokens.c, users.c, audit.c, ldap.c) owns its subcommands. */
+#ifndef KEYWAYCTL_H
+#define KEYWAYCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+/* Exit codes scripts can rely on. */
+enum ctl_exit {
+	CTL_EXIT_OK = 0,
+	CTL_EXIT_API = 1,	/* the controller answered 4xx/5xx (or an answer that is not the API's) */
+	CTL_EXIT_USAGE = 2,	/* bad command line or configuration */
+	CTL_EXIT_CONNECT = 3,	/* cannot reach the controller: DNS, connection, TLS, timeout */
+};
+
+#define CTL_URL_MAX 512
+#define CTL_TOKEN_MAX 256
+#define CTL_PATH_MAX 1024
+
+struct ctl {
+	char url[CTL_URL_MAX];		/* base URL, no trailing slash */
+	char token[CTL_TOKEN_MAX];	/* admin API token; zeroed by ctl_conf_wipe() */
+	char ca_file[CTL_URL_MAX];	/* optional CA bundle for https */
+	long timeout;			/* seconds per request */
+	bool json;			/* --json: print the API's JSON as it came */
+	bool insecure_http;		/* allow http:// to a host that is not loopback */
+	bool loaded;			/* url and token found (ctl_conf_load ran) */
+	const char *config_path;	/* --config, else the default places */
+	void *http;			/* the curl handle, owned by http.c */
+};
+
+/* One subcommand group ("devices", "tokens", ...). Adding a resource (sites, policies)
+ * is one file with its run function and one line in main.c's table. */
+struct ctl_group {
+	const char *name;
+	const char *alias;
+	int (*run)(struct ctl *c, int argc, char **argv);
+	const char *summary;
+};
+
+int ctl_devices(struct ctl *c, int argc, char **argv);
+int ctl_tokens(struct ctl *c, int argc, char **argv);
+int ctl_users(struct ctl *c, int argc, char **argv);
+int ctl_audit(struct ctl *c, int argc, char **argv);
+int ctl_ldap(struct ctl *c, int argc, char **argv);
+
+/* conf.c */
+/* Finds url and token: KEYWAY_URL / KEYWAY_TOKEN, else the config file (--config, else
+ * ~/.config/keyway/keywayctl.conf, else /etc/keyway/keywayctl.conf), which must be 0600. */
+int ctl_conf_load(struct ctl *c);
+void ctl_conf_wipe(struct ctl *c);
+
+/* http.c: one request. Returns CTL_EXIT_OK with *out (owned by the caller, may be NULL
+ * for an empty answer), or an exit code after printing one line on stderr. When
+ * --json is set the raw body of a successful answer is printed too (raw_printed). */
+int ctl_http(struct ctl *c, const char *method, const char *path, json_t *body, json_t **out);
+void ctl_http_close(struct ctl *c);
+/* Appends "&key=value" (or "?key=value" first) with value URL-encoded; -ENOSPC if too long. */
+int ctl_query_add(char *path, size_t len, const char *key, const char *value);
+/* Builds "/api/v1/<prefix>/<escaped id><suffix>". */
+int ctl_path_id(char *path, size_t len, const char *prefix, const char *id, const char *suffix);
+/* Prints the JSON answer for --json, pretty and key-ordered as received. */
+void ctl_print_json(const json_t *j);
+
+/* table.c */
+struct ctl_table;
+struct ctl_table *ctl_table_new(const char *const *headers, size_t ncols);
+int ctl_table_add(struct ctl_table *t, const char *const *cells);
+void ctl_table_print(const struct ctl_table *t);
+void ctl_table_free(struct ctl_table *t);
+/* One JSON value as table text: strings as they are, null as "-", times as UTC. */
+const char *ctl_cell(const json_t *v, char *buf, size_t len);
+const char *ctl_time(const json_t *v, char *buf, size_t len);
+/* key: value lines for one object, in the order of keys given (NULL-terminated). */
+void ctl_print_fields(const json_t *obj, const char *const *keys);
+
+/* main.c helpers shared by the groups */
+int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+bool ctl_is_help(const char *arg);
+/* Options of one subcommand: "--name VALUE", "--name=VALUE", or a flag ("--name"). */
+struct ctl_opt {
+	const char *name;
+	const char **value; /* for an option with a value */
+	bool *flag;	    /* for a flag */
+};
+#define CTL_OPT(n, v) { .name = (n), .value = (v), .flag = NULL }
+#define CTL_FLAG(n, f) { .name = (n), .value = NULL, .flag = (f) }
+#define CTL_OPT_END { .name = NULL, .value = NULL, .flag = NULL }
+/* Parses argv (after the subcommand) against opts; exactly npos positional arguments
+ * go to pos[]. Returns 0, or CTL_EXIT_USAGE after printing one line and the usage. */
+int ctl_parse(int argc, char **argv, const struct ctl_opt *opts, const char **pos, size_t npos,
+	      const char *usage);
+/* Checks that arg is a positive decimal id. */
+bool ctl_valid_id(const char *arg);
+
+#endif

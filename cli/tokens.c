@@ -1,0 +1,158 @@
+/* keywayctl tokens: enrollment tokens (one-time secrets an admin hands to a device or a
+ * gateway). Admin API tokens are made by `keywayd admin-token create` on the controller. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "keywayctl.h"
+
+static int parse_count(const char *s, const char *what, long min, long max, json_int_t *v)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno || end == s || *end || n < min || n > max)
+		return ctl_usage_error("%s must be a number from %ld to %ld", what, min, max);
+	*v = n;
+	return 0;
+}
+
+static int tokens_create(struct ctl *c, int argc, char **argv)
+{
+	const char *user = NULL, *role = "device", *expires = NULL, *uses = NULL;
+	const struct ctl_opt opts[] = { CTL_OPT("--user", &user),
+					CTL_OPT("--role", &role),
+					CTL_OPT("--expires-in", &expires),
+					CTL_OPT("--uses", &uses),
+					CTL_OPT_END };
+	static const char *const keys[] = { "id", "username", "role", "uses", "expires_at", "token", NULL };
+	json_int_t n;
+	json_t *body, *out = NULL;
+	int ret;
+
+	ret = ctl_parse(argc, argv, opts, NULL, 0,
+			"keywayctl tokens create --user NAME [--role device|gateway] [--expires-in SECONDS] "
+			"[--uses N]");
+	if (ret)
+		return ret;
+	if (!user)
+		return ctl_usage_error("tokens create: --user NAME is required");
+	body = json_pack("{s:s, s:s}", "username", user, "role", role);
+	if (!body)
+		return ctl_usage_error("--user and --role must be UTF-8 text");
+	if (expires && (ret = parse_count(expires, "--expires-in", 1, 315360000, &n)) == 0)
+		json_object_set_new(body, "expires_in", json_integer(n));
+	if (!ret && uses && (ret = parse_count(uses, "--uses", 1, 1000000, &n)) == 0)
+		json_object_set_new(body, "uses", json_integer(n));
+	if (!ret)
+		ret = ctl_http(c, "POST", "/api/v1/enrollment-tokens", body, &out);
+	json_decref(body);
+	if (ret == CTL_EXIT_OK) {
+		if (c->json)
+			ctl_print_json(out);
+		else
+			ctl_print_fields(out, keys);
+	}
+	/* The enrollment token is shown once; do not leave it in freed memory. */
+	if (out && json_string_value(json_object_get(out, "token")))
+		sodium_memzero((char *)json_string_value(json_object_get(out, "token")),
+			       json_string_length(json_object_get(out, "token")));
+	json_decref(out);
+	return ret;
+}
+
+static int tokens_table(const json_t *list)
+{
+	static const char *const head[] = { "ID", "USER", "ROLE", "STATE", "USES", "CREATED", "EXPIRES", "BY" };
+	struct ctl_table *t = ctl_table_new(head, 8);
+	size_t i;
+	json_t *k;
+
+	if (!t)
+		return ctl_usage_error("out of memory");
+	json_array_foreach(list, i, k) {
+		char b[8][256], left[64], total[64];
+		const char *row[8] = {
+			ctl_cell(json_object_get(k, "id"), b[0], sizeof(b[0])),
+			ctl_cell(json_object_get(k, "username"), b[1], sizeof(b[1])),
+			ctl_cell(json_object_get(k, "role"), b[2], sizeof(b[2])),
+			ctl_cell(json_object_get(k, "state"), b[3], sizeof(b[3])),
+			b[4],
+			ctl_time(json_object_get(k, "created_at"), b[5], sizeof(b[5])),
+			ctl_time(json_object_get(k, "expires_at"), b[6], sizeof(b[6])),
+			ctl_cell(json_object_get(k, "created_by"), b[7], sizeof(b[7])),
+		};
+
+		snprintf(b[4], sizeof(b[4]), "%s/%s", ctl_cell(json_object_get(k, "uses_left"), left, sizeof(left)),
+			 ctl_cell(json_object_get(k, "uses_total"), total, sizeof(total)));
+		if (ctl_table_add(t, row) < 0) {
+			ctl_table_free(t);
+			return ctl_usage_error("out of memory");
+		}
+	}
+	ctl_table_print(t);
+	ctl_table_free(t);
+	return CTL_EXIT_OK;
+}
+
+static int tokens_list(struct ctl *c, int argc, char **argv)
+{
+	json_t *out;
+	int ret = ctl_parse(argc, argv, NULL, NULL, 0, "keywayctl tokens list");
+
+	if (ret)
+		return ret;
+	ret = ctl_http(c, "GET", "/api/v1/enrollment-tokens", NULL, &out);
+	if (ret == CTL_EXIT_OK)
+		ret = c->json ? (ctl_print_json(out), 0) : tokens_table(json_object_get(out, "enrollment_tokens"));
+	json_decref(out);
+	return ret;
+}
+
+static int tokens_revoke(struct ctl *c, int argc, char **argv)
+{
+	char path[CTL_PATH_MAX];
+	const char *id;
+	json_t *out;
+	int ret = ctl_parse(argc, argv, NULL, &id, 1, "keywayctl tokens revoke ID");
+
+	if (ret)
+		return ret;
+	if (!ctl_valid_id(id))
+		return ctl_usage_error("token id must be a positive number, not %s", id);
+	if (ctl_path_id(path, sizeof(path), "enrollment-tokens", id, NULL) < 0)
+		return ctl_usage_error("token id too long");
+	ret = ctl_http(c, "DELETE", path, NULL, &out);
+	if (ret == CTL_EXIT_OK && !c->json)
+		printf("enrollment token %s revoked\n", id);
+	json_decref(out);
+	return ret;
+}
+
+int ctl_tokens(struct ctl *c, int argc, char **argv)
+{
+	const char *sub = argc > 0 ? argv[0] : "list";
+	bool help;
+
+	if (strcmp(sub, "create") == 0)
+		return tokens_create(c, argc - 1, argv + 1);
+	if (strcmp(sub, "list") == 0 || strcmp(sub, "ls") == 0)
+		return tokens_list(c, argc > 0 ? argc - 1 : 0, argv + (argc > 0));
+	if (strcmp(sub, "revoke") == 0 || strcmp(sub, "delete") == 0)
+		return tokens_revoke(c, argc - 1, argv + 1);
+	help = ctl_is_help(sub);
+	if (!help)
+		ctl_usage_error("unknown tokens command %s", sub);
+	fprintf(help ? stdout : stderr,
+		"usage: keywayctl tokens create --user NAME [--role device|gateway] [--expires-in SECONDS] [--uses N]\n"
+		"       keywayctl tokens list\n"
+		"       keywayctl tokens revoke ID\n");
+	return help ? CTL_EXIT_OK : CTL_EXIT_USAGE;
+}
