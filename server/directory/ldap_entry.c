@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "ldap_escape.h"
 #include "ldap_int.h"
 #include "log.h"
 
@@ -160,19 +161,20 @@ int kwl_user_in_group(struct kw_ldap *d, LDAP *ld, LDAPMessage *e, const char *d
 }
 
 
-int kwl_user_search(struct kw_ldap *d, struct ldap_slot *s, const char *filter, LDAPMessage **res, int *rc)
+int kwl_user_search(struct kw_ldap *d, struct ldap_slot *s, const char *username, LDAPMessage **res, int *rc)
 {
-	char *attrs[A_END + 1];
+	char *attrs[A_END + 1], *filter = NULL;
 	struct timeval tv = kwl_op_timeout(d);
 	bool fresh;
 	int r;
 
 	kwl_user_attrs(d, attrs);
 	*rc = LDAP_SUCCESS;
-	for (int attempt = 0; attempt < 2; attempt++) {
+	r = ldap_filter_from_template(d->cfg->user_filter, username, &filter);
+	for (int attempt = 0; r == 0 && attempt < 2; attempt++) {
 		r = kwl_conn_ensure(d, &s->svc, true, &fresh);
 		if (r < 0)
-			return r;
+			break;
 		*rc = ldap_search_ext_s(s->svc, d->cfg->user_base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL, NULL,
 					&tv, 2, res);
 		if (kwl_rc_is_down(*rc) || *rc == LDAP_TIMEOUT) {
@@ -184,7 +186,8 @@ int kwl_user_search(struct kw_ldap *d, struct ldap_slot *s, const char *filter, 
 		}
 		break;
 	}
-	return 0;
+	free(filter);
+	return r;
 }
 
 int kwl_user_facts(struct kw_ldap *d, struct ldap_slot *s, LDAPMessage *e, const char *dn,

@@ -51,11 +51,12 @@ int kwl_user_in_group(struct kw_ldap *d, LDAP *ld, LDAPMessage *e, const char *d
 		      const char *group);
 
 /*
- * The user entry for filter below user_base on the slot's service connection (once more on a reused connection
- * that turns out dead). Size limit 2: one entry is the answer, two mean ambiguous. 0 or a negative errno when no
- * connection could be had; *rc is the search's result and *res its answer (NULL after a failure).
+ * The entry of username (user_filter) below user_base on the slot's service connection (once more on a reused
+ * connection that turns out dead). Size limit 2: one entry is the answer, two mean ambiguous. 0 or a negative
+ * errno when no filter or connection could be had; *rc is the search's result and *res its answer (NULL after a
+ * failure).
  */
-int kwl_user_search(struct kw_ldap *d, struct ldap_slot *s, const char *filter, LDAPMessage **res, int *rc);
+int kwl_user_search(struct kw_ldap *d, struct ldap_slot *s, const char *username, LDAPMessage **res, int *rc);
 /*
  * The DN of entry e (*dn, ldap_memfree(); it may be set on failure too) and its user_attribute value into
  * username (KW_LDAP_USERNAME_MAX + 1 bytes). -ENOENT when either is missing or the name is empty, too long

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "ldap_escape.h"
 #include "ldap_int.h"
 #include "log.h"
 
@@ -67,7 +66,7 @@ int ldap_dir_login_gated(struct kw_ldap *d, const char *username, const char *pa
 {
 	struct ldap_slot *s = NULL;
 	LDAPMessage *res = NULL, *e;
-	char *filter = NULL, *dn = NULL;
+	char *dn = NULL;
 	size_t ulen = strlen(username);
 	int r, rc = LDAP_SUCCESS, n;
 
@@ -77,12 +76,9 @@ int ldap_dir_login_gated(struct kw_ldap *d, const char *username, const char *pa
 		return -EINVAL;
 	if (ulen == 0 || ulen > KW_LDAP_USERNAME_MAX)
 		return -EACCES;
-	r = ldap_filter_from_template(d->cfg->user_filter, username, &filter);
-	if (r < 0)
-		return r;
 
 	s = kwl_slot_acquire(d);
-	r = kwl_user_search(d, s, filter, &res, &rc);
+	r = kwl_user_search(d, s, username, &res, &rc);
 	if (r < 0)
 		goto out;
 	if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED) {
@@ -131,7 +127,6 @@ out:
 	if (dn)
 		ldap_memfree(dn);
 	ldap_msgfree(res);
-	free(filter);
 	if (r < 0)
 		memset(out, 0, sizeof(*out));
 	return r;

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "ldap_escape.h"
 #include "ldap_int.h"
 #include "log.h"
 
@@ -23,16 +22,13 @@ int ldap_dir_publish_keys(struct kw_ldap *d, const char *username, const char *c
 	const struct kw_ldap_config *cfg = d->cfg;
 	struct ldap_slot *s;
 	LDAPMessage *res = NULL;
-	char *filter = NULL, *dn = NULL;
+	char *dn = NULL;
 	int r, rc;
 
 	if (!cfg->publish_attribute || !*cfg->publish_attribute)
 		return 0;
-	r = ldap_filter_from_template(cfg->user_filter, username, &filter);
-	if (r < 0)
-		return r;
 	s = kwl_slot_acquire(d);
-	r = kwl_user_search(d, s, filter, &res, &rc);
+	r = kwl_user_search(d, s, username, &res, &rc);
 	if (r < 0)
 		goto out;
 	if (rc != LDAP_SUCCESS || ldap_count_entries(s->svc, res) != 1) {
@@ -50,7 +46,6 @@ out:
 	if (dn)
 		ldap_memfree(dn);
 	ldap_msgfree(res);
-	free(filter);
 	return r;
 }
 

@@ -6,15 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ldap_escape.h"
 #include "ldap_int.h"
 #include "log.h"
 
 /* The user's entry, searched as the service account (size limit 2: two mean ambiguous). */
-static int roles_search(struct kw_ldap *d, struct ldap_slot *s, const char *filter, LDAPMessage **res)
+static int roles_search(struct kw_ldap *d, struct ldap_slot *s, const char *username, LDAPMessage **res)
 {
 	int rc;
-	int r = kwl_user_search(d, s, filter, res, &rc);
+	int r = kwl_user_search(d, s, username, res, &rc);
 
 	if (r < 0)
 		return r;
@@ -27,17 +26,14 @@ int ldap_dir_user_roles(struct kw_ldap *d, const char *username, struct kw_ldap_
 {
 	struct ldap_slot *s;
 	LDAPMessage *res = NULL, *e;
-	char *filter = NULL, *dn = NULL;
+	char *dn = NULL;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	if (!*username || strlen(username) > KW_LDAP_USERNAME_MAX)
 		return -ENOENT;
-	r = ldap_filter_from_template(d->cfg->user_filter, username, &filter);
-	if (r < 0)
-		return r;
 	s = kwl_slot_acquire(d);
-	r = roles_search(d, s, filter, &res);
+	r = roles_search(d, s, username, &res);
 	if (r < 0)
 		goto out;
 	if (ldap_count_entries(s->svc, res) != 1) {
@@ -55,6 +51,5 @@ out:
 	if (dn)
 		ldap_memfree(dn);
 	ldap_msgfree(res);
-	free(filter);
 	return r;
 }
