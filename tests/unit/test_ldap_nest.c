@@ -77,6 +77,17 @@ static int walk(struct fake_dir *f, unsigned max, struct kw_nest_result *res)
 	return r;
 }
 
+/* A walk to depth max that completes and finds person. */
+static void assert_walk_finds(struct fake_dir *f, unsigned max, const char *person)
+{
+	struct kw_nest_result r;
+
+	ck_assert_int_eq(walk(f, max, &r), 0);
+	ck_assert(!r.incomplete);
+	ck_assert(group_nest_has(&r, person));
+	group_nest_result_free(&r);
+}
+
 #define DIR(...)                                                                   \
 	static const char *const lines_[] = { __VA_ARGS__ };                       \
 	struct fake_dir f = { .lines = lines_, .n = sizeof(lines_) / sizeof(lines_[0]) }
@@ -163,10 +174,7 @@ START_TEST(test_depth_limit)
 	group_nest_result_free(&r);
 
 	f.reads = 0;
-	ck_assert_int_eq(walk(&f, 4, &r), 0);
-	ck_assert(!r.incomplete);
-	ck_assert(group_nest_has(&r, "pete"));
-	group_nest_result_free(&r);
+	assert_walk_finds(&f, 4, "pete");
 }
 END_TEST
 
@@ -174,12 +182,8 @@ END_TEST
 START_TEST(test_depth_is_the_shortest_path)
 {
 	DIR("root: a c", "a: c", "c: p");
-	struct kw_nest_result r;
 
-	ck_assert_int_eq(walk(&f, 1, &r), 0);
-	ck_assert(!r.incomplete);
-	ck_assert(group_nest_has(&r, "p"));
-	group_nest_result_free(&r);
+	assert_walk_finds(&f, 1, "p");
 }
 END_TEST
 
