@@ -3,6 +3,7 @@
 #define KW_CHECK_RUN_H
 
 #include <check.h>
+#include <sodium.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,5 +75,10 @@ static inline void check_str_answer(int ret, char *got, const char *want)
 #define CHECK_RUN_TESTS(name, setup, teardown, timeout_s, tests)                                              \
 	check_run_suite(check_suite((name), (setup), (teardown), (timeout_s), (tests),                       \
 				    sizeof(tests) / sizeof((tests)[0])))
+
+/* CHECK_RUN_TESTS() for a program whose code under test uses libsodium: sodium_init() first (exit status 1 when
+ * it fails). */
+#define CHECK_RUN_SODIUM_TESTS(name, setup, teardown, timeout_s, tests)                                       \
+	(sodium_init() < 0 ? 1 : CHECK_RUN_TESTS(name, setup, teardown, timeout_s, tests))
 
 #endif

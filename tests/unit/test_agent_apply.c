@@ -293,7 +293,5 @@ int main(void)
 		test_gateway_scale,
 	};
 
-	if (sodium_init() < 0)
-		return 1;
-	return CHECK_RUN_TESTS("agent_apply", NULL, NULL, 30, tests);
+	return CHECK_RUN_SODIUM_TESTS("agent_apply", NULL, NULL, 30, tests);
 }

@@ -128,7 +128,5 @@ int main(void)
 		test_enroll_body,
 	};
 
-	if (sodium_init() < 0)
-		return 1;
-	return CHECK_RUN_TESTS("agent_cli", NULL, NULL, 0, tests);
+	return CHECK_RUN_SODIUM_TESTS("agent_cli", NULL, NULL, 0, tests);
 }

@@ -203,7 +203,5 @@ int main(void)
 		test_listener,
 	};
 
-	if (sodium_init() < 0)
-		return 1;
-	return CHECK_RUN_TESTS("agent_metrics", NULL, NULL, 0, tests);
+	return CHECK_RUN_SODIUM_TESTS("agent_metrics", NULL, NULL, 0, tests);
 }

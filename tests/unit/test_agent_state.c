@@ -242,7 +242,5 @@ int main(void)
 		test_state_dir_foreign_owner,
 	};
 
-	if (sodium_init() < 0)
-		return 1;
-	return CHECK_RUN_TESTS("agent_state", setup, teardown, 0, tests);
+	return CHECK_RUN_SODIUM_TESTS("agent_state", setup, teardown, 0, tests);
 }

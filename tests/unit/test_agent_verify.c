@@ -418,7 +418,5 @@ int main(void)
 		test_peer_identity,
 	};
 
-	if (sodium_init() < 0)
-		return 1;
-	return CHECK_RUN_TESTS("agent_verify", setup, NULL, 0, tests);
+	return CHECK_RUN_SODIUM_TESTS("agent_verify", setup, NULL, 0, tests);
 }

@@ -230,7 +230,5 @@ int main(void)
 		test_vec_and_strvec,
 	};
 
-	if (sodium_init() < 0)
-		return 1;
-	return CHECK_RUN_TESTS("common", NULL, NULL, 0, tests);
+	return CHECK_RUN_SODIUM_TESTS("common", NULL, NULL, 0, tests);
 }
