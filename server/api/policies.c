@@ -212,12 +212,7 @@ int api_policies_list(struct kw_req *req, json_t *in, json_t **out)
 	json_t *a = json_array();
 	int ret = a ? store_policy_list(req->srv->store, 0, policy_append, a) : -ENOMEM;
 
-	if (ret < 0) {
-		json_decref(a);
-		return api_error_errno(out, ret, "policies");
-	}
-	*out = json_pack("{s:o}", "policies", a);
-	return 200;
+	return api_list_reply(out, ret, a, "policies", "policies");
 }
 
 int api_policies_get(struct kw_req *req, json_t *in, json_t **out)

@@ -46,6 +46,18 @@ int api_error_errno(json_t **out, int err, const char *what)
 	}
 }
 
+int api_list_reply(json_t **out, int ret, json_t *a, const char *key, const char *what)
+{
+	if (ret < 0) {
+		json_decref(a);
+		return api_error_errno(out, ret, what);
+	}
+	*out = json_pack("{s:o}", key, a);
+	if (!*out)
+		return api_error(out, 500, "internal_error", "out of memory");
+	return 200;
+}
+
 static const char *kv_find(const struct kw_kv *kv, size_t n, const char *name, bool icase)
 {
 	for (size_t i = 0; i < n; i++)

@@ -142,6 +142,9 @@ int api_error(json_t **out, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* Map a negative errno from the store to a status + error (one table for the API). */
 int api_error_errno(json_t **out, int err, const char *what);
+/* The answer of a list handler that filled array a (ret: 0 or the store's negative errno): {key: a} with 200, or
+ * the error (what: as for api_error_errno) with a freed. */
+int api_list_reply(json_t **out, int ret, json_t *a, const char *key, const char *what);
 
 /* Query argument, request header (case-insensitive), cookie; NULL when absent. */
 const char *req_query(const struct kw_req *req, const char *name);
