@@ -275,13 +275,5 @@ int api_policies_put(struct kw_req *req, json_t *in, json_t **out)
 
 int api_policies_delete(struct kw_req *req, json_t *in, json_t **out)
 {
-	int64_t id;
-	int ret;
-
-	if (!req_param_id(req, 0, &id))
-		return api_error(out, 404, "not_found", "no such policy");
-	ret = store_policy_delete(req->srv->store, id, req->principal.actor, req->now);
-	if (ret < 0)
-		return api_error_errno(out, ret, "policy");
-	return 204;
+	return api_delete_by_id(req, out, store_policy_delete, "policy");
 }

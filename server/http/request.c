@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "request.h"
+#include "core/server.h"
 #include "key.h"
 #include "log.h"
 
@@ -56,6 +57,18 @@ int api_list_reply(json_t **out, int ret, json_t *a, const char *key, const char
 	if (!*out)
 		return api_error(out, 500, "internal_error", "out of memory");
 	return 200;
+}
+
+int api_delete_by_id(struct kw_req *req, json_t **out,
+		     int (*del)(struct kw_store *st, int64_t id, const char *actor, int64_t now), const char *what)
+{
+	int64_t id;
+	int ret;
+
+	if (!req_param_id(req, 0, &id))
+		return api_error(out, 404, "not_found", "no such %s", what);
+	ret = del(req->srv->store, id, req->principal.actor, req->now);
+	return ret < 0 ? api_error_errno(out, ret, what) : 204;
 }
 
 static const char *kv_find(const struct kw_kv *kv, size_t n, const char *name, bool icase)
