@@ -96,12 +96,16 @@ export function deleteButton({ label, title, body, ok = 'Delete', path, done, sl
 	}, ok);
 }
 
-// The heading, submit button and "Cancel edit" button of a create-or-edit form for a noun ('site'):
-// the returned function shows the form as new (null) or as editing the named item.
-export function formMode(title, submit, cancel, noun) {
-	return (editName) => {
+// The heading (id prefix-form-h), submit button (prefix-submit) and "Cancel edit" button of a create-or-edit
+// form for a noun ('site'), and mode(): mode(null) shows the form as new, mode(name) as editing that item.
+export function editControls(prefix, noun) {
+	const title = h('h2', { id: `${prefix}-form-h` }, `New ${noun}`);
+	const submit = h('button', { type: 'submit', class: 'primary', id: `${prefix}-submit` }, `Create ${noun}`);
+	const cancel = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Cancel edit');
+	const mode = (editName) => {
 		title.textContent = editName === null ? `New ${noun}` : `Edit ${noun} ${editName}`;
 		submit.textContent = editName === null ? `Create ${noun}` : `Save ${noun}`;
 		cancel.hidden = editName === null;
 	};
+	return { title, submit, cancel, mode };
 }

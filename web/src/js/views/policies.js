@@ -1,6 +1,6 @@
 import { h, clear, announce, showError, field } from '../dom.js';
 import { api, listOf } from '../api.js';
-import { onSubmit, fetchList, deleteButton, formMode } from './common.js';
+import { onSubmit, fetchList, deleteButton, editControls } from './common.js';
 
 // Access policies: who (directory groups, or user names) reaches what (networks,
 // protocol, ports) on which site.
@@ -24,9 +24,7 @@ export async function policiesView(body) {
 	const groups = h('textarea', { id: 'pol-groups', rows: '2', spellcheck: 'false', placeholder: 'engineering' });
 	const users = h('textarea', { id: 'pol-users', rows: '2', spellcheck: 'false' });
 	const dests = h('textarea', { id: 'pol-dests', rows: '3', spellcheck: 'false', placeholder: '10.1.0.10/32 tcp 22,443' });
-	const submit = h('button', { type: 'submit', class: 'primary', id: 'pol-submit' }, 'Create policy');
-	const cancel = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Cancel edit');
-	const title = h('h2', { id: 'pol-form-h' }, 'New policy');
+	const { title, submit, cancel, mode } = editControls('pol', 'policy');
 	let editing = null;
 	const form = h('form', { class: 'card', id: 'policy-form', 'aria-labelledby': 'pol-form-h' }, title,
 		h('div', { class: 'grid' },
@@ -43,7 +41,6 @@ export async function policiesView(body) {
 		for (const s of listOf(await api('GET', '/sites'), 'sites')) site.appendChild(h('option', { value: s.name }, s.name));
 	} catch (e) { showError(form, e); }
 
-	const mode = formMode(title, submit, cancel, 'policy');
 	const resetForm = () => {
 		editing = null;
 		form.reset();

@@ -1,6 +1,6 @@
 import { h, clear, fmtTime, announce, field, badge } from '../dom.js';
 import { api } from '../api.js';
-import { onSubmit, fetchList, deleteButton, formMode } from './common.js';
+import { onSubmit, fetchList, deleteButton, editControls } from './common.js';
 
 // Sites: the networks behind a set of gateways, each gateway's health (online, last seen,
 // active or standby) and the site's default (allow everything, or only what policies grant).
@@ -23,9 +23,7 @@ export async function sitesView(body) {
 	const name = h('input', { id: 'site-name', required: true, autocapitalize: 'none', spellcheck: 'false', pattern: '[A-Za-z0-9._-]{1,64}' });
 	const routes = h('textarea', { id: 'site-routes', rows: '3', spellcheck: 'false', placeholder: '10.1.0.0/24' });
 	const def = h('select', { id: 'site-default' }, h('option', { value: 'allow' }, 'allow everything'), h('option', { value: 'deny' }, 'only what policies grant'));
-	const submit = h('button', { type: 'submit', class: 'primary', id: 'site-submit' }, 'Create site');
-	const cancel = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Cancel edit');
-	const title = h('h2', { id: 'site-form-h' }, 'New site');
+	const { title, submit, cancel, mode } = editControls('site', 'site');
 	let editing = null;
 	const form = h('form', { class: 'card', id: 'site-form', 'aria-labelledby': 'site-form-h' }, title,
 		h('div', { class: 'grid' },
@@ -36,7 +34,6 @@ export async function sitesView(body) {
 	const listSlot = h('div', { id: 'sites-list' });
 	body.append(form, listSlot);
 
-	const mode = formMode(title, submit, cancel, 'site');
 	const resetForm = () => {
 		editing = null;
 		form.reset();
