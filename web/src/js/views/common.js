@@ -96,16 +96,20 @@ export function deleteButton({ label, title, body, ok = 'Delete', path, done, sl
 	}, ok);
 }
 
-// The heading (id prefix-form-h), submit button (prefix-submit) and "Cancel edit" button of a create-or-edit
-// form for a noun ('site'), and mode(): mode(null) shows the form as new, mode(name) as editing that item.
-export function editControls(prefix, noun) {
+// A create-or-edit card form (id) for a noun ('site') holding fields in a grid, with its heading (id
+// prefix-form-h), submit button (prefix-submit) and "Cancel edit" button; mode(null) shows it as new,
+// mode(name) as editing that item.
+export function editForm(id, prefix, noun, ...fields) {
 	const title = h('h2', { id: `${prefix}-form-h` }, `New ${noun}`);
 	const submit = h('button', { type: 'submit', class: 'primary', id: `${prefix}-submit` }, `Create ${noun}`);
 	const cancel = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Cancel edit');
+	const form = h('form', { class: 'card', id, 'aria-labelledby': `${prefix}-form-h` }, title,
+		h('div', { class: 'grid' }, ...fields),
+		h('div', { class: 'actions' }, submit, cancel));
 	const mode = (editName) => {
 		title.textContent = editName === null ? `New ${noun}` : `Edit ${noun} ${editName}`;
 		submit.textContent = editName === null ? `Create ${noun}` : `Save ${noun}`;
 		cancel.hidden = editName === null;
 	};
-	return { title, submit, cancel, mode };
+	return { form, submit, cancel, mode };
 }

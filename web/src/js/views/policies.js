@@ -1,6 +1,6 @@
 import { h, clear, announce, showError, field } from '../dom.js';
 import { api, listOf } from '../api.js';
-import { onSubmit, fetchList, deleteButton, editControls } from './common.js';
+import { onSubmit, fetchList, deleteButton, editForm } from './common.js';
 
 // Access policies: who (directory groups, or user names) reaches what (networks,
 // protocol, ports) on which site.
@@ -24,16 +24,13 @@ export async function policiesView(body) {
 	const groups = h('textarea', { id: 'pol-groups', rows: '2', spellcheck: 'false', placeholder: 'engineering' });
 	const users = h('textarea', { id: 'pol-users', rows: '2', spellcheck: 'false' });
 	const dests = h('textarea', { id: 'pol-dests', rows: '3', spellcheck: 'false', placeholder: '10.1.0.10/32 tcp 22,443' });
-	const { title, submit, cancel, mode } = editControls('pol', 'policy');
 	let editing = null;
-	const form = h('form', { class: 'card', id: 'policy-form', 'aria-labelledby': 'pol-form-h' }, title,
-		h('div', { class: 'grid' },
-			field('Name', name),
-			field('Site', site),
-			field('Directory groups', groups, 'One per line: a group name (next to the VPN group) or a full DN. Members count at the next directory sync.'),
-			field('Users', users, 'One user name per line (works without a directory).'),
-			field('Destinations', dests, 'One per line: network, protocol (tcp, udp, icmp, any), ports (tcp/udp), e.g. "10.1.0.10/32 tcp 22,443".')),
-		h('div', { class: 'actions' }, submit, cancel));
+	const { form, submit, cancel, mode } = editForm('policy-form', 'pol', 'policy',
+		field('Name', name),
+		field('Site', site),
+		field('Directory groups', groups, 'One per line: a group name (next to the VPN group) or a full DN. Members count at the next directory sync.'),
+		field('Users', users, 'One user name per line (works without a directory).'),
+		field('Destinations', dests, 'One per line: network, protocol (tcp, udp, icmp, any), ports (tcp/udp), e.g. "10.1.0.10/32 tcp 22,443".'));
 	const listSlot = h('section', { class: 'card', 'aria-labelledby': 'pol-list-h' });
 	body.append(form, listSlot);
 

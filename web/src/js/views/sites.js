@@ -1,6 +1,6 @@
 import { h, clear, fmtTime, announce, field, badge } from '../dom.js';
 import { api } from '../api.js';
-import { onSubmit, fetchList, deleteButton, editControls } from './common.js';
+import { onSubmit, fetchList, deleteButton, editForm } from './common.js';
 
 // Sites: the networks behind a set of gateways, each gateway's health (online, last seen,
 // active or standby) and the site's default (allow everything, or only what policies grant).
@@ -23,14 +23,11 @@ export async function sitesView(body) {
 	const name = h('input', { id: 'site-name', required: true, autocapitalize: 'none', spellcheck: 'false', pattern: '[A-Za-z0-9._-]{1,64}' });
 	const routes = h('textarea', { id: 'site-routes', rows: '3', spellcheck: 'false', placeholder: '10.1.0.0/24' });
 	const def = h('select', { id: 'site-default' }, h('option', { value: 'allow' }, 'allow everything'), h('option', { value: 'deny' }, 'only what policies grant'));
-	const { title, submit, cancel, mode } = editControls('site', 'site');
 	let editing = null;
-	const form = h('form', { class: 'card', id: 'site-form', 'aria-labelledby': 'site-form-h' }, title,
-		h('div', { class: 'grid' },
-			field('Name', name, 'Letters, digits, "-", "_" or "."; gateway tokens name it.'),
-			field('Routes', routes, 'The networks behind the site\'s gateways, one per line. They may not overlap another site\'s.'),
-			field('Default', def, 'Under "only what policies grant", a device reaches nothing of the site that no policy gives its user.')),
-		h('div', { class: 'actions' }, submit, cancel));
+	const { form, submit, cancel, mode } = editForm('site-form', 'site', 'site',
+		field('Name', name, 'Letters, digits, "-", "_" or "."; gateway tokens name it.'),
+		field('Routes', routes, 'The networks behind the site\'s gateways, one per line. They may not overlap another site\'s.'),
+		field('Default', def, 'Under "only what policies grant", a device reaches nothing of the site that no policy gives its user.'));
 	const listSlot = h('div', { id: 'sites-list' });
 	body.append(form, listSlot);
 
