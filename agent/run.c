@@ -21,7 +21,9 @@
 
 #include "agent.h"
 #include "cli.h"
+#include "envelope.h"
 #include "fetch.h"
+#include "gateway_policy.h"
 #include "log.h"
 #include "metrics.h"
 #include "privdrop.h"
@@ -49,6 +51,7 @@ struct runner {
 	const char *uapi_dir;
 	uint8_t priv[KW_KEY_LEN];
 	struct tunnel tun;
+	struct gwpol gp;          /* a gateway's access policy in nftables */
 	struct agent_config *cur; /* applied; NULL while the tunnel is down */
 	uint64_t version;         /* highest version accepted: never go below it */
 	uint64_t denied_version;  /* of the last verified suspension/revocation, 0: none */
@@ -65,6 +68,7 @@ struct runner {
 	int wait_s;
 	long backoff_base_ms, backoff_max_ms, suspend_max_ms, revoked_ms;
 	long rotate_days;
+	long policy_check_ms; /* a gateway's table checked at most this often (gwpol_refresh) */
 	const char *metrics_listen; /* NULL: no metrics listener */
 	struct metrics *metrics;
 };
@@ -106,18 +110,21 @@ static void runner_set_state(struct runner *r, enum run_state s, const char *why
 	runner_save_status(r);
 }
 
-static void runner_teardown(struct runner *r)
+/* The tunnel down, then a gateway's policy table (after the peers: no device is ever
+ * there without its restrictions). why names the cause in the policy's log line. */
+static void runner_teardown(struct runner *r, const char *why)
 {
 	int ret;
 
-	if (!r->cur && !r->tun.up)
-		return;
-	ret = tunnel_down(&r->tun, r->cur);
-	if (ret < 0)
-		log_warn("event=teardown_incomplete error=\"%s\"", strerror(-ret));
-	agent_config_free(r->cur);
-	r->cur = NULL;
-	log_info("event=tunnel_down interface=%s", r->ifname);
+	if (r->cur || r->tun.up) {
+		ret = tunnel_down(&r->tun, r->cur);
+		if (ret < 0)
+			log_warn("event=teardown_incomplete error=\"%s\"", strerror(-ret));
+		agent_config_free(r->cur);
+		r->cur = NULL;
+		log_info("event=tunnel_down interface=%s", r->ifname);
+	}
+	gwpol_remove(&r->gp, why);
 }
 
 /* A verified config: apply the difference and persist it as the last good one. */
@@ -166,9 +173,38 @@ static void runner_fail(struct runner *r, const char *what)
 	runner_save_status(r);
 }
 
+/*
+ * A verified config's access policy, before its peers (gateway_policy.h). 0, or it
+ * failed: logged, counted as a failed poll, and the caller applies nothing of the
+ * config (the running one, and its table, stay).
+ */
+static int runner_policy(struct runner *r, const json_t *payload, uint64_t version)
+{
+	char err[512], what[160];
+	int ret = gwpol_apply(&r->gp, payload, version, err, sizeof(err));
+
+	if (ret == 0)
+		return 0;
+	if (ret == -EINVAL || ret == -E2BIG) {
+		log_warn("event=config_rejected reason=bad_access version=%" PRIu64
+			 " applied_version=%" PRIu64 " error=\"%s\" action=keep_running",
+			 version, r->version, err);
+		snprintf(what, sizeof(what), "config rejected: bad_access (%.100s)", err);
+	} else {
+		log_warn("event=policy_apply_failed version=%" PRIu64 " applied_version=%" PRIu64
+			 " error=\"%s\" action=keep_running",
+			 version, r->version, err[0] ? err : strerror(-ret));
+		snprintf(what, sizeof(what), "access policy not applied: %.100s",
+			 err[0] ? err : strerror(-ret));
+	}
+	runner_fail(r, what);
+	return ret;
+}
+
 static void runner_on_config(struct runner *r, const json_t *env)
 {
 	struct agent_config *cfg = NULL;
+	json_t *payload = NULL;
 	struct verify_params vp = {
 		.signing_pk = r->st.signing_pk,
 		.device_id = r->st.device_id,
@@ -176,7 +212,8 @@ static void runner_on_config(struct runner *r, const json_t *env)
 							 r->denied_version),
 		.now = time(NULL),
 	};
-	enum verify_result vr = verify_envelope(env, &vp, &cfg);
+	enum verify_result vr = verify_envelope_payload(env, &vp, &cfg, &payload);
+	int ret;
 
 	if (vr != VERIFY_OK) {
 		char what[96];
@@ -186,6 +223,12 @@ static void runner_on_config(struct runner *r, const json_t *env)
 			 verify_result_name(vr), r->version);
 		snprintf(what, sizeof(what), "config rejected: %s", verify_result_name(vr));
 		runner_fail(r, what);
+		return;
+	}
+	ret = runner_policy(r, payload, cfg->version);
+	json_decref(payload);
+	if (ret < 0) {
+		agent_config_free(cfg);
 		return;
 	}
 	r->failures = 0;
@@ -234,7 +277,7 @@ static void runner_deny(struct runner *r, const struct agent_state_change *c)
 
 	r->failures = 0;
 	r->denied_version = c->version;
-	runner_teardown(r);
+	runner_teardown(r, revoked ? "revoked" : "suspended");
 	snprintf(r->last_error, sizeof(r->last_error), "device %s by the controller (version %" PRIu64 ")",
 		 revoked ? "revoked" : "suspended", c->version);
 	runner_set_state(r, revoked ? RUN_REVOKED : RUN_SUSPENDED,
@@ -299,6 +342,7 @@ static void runner_on_answer(struct runner *r, long status, const json_t *reply,
 		runner_on_config(r, reply);
 	} else if (status == 304) {
 		r->failures = 0;
+		gwpol_refresh(&r->gp); /* brings the table back after a firewall reload */
 		runner_schedule(r, 0);
 	} else if (status == 401 || status == 403 || status == 404 || status == 410) {
 		runner_on_denied(r, status, reply);
@@ -315,7 +359,7 @@ static void runner_check_expiry(struct runner *r)
 {
 	if (r->cur && r->cur->expires_at <= time(NULL)) {
 		log_warn("event=config_expired version=%" PRIu64 " action=tunnel_down", r->version);
-		runner_teardown(r);
+		runner_teardown(r, "expired");
 		snprintf(r->last_error, sizeof(r->last_error), "config expired");
 		runner_set_state(r, RUN_EXPIRED, "expired");
 	}
@@ -441,12 +485,20 @@ static void runner_load_last_config(struct runner *r)
 	};
 	struct agent_config *cfg = NULL;
 	enum verify_result vr;
-	json_t *env = NULL;
+	json_t *env = NULL, *payload = NULL;
 
 	if (state_config_load(r->st.dir, &env) < 0)
 		return;
-	vr = verify_envelope(env, &vp, &cfg);
-	if (vr == VERIFY_OK) {
+	/* A gateway's table left by an earlier run goes first, whatever this config is worth
+	 * now (expired, superseded by a denial): the signature alone says it was ours. */
+	if (envelope_verify(env, r->st.signing_pk, &payload) == 0)
+		gwpol_start(&r->gp, payload);
+	json_decref(payload);
+	payload = NULL;
+	vr = verify_envelope_payload(env, &vp, &cfg, &payload);
+	if (vr == VERIFY_OK && runner_policy(r, payload, cfg->version) < 0) {
+		agent_config_free(cfg); /* the controller is asked for a config as usual */
+	} else if (vr == VERIFY_OK) {
 		log_info("event=last_good_config version=%" PRIu64, cfg->version);
 		runner_accept(r, cfg, NULL);
 	} else {
@@ -454,6 +506,7 @@ static void runner_load_last_config(struct runner *r)
 		if (vr == VERIFY_EXPIRED)
 			runner_set_state(r, RUN_EXPIRED, "expired");
 	}
+	json_decref(payload);
 	json_decref(env);
 }
 
@@ -486,7 +539,7 @@ static int runner_start_tunnel(struct runner *r)
 static const char usage_run[] =
 	"usage: keyway-agent run [--state DIR] [--interface NAME] [--uapi-dir DIR]\n"
 	"                        [--wait S] [--backoff-max S] [--suspended-max S]\n"
-	"                        [--rotate-days N] [--log-level LEVEL]\n"
+	"                        [--rotate-days N] [--policy-check S] [--log-level LEVEL]\n"
 	"                        [--metrics-listen ADDR:PORT]  (Prometheus, e.g. 127.0.0.1:9586)\n";
 
 /* Defaults, then the options. CLI_CONTINUE or the exit status. */
@@ -494,6 +547,7 @@ static int run_parse(int argc, char **argv, struct runner *r)
 {
 	const char *ifname = NULL, *level = NULL;
 	long wait_s = 55, backoff_max_s = 60, suspend_max_s = 30;
+	long policy_check_s = GWPOL_REFRESH_MS / 1000;
 	const struct cli_opt opts[] = {
 		{ "interface", CLI_STRING, &ifname, 0, 0, 0 },
 		{ "uapi-dir", CLI_STRING, &r->uapi_dir, 0, 0, 0 },
@@ -501,6 +555,7 @@ static int run_parse(int argc, char **argv, struct runner *r)
 		{ "backoff-max", CLI_LONG, &backoff_max_s, 0, 1, 86400 },
 		{ "suspended-max", CLI_LONG, &suspend_max_s, 0, 1, 30 },
 		{ "rotate-days", CLI_LONG, &r->rotate_days, 0, 0, 3650 },
+		{ "policy-check", CLI_LONG, &policy_check_s, 0, 1, 3600 },
 		{ "log-level", CLI_STRING, &level, 0, 0, 0 },
 		{ "metrics-listen", CLI_STRING, &r->metrics_listen, 0, 0, 0 },
 	};
@@ -532,6 +587,7 @@ static int run_parse(int argc, char **argv, struct runner *r)
 	r->backoff_base_ms = 500;
 	r->backoff_max_ms = backoff_max_s * 1000;
 	r->suspend_max_ms = suspend_max_s * 1000;
+	r->policy_check_ms = policy_check_s * 1000;
 	r->revoked_ms = 300000;
 	return CLI_CONTINUE;
 }
@@ -620,6 +676,7 @@ int cmd_run(int argc, char **argv)
 	rc = run_parse(argc, argv, r);
 	if (rc != CLI_CONTINUE)
 		goto out;
+	gwpol_init(&r->gp, r->ifname, &gwpol_nft_ops, r->policy_check_ms);
 	rc = 1;
 	/* 2. Signals, before any thread. */
 	sfd = run_signalfd();
@@ -661,7 +718,7 @@ out:
 	metrics_stop(r->metrics); /* before the device goes: it reads the device's peers */
 	r->metrics = NULL;
 	if (r->tun.dev) {
-		runner_teardown(r);
+		runner_teardown(r, "stop");
 		tunnel_close(&r->tun);
 		if (rc == 0) {
 			if (r->state != RUN_REVOKED)
@@ -672,6 +729,7 @@ out:
 	if (sfd >= 0)
 		close(sfd);
 	agent_config_free(r->cur);
+	gwpol_free(&r->gp);
 	sodium_memzero(r->priv, sizeof(r->priv));
 	state_clear(&r->st);
 	free(r);

@@ -232,8 +232,8 @@ static enum verify_result verify_signature(const json_t *envelope, const uint8_t
 	return ret < 0 ? VERIFY_MALFORMED : VERIFY_OK;
 }
 
-enum verify_result verify_envelope(const json_t *envelope, const struct verify_params *p,
-				   struct agent_config **out)
+enum verify_result verify_envelope_payload(const json_t *envelope, const struct verify_params *p,
+					   struct agent_config **out, json_t **payload_out)
 {
 	struct agent_config *cfg = NULL;
 	json_t *payload = NULL;
@@ -241,13 +241,16 @@ enum verify_result verify_envelope(const json_t *envelope, const struct verify_p
 	int ret;
 
 	*out = NULL;
+	if (payload_out)
+		*payload_out = NULL;
 	r = verify_signature(envelope, p->signing_pk, &payload);
 	if (r != VERIFY_OK)
 		return r;
 	ret = agent_config_from_json(payload, &cfg);
-	json_decref(payload);
-	if (ret < 0)
+	if (ret < 0) {
+		json_decref(payload);
 		return VERIFY_MALFORMED;
+	}
 	if (strcmp(cfg->device_id, p->device_id) != 0)
 		r = VERIFY_WRONG_DEVICE;
 	else if (cfg->version < p->min_version)
@@ -256,11 +259,23 @@ enum verify_result verify_envelope(const json_t *envelope, const struct verify_p
 		r = VERIFY_EXPIRED;
 	else
 		r = VERIFY_OK;
-	if (r == VERIFY_OK)
+	if (r == VERIFY_OK) {
 		*out = cfg;
-	else
+		if (payload_out) {
+			*payload_out = payload;
+			payload = NULL;
+		}
+	} else {
 		agent_config_free(cfg);
+	}
+	json_decref(payload);
 	return r;
+}
+
+enum verify_result verify_envelope(const json_t *envelope, const struct verify_params *p,
+				   struct agent_config **out)
+{
+	return verify_envelope_payload(envelope, p, out, NULL);
 }
 
 enum verify_result verify_state_change(const json_t *envelope, const struct verify_params *p,

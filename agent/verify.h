@@ -74,6 +74,11 @@ struct verify_params {
  */
 enum verify_result verify_envelope(const json_t *envelope, const struct verify_params *p,
 				   struct agent_config **out);
+/* The same, and on VERIFY_OK also the verified payload object (a new reference, or
+ * NULL when payload is NULL), for what struct agent_config does not hold (the access
+ * policy of a gateway's peers, agent/gateway_policy.h). */
+enum verify_result verify_envelope_payload(const json_t *envelope, const struct verify_params *p,
+					   struct agent_config **out, json_t **payload);
 
 /* Parse an already-verified payload. 0, -EINVAL or -ENOMEM. Exposed for tests. */
 int agent_config_from_json(const json_t *payload, struct agent_config **out);

@@ -48,6 +48,8 @@ int ctl_tokens(struct ctl *c, int argc, char **argv);
 int ctl_users(struct ctl *c, int argc, char **argv);
 int ctl_audit(struct ctl *c, int argc, char **argv);
 int ctl_ldap(struct ctl *c, int argc, char **argv);
+int ctl_sites(struct ctl *c, int argc, char **argv);
+int ctl_policies(struct ctl *c, int argc, char **argv);
 
 /* conf.c */
 /* Finds url and token: KEYWAY_URL / KEYWAY_TOKEN, else the config file (--config, else
@@ -76,6 +78,8 @@ void ctl_table_free(struct ctl_table *t);
 /* One JSON value as table text: strings as they are, null as "-", times as UTC. */
 const char *ctl_cell(const json_t *v, char *buf, size_t len);
 const char *ctl_time(const json_t *v, char *buf, size_t len);
+/* A JSON array of strings as "a, b" ("-" when empty); other items as compact JSON. */
+const char *ctl_join(const json_t *a, char *buf, size_t len);
 /* key: value lines for one object, in the order of keys given (NULL-terminated). */
 void ctl_print_fields(const json_t *obj, const char *const *keys);
 
@@ -87,15 +91,22 @@ struct ctl_opt {
 	const char *name;
 	const char **value; /* for an option with a value */
 	bool *flag;	    /* for a flag */
+	json_t *list;	    /* for a repeatable option: each value appended as a JSON string */
 };
-#define CTL_OPT(n, v) { .name = (n), .value = (v), .flag = NULL }
-#define CTL_FLAG(n, f) { .name = (n), .value = NULL, .flag = (f) }
-#define CTL_OPT_END { .name = NULL, .value = NULL, .flag = NULL }
+#define CTL_OPT(n, v) { .name = (n), .value = (v), .flag = NULL, .list = NULL }
+#define CTL_FLAG(n, f) { .name = (n), .value = NULL, .flag = (f), .list = NULL }
+#define CTL_LIST(n, l) { .name = (n), .value = NULL, .flag = NULL, .list = (l) }
+#define CTL_OPT_END { .name = NULL, .value = NULL, .flag = NULL, .list = NULL }
 /* Parses argv (after the subcommand) against opts; exactly npos positional arguments
  * go to pos[]. Returns 0, or CTL_EXIT_USAGE after printing one line and the usage. */
 int ctl_parse(int argc, char **argv, const struct ctl_opt *opts, const char **pos, size_t npos,
 	      const char *usage);
 /* Checks that arg is a positive decimal id. */
 bool ctl_valid_id(const char *arg);
+
+/* policies.c: one destination {"cidr","protocol","ports"} as "CIDR[:PROTO[:PORTS]]". */
+const char *ctl_dest_text(const json_t *d, char *buf, size_t len);
+/* sites.c: "ID" as it is, or a site NAME looked up in the site list; 0 or an exit code. */
+int ctl_site_ref(struct ctl *c, const char *ref, char *id, size_t len);
 
 #endif

@@ -17,6 +17,8 @@ static const struct ctl_group groups[] = {
 	{ "users", "user", ctl_users, "list users with their directory state, revoke a user" },
 	{ "audit", NULL, ctl_audit, "read the audit log, with filters" },
 	{ "ldap", NULL, ctl_ldap, "directory sync status, run a sync" },
+	{ "sites", "site", ctl_sites, "sites with their routes and gateways' health; create, update, delete" },
+	{ "policies", "policy", ctl_policies, "access policies of a site; create, update, delete" },
 };
 
 static void usage(FILE *f)
@@ -73,7 +75,7 @@ static const struct ctl_opt *opt_find(const struct ctl_opt *opts, const char *ar
 			*inline_value = NULL;
 			return opts;
 		}
-		if (arg[n] == '=' && opts->value) {
+		if (arg[n] == '=' && !opts->flag) {
 			*inline_value = arg + n + 1;
 			return opts;
 		}
@@ -103,7 +105,12 @@ int ctl_parse(int argc, char **argv, const struct ctl_opt *opts, const char **po
 			}
 			if (!v && i + 1 >= argc)
 				return ctl_usage_error("%s needs a value\nusage: %s", o->name, usage_line);
-			*o->value = v ? v : argv[++i];
+			if (!v)
+				v = argv[++i];
+			if (o->list && json_array_append_new(o->list, json_string(v)) < 0)
+				return ctl_usage_error("%s must be UTF-8 text", o->name);
+			if (o->value)
+				*o->value = v;
 			continue;
 		}
 		if (n == npos)

@@ -120,6 +120,25 @@ const char *ctl_cell(const json_t *v, char *buf, size_t len)
 	return cell_clean(buf);
 }
 
+const char *ctl_join(const json_t *a, char *buf, size_t len)
+{
+	size_t i, used = 0;
+	const json_t *v;
+
+	if (!json_is_array(a) || json_array_size(a) == 0)
+		return ctl_cell(NULL, buf, len);
+	buf[0] = '\0';
+	json_array_foreach(a, i, v) {
+		char one[512];
+		int n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", ctl_cell(v, one, sizeof(one)));
+
+		if (n < 0 || (size_t)n >= len - used)
+			break; /* cut: a table cell, not data */
+		used += (size_t)n;
+	}
+	return buf;
+}
+
 const char *ctl_time(const json_t *v, char *buf, size_t len)
 {
 	struct tm tm;

@@ -26,27 +26,30 @@ static int parse_count(const char *s, const char *what, long min, long max, json
 
 static int tokens_create(struct ctl *c, int argc, char **argv)
 {
-	const char *user = NULL, *role = "device", *expires = NULL, *uses = NULL;
+	const char *user = NULL, *role = "device", *expires = NULL, *uses = NULL, *site = NULL;
 	const struct ctl_opt opts[] = { CTL_OPT("--user", &user),
 					CTL_OPT("--role", &role),
+					CTL_OPT("--site", &site),
 					CTL_OPT("--expires-in", &expires),
 					CTL_OPT("--uses", &uses),
 					CTL_OPT_END };
-	static const char *const keys[] = { "id", "username", "role", "uses", "expires_at", "token", NULL };
+	static const char *const keys[] = { "id", "username", "role", "site", "uses", "expires_at", "token", NULL };
 	json_int_t n;
 	json_t *body, *out = NULL;
 	int ret;
 
 	ret = ctl_parse(argc, argv, opts, NULL, 0,
-			"keywayctl tokens create --user NAME [--role device|gateway] [--expires-in SECONDS] "
-			"[--uses N]");
+			"keywayctl tokens create --user NAME [--role device|gateway [--site SITE]] "
+			"[--expires-in SECONDS] [--uses N]");
 	if (ret)
 		return ret;
 	if (!user)
 		return ctl_usage_error("tokens create: --user NAME is required");
 	body = json_pack("{s:s, s:s}", "username", user, "role", role);
-	if (!body)
-		return ctl_usage_error("--user and --role must be UTF-8 text");
+	if (!body || (site && json_object_set_new(body, "site", json_string(site)) < 0)) {
+		json_decref(body);
+		return ctl_usage_error("--user, --role and --site must be UTF-8 text");
+	}
 	if (expires && (ret = parse_count(expires, "--expires-in", 1, 315360000, &n)) == 0)
 		json_object_set_new(body, "expires_in", json_integer(n));
 	if (!ret && uses && (ret = parse_count(uses, "--uses", 1, 1000000, &n)) == 0)
@@ -70,20 +73,21 @@ static int tokens_create(struct ctl *c, int argc, char **argv)
 
 static int tokens_table(const json_t *list)
 {
-	static const char *const head[] = { "ID", "USER", "ROLE", "STATE", "USES", "CREATED", "EXPIRES", "BY" };
-	struct ctl_table *t = ctl_table_new(head, 8);
+	static const char *const head[] = { "ID", "USER", "ROLE", "STATE", "SITE", "USES", "CREATED", "EXPIRES", "BY" };
+	struct ctl_table *t = ctl_table_new(head, 9);
 	size_t i;
 	json_t *k;
 
 	if (!t)
 		return ctl_usage_error("out of memory");
 	json_array_foreach(list, i, k) {
-		char b[8][256], left[64], total[64];
-		const char *row[8] = {
+		char b[9][256], left[64], total[64];
+		const char *row[9] = {
 			ctl_cell(json_object_get(k, "id"), b[0], sizeof(b[0])),
 			ctl_cell(json_object_get(k, "username"), b[1], sizeof(b[1])),
 			ctl_cell(json_object_get(k, "role"), b[2], sizeof(b[2])),
 			ctl_cell(json_object_get(k, "state"), b[3], sizeof(b[3])),
+			ctl_cell(json_object_get(k, "site"), b[8], sizeof(b[8])),
 			b[4],
 			ctl_time(json_object_get(k, "created_at"), b[5], sizeof(b[5])),
 			ctl_time(json_object_get(k, "expires_at"), b[6], sizeof(b[6])),
@@ -151,7 +155,8 @@ int ctl_tokens(struct ctl *c, int argc, char **argv)
 	if (!help)
 		ctl_usage_error("unknown tokens command %s", sub);
 	fprintf(help ? stdout : stderr,
-		"usage: keywayctl tokens create --user NAME [--role device|gateway] [--expires-in SECONDS] [--uses N]\n"
+		"usage: keywayctl tokens create --user NAME [--role device|gateway [--site SITE]]\n"
+		"                              [--expires-in SECONDS] [--uses N]\n"
 		"       keywayctl tokens list\n"
 		"       keywayctl tokens revoke ID\n");
 	return help ? CTL_EXIT_OK : CTL_EXIT_USAGE;

@@ -1,5 +1,5 @@
 /* keywayctl users: everyone holding a device, with the directory's live word on them;
- * revoking all of one person's devices. */
+ * revoking all of one person's devices; one person's effective access per site. */
 #include "config.h"
 
 #include <stdio.h>
@@ -94,6 +94,77 @@ static int users_revoke(struct ctl *c, int argc, char **argv)
 	return ret;
 }
 
+static const char *dests_cell(const json_t *dests, char *buf, size_t len)
+{
+	size_t i, used = 0;
+	const json_t *d;
+
+	snprintf(buf, len, "-");
+	json_array_foreach(dests, i, d) {
+		char one[512];
+		int n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", ctl_dest_text(d, one, sizeof(one)));
+
+		if (n < 0 || (size_t)n >= len - used)
+			break;
+		used += (size_t)n;
+	}
+	return buf;
+}
+
+/* One row per site: its default, whether a gateway serves it, the policies that apply to
+ * this person, what they grant, and what the person's device configs route there. */
+static int access_print(const json_t *answer)
+{
+	static const char *const head[] = { "SITE", "DEFAULT", "REACHABLE", "POLICIES", "DESTINATIONS", "ALLOWED IPS" };
+	struct ctl_table *t = ctl_table_new(head, 6);
+	char groups[2048];
+	size_t i;
+	json_t *s;
+
+	if (!t)
+		return ctl_usage_error("out of memory");
+	json_array_foreach(json_object_get(answer, "sites"), i, s) {
+		char b[6][2048];
+		const char *row[6] = {
+			ctl_cell(json_object_get(s, "site"), b[0], sizeof(b[0])),
+			ctl_cell(json_object_get(s, "default"), b[1], sizeof(b[1])),
+			ctl_cell(json_object_get(s, "reachable"), b[2], sizeof(b[2])),
+			ctl_join(json_object_get(s, "policies"), b[3], sizeof(b[3])),
+			dests_cell(json_object_get(s, "destinations"), b[4], sizeof(b[4])),
+			ctl_join(json_object_get(s, "allowed_ips"), b[5], sizeof(b[5])),
+		};
+
+		if (ctl_table_add(t, row) < 0) {
+			ctl_table_free(t);
+			return ctl_usage_error("out of memory");
+		}
+	}
+	ctl_cell(json_object_get(answer, "username"), groups, sizeof(groups));
+	printf("user:   %s\n", groups);
+	printf("groups: %s\n\n", ctl_join(json_object_get(answer, "groups"), groups, sizeof(groups)));
+	ctl_table_print(t);
+	ctl_table_free(t);
+	return CTL_EXIT_OK;
+}
+
+static int users_access(struct ctl *c, int argc, char **argv)
+{
+	char path[CTL_PATH_MAX];
+	const char *name;
+	json_t *out;
+	int ret = ctl_parse(argc, argv, NULL, &name, 1, "keywayctl users access NAME");
+
+	if (ret)
+		return ret;
+	if (ctl_path_id(path, sizeof(path), "users", name, "/access") < 0)
+		return ctl_usage_error("user name too long");
+	ret = ctl_http(c, "GET", path, NULL, &out);
+	if (ret == CTL_EXIT_OK)
+		ret = c->json ? (ctl_print_json(out), 0) : access_print(out);
+	json_decref(out);
+	return ret;
+}
+
 int ctl_users(struct ctl *c, int argc, char **argv)
 {
 	const char *sub = argc > 0 ? argv[0] : "list";
@@ -103,9 +174,12 @@ int ctl_users(struct ctl *c, int argc, char **argv)
 		return users_list(c, argc > 0 ? argc - 1 : 0, argv + (argc > 0));
 	if (strcmp(sub, "revoke") == 0)
 		return users_revoke(c, argc - 1, argv + 1);
+	if (strcmp(sub, "access") == 0)
+		return users_access(c, argc - 1, argv + 1);
 	help = ctl_is_help(sub);
 	if (!help)
 		ctl_usage_error("unknown users command %s", sub);
-	fprintf(help ? stdout : stderr, "usage: keywayctl users list\n       keywayctl users revoke NAME [--reason TEXT]\n");
+	fprintf(help ? stdout : stderr, "usage: keywayctl users list\n       keywayctl users revoke NAME [--reason TEXT]\n"
+					"       keywayctl users access NAME\n");
 	return help ? CTL_EXIT_OK : CTL_EXIT_USAGE;
 }

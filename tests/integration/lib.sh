@@ -78,3 +78,38 @@ kw_summary() {
 	echo "$KW_PASS passed, $KW_FAIL failed"
 	[ "$KW_FAIL" -eq 0 ]
 }
+
+# kw_ipv6_ready NS: every Ethernet-like link that is up in NS has its carrier and a
+# link-local address past duplicate address detection, and no address is tentative.
+kw_ipv6_ready() {
+	local line
+	while read -r line; do
+		case $line in
+		*link/ether*) ;;
+		*) continue ;; # loopback, WireGuard (no link-local address): nothing to wait for
+		esac
+		case $line in *LOWER_UP*) ;; *) return 1 ;; esac
+		line=${line#*: }
+		line=${line%%[@:]*}
+		ip -n "$1" -6 -o addr show dev "$line" scope link -tentative 2>/dev/null | grep -q fe80 || return 1
+	done < <(ip -n "$1" -o link show up 2>/dev/null)
+	! ip -n "$1" -6 -o addr show tentative 2>/dev/null | grep -q .
+}
+
+# kw_wait_ipv6_ready NS...: wait (10 s at most) until kw_ipv6_ready holds in every NS.
+# Until a link's link-local address is past duplicate address detection (1-2 s after the
+# link gets its carrier), the kernel sends no neighbour solicitation on it for a packet
+# it forwards (one needs a valid link-local source): the first IPv6 packet routed out of
+# that link waits for the next retransmission, a whole second, and a probe with a 1 s
+# timeout fails. Addresses added with "nodad" do not help: they are not link-local.
+kw_wait_ipv6_ready() {
+	local i n ready
+	for i in $(seq 200); do
+		ready=1
+		for n in "$@"; do kw_ipv6_ready "$n" || { ready=0; break; }; done
+		[ $ready = 1 ] && return 0
+		sleep 0.05
+	done
+	echo "IPv6 not ready in $* after 10 s" >&2
+	return 1
+}

@@ -134,6 +134,99 @@ kw_check "ldap status (table) shows the last run" \
 kw_check "bob's device is suspended by the sync" \
 	eval "ctl 0 --json devices show $D2 && jqo '.state == \"suspended\" and (.state_reason | startswith(\"ldap:\"))'"
 
+# ---- sites, gateways' health, policies, a person's access ----
+kw_check "sites list --json: the default site alone" eval 'ctl 0 --json sites list && jqo "[.sites[].name] == [\"default\"]"'
+kw_check "sites create NAME --route --route --default deny" \
+	eval 'ctl 0 sites create hq --route 10.1.0.0/24 --route 10.1.1.0/24 --default deny && has "^name: *hq$" &&
+		has "^routes: *10.1.0.0/24, 10.1.1.0/24$" && has "^default: *deny$" && has "^gateways: *none$"'
+SITE_HQ=$(sed -n 's/^id: *//p' "$out")
+kw_check "sites create with a route overlapping another site's: exit 1, conflict" \
+	eval 'ctl 1 sites create lab --route 10.1.0.128/25 && err_is "keywayctl: conflict: .*" && [ ! -s "$out" ]'
+kw_check "sites create --json (no routes), then show by name" \
+	eval 'ctl 0 --json sites create lab && jqo ".name == \"lab\" and .routes == [] and .default == \"allow\"" &&
+		ctl 0 --json sites show lab && jqo ".name == \"lab\""'
+SITE_LAB=$(jq -r .id "$out")
+kw_check "sites update NAME --name --route --default" \
+	eval 'ctl 0 --json sites update lab --name lab2 --route 10.2.0.0/24 --default deny &&
+		jqo ".id == $SITE_LAB and .name == \"lab2\" and .routes == [\"10.2.0.0/24\"] and .default == \"deny\""'
+kw_check "sites update ID --no-routes" eval 'ctl 0 sites update "$SITE_LAB" --no-routes && has "^routes: *-$"'
+kw_check "sites update with nothing to change: exit 2" ctl 2 sites update lab2
+kw_check "sites update of default's name: exit 1, invalid_state" \
+	eval 'ctl 1 sites update default --name other && err_is "keywayctl: invalid_state: .*"'
+kw_check "tokens create --role gateway --site hq" \
+	eval 'ctl 0 tokens create --user ops --role gateway --site hq --uses 2 && has "^site: *hq$"'
+GT=$(sed -n 's/^token: *//p' "$out")
+kw_check "tokens list shows the gateway token's site" \
+	eval 'ctl 0 tokens list && grep -q "^[0-9]*  *ops  *gateway  *active  *hq " "$out"'
+kw_check "tokens create --site of a site that does not exist: exit 1, invalid_field" \
+	eval 'ctl 1 tokens create --user ops --role gateway --site nosuch && err_is "keywayctl: invalid_field: .*"'
+kw_check "tokens create --site for a device token: exit 1, invalid_field" \
+	eval 'ctl 1 tokens create --user ops --site hq && err_is "keywayctl: invalid_field: .*"'
+G1=$(enroll "$GT" hq-gw1)
+G2=$(enroll "$GT" hq-gw2)
+kw_check "two gateways enrolled into hq" eval '[[ $G1 =~ ^[1-9][0-9]*$ && $G2 =~ ^[1-9][0-9]*$ ]]'
+kw_check "sites show hq --json: both gateways, one active, one standby" \
+	eval 'ctl 0 --json sites show hq && jqo "[.gateways[].hostname] | sort == [\"hq-gw1\",\"hq-gw2\"]" &&
+		jqo "[.gateways[].role] | sort == [\"active\",\"standby\"]"'
+kw_check "sites show hq (table): a row per gateway with its health" \
+	eval 'ctl 0 sites show "$SITE_HQ" && has "^gateways: *2/2 online, active hq-gw[12]$" && has "^ID  *HOSTNAME  *STATE  *ROLE  *ONLINE  *LAST SEEN" &&
+		grep -Eq "^$G1  *hq-gw1  *active  *(active|standby)  *(yes|no) " "$out" &&
+		grep -Eq "^$G2  *hq-gw2  *active  *(active|standby)  *(yes|no) " "$out"'
+kw_check "sites list (table): routes and gateways at a glance" \
+	eval 'ctl 0 sites list && grep -Eq "^$SITE_HQ  *hq  *deny  *10.1.0.0/24, 10.1.1.0/24  *[0-2]/2 online, active hq-gw[12]" "$out" &&
+		[ "$(wc -l <"$out")" = 4 ]'
+kw_check "sites show of an unknown name: exit 1, not_found" \
+	eval 'ctl 1 sites show nosuch && err_is "keywayctl: not_found: .*"'
+
+kw_check "policies create: alice may reach ssh and https on one host, and a whole net" \
+	eval 'ctl 0 policies create ssh --site hq --user alice --dest 10.1.0.10/32:tcp:22,443 --dest 10.1.1.0/24 &&
+		has "^site: *hq$" && has "^users: *alice$" && has "^destinations: *10.1.0.10/32:tcp:22,443, 10.1.1.0/24$"'
+POL=$(sed -n 's/^id: *//p' "$out")
+kw_check "policies create --json: the destinations as the API keeps them" \
+	eval 'ctl 0 --json policies create ping --site lab2 --group vpn-admins --dest 10.77.0.0/16:icmp &&
+		jqo ".destinations == [{\"cidr\":\"10.77.0.0/16\",\"protocol\":\"icmp\",\"ports\":\"\"}] and .groups == [\"vpn-admins\"]"'
+POL2=$(jq -r .id "$out")
+kw_check "policies create with a name taken: exit 1, conflict" \
+	eval 'ctl 1 policies create ssh --site hq --user bob --dest 10.1.0.11/32 && err_is "keywayctl: conflict: .*"'
+kw_check "policies create with a destination outside the site: exit 1, invalid_field" \
+	eval 'ctl 1 policies create web --site hq --user bob --dest 10.9.0.0/24:tcp:80 && err_is "keywayctl: invalid_field: .*"'
+kw_check "policies create without --site, or with a bad --dest: exit 2" \
+	eval 'ctl 2 policies create web --user bob --dest 10.1.0.0/24 && ctl 2 policies create web --site hq --user bob --dest nonsense/x'
+kw_check "policies list (table)" \
+	eval 'ctl 0 policies list && has "^ID  *NAME  *SITE  *GROUPS  *USERS  *DESTINATIONS" &&
+		grep -q "^$POL  *ssh  *hq  *-  *alice  *10.1.0.10/32:tcp:22,443, 10.1.1.0/24$" "$out" && [ "$(wc -l <"$out")" = 3 ]'
+kw_check "policies list --site hq --json: only hq's" \
+	eval 'ctl 0 --json policies list --site hq && jqo "[.policies[].name] == [\"ssh\"]"'
+kw_check "users access alice --json: the policy applies, and its destinations are routed to hq" \
+	eval 'ctl 0 --json users access alice && jqo ".username == \"alice\"" &&
+		jqo ".sites[] | select(.site == \"hq\") | .policies == [\"ssh\"] and .default == \"deny\" and .reachable" &&
+		jqo ".sites[] | select(.site == \"hq\") | .allowed_ips | index(\"10.1.0.10/32\") != null"'
+kw_check "users access alice (table): a row per site" \
+	eval 'ctl 0 users access alice && has "^user: *alice$" && has "^SITE  *DEFAULT  *REACHABLE  *POLICIES" &&
+		grep -q "^hq  *deny  *yes  *ssh  *10.1.0.10/32:tcp:22,443, 10.1.1.0/24 " "$out"'
+kw_check "users access bob: no policy for him on hq" \
+	eval 'ctl 0 --json users access bob && jqo ".sites[] | select(.site == \"hq\") | .policies == [] and .destinations == []"'
+kw_check "policies update ID: by directory group instead of user, one destination" \
+	eval 'ctl 0 --json policies update "$POL" --group "$KWL_LDAP_VPN_GROUP" --no-users --dest 10.1.0.0/24:udp:53 &&
+		jqo ".users == [] and .groups == [\"$KWL_LDAP_VPN_GROUP\"] and .destinations[0].ports == \"53\""'
+kw_check "until a sync reads the policy's group, alice (by group now) has nothing on hq" \
+	eval 'ctl 0 --json users access alice && jqo ".sites[] | select(.site == \"hq\") | .policies == []"'
+kw_check "after ldap sync, alice, in the VPN group, gets it through the group" \
+	eval 'ctl 0 ldap sync && ctl 0 --json users access alice && jqo ".groups == [\"$KWL_LDAP_VPN_GROUP\"]" &&
+		jqo ".sites[] | select(.site == \"hq\") | .policies == [\"ssh\"] and .allowed_ips == [\"10.1.0.0/24\"]"'
+kw_check "policies update with nothing to change: exit 2" ctl 2 policies update "$POL"
+kw_check "policies show ID" eval 'ctl 0 policies show "$POL" && has "^name: *ssh$" && has "^destinations: *10.1.0.0/24:udp:53$"'
+kw_check "sites delete of a site with gateways and policies: exit 1, invalid_state" \
+	eval 'ctl 1 sites delete hq && err_is "keywayctl: invalid_state: .*"'
+kw_check "sites delete default: exit 1, invalid_state" eval 'ctl 1 sites delete default && err_is "keywayctl: invalid_state: .*"'
+kw_check "policies delete ID, then show: exit 1, not_found" \
+	eval 'ctl 0 policies delete "$POL2" && has "deleted" && ctl 1 policies show "$POL2" && err_is "keywayctl: not_found: .*"'
+kw_check "sites delete NAME of a site without gateways or policies" \
+	eval 'ctl 0 sites delete lab2 && ctl 0 --json sites list && jqo "[.sites[].name] | index(\"lab2\") == null"'
+kw_check "policies show with a non-numeric id: exit 2" ctl 2 policies show ssh
+kw_check "sites create without a name: exit 2" ctl 2 sites create
+kw_check "sites --help, policies --help: exit 0" eval 'ctl 0 sites --help && has "sites update" && ctl 0 policies --help && has "policies create"'
+
 # ---- audit ----
 kw_check "audit --json: newest first, the suspend by this token is there" \
 	eval 'ctl 0 --json audit && jqo ".audit | length > 5" && jqo "[.audit[].id] == ([.audit[].id] | sort | reverse)"'
@@ -184,7 +277,7 @@ kw_check "a config file others may read is refused: exit 2" \
 	eval 'env -u KEYWAY_URL -u KEYWAY_TOKEN "$CTL" devices list >"$out" 2>"$err"; [ $? = 2 ] && grep -q "must be 0600" "$err"'
 chmod 0600 "$cf"
 kw_check "the 0600 config file in ~/.config/keyway is used" \
-	eval 'env -u KEYWAY_URL -u KEYWAY_TOKEN "$CTL" --json devices list >"$out" 2>"$err" && jqo ".devices | length == 3"'
+	eval 'env -u KEYWAY_URL -u KEYWAY_TOKEN "$CTL" --json devices list >"$out" 2>"$err" && jqo "[.devices[] | select(.role == \"device\")] | length == 3"'
 printf 'url = %s\ntoken = %s\n' "$KEYWAY_URL" "$TOKEN" >"$tmp/other.conf"
 chmod 0600 "$tmp/other.conf"
 kw_check "--config FILE, keys outside a section, --cacert on the command line" \

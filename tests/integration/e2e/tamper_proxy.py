@@ -23,6 +23,11 @@ Suspension and revocation answers (what a controller sends instead of a config):
               real, verified suspension
   replay      200 with the current config envelope again (still valid, version not above
               a suspension's)
+A gateway's access policy (the line in MODE_FILE is "access BUMP JSON"):
+  access      while the agent asks for a version below the current one + BUMP, answer with
+              the current config as version + BUMP, every peer carrying "access": JSON,
+              signed by the controller's key (SIGNING_KEY_FILE); once the agent holds it,
+              forward as in pass mode (a new BUMP brings a new version)
 Each tampered answer is counted in MODE_FILE.count (one line per answer).
 """
 import base64
@@ -141,6 +146,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         parts = url.path.strip('/').split('/')
         is_config = len(parts) == 5 and parts[:3] == ['api', 'v1', 'devices'] and parts[4] == 'config'
         m = mode()
+        if is_config and m.startswith('access ') and self.command == 'GET':
+            env = self.with_access(url.path, int(q.get('after', ['0'])[0]), m)
+            if env is not None:
+                count()
+                return self.answer(200, json.dumps(env).encode())
+            m = 'pass'
         if is_config and m != 'pass' and self.command == 'GET':
             status, data = self.upstream(url.path + '?after=0')
             if status != 200:
@@ -182,6 +193,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except (ValueError, KeyError):
             pass
         self.answer(status, data)
+
+    def with_access(self, path, after, m):
+        """The envelope of mode "access BUMP JSON", or None when the agent holds it already."""
+        _, bump, access = m.split(' ', 2)
+        status, data = self.upstream(path + '?after=0')
+        if status != 200:
+            return None
+        payload = json.loads(base64.b64decode(json.loads(data)['payload']))
+        payload['version'] += int(bump)
+        if after >= payload['version']:
+            return None
+        for peer in payload['peers']:
+            peer['access'] = json.loads(access)
+        return controller_sign(json.dumps(payload).encode())
 
     do_GET = do_POST = do_PUT = do_DELETE = handle_any
 

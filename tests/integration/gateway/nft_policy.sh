@@ -65,6 +65,8 @@ wait_listen() { # wait_listen NS PORT: up to 10 s for the listener on loopback
 	return 1
 }
 wait_listen "$C" 443 && wait_listen "$D2" 22 && wait_listen "$D1" 2222 || { echo "listeners down"; exit 1; }
+# The first IPv6 packet G forwards needs G's link-local addresses past DAD (see lib.sh).
+kw_wait_ipv6_ready "$D1" "$D2" "$G" "$C" || exit 1
 
 pass() { ip netns exec "$1" python3 "$PROBE" "$2" "$3" "$4"; }
 blocked() { ! pass "$@"; }
