@@ -1,4 +1,4 @@
-/* Check suite for common/: keys, envelope signing and verification, CIDR, files. */
+/* Check suite for common/: keys, envelope signing and verification, CIDR, files, buffers. */
 #include "config.h"
 
 #include <check.h>
@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "check_run.h"
 #include "cidr.h"
 #include "envelope.h"
@@ -171,6 +172,39 @@ START_TEST(test_vec_and_strvec)
 }
 END_TEST
 
+START_TEST(test_buf_append_limit)
+{
+	struct kw_buf b = { .max = 1000 };
+	char chunk[300];
+
+	memset(chunk, 'x', sizeof(chunk));
+	ck_assert_int_eq(kw_buf_append(&b, "", 0), 0);
+	ck_assert_str_eq(b.data, "");
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(kw_buf_append(&b, chunk, sizeof(chunk)), 0);
+	ck_assert_uint_eq(b.len, 900);
+	ck_assert_int_eq(b.data[900], '\0');
+	ck_assert(!b.overflow);
+	/* 1200 > max: refused whole, the buffer as it was */
+	ck_assert_int_eq(kw_buf_append(&b, chunk, sizeof(chunk)), -EFBIG);
+	ck_assert(b.overflow);
+	ck_assert_uint_eq(b.len, 900);
+	ck_assert_int_eq(kw_buf_append(&b, chunk, 100), 0); /* exactly max fits */
+	ck_assert_uint_eq(b.len, 1000);
+	ck_assert_uint_eq(strspn(b.data, "x"), 1000);
+	ck_assert_int_eq(kw_buf_append(&b, "y", 1), -EFBIG);
+	kw_buf_free(&b);
+	ck_assert_ptr_null(b.data);
+	ck_assert_uint_eq(b.len, 0);
+	ck_assert_uint_eq(b.max, 1000);
+	b.max = 0; /* no limit */
+	ck_assert_int_eq(kw_buf_append(&b, "ab", 2), 0);
+	ck_assert_int_eq(kw_buf_append(&b, "cd", 2), 0);
+	ck_assert_str_eq(b.data, "abcd");
+	kw_buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_file_write_atomic_mode)
 {
 	char dir[] = "/tmp/kwtestXXXXXX", path[256], *data = NULL;
@@ -228,6 +262,7 @@ int main(void)
 		test_cidr,
 		test_file_write_atomic_mode,
 		test_vec_and_strvec,
+		test_buf_append_limit,
 	};
 
 	return CHECK_RUN_SODIUM_TESTS("common", NULL, NULL, 0, tests);
