@@ -22,22 +22,10 @@
 #   5. the gateway agents stop: their tables are gone, the rulesets empty
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
-. "$top_srcdir/tests/integration/lib.sh"
-. "$top_srcdir/tests/integration/ldap/slapd.sh"
 . "$top_srcdir/tests/integration/e2e/env.sh"
 kw_need_root
-[ "${1:-}" = --inside ] || export KWE_P=kwq$(printf %04x $((RANDOM)))
-if [ "${1:-}" != --inside ]; then
-	for b in "$KWE_AGENT" "$KWE_KEYWAYD" "$KWL_SLAPD_BIN"; do
-		[ -x "$b" ] || { echo "not ok - $b is not built"; exit 1; }
-	done
-	command -v nft >/dev/null || { echo "SKIP: nft (nftables) missing"; exit 77; }
-	kwe_enter "$0"
-	exit $?
-fi
-
-KWE_DIR=$(kw_tmpdir)
-trap 'kw_cleanup' EXIT
+command -v nft >/dev/null || { echo "SKIP: nft (nftables) missing"; exit 77; }
+KWE_NEED=$KWL_SLAPD_BIN kwe_begin "kwq$(printf %04x $((RANDOM)))" "$0" "$@"
 PROBE=$top_srcdir/tests/integration/gateway/netprobe.py
 HQ=198.51.100.10
 DC=198.51.100.130
@@ -45,38 +33,12 @@ GROUPS_DN=ou=groups,dc=example,dc=com
 PEOPLE_DN=ou=people,dc=example,dc=com
 
 topology() {
-	local n ip
-	ip link set lo up
-	ip link add kwe-br type bridge
-	ip addr add "$KWE_CTL_IP/24" dev kwe-br
-	ip link set kwe-br up
-	for n in g1:2 g2:3 g3:4 l1:11 l2:12; do
-		ip=${n#*:}; n=${n%%:*}
-		kw_netns_add "${KWE_P}$n"
-		ip link add "${KWE_P}$n-v" type veth peer name eth0 netns "${KWE_P}$n"
-		ip link set "${KWE_P}$n-v" master kwe-br up
-		ip -n "${KWE_P}$n" addr add "192.0.2.$ip/24" dev eth0
-		ip -n "${KWE_P}$n" link set eth0 up
-	done
-	kw_netns_add "${KWE_P}hq"
-	ip -n "${KWE_P}hq" link add br0 type bridge
+	local n
+	kwe_bridge g1:2 g2:3 g3:4 l1:11 l2:12
+	kwe_site_lan hq g1:2 g2:3
 	ip -n "${KWE_P}hq" addr add "$HQ/25" dev br0
-	ip -n "${KWE_P}hq" link set br0 up
 	ip -n "${KWE_P}hq" route add default via 198.51.100.2 # g1, hq's active gateway
-	for n in g1:2 g2:3; do
-		ip=${n#*:}; n=${n%%:*}
-		ip -n "${KWE_P}$n" link add lan0 type veth peer name "p$n" netns "${KWE_P}hq"
-		ip -n "${KWE_P}hq" link set "p$n" master br0 up
-		ip -n "${KWE_P}$n" addr add "198.51.100.$ip/25" dev lan0
-		ip -n "${KWE_P}$n" link set lan0 up
-	done
-	kw_netns_add "${KWE_P}dc"
-	ip -n "${KWE_P}g3" link add lan0 type veth peer name eth0 netns "${KWE_P}dc"
-	ip -n "${KWE_P}g3" addr add 198.51.100.129/25 dev lan0
-	ip -n "${KWE_P}g3" link set lan0 up
-	ip -n "${KWE_P}dc" addr add "$DC/25" dev eth0
-	ip -n "${KWE_P}dc" link set eth0 up
-	ip -n "${KWE_P}dc" route add default via 198.51.100.129
+	kwe_lan g3 lan0 198.51.100.129/25 dc "$DC/25" 198.51.100.129
 	for n in g1 g2 g3; do ip netns exec "${KWE_P}$n" sysctl -qw net.ipv4.ip_forward=1; done
 }
 
@@ -118,14 +80,8 @@ DEEP_DC="tcp/22=pass udp/53=pass tcp/443=drop"
 
 topology || fatal "network namespaces"
 kwe_ldap_start || fatal "slapd"
-PORT=$(kw_free_port)
-KWE_URL="http://$KWE_CTL_IP:$PORT"
-kw_keywayd_conf "$KWE_DIR/keywayd.conf" "$KWE_CTL_IP:$PORT" "$KWE_DIR/keywayd" \
-	network.gateway_endpoint="$KWE_CTL_IP:$KWE_WG_PORT" --ldap ldap.group_style=member \
+kwe_controller network.gateway_endpoint="$KWE_CTL_IP:$KWE_WG_PORT" --ldap ldap.group_style=member \
 	ldap.vpn_group="cn=vpn-nested,$GROUPS_DN" ldap.nested_groups=yes ldap.sync_interval=3600
-kwe_keywayd_start || fatal "keywayd did not start"
-kwe_admin_token || fatal "admin token"
-kwe_pin || fatal "signing key from /api/v1/info"
 for n in hq dc; do
 	kw_spawn ip netns exec "${KWE_P}$n" python3 "$PROBE" serve 22,443 53
 done
