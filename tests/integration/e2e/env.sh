@@ -228,9 +228,10 @@ kwe_pin() {
 	[ -n "$KWE_PIN" ]
 }
 
-# kwe_token ROLE USERNAME : a one-use enrollment token
+# kwe_token ROLE USERNAME [SITE] : a one-use enrollment token (a gateway's names its site)
 kwe_token() {
-	kwe_api POST /api/v1/enrollment-tokens "{\"username\":\"$2\",\"role\":\"$1\",\"expires_in\":600,\"uses\":1}" |
+	kwe_api POST /api/v1/enrollment-tokens \
+		"{\"username\":\"$2\",\"role\":\"$1\"${3:+,\"site\":\"$3\"},\"expires_in\":600,\"uses\":1}" |
 		kwe_json token
 }
 
@@ -240,6 +241,19 @@ kwe_enroll() {
 	shift 2
 	ip netns exec "${KWE_P}$n" "$KWE_AGENT" enroll --server "$url" --insecure-http --pin "$KWE_PIN" \
 		--state "$KWE_DIR/$n" --hostname "$n" "$@"
+}
+
+# kwe_enroll_gateways USER GW:SITE:N... : each gateway agent ${P}GW enrolls with a token
+# of USER naming SITE, its WireGuard endpoint on 192.0.2.N; fatal otherwise.
+kwe_enroll_gateways() {
+	local user=$1 g ip site t
+	shift
+	for g in "$@"; do
+		ip=${g##*:}; site=${g#*:}; site=${site%%:*}; g=${g%%:*}
+		t=$(kwe_token gateway "$user" "$site") && [ -n "$t" ] || fatal "gateway token for $site"
+		kwe_enroll "$g" "$KWE_URL" --token "$t" --endpoint "192.0.2.$ip:$KWE_WG_PORT" \
+			>"$KWE_DIR/enroll-$g.out" 2>&1 || { cat "$KWE_DIR/enroll-$g.out"; fatal "gateway $g enrolls"; }
+	done
 }
 
 # kwe_run NAME ARGS... : start its agent in the background (log in $KWE_DIR/NAME.log)

@@ -48,10 +48,6 @@ api_ok() { # api_ok DESCRIPTION STATUS METHOD PATH JSON
 	kwe_api "$@" >"$KWE_DIR/api.out"
 	[ "$KWE_STATUS" = "$want" ] && kw_ok "$d" || { kw_not_ok "$d"; cat "$KWE_DIR/api.out"; }
 }
-site_token() { # site_token SITE: a gateway enrollment token (alice, always in vpn-nested, holds it)
-	kwe_api POST /api/v1/enrollment-tokens \
-		"{\"username\":\"alice\",\"role\":\"gateway\",\"site\":\"$1\",\"expires_in\":600,\"uses\":1}" | kwe_json token
-}
 dest() { printf '{"cidr":"%s/32","protocol":"%s"%s}' "$1" "$2" "${3:+,\"ports\":\"$3\"}"; }
 probe() { ip netns exec "${KWE_P}$1" python3 "$PROBE" "$2" "$3" "$4"; } # probe LAPTOP PROTO HOST PORT
 table_of() { echo "keyway_${KWE_P}$1"; }
@@ -99,12 +95,7 @@ api_ok "policy deep-hq: group cn=nest-deep-1 (a DN), hq tcp/443" 201 POST /api/v
 api_ok "policy deep-dc: group cn=nest-deep-1, dc tcp/22 + udp/53" 201 POST /api/v1/policies \
 	"{\"name\":\"deep-dc\",\"site\":\"dc\",\"groups\":[\"cn=nest-deep-1,$GROUPS_DN\"],\"destinations\":[$(dest $DC tcp 22),$(dest $DC udp 53)]}"
 
-for g in g1:hq:2 g2:hq:3 g3:dc:4; do
-	ip=${g##*:}; site=${g#*:}; site=${site%%:*}; g=${g%%:*}
-	T=$(site_token "$site") && [ -n "$T" ] || fatal "gateway token for $site"
-	kwe_enroll "$g" "$KWE_URL" --token "$T" --endpoint "192.0.2.$ip:$KWE_WG_PORT" >"$KWE_DIR/enroll-$g.out" 2>&1 ||
-		{ cat "$KWE_DIR/enroll-$g.out"; fatal "gateway $g enrolls"; }
-done
+kwe_enroll_gateways alice g1:hq:2 g2:hq:3 g3:dc:4 # alice is always in vpn-nested
 kw_ok "gateways enroll into their sites (g1, g2: hq; g3: dc)"
 for u in l1:nina l2:pete; do
 	echo 'Passw0rd!' | kwe_enroll "${u%%:*}" "$KWE_URL" --user "${u#*:}" >"$KWE_DIR/enroll-${u%%:*}.out" 2>&1 ||

@@ -51,10 +51,6 @@ topology() {
 	for n in g1 g2 g3; do gw_nat "$n" || return 1; done
 }
 
-site_token() { # site_token SITE
-	kwe_api POST /api/v1/enrollment-tokens "{\"username\":\"ops\",\"role\":\"gateway\",\"site\":\"$1\",\"expires_in\":600,\"uses\":1}" |
-		kwe_json token
-}
 ping_from_l1() { ip netns exec "${KWE_P}l1" ping -c 1 -W 1 -q "$1" >/dev/null 2>&1; }
 l1_peers() { wg show "${KWE_P}l1" peers 2>/dev/null; }
 l1_has_peer() { l1_peers | grep -qxF "$1"; }
@@ -92,12 +88,7 @@ threading.Event().wait()' &
 KW_PIDS="$KW_PIDS $!"
 tcp_from_l1() { ip netns exec "${KWE_P}l1" timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
 
-for g in g1:hq:2 g2:hq:3 g3:dc:4; do
-	ip=${g##*:}; site=${g#*:}; site=${site%%:*}; g=${g%%:*}
-	T=$(site_token "$site") && [ -n "$T" ] || fatal "gateway token for $site"
-	kwe_enroll "$g" "$KWE_URL" --token "$T" --endpoint "192.0.2.$ip:$KWE_WG_PORT" >"$KWE_DIR/enroll-$g.out" 2>&1 ||
-		{ cat "$KWE_DIR/enroll-$g.out"; fatal "gateway $g enrolls"; }
-done
+kwe_enroll_gateways ops g1:hq:2 g2:hq:3 g3:dc:4
 kw_ok "three gateways enroll with tokens naming their site (g1, g2: hq; g3: dc)"
 T=$(kwe_token device alice) && [ -n "$T" ] || fatal "device token"
 kwe_enroll l1 "$KWE_URL" --token "$T" >"$KWE_DIR/enroll-l1.out" 2>&1 || { cat "$KWE_DIR/enroll-l1.out"; fatal "laptop enrolls"; }
