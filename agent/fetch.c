@@ -1,7 +1,6 @@
 #include "config.h"
 #include "fetch.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -12,6 +11,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "cidr.h"
 
 #define FETCH_BODY_MAX (16u * 1024 * 1024)
 
@@ -19,26 +19,6 @@
 static size_t buf_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	return kw_buf_append(userdata, ptr, size * nmemb) == 0 ? size * nmemb : 0;
-}
-
-static bool host_is_loopback(const char *host)
-{
-	struct in_addr a4;
-	struct in6_addr a6;
-	char inner[64];
-	size_t len = strlen(host);
-
-	if (strcasecmp(host, "localhost") == 0)
-		return true;
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (len > 2 && len < sizeof(inner) + 2 && host[0] == '[' && host[len - 1] == ']') {
-		memcpy(inner, host + 1, len - 2);
-		inner[len - 2] = '\0';
-		if (inet_pton(AF_INET6, inner, &a6) == 1)
-			return IN6_IS_ADDR_LOOPBACK(&a6);
-	}
-	return false;
 }
 
 int fetch_url_check(const char *url, bool insecure_http)
@@ -60,7 +40,7 @@ int fetch_url_check(const char *url, bool insecure_http)
 		goto out;
 	if (strcasecmp(scheme, "https") == 0)
 		ret = 0;
-	else if (insecure_http || host_is_loopback(host))
+	else if (insecure_http || cidr_host_is_loopback(host))
 		ret = 0;
 	else
 		ret = -EPERM;

@@ -3,17 +3,16 @@
  * the exit codes and one line on stderr. */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <curl/curl.h>
 #include <sodium.h>
 
 #include "buf.h"
+#include "cidr.h"
 #include "keywayctl.h"
 
 #define CTL_BODY_MAX (16u * 1024 * 1024)
@@ -27,25 +26,6 @@ struct ctl_http {
 static size_t body_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	return kw_buf_append(userdata, ptr, size * nmemb) == 0 ? size * nmemb : 0;
-}
-
-static bool host_is_loopback(const char *host)
-{
-	struct in_addr a4;
-	struct in6_addr a6;
-	char inner[64];
-	size_t len = strlen(host);
-
-	if (strcasecmp(host, "localhost") == 0)
-		return true;
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (len > 2 && len < sizeof(inner) + 2 && host[0] == '[' && host[len - 1] == ']') {
-		memcpy(inner, host + 1, len - 2);
-		inner[len - 2] = '\0';
-		return inet_pton(AF_INET6, inner, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
-	}
-	return false;
 }
 
 /* http(s) only; a token in clear text goes to loopback alone unless --insecure-http. */
@@ -67,7 +47,7 @@ static int url_check(const struct ctl *c)
 		ctl_usage_error("the controller URL must be http:// or https://");
 		goto out;
 	}
-	if (strcmp(scheme, "http") == 0 && !host_is_loopback(host) && !c->insecure_http) {
+	if (strcmp(scheme, "http") == 0 && !cidr_host_is_loopback(host) && !c->insecure_http) {
 		ctl_usage_error("refusing to send the admin token in clear text to %s: use https:// "
 				"(or --insecure-http)", host);
 		goto out;

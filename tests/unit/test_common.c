@@ -172,6 +172,23 @@ START_TEST(test_vec_and_strvec)
 }
 END_TEST
 
+START_TEST(test_cidr_host_is_loopback)
+{
+	ck_assert(cidr_host_is_loopback("localhost"));
+	ck_assert(cidr_host_is_loopback("LocalHost"));
+	ck_assert(cidr_host_is_loopback("127.0.0.1"));
+	ck_assert(cidr_host_is_loopback("127.200.3.4"));
+	ck_assert(cidr_host_is_loopback("[::1]"));
+	ck_assert(!cidr_host_is_loopback("128.0.0.1"));
+	ck_assert(!cidr_host_is_loopback("192.0.2.1"));
+	ck_assert(!cidr_host_is_loopback("::1")); /* a URL's IPv6 host is bracketed */
+	ck_assert(!cidr_host_is_loopback("[2001:db8::1]"));
+	ck_assert(!cidr_host_is_loopback("localhost.example"));
+	ck_assert(!cidr_host_is_loopback("[]"));
+	ck_assert(!cidr_host_is_loopback(""));
+}
+END_TEST
+
 START_TEST(test_buf_append_limit)
 {
 	struct kw_buf b = { .max = 1000 };
@@ -263,6 +280,7 @@ int main(void)
 		test_file_write_atomic_mode,
 		test_vec_and_strvec,
 		test_buf_append_limit,
+		test_cidr_host_is_loopback,
 	};
 
 	return CHECK_RUN_SODIUM_TESTS("common", NULL, NULL, 0, tests);
