@@ -3,6 +3,7 @@
  * text), and the exit code. The resource files only say which request and which view. */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -94,4 +95,23 @@ int ctl_list(struct ctl *c, int argc, char **argv, const char *usage, const char
 	int ret = ctl_parse(argc, argv, NULL, NULL, 0, usage);
 
 	return ret ? ret : ctl_request(c, "GET", path, NULL, ctl_show_table, view);
+}
+
+int ctl_group_usage(const char *group, const char *sub, const char *usage)
+{
+	bool help = ctl_is_help(sub);
+
+	if (!help)
+		ctl_usage_error("unknown %s command %s", group, sub);
+	fputs(usage, help ? stdout : stderr);
+	return help ? CTL_EXIT_OK : CTL_EXIT_USAGE;
+}
+
+int ctl_id_path(char *path, size_t len, const char *what, const char *prefix, const char *id, const char *suffix)
+{
+	if (!ctl_valid_id(id))
+		return ctl_usage_error("%s id must be a positive number, not %s", what, id);
+	if (ctl_path_id(path, len, prefix, id, suffix) < 0)
+		return ctl_usage_error("%s id too long", what);
+	return 0;
 }

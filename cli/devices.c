@@ -59,18 +59,14 @@ static int devices_one(struct ctl *c, int argc, char **argv, const char *verb)
 
 	snprintf(usage, sizeof(usage), "keywayctl devices %s ID%s", verb, suspend ? " [--reason TEXT]" : "");
 	ret = ctl_parse(argc, argv, suspend ? opts : NULL, &id, 1, usage);
-	if (ret)
-		return ret;
-	if (!ctl_valid_id(id))
-		return ctl_usage_error("device id must be a positive number, not %s", id);
 	if (strcmp(verb, "show") == 0)
 		method = "GET";
 	else if (strcmp(verb, "revoke") == 0)
 		method = "DELETE";
 	else
 		suffix = suspend ? "/suspend" : "/restore";
-	if (ctl_path_id(path, sizeof(path), "devices", id, suffix) < 0)
-		return ctl_usage_error("device id too long");
+	if (ret || (ret = ctl_id_path(path, sizeof(path), "device", "devices", id, suffix)))
+		return ret;
 	if (reason && !(body = json_pack("{s:s}", "reason", reason)))
 		return ctl_usage_error("the reason must be UTF-8 text");
 	ret = ctl_request(c, method, path, body, device_show, id);
@@ -88,13 +84,10 @@ int ctl_devices(struct ctl *c, int argc, char **argv)
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (strcmp(sub, verbs[i]) == 0)
 			return devices_one(c, argc - 1, argv + 1, verbs[i]);
-	if (!ctl_is_help(sub))
-		ctl_usage_error("unknown devices command %s", sub);
-	fprintf(ctl_is_help(sub) ? stdout : stderr,
-		"usage: keywayctl devices list [--user NAME] [--state STATE] [--role ROLE]\n"
-		"       keywayctl devices show ID\n"
-		"       keywayctl devices suspend ID [--reason TEXT]\n"
-		"       keywayctl devices restore ID\n"
-		"       keywayctl devices revoke ID\n");
-	return ctl_is_help(sub) ? CTL_EXIT_OK : CTL_EXIT_USAGE;
+	return ctl_group_usage("devices", sub,
+			       "usage: keywayctl devices list [--user NAME] [--state STATE] [--role ROLE]\n"
+			       "       keywayctl devices show ID\n"
+			       "       keywayctl devices suspend ID [--reason TEXT]\n"
+			       "       keywayctl devices restore ID\n"
+			       "       keywayctl devices revoke ID\n");
 }

@@ -116,6 +116,12 @@ int ctl_request(struct ctl *c, const char *method, const char *path, json_t *bod
 int ctl_list(struct ctl *c, int argc, char **argv, const char *usage, const char *path,
 	     const struct ctl_view *view);
 
+/* The end of a group's dispatch: its usage on stdout for help (exit 0), else "unknown
+ * GROUP command SUB" and the usage on stderr (exit 2). */
+int ctl_group_usage(const char *group, const char *sub, const char *usage);
+/* ctl_path_id for a positive decimal id; 0, or a usage error naming WHAT ("device"). */
+int ctl_id_path(char *path, size_t len, const char *what, const char *prefix, const char *id, const char *suffix);
+
 /* main.c helpers shared by the groups */
 int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool ctl_is_help(const char *arg);

@@ -68,15 +68,11 @@ static int ldap_sync(struct ctl *c, int argc, char **argv)
 int ctl_ldap(struct ctl *c, int argc, char **argv)
 {
 	const char *sub = argc > 0 ? argv[0] : "status";
-	bool help;
 
 	if (strcmp(sub, "status") == 0)
 		return ldap_status(c, argc > 0 ? argc - 1 : 0, argv + (argc > 0));
 	if (strcmp(sub, "sync") == 0)
 		return ldap_sync(c, argc - 1, argv + 1);
-	help = ctl_is_help(sub);
-	if (!help)
-		ctl_usage_error("unknown ldap command %s", sub);
-	fprintf(help ? stdout : stderr, "usage: keywayctl ldap status\n       keywayctl ldap sync [--confirm]\n");
-	return help ? CTL_EXIT_OK : CTL_EXIT_USAGE;
+	return ctl_group_usage("ldap", sub,
+			       "usage: keywayctl ldap status\n       keywayctl ldap sync [--confirm]\n");
 }

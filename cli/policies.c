@@ -157,12 +157,8 @@ static int policies_one(struct ctl *c, int argc, char **argv, bool del)
 	const char *id;
 	int ret = ctl_parse(argc, argv, NULL, &id, 1, del ? "keywayctl policies delete ID" : "keywayctl policies show ID");
 
-	if (ret)
+	if (ret || (ret = ctl_id_path(path, sizeof(path), "policy", "policies", id, NULL)))
 		return ret;
-	if (!ctl_valid_id(id))
-		return ctl_usage_error("policy id must be a positive number, not %s", id);
-	if (ctl_path_id(path, sizeof(path), "policies", id, NULL) < 0)
-		return ctl_usage_error("policy id too long");
 	snprintf(done, sizeof(done), "policy %s deleted", id);
 	return del ? ctl_request(c, "DELETE", path, NULL, ctl_show_text, done)
 		   : ctl_request(c, "GET", path, NULL, policy_print, NULL);
@@ -227,12 +223,10 @@ static int policies_write(struct ctl *c, int argc, char **argv, bool create)
 		ret = ctl_parse(argc, argv, opts, &a.ref, 1, create ? POLICIES_CREATE_USAGE : POLICIES_UPDATE_USAGE);
 	if (!ret && create)
 		a.name = a.ref;
-	if (!ret && !create && !ctl_valid_id(a.ref))
-		ret = ctl_usage_error("policy id must be a positive number, not %s", a.ref);
+	if (!ret && !create)
+		ret = ctl_id_path(path, sizeof(path), "policy", "policies", a.ref, NULL);
 	if (!ret)
 		ret = policy_body(&a, create, body);
-	if (!ret && !create && ctl_path_id(path, sizeof(path), "policies", a.ref, NULL) < 0)
-		ret = ctl_usage_error("policy id too long");
 	if (!ret)
 		ret = ctl_request(c, create ? "POST" : "PUT", path, body, policy_print, NULL);
 	json_decref(a.groups);
@@ -245,7 +239,6 @@ static int policies_write(struct ctl *c, int argc, char **argv, bool create)
 int ctl_policies(struct ctl *c, int argc, char **argv)
 {
 	const char *sub = argc > 0 ? argv[0] : "list";
-	bool help;
 
 	if (strcmp(sub, "list") == 0 || strcmp(sub, "ls") == 0)
 		return policies_list(c, argc > 0 ? argc - 1 : 0, argv + (argc > 0));
@@ -253,14 +246,10 @@ int ctl_policies(struct ctl *c, int argc, char **argv)
 		return policies_one(c, argc - 1, argv + 1, sub[0] == 'd');
 	if (strcmp(sub, "create") == 0 || strcmp(sub, "update") == 0)
 		return policies_write(c, argc - 1, argv + 1, sub[0] == 'c');
-	help = ctl_is_help(sub);
-	if (!help)
-		ctl_usage_error("unknown policies command %s", sub);
-	fprintf(help ? stdout : stderr,
-		"usage: keywayctl policies list [--site NAME]\n"
-		"       keywayctl policies show ID\n"
-		"       " POLICIES_CREATE_USAGE "\n"
-		"       " POLICIES_UPDATE_USAGE "\n"
-		"       keywayctl policies delete ID\n");
-	return help ? CTL_EXIT_OK : CTL_EXIT_USAGE;
+	return ctl_group_usage("policies", sub,
+			       "usage: keywayctl policies list [--site NAME]\n"
+			       "       keywayctl policies show ID\n"
+			       "       " POLICIES_CREATE_USAGE "\n"
+			       "       " POLICIES_UPDATE_USAGE "\n"
+			       "       keywayctl policies delete ID\n");
 }

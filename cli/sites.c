@@ -159,7 +159,6 @@ static int sites_write(struct ctl *c, int argc, char **argv, bool create)
 int ctl_sites(struct ctl *c, int argc, char **argv)
 {
 	const char *sub = argc > 0 ? argv[0] : "list";
-	bool help;
 
 	if (strcmp(sub, "list") == 0 || strcmp(sub, "ls") == 0)
 		return sites_list(c, argc > 0 ? argc - 1 : 0, argv + (argc > 0));
@@ -167,14 +166,10 @@ int ctl_sites(struct ctl *c, int argc, char **argv)
 		return sites_one(c, argc - 1, argv + 1, sub[0] == 'd');
 	if (strcmp(sub, "create") == 0 || strcmp(sub, "update") == 0)
 		return sites_write(c, argc - 1, argv + 1, sub[0] == 'c');
-	help = ctl_is_help(sub);
-	if (!help)
-		ctl_usage_error("unknown sites command %s", sub);
-	fprintf(help ? stdout : stderr,
-		"usage: keywayctl sites list\n"
-		"       keywayctl sites show ID|NAME\n"
-		"       " SITES_CREATE_USAGE "\n"
-		"       " SITES_UPDATE_USAGE "\n"
-		"       keywayctl sites delete ID|NAME\n");
-	return help ? CTL_EXIT_OK : CTL_EXIT_USAGE;
+	return ctl_group_usage("sites", sub,
+			       "usage: keywayctl sites list\n"
+			       "       keywayctl sites show ID|NAME\n"
+			       "       " SITES_CREATE_USAGE "\n"
+			       "       " SITES_UPDATE_USAGE "\n"
+			       "       keywayctl sites delete ID|NAME\n");
 }

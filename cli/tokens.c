@@ -94,12 +94,8 @@ static int tokens_revoke(struct ctl *c, int argc, char **argv)
 	const char *id;
 	int ret = ctl_parse(argc, argv, NULL, &id, 1, "keywayctl tokens revoke ID");
 
-	if (ret)
+	if (ret || (ret = ctl_id_path(path, sizeof(path), "token", "enrollment-tokens", id, NULL)))
 		return ret;
-	if (!ctl_valid_id(id))
-		return ctl_usage_error("token id must be a positive number, not %s", id);
-	if (ctl_path_id(path, sizeof(path), "enrollment-tokens", id, NULL) < 0)
-		return ctl_usage_error("token id too long");
 	snprintf(done, sizeof(done), "enrollment token %s revoked", id);
 	return ctl_request(c, "DELETE", path, NULL, ctl_show_text, done);
 }
@@ -107,7 +103,6 @@ static int tokens_revoke(struct ctl *c, int argc, char **argv)
 int ctl_tokens(struct ctl *c, int argc, char **argv)
 {
 	const char *sub = argc > 0 ? argv[0] : "list";
-	bool help;
 
 	if (strcmp(sub, "create") == 0)
 		return tokens_create(c, argc - 1, argv + 1);
@@ -116,13 +111,9 @@ int ctl_tokens(struct ctl *c, int argc, char **argv)
 				"/api/v1/enrollment-tokens", &token_view);
 	if (strcmp(sub, "revoke") == 0 || strcmp(sub, "delete") == 0)
 		return tokens_revoke(c, argc - 1, argv + 1);
-	help = ctl_is_help(sub);
-	if (!help)
-		ctl_usage_error("unknown tokens command %s", sub);
-	fprintf(help ? stdout : stderr,
-		"usage: keywayctl tokens create --user NAME [--role device|gateway [--site SITE]]\n"
-		"                              [--expires-in SECONDS] [--uses N]\n"
-		"       keywayctl tokens list\n"
-		"       keywayctl tokens revoke ID\n");
-	return help ? CTL_EXIT_OK : CTL_EXIT_USAGE;
+	return ctl_group_usage("tokens", sub,
+			       "usage: keywayctl tokens create --user NAME [--role device|gateway [--site SITE]]\n"
+			       "                              [--expires-in SECONDS] [--uses N]\n"
+			       "       keywayctl tokens list\n"
+			       "       keywayctl tokens revoke ID\n");
 }

@@ -125,7 +125,6 @@ static int users_access(struct ctl *c, int argc, char **argv)
 int ctl_users(struct ctl *c, int argc, char **argv)
 {
 	const char *sub = argc > 0 ? argv[0] : "list";
-	bool help;
 
 	if (strcmp(sub, "list") == 0 || strcmp(sub, "ls") == 0)
 		return users_list(c, argc > 0 ? argc - 1 : 0, argv + (argc > 0));
@@ -133,10 +132,7 @@ int ctl_users(struct ctl *c, int argc, char **argv)
 		return users_revoke(c, argc - 1, argv + 1);
 	if (strcmp(sub, "access") == 0)
 		return users_access(c, argc - 1, argv + 1);
-	help = ctl_is_help(sub);
-	if (!help)
-		ctl_usage_error("unknown users command %s", sub);
-	fprintf(help ? stdout : stderr, "usage: keywayctl users list\n       keywayctl users revoke NAME [--reason TEXT]\n"
-					"       keywayctl users access NAME\n");
-	return help ? CTL_EXIT_OK : CTL_EXIT_USAGE;
+	return ctl_group_usage("users", sub,
+			       "usage: keywayctl users list\n       keywayctl users revoke NAME [--reason TEXT]\n"
+			       "       keywayctl users access NAME\n");
 }

@@ -23,7 +23,6 @@
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 . "$top_srcdir/tests/integration/e2e/env.sh"
-kw_need_root
 command -v nft >/dev/null || { echo "SKIP: nft (nftables) missing"; exit 77; }
 KWE_NEED=$KWL_SLAPD_BIN kwe_begin "kwq$(printf %04x $((RANDOM)))" "$0" "$@"
 PROBE=$top_srcdir/tests/integration/gateway/netprobe.py

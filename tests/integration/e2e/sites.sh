@@ -21,7 +21,6 @@
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 . "$top_srcdir/tests/integration/e2e/env.sh"
-kw_need_root
 command -v nft >/dev/null || { echo "SKIP: nft is not installed (masquerade on the test gateways)"; exit 77; }
 kwe_begin "kws$(printf %04x $((RANDOM)))" "$0" "$@"
 GW_TIMEOUT=${KW_SITES_GATEWAY_TIMEOUT:-4} # keywayd's gateway_timeout for this run
