@@ -134,7 +134,8 @@ static size_t frame_max_segment(const uint8_t *frame, size_t len, bool vnet)
 }
 
 /*
- * The send path's per-frame loop: route, split, seal and queue one TUN frame. Longer than
+ * The send path's per-frame loop: split one TUN frame, find its peer and key, and queue its
+ * segments for sealing. Longer than
  * 100 lines on purpose: it is the hot loop of the data path, and splitting it would cost a
  * call and a context struct per packet.
  */

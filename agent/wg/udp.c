@@ -246,7 +246,7 @@ static int send_mmsg_all(int fd, struct mmsghdr *m, unsigned n, unsigned *at)
 
 /*
  * Send a batch with as few system calls as the kernel allows: UDP_SEGMENT trains of equal
- * datagrams per peer, sendmmsg for the rest, per-family sockets, and the fallbacks when GSO is
+ * datagrams, sendmmsg for the batch, and the fallback to single datagrams when GSO is
  * refused. Longer than 100 lines on purpose: one batch loop of the data path, whose branches
  * share the message arrays it fills.
  */
