@@ -115,3 +115,15 @@ int cli_state_load(struct agent_state *st)
 		agent_errorf("cannot read the state in %s: %s", st->dir, strerror(-ret));
 	return ret;
 }
+
+int cli_begin(int argc, char **argv, const char *usage, const struct cli_opt *opts, size_t n,
+	      struct agent_state *st)
+{
+	int ret;
+
+	memset(st, 0, sizeof(*st));
+	ret = cli_parse(argc, argv, usage, opts, n, st->dir);
+	if (ret != CLI_CONTINUE)
+		return ret;
+	return cli_state_load(st) < 0 ? 1 : CLI_CONTINUE;
+}

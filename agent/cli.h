@@ -46,5 +46,9 @@ struct agent_state;
 /* state_load() with one readable line on stderr when it fails (not enrolled, a state
  * directory refused by state_dir_secure, …). 0 or the negative errno. */
 int cli_state_load(struct agent_state *st);
+/* The start of a subcommand that works on an enrolled state: *st cleared, cli_parse() into st->dir, then
+ * cli_state_load(). CLI_CONTINUE, or the exit status to return at once (1: no usable state). */
+int cli_begin(int argc, char **argv, const char *usage, const struct cli_opt *opts, size_t n,
+	      struct agent_state *st);
 
 #endif

@@ -1,7 +1,6 @@
 #include "config.h"
 #include "fetch.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -11,52 +10,15 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
+#include "cidr.h"
+
 #define FETCH_BODY_MAX (16u * 1024 * 1024)
 
-struct buf {
-	char *data;
-	size_t len;
-	bool overflow;
-};
-
+/* libcurl's write callback: a short count (an append refused) aborts the transfer. */
 static size_t buf_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-	struct buf *b = userdata;
-	size_t n = size * nmemb;
-	char *grown;
-
-	if (b->len + n > FETCH_BODY_MAX) {
-		b->overflow = true;
-		return 0; /* abort the transfer */
-	}
-	grown = realloc(b->data, b->len + n + 1);
-	if (!grown)
-		return 0;
-	memcpy(grown + b->len, ptr, n);
-	b->data = grown;
-	b->len += n;
-	b->data[b->len] = '\0';
-	return n;
-}
-
-static bool host_is_loopback(const char *host)
-{
-	struct in_addr a4;
-	struct in6_addr a6;
-	char inner[64];
-	size_t len = strlen(host);
-
-	if (strcasecmp(host, "localhost") == 0)
-		return true;
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (len > 2 && len < sizeof(inner) + 2 && host[0] == '[' && host[len - 1] == ']') {
-		memcpy(inner, host + 1, len - 2);
-		inner[len - 2] = '\0';
-		if (inet_pton(AF_INET6, inner, &a6) == 1)
-			return IN6_IS_ADDR_LOOPBACK(&a6);
-	}
-	return false;
+	return kw_buf_append(userdata, ptr, size * nmemb) == 0 ? size * nmemb : 0;
 }
 
 int fetch_url_check(const char *url, bool insecure_http)
@@ -78,7 +40,7 @@ int fetch_url_check(const char *url, bool insecure_http)
 		goto out;
 	if (strcasecmp(scheme, "https") == 0)
 		ret = 0;
-	else if (insecure_http || host_is_loopback(host))
+	else if (insecure_http || cidr_host_is_loopback(host))
 		ret = 0;
 	else
 		ret = -EPERM;
@@ -111,7 +73,7 @@ static int curl_to_errno(CURLcode c)
 struct req {
 	CURL *easy;
 	struct curl_slist *headers;
-	struct buf body;
+	struct kw_buf body; /* max FETCH_BODY_MAX: overflow tells a too big answer from -ENOMEM */
 	char auth[300];
 };
 
@@ -120,7 +82,7 @@ static void req_free(struct req *r)
 	if (r->easy)
 		curl_easy_cleanup(r->easy);
 	curl_slist_free_all(r->headers);
-	free(r->body.data);
+	kw_buf_free(&r->body);
 	sodium_memzero(r->auth, sizeof(r->auth));
 	memset(r, 0, sizeof(*r));
 }
@@ -133,6 +95,7 @@ static int req_init(struct req *r, const struct fetch_opts *o, const char *metho
 	int n, ret;
 
 	memset(r, 0, sizeof(*r));
+	r->body.max = FETCH_BODY_MAX;
 	ret = fetch_url_check(o->server, o->insecure_http);
 	if (ret < 0)
 		return ret;

@@ -190,12 +190,9 @@ int cmd_rotate(int argc, char **argv)
 	bool gateway;
 	int ret;
 
-	memset(&st, 0, sizeof(st));
-	ret = cli_parse(argc, argv, usage, opts, 1, st.dir);
+	ret = cli_begin(argc, argv, usage, opts, 1, &st);
 	if (ret != CLI_CONTINUE)
 		return ret;
-	if (cli_state_load(&st) < 0)
-		return 1;
 	gateway = rotate_is_gateway(&st);
 	(void)running_agent(&st, &ra);
 	ret = rotate_perform(&st, gateway, signal_switch, &ra, priv);

@@ -175,12 +175,9 @@ int cmd_status(int argc, char **argv)
 	const struct cli_opt opts[] = { { "json", CLI_FLAG, &as_json, 0, 0, 0 } };
 	int ret;
 
-	memset(&st, 0, sizeof(st));
-	ret = cli_parse(argc, argv, usage, opts, 1, st.dir);
+	ret = cli_begin(argc, argv, usage, opts, 1, &st);
 	if (ret != CLI_CONTINUE)
 		return ret;
-	if (cli_state_load(&st) < 0)
-		return 1;
 	envelope_key_id(key_id, st.signing_pk);
 	out = json_pack("{s:s, s:s, s:s, s:s, s:[]}", "device_id", st.device_id, "hostname",
 			st.hostname, "server", st.server, "key_id", key_id, "peers");

@@ -6,38 +6,22 @@
 
 #include "keywayctl.h"
 
-static int audit_table(const json_t *answer)
+static const struct ctl_col audit_cols[] = {
+	{ "ID", "id", NULL },	       { "AT", "at", ctl_time },	  { "ACTOR", "actor", NULL },
+	{ "ACTION", "action", NULL },  { "OBJECT", "object", NULL },	  { "OUTCOME", "outcome", NULL },
+	{ "DETAIL", "detail", NULL },
+};
+
+/* The table, then how to ask for the next page when there is one. */
+static int audit_show(const json_t *answer, const void *unused)
 {
-	static const char *const head[] = { "ID", "AT", "ACTOR", "ACTION", "OBJECT", "OUTCOME", "DETAIL" };
 	const json_t *next = json_object_get(answer, "next_before");
-	struct ctl_table *t = ctl_table_new(head, 7);
-	size_t i;
-	json_t *a;
+	int ret = ctl_table_list(json_object_get(answer, "audit"), audit_cols, CTL_NCOLS(audit_cols));
 
-	if (!t)
-		return ctl_usage_error("out of memory");
-	json_array_foreach(json_object_get(answer, "audit"), i, a) {
-		char b[7][512];
-		const char *row[7] = {
-			ctl_cell(json_object_get(a, "id"), b[0], sizeof(b[0])),
-			ctl_time(json_object_get(a, "at"), b[1], sizeof(b[1])),
-			ctl_cell(json_object_get(a, "actor"), b[2], sizeof(b[2])),
-			ctl_cell(json_object_get(a, "action"), b[3], sizeof(b[3])),
-			ctl_cell(json_object_get(a, "object"), b[4], sizeof(b[4])),
-			ctl_cell(json_object_get(a, "outcome"), b[5], sizeof(b[5])),
-			ctl_cell(json_object_get(a, "detail"), b[6], sizeof(b[6])),
-		};
-
-		if (ctl_table_add(t, row) < 0) {
-			ctl_table_free(t);
-			return ctl_usage_error("out of memory");
-		}
-	}
-	ctl_table_print(t);
-	ctl_table_free(t);
-	if (json_is_integer(next))
+	(void)unused;
+	if (ret == CTL_EXIT_OK && json_is_integer(next))
 		fprintf(stderr, "keywayctl: more entries: add --before %lld\n", (long long)json_integer_value(next));
-	return CTL_EXIT_OK;
+	return ret;
 }
 
 int ctl_audit(struct ctl *c, int argc, char **argv)
@@ -49,7 +33,6 @@ int ctl_audit(struct ctl *c, int argc, char **argv)
 					CTL_OPT("--action", &action),
 					CTL_OPT_END };
 	char path[CTL_PATH_MAX] = "/api/v1/audit";
-	json_t *out;
 	int ret;
 
 	if (argc > 0 && strcmp(argv[0], "list") == 0)
@@ -64,9 +47,5 @@ int ctl_audit(struct ctl *c, int argc, char **argv)
 	    (actor && ctl_query_add(path, sizeof(path), "actor", actor) < 0) ||
 	    (action && ctl_query_add(path, sizeof(path), "action", action) < 0))
 		return ctl_usage_error("filters too long");
-	ret = ctl_http(c, "GET", path, NULL, &out);
-	if (ret == CTL_EXIT_OK)
-		ret = c->json ? (ctl_print_json(out), 0) : audit_table(out);
-	json_decref(out);
-	return ret;
+	return ctl_request(c, "GET", path, NULL, audit_show, NULL);
 }

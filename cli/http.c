@@ -3,16 +3,16 @@
  * the exit codes and one line on stderr. */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "buf.h"
+#include "cidr.h"
 #include "keywayctl.h"
 
 #define CTL_BODY_MAX (16u * 1024 * 1024)
@@ -22,46 +22,10 @@ struct ctl_http {
 	struct curl_slist *headers; /* holds the token: wiped before it is freed */
 };
 
-struct body {
-	char *data;
-	size_t len;
-};
-
+/* libcurl's write callback: a short count (an append refused) aborts the transfer. */
 static size_t body_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-	struct body *b = userdata;
-	size_t n = size * nmemb;
-	char *grown;
-
-	if (b->len + n > CTL_BODY_MAX)
-		return 0;
-	grown = realloc(b->data, b->len + n + 1);
-	if (!grown)
-		return 0;
-	memcpy(grown + b->len, ptr, n);
-	b->data = grown;
-	b->len += n;
-	b->data[b->len] = '\0';
-	return n;
-}
-
-static bool host_is_loopback(const char *host)
-{
-	struct in_addr a4;
-	struct in6_addr a6;
-	char inner[64];
-	size_t len = strlen(host);
-
-	if (strcasecmp(host, "localhost") == 0)
-		return true;
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (len > 2 && len < sizeof(inner) + 2 && host[0] == '[' && host[len - 1] == ']') {
-		memcpy(inner, host + 1, len - 2);
-		inner[len - 2] = '\0';
-		return inet_pton(AF_INET6, inner, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
-	}
-	return false;
+	return kw_buf_append(userdata, ptr, size * nmemb) == 0 ? size * nmemb : 0;
 }
 
 /* http(s) only; a token in clear text goes to loopback alone unless --insecure-http. */
@@ -83,7 +47,7 @@ static int url_check(const struct ctl *c)
 		ctl_usage_error("the controller URL must be http:// or https://");
 		goto out;
 	}
-	if (strcmp(scheme, "http") == 0 && !host_is_loopback(host) && !c->insecure_http) {
+	if (strcmp(scheme, "http") == 0 && !cidr_host_is_loopback(host) && !c->insecure_http) {
 		ctl_usage_error("refusing to send the admin token in clear text to %s: use https:// "
 				"(or --insecure-http)", host);
 		goto out;
@@ -168,7 +132,7 @@ static int api_error_print(long status, const char *body)
 	return CTL_EXIT_API;
 }
 
-static int answer_parse(long status, struct body *b, json_t **out)
+static int answer_parse(long status, const struct kw_buf *b, json_t **out)
 {
 	json_error_t err;
 
@@ -188,7 +152,7 @@ static int answer_parse(long status, struct body *b, json_t **out)
 int ctl_http(struct ctl *c, const char *method, const char *path, json_t *body, json_t **out)
 {
 	char url[CTL_URL_MAX + CTL_PATH_MAX], errbuf[CURL_ERROR_SIZE] = "", *send = NULL;
-	struct body b = { 0 };
+	struct kw_buf b = { .max = CTL_BODY_MAX };
 	struct ctl_http *h;
 	CURLcode cc;
 	long status = 0;
@@ -218,12 +182,12 @@ int ctl_http(struct ctl *c, const char *method, const char *path, json_t *body, 
 	if (cc != CURLE_OK) {
 		fprintf(stderr, "keywayctl: cannot reach the controller at %s: %s\n", c->url,
 			errbuf[0] ? errbuf : curl_easy_strerror(cc));
-		free(b.data);
+		kw_buf_free(&b);
 		return CTL_EXIT_CONNECT;
 	}
 	curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
 	ret = answer_parse(status, &b, out);
-	free(b.data);
+	kw_buf_free(&b);
 	return ret;
 }
 

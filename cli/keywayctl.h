@@ -1,7 +1,8 @@
 /* keywayctl: the admin command line of Keyway. Shared declarations of the small files
  * in cli/: main.c dispatches, conf.c finds the controller and the token, http.c is the
- * REST client, table.c prints human tables, and one file per resource (devices.c,
- * tokens.c, users.c, audit.c, ldap.c) owns its subcommands. */
+ * REST client, table.c prints human tables, cmd.c runs one request and prints its
+ * answer, and one file per resource (devices.c, tokens.c, users.c, audit.c, ldap.c,
+ * sites.c, policies.c) owns its subcommands. */
 #ifndef KEYWAYCTL_H
 #define KEYWAYCTL_H
 
@@ -82,6 +83,44 @@ const char *ctl_time(const json_t *v, char *buf, size_t len);
 const char *ctl_join(const json_t *a, char *buf, size_t len);
 /* key: value lines for one object, in the order of keys given (NULL-terminated). */
 void ctl_print_fields(const json_t *obj, const char *const *keys);
+
+/* cmd.c: the request -> answer -> exit code flow of every subcommand. */
+#define CTL_COLS_MAX 16
+/* One table column: the header, the item's field (NULL: the whole item goes to cell),
+ * and how it is written (NULL: ctl_cell). */
+struct ctl_col {
+	const char *head;
+	const char *key;
+	const char *(*cell)(const json_t *v, char *buf, size_t len);
+};
+/* A table of the array answer[key] (key NULL: the answer is the array). */
+struct ctl_view {
+	const char *key;
+	const struct ctl_col *cols;
+	size_t ncols;
+};
+#define CTL_NCOLS(cols) (sizeof(cols) / sizeof((cols)[0]))
+/* Prints one answer for people; arg is what the function needs; returns an exit code. */
+typedef int (*ctl_show_fn)(const json_t *answer, const void *arg);
+/* An aligned table of a JSON array's objects; CTL_EXIT_OK or an exit code. */
+int ctl_table_list(const json_t *list, const struct ctl_col *cols, size_t ncols);
+int ctl_show_table(const json_t *answer, const void *view);   /* arg: struct ctl_view */
+int ctl_show_fields(const json_t *answer, const void *keys);  /* arg: NULL-ended keys */
+int ctl_show_text(const json_t *answer, const void *text);    /* arg: one line of text */
+/* Prints out as it came with --json, else through show (NULL: nothing), and frees it. */
+int ctl_answer(struct ctl *c, json_t *out, ctl_show_fn show, const void *arg);
+/* ctl_http, then ctl_answer on success; returns the exit code. */
+int ctl_request(struct ctl *c, const char *method, const char *path, json_t *body, ctl_show_fn show,
+		const void *arg);
+/* A list subcommand without options: GET path, shown as view. */
+int ctl_list(struct ctl *c, int argc, char **argv, const char *usage, const char *path,
+	     const struct ctl_view *view);
+
+/* The end of a group's dispatch: its usage on stdout for help (exit 0), else "unknown
+ * GROUP command SUB" and the usage on stderr (exit 2). */
+int ctl_group_usage(const char *group, const char *sub, const char *usage);
+/* ctl_path_id for a positive decimal id; 0, or a usage error naming WHAT ("device"). */
+int ctl_id_path(char *path, size_t len, const char *what, const char *prefix, const char *id, const char *suffix);
 
 /* main.c helpers shared by the groups */
 int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -6,7 +6,7 @@
 
 #include "keywayctl.h"
 
-static void status_print(const json_t *s)
+static int status_print(const json_t *s, const void *unused)
 {
 	static const char *const keys[] = { "enabled", "uri",	 "sync_interval", "runs",     "failures",
 					    "held",    "last_error", "last_error_at", NULL };
@@ -15,6 +15,7 @@ static void status_print(const json_t *s)
 	static const char *const pending_keys[] = { "would_cut", "limit", "since", NULL };
 	const json_t *last = json_object_get(s, "last_run"), *pending = json_object_get(s, "pending_confirmation");
 
+	(void)unused;
 	ctl_print_fields(s, keys);
 	if (json_is_object(last)) {
 		printf("\nlast run:\n");
@@ -24,68 +25,54 @@ static void status_print(const json_t *s)
 		printf("\nheld, waiting for an admin's confirmation (keywayctl ldap sync --confirm):\n");
 		ctl_print_fields(pending, pending_keys);
 	}
+	return CTL_EXIT_OK;
 }
 
 static int ldap_status(struct ctl *c, int argc, char **argv)
 {
-	json_t *out;
 	int ret = ctl_parse(argc, argv, NULL, NULL, 0, "keywayctl ldap status");
 
-	if (ret)
-		return ret;
-	ret = ctl_http(c, "GET", "/api/v1/ldap/status", NULL, &out);
-	if (ret == CTL_EXIT_OK) {
-		if (c->json)
-			ctl_print_json(out);
-		else
-			status_print(out);
-	}
-	json_decref(out);
-	return ret;
+	return ret ? ret : ctl_request(c, "GET", "/api/v1/ldap/status", NULL, status_print, NULL);
 }
 
 /* A held run (it would cut more users than mass_change_limit) changes nothing; --confirm
  * is the admin's word that it may. */
-static int ldap_sync(struct ctl *c, int argc, char **argv)
+static int sync_print(const json_t *out, const void *unused)
 {
 	static const char *const keys[] = { "outcome", "checked",  "suspended", "restored", "revoked",
 					    "errors",  "would_cut", "limit",	 "message", NULL };
+
+	(void)unused;
+	ctl_print_fields(out, keys);
+	if (json_is_true(json_object_get(out, "pending_confirmation")))
+		printf("nothing changed: run `keywayctl ldap sync --confirm` to apply this run\n");
+	return CTL_EXIT_OK;
+}
+
+static int ldap_sync(struct ctl *c, int argc, char **argv)
+{
 	bool confirm = false;
 	const struct ctl_opt opts[] = { CTL_FLAG("--confirm", &confirm), CTL_OPT_END };
-	json_t *body = NULL, *out;
+	json_t *body = NULL;
 	int ret = ctl_parse(argc, argv, opts, NULL, 0, "keywayctl ldap sync [--confirm]");
 
 	if (ret)
 		return ret;
 	if (confirm && !(body = json_pack("{s:b}", "confirm_mass_change", 1)))
 		return ctl_usage_error("out of memory");
-	ret = ctl_http(c, "POST", "/api/v1/ldap/sync", body, &out);
+	ret = ctl_request(c, "POST", "/api/v1/ldap/sync", body, sync_print, NULL);
 	json_decref(body);
-	if (ret == CTL_EXIT_OK) {
-		if (c->json) {
-			ctl_print_json(out);
-		} else {
-			ctl_print_fields(out, keys);
-			if (json_is_true(json_object_get(out, "pending_confirmation")))
-				printf("nothing changed: run `keywayctl ldap sync --confirm` to apply this run\n");
-		}
-	}
-	json_decref(out);
 	return ret;
 }
 
 int ctl_ldap(struct ctl *c, int argc, char **argv)
 {
 	const char *sub = argc > 0 ? argv[0] : "status";
-	bool help;
 
 	if (strcmp(sub, "status") == 0)
 		return ldap_status(c, argc > 0 ? argc - 1 : 0, argv + (argc > 0));
 	if (strcmp(sub, "sync") == 0)
 		return ldap_sync(c, argc - 1, argv + 1);
-	help = ctl_is_help(sub);
-	if (!help)
-		ctl_usage_error("unknown ldap command %s", sub);
-	fprintf(help ? stdout : stderr, "usage: keywayctl ldap status\n       keywayctl ldap sync [--confirm]\n");
-	return help ? CTL_EXIT_OK : CTL_EXIT_USAGE;
+	return ctl_group_usage("ldap", sub,
+			       "usage: keywayctl ldap status\n       keywayctl ldap sync [--confirm]\n");
 }

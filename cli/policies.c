@@ -99,35 +99,11 @@ static int dests_parse(json_t *texts, json_t **out)
 	return 0;
 }
 
-static int policies_table(const json_t *list)
-{
-	static const char *const head[] = { "ID", "NAME", "SITE", "GROUPS", "USERS", "DESTINATIONS" };
-	struct ctl_table *t = ctl_table_new(head, 6);
-	size_t i;
-	json_t *p;
-
-	if (!t)
-		return ctl_usage_error("out of memory");
-	json_array_foreach(list, i, p) {
-		char b[6][2048];
-		const char *row[6] = {
-			ctl_cell(json_object_get(p, "id"), b[0], sizeof(b[0])),
-			ctl_cell(json_object_get(p, "name"), b[1], sizeof(b[1])),
-			ctl_cell(json_object_get(p, "site"), b[2], sizeof(b[2])),
-			ctl_join(json_object_get(p, "groups"), b[3], sizeof(b[3])),
-			ctl_join(json_object_get(p, "users"), b[4], sizeof(b[4])),
-			dests_cell(json_object_get(p, "destinations"), b[5], sizeof(b[5])),
-		};
-
-		if (ctl_table_add(t, row) < 0) {
-			ctl_table_free(t);
-			return ctl_usage_error("out of memory");
-		}
-	}
-	ctl_table_print(t);
-	ctl_table_free(t);
-	return CTL_EXIT_OK;
-}
+static const struct ctl_col policy_cols[] = {
+	{ "ID", "id", NULL },		  { "NAME", "name", NULL },	  { "SITE", "site", NULL },
+	{ "GROUPS", "groups", ctl_join }, { "USERS", "users", ctl_join }, { "DESTINATIONS", "destinations", dests_cell },
+};
+static const struct ctl_view policy_view = { "policies", policy_cols, CTL_NCOLS(policy_cols) };
 
 /* The API lists every policy; --site keeps one site's (for --json too, same shape). */
 static void policies_keep_site(json_t *answer, const char *site)
@@ -152,53 +128,40 @@ static int policies_list(struct ctl *c, int argc, char **argv)
 	if (ret)
 		return ret;
 	ret = ctl_http(c, "GET", "/api/v1/policies", NULL, &out);
-	if (ret == CTL_EXIT_OK) {
-		policies_keep_site(out, site);
-		ret = c->json ? (ctl_print_json(out), 0) : policies_table(json_object_get(out, "policies"));
-	}
-	json_decref(out);
-	return ret;
+	if (ret != CTL_EXIT_OK)
+		return ret;
+	policies_keep_site(out, site);
+	return ctl_answer(c, out, ctl_show_table, &policy_view);
 }
 
-static void policy_print(const json_t *p)
+static int policy_print(const json_t *p, const void *unused)
 {
 	char g[2048], u[2048], d[4096];
 	json_t *copy = json_copy((json_t *)p);
 
+	(void)unused;
 	if (!copy)
-		return;
+		return ctl_usage_error("out of memory");
 	json_object_set_new(copy, "groups", json_string(ctl_join(json_object_get(p, "groups"), g, sizeof(g))));
 	json_object_set_new(copy, "users", json_string(ctl_join(json_object_get(p, "users"), u, sizeof(u))));
 	json_object_set_new(copy, "destinations", json_string(dests_cell(json_object_get(p, "destinations"), d, sizeof(d))));
 	ctl_print_fields(copy, policy_keys);
 	json_decref(copy);
+	return CTL_EXIT_OK;
 }
 
 /* show and delete: one policy by id. */
 static int policies_one(struct ctl *c, int argc, char **argv, bool del)
 {
-	char path[CTL_PATH_MAX];
+	char path[CTL_PATH_MAX], done[CTL_PATH_MAX];
 	const char *id;
-	json_t *out;
 	int ret = ctl_parse(argc, argv, NULL, &id, 1, del ? "keywayctl policies delete ID" : "keywayctl policies show ID");
 
-	if (ret)
+	if (ret || (ret = ctl_id_path(path, sizeof(path), "policy", "policies", id, NULL)))
 		return ret;
-	if (!ctl_valid_id(id))
-		return ctl_usage_error("policy id must be a positive number, not %s", id);
-	if (ctl_path_id(path, sizeof(path), "policies", id, NULL) < 0)
-		return ctl_usage_error("policy id too long");
-	ret = ctl_http(c, del ? "DELETE" : "GET", path, NULL, &out);
-	if (ret == CTL_EXIT_OK) {
-		if (c->json)
-			ctl_print_json(out);
-		else if (del)
-			printf("policy %s deleted\n", id);
-		else
-			policy_print(out);
-	}
-	json_decref(out);
-	return ret;
+	snprintf(done, sizeof(done), "policy %s deleted", id);
+	return del ? ctl_request(c, "DELETE", path, NULL, ctl_show_text, done)
+		   : ctl_request(c, "GET", path, NULL, policy_print, NULL);
 }
 
 #define POLICIES_CREATE_USAGE                                                                                         \
@@ -253,37 +216,29 @@ static int policies_write(struct ctl *c, int argc, char **argv, bool create)
 					CTL_FLAG(create ? NULL : "--no-groups", &a.no_groups),
 					CTL_FLAG(create ? NULL : "--no-users", &a.no_users), CTL_OPT_END };
 	char path[CTL_PATH_MAX] = "/api/v1/policies";
-	json_t *body = json_object(), *out = NULL;
+	json_t *body = json_object();
 	int ret = body && a.groups && a.users && a.dests ? 0 : ctl_usage_error("out of memory");
 
 	if (!ret)
 		ret = ctl_parse(argc, argv, opts, &a.ref, 1, create ? POLICIES_CREATE_USAGE : POLICIES_UPDATE_USAGE);
 	if (!ret && create)
 		a.name = a.ref;
-	if (!ret && !create && !ctl_valid_id(a.ref))
-		ret = ctl_usage_error("policy id must be a positive number, not %s", a.ref);
+	if (!ret && !create)
+		ret = ctl_id_path(path, sizeof(path), "policy", "policies", a.ref, NULL);
 	if (!ret)
 		ret = policy_body(&a, create, body);
-	if (!ret && !create && ctl_path_id(path, sizeof(path), "policies", a.ref, NULL) < 0)
-		ret = ctl_usage_error("policy id too long");
 	if (!ret)
-		ret = ctl_http(c, create ? "POST" : "PUT", path, body, &out);
-	if (!ret && c->json)
-		ctl_print_json(out);
-	else if (!ret)
-		policy_print(out);
+		ret = ctl_request(c, create ? "POST" : "PUT", path, body, policy_print, NULL);
 	json_decref(a.groups);
 	json_decref(a.users);
 	json_decref(a.dests);
 	json_decref(body);
-	json_decref(out);
 	return ret;
 }
 
 int ctl_policies(struct ctl *c, int argc, char **argv)
 {
 	const char *sub = argc > 0 ? argv[0] : "list";
-	bool help;
 
 	if (strcmp(sub, "list") == 0 || strcmp(sub, "ls") == 0)
 		return policies_list(c, argc > 0 ? argc - 1 : 0, argv + (argc > 0));
@@ -291,14 +246,10 @@ int ctl_policies(struct ctl *c, int argc, char **argv)
 		return policies_one(c, argc - 1, argv + 1, sub[0] == 'd');
 	if (strcmp(sub, "create") == 0 || strcmp(sub, "update") == 0)
 		return policies_write(c, argc - 1, argv + 1, sub[0] == 'c');
-	help = ctl_is_help(sub);
-	if (!help)
-		ctl_usage_error("unknown policies command %s", sub);
-	fprintf(help ? stdout : stderr,
-		"usage: keywayctl policies list [--site NAME]\n"
-		"       keywayctl policies show ID\n"
-		"       " POLICIES_CREATE_USAGE "\n"
-		"       " POLICIES_UPDATE_USAGE "\n"
-		"       keywayctl policies delete ID\n");
-	return help ? CTL_EXIT_OK : CTL_EXIT_USAGE;
+	return ctl_group_usage("policies", sub,
+			       "usage: keywayctl policies list [--site NAME]\n"
+			       "       keywayctl policies show ID\n"
+			       "       " POLICIES_CREATE_USAGE "\n"
+			       "       " POLICIES_UPDATE_USAGE "\n"
+			       "       keywayctl policies delete ID\n");
 }

@@ -63,59 +63,30 @@ static const char *gateways_cell(const json_t *gws, char *buf, size_t len)
 	return buf;
 }
 
-static int sites_table(const json_t *list)
-{
-	static const char *const head[] = { "ID", "NAME", "DEFAULT", "ROUTES", "GATEWAYS" };
-	struct ctl_table *t = ctl_table_new(head, 5);
-	size_t i;
-	json_t *s;
+static const struct ctl_col site_cols[] = {
+	{ "ID", "id", NULL },		 { "NAME", "name", NULL },		{ "DEFAULT", "default", NULL },
+	{ "ROUTES", "routes", ctl_join }, { "GATEWAYS", "gateways", gateways_cell },
+};
+static const struct ctl_view site_view = { "sites", site_cols, CTL_NCOLS(site_cols) };
 
-	if (!t)
-		return ctl_usage_error("out of memory");
-	json_array_foreach(list, i, s) {
-		char b[5][1024];
-		const char *row[5] = {
-			ctl_cell(json_object_get(s, "id"), b[0], sizeof(b[0])),
-			ctl_cell(json_object_get(s, "name"), b[1], sizeof(b[1])),
-			ctl_cell(json_object_get(s, "default"), b[2], sizeof(b[2])),
-			ctl_join(json_object_get(s, "routes"), b[3], sizeof(b[3])),
-			gateways_cell(json_object_get(s, "gateways"), b[4], sizeof(b[4])),
-		};
-
-		if (ctl_table_add(t, row) < 0) {
-			ctl_table_free(t);
-			return ctl_usage_error("out of memory");
-		}
-	}
-	ctl_table_print(t);
-	ctl_table_free(t);
-	return CTL_EXIT_OK;
-}
+static const struct ctl_col gateway_cols[] = {
+	{ "ID", "id", NULL },		     { "HOSTNAME", "hostname", NULL }, { "STATE", "state", NULL },
+	{ "ROLE", "role", NULL },	     { "ONLINE", "online", NULL },     { "LAST SEEN", "last_seen", ctl_time },
+	{ "ADDRESS", "address", NULL },	     { "ENDPOINT", "endpoint", NULL },
+};
 
 static int sites_list(struct ctl *c, int argc, char **argv)
 {
-	json_t *out;
-	int ret = ctl_parse(argc, argv, NULL, NULL, 0, "keywayctl sites list");
-
-	if (ret)
-		return ret;
-	ret = ctl_http(c, "GET", "/api/v1/sites", NULL, &out);
-	if (ret == CTL_EXIT_OK)
-		ret = c->json ? (ctl_print_json(out), 0) : sites_table(json_object_get(out, "sites"));
-	json_decref(out);
-	return ret;
+	return ctl_list(c, argc, argv, "keywayctl sites list", "/api/v1/sites", &site_view);
 }
 
 /* The fields of one site, then a table of its gateways with their health. */
-static int site_print(const json_t *s)
+static int site_print(const json_t *s, const void *unused)
 {
-	static const char *const head[] = { "ID", "HOSTNAME", "STATE", "ROLE", "ONLINE", "LAST SEEN", "ADDRESS",
-					    "ENDPOINT" };
-	struct ctl_table *t;
 	char routes[2048], gws[512];
-	json_t *copy = json_copy((json_t *)s), *g;
-	size_t i;
+	json_t *copy = json_copy((json_t *)s);
 
+	(void)unused;
 	if (!copy)
 		return ctl_usage_error("out of memory");
 	json_object_set_new(copy, "routes", json_string(ctl_join(json_object_get(s, "routes"), routes, sizeof(routes))));
@@ -124,38 +95,15 @@ static int site_print(const json_t *s)
 	json_decref(copy);
 	if (json_array_size(json_object_get(s, "gateways")) == 0)
 		return CTL_EXIT_OK;
-	if (!(t = ctl_table_new(head, 8)))
-		return ctl_usage_error("out of memory");
-	json_array_foreach(json_object_get(s, "gateways"), i, g) {
-		char b[8][256];
-		const char *row[8] = {
-			ctl_cell(json_object_get(g, "id"), b[0], sizeof(b[0])),
-			ctl_cell(json_object_get(g, "hostname"), b[1], sizeof(b[1])),
-			ctl_cell(json_object_get(g, "state"), b[2], sizeof(b[2])),
-			ctl_cell(json_object_get(g, "role"), b[3], sizeof(b[3])),
-			ctl_cell(json_object_get(g, "online"), b[4], sizeof(b[4])),
-			ctl_time(json_object_get(g, "last_seen"), b[5], sizeof(b[5])),
-			ctl_cell(json_object_get(g, "address"), b[6], sizeof(b[6])),
-			ctl_cell(json_object_get(g, "endpoint"), b[7], sizeof(b[7])),
-		};
-
-		if (ctl_table_add(t, row) < 0) {
-			ctl_table_free(t);
-			return ctl_usage_error("out of memory");
-		}
-	}
 	printf("\n");
-	ctl_table_print(t);
-	ctl_table_free(t);
-	return CTL_EXIT_OK;
+	return ctl_table_list(json_object_get(s, "gateways"), gateway_cols, CTL_NCOLS(gateway_cols));
 }
 
 /* show and delete: one site by id or name. */
 static int sites_one(struct ctl *c, int argc, char **argv, bool del)
 {
-	char path[CTL_PATH_MAX], id[32];
+	char path[CTL_PATH_MAX], id[32], done[CTL_PATH_MAX];
 	const char *ref;
-	json_t *out;
 	int ret = ctl_parse(argc, argv, NULL, &ref, 1,
 			    del ? "keywayctl sites delete ID|NAME" : "keywayctl sites show ID|NAME");
 
@@ -163,17 +111,9 @@ static int sites_one(struct ctl *c, int argc, char **argv, bool del)
 		return ret;
 	if (ctl_path_id(path, sizeof(path), "sites", id, NULL) < 0)
 		return ctl_usage_error("site id too long");
-	ret = ctl_http(c, del ? "DELETE" : "GET", path, NULL, &out);
-	if (ret == CTL_EXIT_OK) {
-		if (c->json)
-			ctl_print_json(out);
-		else if (del)
-			printf("site %s deleted\n", ref);
-		else
-			ret = site_print(out);
-	}
-	json_decref(out);
-	return ret;
+	snprintf(done, sizeof(done), "site %s deleted", ref);
+	return del ? ctl_request(c, "DELETE", path, NULL, ctl_show_text, done)
+		   : ctl_request(c, "GET", path, NULL, site_print, NULL);
 }
 
 #define SITES_CREATE_USAGE "keywayctl sites create NAME [--route CIDR]... [--default allow|deny]"
@@ -185,7 +125,7 @@ static int sites_write(struct ctl *c, int argc, char **argv, bool create)
 {
 	const char *ref = NULL, *name = NULL, *def = NULL;
 	bool no_routes = false;
-	json_t *routes = json_array(), *body = json_object(), *out = NULL;
+	json_t *routes = json_array(), *body = json_object();
 	/* create has no --name or --no-routes: their NULL names end its option list early */
 	const struct ctl_opt opts[] = { CTL_LIST("--route", routes), CTL_OPT("--default", &def),
 					CTL_OPT(create ? NULL : "--name", &name), CTL_FLAG(create ? NULL : "--no-routes", &no_routes),
@@ -210,19 +150,15 @@ static int sites_write(struct ctl *c, int argc, char **argv, bool create)
 	    ctl_path_id(path, sizeof(path), "sites", id, NULL) < 0)
 		ret = ctl_usage_error("site id too long");
 	if (!ret)
-		ret = ctl_http(c, create ? "POST" : "PUT", path, body, &out);
-	if (!ret)
-		ret = c->json ? (ctl_print_json(out), 0) : site_print(out);
+		ret = ctl_request(c, create ? "POST" : "PUT", path, body, site_print, NULL);
 	json_decref(routes);
 	json_decref(body);
-	json_decref(out);
 	return ret;
 }
 
 int ctl_sites(struct ctl *c, int argc, char **argv)
 {
 	const char *sub = argc > 0 ? argv[0] : "list";
-	bool help;
 
 	if (strcmp(sub, "list") == 0 || strcmp(sub, "ls") == 0)
 		return sites_list(c, argc > 0 ? argc - 1 : 0, argv + (argc > 0));
@@ -230,14 +166,10 @@ int ctl_sites(struct ctl *c, int argc, char **argv)
 		return sites_one(c, argc - 1, argv + 1, sub[0] == 'd');
 	if (strcmp(sub, "create") == 0 || strcmp(sub, "update") == 0)
 		return sites_write(c, argc - 1, argv + 1, sub[0] == 'c');
-	help = ctl_is_help(sub);
-	if (!help)
-		ctl_usage_error("unknown sites command %s", sub);
-	fprintf(help ? stdout : stderr,
-		"usage: keywayctl sites list\n"
-		"       keywayctl sites show ID|NAME\n"
-		"       " SITES_CREATE_USAGE "\n"
-		"       " SITES_UPDATE_USAGE "\n"
-		"       keywayctl sites delete ID|NAME\n");
-	return help ? CTL_EXIT_OK : CTL_EXIT_USAGE;
+	return ctl_group_usage("sites", sub,
+			       "usage: keywayctl sites list\n"
+			       "       keywayctl sites show ID|NAME\n"
+			       "       " SITES_CREATE_USAGE "\n"
+			       "       " SITES_UPDATE_USAGE "\n"
+			       "       keywayctl sites delete ID|NAME\n");
 }

@@ -71,93 +71,49 @@ static int tokens_create(struct ctl *c, int argc, char **argv)
 	return ret;
 }
 
-static int tokens_table(const json_t *list)
+/* "left/total" uses of one token. */
+static const char *uses_cell(const json_t *k, char *buf, size_t len)
 {
-	static const char *const head[] = { "ID", "USER", "ROLE", "STATE", "SITE", "USES", "CREATED", "EXPIRES", "BY" };
-	struct ctl_table *t = ctl_table_new(head, 9);
-	size_t i;
-	json_t *k;
+	char left[64], total[64];
 
-	if (!t)
-		return ctl_usage_error("out of memory");
-	json_array_foreach(list, i, k) {
-		char b[9][256], left[64], total[64];
-		const char *row[9] = {
-			ctl_cell(json_object_get(k, "id"), b[0], sizeof(b[0])),
-			ctl_cell(json_object_get(k, "username"), b[1], sizeof(b[1])),
-			ctl_cell(json_object_get(k, "role"), b[2], sizeof(b[2])),
-			ctl_cell(json_object_get(k, "state"), b[3], sizeof(b[3])),
-			ctl_cell(json_object_get(k, "site"), b[8], sizeof(b[8])),
-			b[4],
-			ctl_time(json_object_get(k, "created_at"), b[5], sizeof(b[5])),
-			ctl_time(json_object_get(k, "expires_at"), b[6], sizeof(b[6])),
-			ctl_cell(json_object_get(k, "created_by"), b[7], sizeof(b[7])),
-		};
-
-		snprintf(b[4], sizeof(b[4]), "%s/%s", ctl_cell(json_object_get(k, "uses_left"), left, sizeof(left)),
-			 ctl_cell(json_object_get(k, "uses_total"), total, sizeof(total)));
-		if (ctl_table_add(t, row) < 0) {
-			ctl_table_free(t);
-			return ctl_usage_error("out of memory");
-		}
-	}
-	ctl_table_print(t);
-	ctl_table_free(t);
-	return CTL_EXIT_OK;
+	snprintf(buf, len, "%s/%s", ctl_cell(json_object_get(k, "uses_left"), left, sizeof(left)),
+		 ctl_cell(json_object_get(k, "uses_total"), total, sizeof(total)));
+	return buf;
 }
 
-static int tokens_list(struct ctl *c, int argc, char **argv)
-{
-	json_t *out;
-	int ret = ctl_parse(argc, argv, NULL, NULL, 0, "keywayctl tokens list");
-
-	if (ret)
-		return ret;
-	ret = ctl_http(c, "GET", "/api/v1/enrollment-tokens", NULL, &out);
-	if (ret == CTL_EXIT_OK)
-		ret = c->json ? (ctl_print_json(out), 0) : tokens_table(json_object_get(out, "enrollment_tokens"));
-	json_decref(out);
-	return ret;
-}
+static const struct ctl_col token_cols[] = {
+	{ "ID", "id", NULL },		       { "USER", "username", NULL },	      { "ROLE", "role", NULL },
+	{ "STATE", "state", NULL },	       { "SITE", "site", NULL },	      { "USES", NULL, uses_cell },
+	{ "CREATED", "created_at", ctl_time }, { "EXPIRES", "expires_at", ctl_time }, { "BY", "created_by", NULL },
+};
+static const struct ctl_view token_view = { "enrollment_tokens", token_cols, CTL_NCOLS(token_cols) };
 
 static int tokens_revoke(struct ctl *c, int argc, char **argv)
 {
-	char path[CTL_PATH_MAX];
+	char path[CTL_PATH_MAX], done[CTL_PATH_MAX];
 	const char *id;
-	json_t *out;
 	int ret = ctl_parse(argc, argv, NULL, &id, 1, "keywayctl tokens revoke ID");
 
-	if (ret)
+	if (ret || (ret = ctl_id_path(path, sizeof(path), "token", "enrollment-tokens", id, NULL)))
 		return ret;
-	if (!ctl_valid_id(id))
-		return ctl_usage_error("token id must be a positive number, not %s", id);
-	if (ctl_path_id(path, sizeof(path), "enrollment-tokens", id, NULL) < 0)
-		return ctl_usage_error("token id too long");
-	ret = ctl_http(c, "DELETE", path, NULL, &out);
-	if (ret == CTL_EXIT_OK && !c->json)
-		printf("enrollment token %s revoked\n", id);
-	json_decref(out);
-	return ret;
+	snprintf(done, sizeof(done), "enrollment token %s revoked", id);
+	return ctl_request(c, "DELETE", path, NULL, ctl_show_text, done);
 }
 
 int ctl_tokens(struct ctl *c, int argc, char **argv)
 {
 	const char *sub = argc > 0 ? argv[0] : "list";
-	bool help;
 
 	if (strcmp(sub, "create") == 0)
 		return tokens_create(c, argc - 1, argv + 1);
 	if (strcmp(sub, "list") == 0 || strcmp(sub, "ls") == 0)
-		return tokens_list(c, argc > 0 ? argc - 1 : 0, argv + (argc > 0));
+		return ctl_list(c, argc > 0 ? argc - 1 : 0, argv + (argc > 0), "keywayctl tokens list",
+				"/api/v1/enrollment-tokens", &token_view);
 	if (strcmp(sub, "revoke") == 0 || strcmp(sub, "delete") == 0)
 		return tokens_revoke(c, argc - 1, argv + 1);
-	help = ctl_is_help(sub);
-	if (!help)
-		ctl_usage_error("unknown tokens command %s", sub);
-	fprintf(help ? stdout : stderr,
-		"usage: keywayctl tokens create --user NAME [--role device|gateway [--site SITE]]\n"
-		"                              [--expires-in SECONDS] [--uses N]\n"
-		"       keywayctl tokens list\n"
-		"       keywayctl tokens revoke ID\n");
-	return help ? CTL_EXIT_OK : CTL_EXIT_USAGE;
+	return ctl_group_usage("tokens", sub,
+			       "usage: keywayctl tokens create --user NAME [--role device|gateway [--site SITE]]\n"
+			       "                              [--expires-in SECONDS] [--uses N]\n"
+			       "       keywayctl tokens list\n"
+			       "       keywayctl tokens revoke ID\n");
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 int cidr_parse(struct kw_cidr *out, const char *text)
@@ -94,4 +95,23 @@ bool cidr_contains(const struct kw_cidr *net, const struct kw_cidr *addr)
 	a.prefix = net->prefix;
 	cidr_mask(&a);
 	return memcmp(a.addr, net->addr, net->family == AF_INET ? 4 : 16) == 0;
+}
+
+bool cidr_host_is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	char inner[64];
+	size_t len = strlen(host);
+
+	if (strcasecmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (len > 2 && len < sizeof(inner) + 2 && host[0] == '[' && host[len - 1] == ']') {
+		memcpy(inner, host + 1, len - 2);
+		inner[len - 2] = '\0';
+		return inet_pton(AF_INET6, inner, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	return false;
 }

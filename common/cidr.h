@@ -22,5 +22,7 @@ void cidr_format(char out[KW_CIDR_STRLEN], const struct kw_cidr *c);
 /* Clear host bits beyond the prefix. */
 void cidr_mask(struct kw_cidr *c);
 bool cidr_contains(const struct kw_cidr *net, const struct kw_cidr *addr);
+/* A URL's host part that stays on this machine: "localhost", 127.0.0.0/8 or "[::1]". */
+bool cidr_host_is_loopback(const char *host);
 
 #endif

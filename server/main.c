@@ -40,6 +40,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: keywayd [-c FILE] [--foreground]\n"
+		   "       keywayd --version\n"
 		   "       keywayd [-c FILE] admin-token create --name NAME\n"
 		   "       keywayd [-c FILE] migrate-store --to postgresql\n"
 		   "default config file: %s (built-in defaults when it does not exist)\n",
@@ -59,6 +60,39 @@ static int state_dir_prepare(const char *dir)
 	return statedir_secure(dir);
 }
 
+/*
+ * The main thread's loop: signals, and the periodic chores between them (the first run, at
+ * once, purges the sessions that expired while keywayd was down). SIGHUP reloads; returns the
+ * signal that stops keywayd (-1 when waiting for signals failed).
+ */
+static int main_loop(struct kw_server *srv, sigset_t *sigs, struct kw_reload *reload, const char *config_path)
+{
+	struct kw_housekeeping hk;
+	int sig;
+
+	housekeeping_init(&hk, KW_HOUSEKEEPING_INTERVAL, (int64_t)time(NULL));
+	for (;;) {
+		struct timespec wait = { 1, 0 };
+		int64_t now = (int64_t)time(NULL);
+
+		hk.audit_keep_days = server_conf(srv)->audit_keep_days;
+		(void)housekeeping_tick(&hk, srv->store, now);
+		/* Gateways gone quiet: every second, so devices move within gateway_timeout + 1 s. */
+		if (gwhealth_tick(srv, now) < 0)
+			log_error("gateway health: could not update the store");
+		sig = sigtimedwait(sigs, NULL, &wait);
+		if (sig < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			log_error("sigtimedwait: %s", strerror(errno));
+			return -1;
+		}
+		if (sig != SIGHUP)
+			return sig;
+		reload_run(reload, srv, config_path);
+	}
+}
+
 static int run(struct kw_conf *conf, const char *config_path)
 {
 	struct kw_server srv = { .conf = conf, .config_path = config_path, .version = PACKAGE_VERSION };
@@ -66,7 +100,6 @@ static int run(struct kw_conf *conf, const char *config_path)
 				    .quarantine = conf->address_quarantine };
 	struct kw_http *http = NULL;
 	struct kw_metrics_http *metrics = NULL;
-	struct kw_housekeeping hk;
 	struct kw_reload reload;
 	sigset_t sigs;
 	int ret, sig = 0, code = 1;
@@ -120,30 +153,7 @@ static int run(struct kw_conf *conf, const char *config_path)
 		goto out;
 	log_info("keywayd started version=%s key_id=%s state_dir=%s", PACKAGE_VERSION, srv.signer->key_id,
 		 conf->state_dir);
-	/* The main thread's loop: signals, and the periodic chores between them (the first run,
-	 * at once, purges the sessions that expired while keywayd was down). */
-	housekeeping_init(&hk, KW_HOUSEKEEPING_INTERVAL, (int64_t)time(NULL));
-	for (;;) {
-		struct timespec wait = { 0, 0 };
-		int64_t now = (int64_t)time(NULL);
-
-		hk.audit_keep_days = server_conf(&srv)->audit_keep_days;
-		(void)housekeeping_tick(&hk, srv.store, now);
-		/* Gateways gone quiet: every second, so devices move within gateway_timeout + 1 s. */
-		if (gwhealth_tick(&srv, now) < 0)
-			log_error("gateway health: could not update the store");
-		wait.tv_sec = 1;
-		sig = sigtimedwait(&sigs, NULL, &wait);
-		if (sig < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				continue;
-			log_error("sigtimedwait: %s", strerror(errno));
-			break;
-		}
-		if (sig != SIGHUP)
-			break;
-		reload_run(&reload, &srv, config_path);
-	}
+	sig = main_loop(&srv, &sigs, &reload, config_path);
 	log_info("keywayd stopping signal=%d", sig);
 	code = 0;
 out:
@@ -199,6 +209,9 @@ int main(int argc, char **argv)
 			foreground = true;
 		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
+			printf("keywayd %s\n", PACKAGE_VERSION);
 			return 0;
 		} else if (argv[i][0] == '-') {
 			fprintf(stderr, "keywayd: unknown option %s\n", argv[i]);

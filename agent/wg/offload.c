@@ -97,6 +97,12 @@ static void ipv4_fix_csum(uint8_t *ip, size_t ihl)
 	memcpy(ip + 10, &c, 2);
 }
 
+/*
+ * One pass over a TUN super-packet: parse its virtio header, then cut TCP or UDP segments
+ * with their own lengths, ids, sequence numbers and checksums. Longer than 100 lines on
+ * purpose: a data-path loop kept in one piece so the per-segment work stays in registers and
+ * the TCP and UDP cases share one walk (fuzz_offload and test_wg_offload cover every branch).
+ */
 int offload_split(const uint8_t *frame, size_t len, uint8_t *out, size_t stride,
 		  unsigned max_segs, uint16_t *seg_len)
 {

@@ -133,6 +133,12 @@ static size_t frame_max_segment(const uint8_t *frame, size_t len, bool vnet)
 	return iphl + (size_t)(p[iphl + 12] >> 4) * 4 + h.gso_size;
 }
 
+/*
+ * The send path's per-frame loop: split one TUN frame, find its peer and key, and queue its
+ * segments for sealing. Longer than
+ * 100 lines on purpose: it is the hot loop of the data path, and splitting it would cost a
+ * call and a context struct per packet.
+ */
 static void send_frame(struct send_ctx *c, size_t flen)
 {
 	struct wg_device *dev = c->dev;

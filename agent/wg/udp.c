@@ -244,6 +244,12 @@ static int send_mmsg_all(int fd, struct mmsghdr *m, unsigned n, unsigned *at)
 
 #define TX_MMSG (UDP_TX_MSGS * 4)
 
+/*
+ * Send a batch with as few system calls as the kernel allows: UDP_SEGMENT trains of equal
+ * datagrams, sendmmsg for the batch, and the fallback to single datagrams when GSO is
+ * refused. Longer than 100 lines on purpose: one batch loop of the data path, whose branches
+ * share the message arrays it fills.
+ */
 int udp_send_batch(struct wg_udp *u, struct udp_tx_batch *b)
 {
 	struct mmsghdr m[TX_MMSG];

@@ -56,23 +56,10 @@ int api_tokens_list(struct kw_req *req, json_t *in, json_t **out)
 	json_t *a = json_array();
 	int ret = a ? store_api_token_list(req->srv->store, api_token_row, a) : -ENOMEM;
 
-	if (ret < 0) {
-		json_decref(a);
-		return api_error_errno(out, ret, "api tokens");
-	}
-	*out = json_pack("{s:o}", "api_tokens", a);
-	return 200;
+	return api_list_reply(out, ret, a, "api_tokens", "api tokens");
 }
 
 int api_tokens_delete(struct kw_req *req, json_t *in, json_t **out)
 {
-	int64_t id;
-	int ret;
-
-	if (!req_param_id(req, 0, &id))
-		return api_error(out, 404, "not_found", "no such api token");
-	ret = store_api_token_delete(req->srv->store, id, req->principal.actor, req->now);
-	if (ret < 0)
-		return api_error_errno(out, ret, "api token");
-	return 204;
+	return api_delete_by_id(req, out, store_api_token_delete, "api token");
 }

@@ -79,12 +79,7 @@ int api_devices_list(struct kw_req *req, json_t *in, json_t **out)
 		return api_error(out, 400, "invalid_query", "role must be device or gateway");
 	x.a = json_array();
 	ret = x.a ? store_device_list(req->srv->store, username, device_row, &x) : -ENOMEM;
-	if (ret < 0) {
-		json_decref(x.a);
-		return api_error_errno(out, ret, "devices");
-	}
-	*out = json_pack("{s:o}", "devices", x.a);
-	return 200;
+	return api_list_reply(out, ret, x.a, "devices", "devices");
 }
 
 /* Load {id} and check the caller may see it: admin, or a user session owning it. */

@@ -101,12 +101,7 @@ int api_enrollment_tokens_list(struct kw_req *req, json_t *in, json_t **out)
 	if (ret == 0)
 		ret = store_enrollment_token_list(req->srv->store, enrollment_token_row, &x);
 	json_decref(x.sites);
-	if (ret < 0) {
-		json_decref(x.a);
-		return api_error_errno(out, ret, "enrollment tokens");
-	}
-	*out = json_pack("{s:o}", "enrollment_tokens", x.a);
-	return 200;
+	return api_list_reply(out, ret, x.a, "enrollment_tokens", "enrollment tokens");
 }
 
 int api_enrollment_tokens_delete(struct kw_req *req, json_t *in, json_t **out)

@@ -212,12 +212,7 @@ int api_policies_list(struct kw_req *req, json_t *in, json_t **out)
 	json_t *a = json_array();
 	int ret = a ? store_policy_list(req->srv->store, 0, policy_append, a) : -ENOMEM;
 
-	if (ret < 0) {
-		json_decref(a);
-		return api_error_errno(out, ret, "policies");
-	}
-	*out = json_pack("{s:o}", "policies", a);
-	return 200;
+	return api_list_reply(out, ret, a, "policies", "policies");
 }
 
 int api_policies_get(struct kw_req *req, json_t *in, json_t **out)
@@ -280,13 +275,5 @@ int api_policies_put(struct kw_req *req, json_t *in, json_t **out)
 
 int api_policies_delete(struct kw_req *req, json_t *in, json_t **out)
 {
-	int64_t id;
-	int ret;
-
-	if (!req_param_id(req, 0, &id))
-		return api_error(out, 404, "not_found", "no such policy");
-	ret = store_policy_delete(req->srv->store, id, req->principal.actor, req->now);
-	if (ret < 0)
-		return api_error_errno(out, ret, "policy");
-	return 204;
+	return api_delete_by_id(req, out, store_policy_delete, "policy");
 }

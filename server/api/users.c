@@ -41,14 +41,10 @@ int api_users_list(struct kw_req *req, json_t *in, json_t **out)
 {
 	json_t *a = json_array();
 	int ret = a ? store_user_list(req->srv->store, user_row, a) : -ENOMEM;
+	int st = api_list_reply(out, ret, a, "users", "users");
 
-	if (ret < 0) {
-		json_decref(a);
-		return api_error_errno(out, ret, "users");
-	}
-	*out = json_pack("{s:o}", "users", a);
-	if (!*out)
-		return api_error(out, 500, "internal_error", "out of memory");
+	if (st != 200)
+		return st;
 	/* With the LDAP module: each user's live directory state (or "directory_error"). */
 	ret = directory_users(req, *out);
 	if (ret < 0) {

@@ -88,19 +88,34 @@ static const char *fmt_reload(const struct cs_key *k)
 	return k->flags & CS_PAYLOAD ? "live, configs re-issued" : "live";
 }
 
+#define DOC_TEXT_MAX 512
+
+/* The next key of sec from *i on that the documentation shows (NULL: none left), with its type and default
+ * written out into type and def (DOC_TEXT_MAX bytes each). */
+static const struct cs_key *doc_next_key(const struct cs_section *sec, size_t *i, char *type, char *def)
+{
+	while (*i < sec->nkeys) {
+		const struct cs_key *k = &sec->keys[(*i)++];
+
+		if (k->flags & CS_NODOC)
+			continue;
+		fmt_type(type, DOC_TEXT_MAX, k);
+		fmt_default(def, DOC_TEXT_MAX, k);
+		return k;
+	}
+	return NULL;
+}
+
 int cs_doc_markdown(FILE *out, const struct cs_section *const *sections, size_t n)
 {
-	char type[512], def[512];
+	char type[DOC_TEXT_MAX], def[DOC_TEXT_MAX];
+	const struct cs_key *k;
 
 	fprintf(out, "| key | type | default | SIGHUP | meaning |\n|---|---|---|---|---|\n");
 	for (size_t s = 0; s < n; s++) {
-		for (size_t i = 0; i < sections[s]->nkeys; i++) {
-			const struct cs_key *k = &sections[s]->keys[i];
+		size_t i = 0;
 
-			if (k->flags & CS_NODOC)
-				continue;
-			fmt_type(type, sizeof(type), k);
-			fmt_default(def, sizeof(def), k);
+		while ((k = doc_next_key(sections[s], &i, type, def))) {
 			fprintf(out, "| `[%s] %s` | %s | %s | %s | %s |\n", sections[s]->name, cs_key_short(k), type,
 				def, fmt_reload(k), k->doc ? k->doc : "");
 		}
@@ -155,17 +170,14 @@ static void mdoc_text(FILE *out, const char *prefix, const char *text, const cha
 
 int cs_doc_mdoc(FILE *out, const struct cs_section *const *sections, size_t n)
 {
-	char type[512], def[512];
+	char type[DOC_TEXT_MAX], def[DOC_TEXT_MAX];
+	const struct cs_key *k;
 
 	for (size_t s = 0; s < n; s++) {
-		fprintf(out, ".Ss \\&[%s] section\n.Bl -tag -width Ds\n", sections[s]->name);
-		for (size_t i = 0; i < sections[s]->nkeys; i++) {
-			const struct cs_key *k = &sections[s]->keys[i];
+		size_t i = 0;
 
-			if (k->flags & CS_NODOC)
-				continue;
-			fmt_type(type, sizeof(type), k);
-			fmt_default(def, sizeof(def), k);
+		fprintf(out, ".Ss \\&[%s] section\n.Bl -tag -width Ds\n", sections[s]->name);
+		while ((k = doc_next_key(sections[s], &i, type, def))) {
 			fprintf(out, ".It Cm %s\n", cs_key_short(k));
 			mdoc_text(out, "", k->doc ? k->doc : "", ".\n");
 			mdoc_text(out, "Value: ", type, ".\n");

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include "ldap_escape.h"
 #include "ldap_int.h"
 #include "log.h"
 
@@ -158,3 +160,69 @@ int kwl_user_in_group(struct kw_ldap *d, LDAP *ld, LDAPMessage *e, const char *d
 	return r;
 }
 
+
+int kwl_user_search(struct kw_ldap *d, struct ldap_slot *s, const char *username, LDAPMessage **res, int *rc)
+{
+	char *attrs[A_END + 1], *filter = NULL;
+	struct timeval tv = kwl_op_timeout(d);
+	bool fresh;
+	int r;
+
+	kwl_user_attrs(d, attrs);
+	*rc = LDAP_SUCCESS;
+	r = ldap_filter_from_template(d->cfg->user_filter, username, &filter);
+	for (int attempt = 0; r == 0 && attempt < 2; attempt++) {
+		r = kwl_conn_ensure(d, &s->svc, true, &fresh);
+		if (r < 0)
+			break;
+		*rc = ldap_search_ext_s(s->svc, d->cfg->user_base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL, NULL,
+					&tv, 2, res);
+		if (kwl_rc_is_down(*rc) || *rc == LDAP_TIMEOUT) {
+			ldap_msgfree(*res);
+			*res = NULL;
+			kwl_conn_drop(&s->svc);
+			if (!fresh && *rc != LDAP_TIMEOUT)
+				continue; /* a reused connection to a restarted server: once more */
+		}
+		break;
+	}
+	free(filter);
+	return r;
+}
+
+int kwl_user_facts(struct kw_ldap *d, struct ldap_slot *s, LDAPMessage *e, const char *dn,
+		   struct kw_ldap_login *out)
+{
+	struct kw_ldap_flags f;
+	int r;
+
+	kwl_read_flags(s->svc, e, &f);
+	out->disabled = ldap_disabled_reasons(&f, d->cfg->disabled_checks, time(NULL));
+	r = kwl_user_in_group(d, s->svc, e, dn, out->username, d->cfg->vpn_group);
+	if (r < 0)
+		return r;
+	out->in_vpn_group = r;
+	if (d->cfg->admin_group && *d->cfg->admin_group) {
+		r = kwl_user_in_group(d, s->svc, e, dn, out->username, d->cfg->admin_group);
+		if (r < 0)
+			return r;
+		out->is_admin = r;
+	}
+	return 0;
+}
+
+int kwl_user_entry_name(struct kw_ldap *d, LDAP *ld, LDAPMessage *e, char **dn, char *username)
+{
+	struct berval **uv = ldap_get_values_len(ld, e, d->cfg->user_attribute);
+	int r = -ENOENT;
+
+	*dn = ldap_get_dn(ld, e);
+	if (*dn && uv && uv[0] && uv[0]->bv_len > 0 && uv[0]->bv_len <= KW_LDAP_USERNAME_MAX &&
+	    !memchr(uv[0]->bv_val, '\0', uv[0]->bv_len)) {
+		memcpy(username, uv[0]->bv_val, uv[0]->bv_len);
+		username[uv[0]->bv_len] = '\0';
+		r = 0;
+	}
+	ldap_value_free_len(uv);
+	return r;
+}

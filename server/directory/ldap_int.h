@@ -50,6 +50,23 @@ const char *kwl_group_attr(enum kw_ldap_group_style s);
 int kwl_user_in_group(struct kw_ldap *d, LDAP *ld, LDAPMessage *e, const char *dn, const char *username,
 		      const char *group);
 
+/*
+ * The entry of username (user_filter) below user_base on the slot's service connection (once more on a reused
+ * connection that turns out dead). Size limit 2: one entry is the answer, two mean ambiguous. 0 or a negative
+ * errno when no filter or connection could be had; *rc is the search's result and *res its answer (NULL after a
+ * failure).
+ */
+int kwl_user_search(struct kw_ldap *d, struct ldap_slot *s, const char *username, LDAPMessage **res, int *rc);
+/*
+ * The DN of entry e (*dn, ldap_memfree(); it may be set on failure too) and its user_attribute value into
+ * username (KW_LDAP_USERNAME_MAX + 1 bytes). -ENOENT when either is missing or the name is empty, too long
+ * or holds a NUL.
+ */
+int kwl_user_entry_name(struct kw_ldap *d, LDAP *ld, LDAPMessage *e, char **dn, char *username);
+/* The user's standing from its entry e (dn): disabled flags, VPN and admin group membership, into out. */
+int kwl_user_facts(struct kw_ldap *d, struct ldap_slot *s, LDAPMessage *e, const char *dn,
+		   struct kw_ldap_login *out);
+
 /* ldap_search.c: a paged search (RFC 2696) calling cb for every entry; 0 or a negative errno
  * with the server's code in *ldap_rc */
 typedef int (*kwl_entry_cb)(LDAP *ld, LDAPMessage *e, void *arg);

@@ -9,20 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "ldap_escape.h"
 #include "ldap_int.h"
 #include "log.h"
-
-static void login_search(struct kw_ldap *d, LDAP *ld, const char *filter, LDAPMessage **res, int *rc_out)
-{
-	char *attrs[A_END + 1];
-	struct timeval tv = kwl_op_timeout(d);
-
-	kwl_user_attrs(d, attrs);
-	/* Size limit 2: one entry is the answer, two mean ambiguous. */
-	*rc_out = ldap_search_ext_s(ld, d->cfg->user_base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL, NULL, &tv,
-				    2, res);
-}
 
 /*
  * An unknown username costs the same round trips as a wrong password: a bind with the
@@ -67,28 +55,6 @@ static int user_bind(struct kw_ldap *d, struct ldap_slot *s, const char *dn, con
 	return 0;
 }
 
-/* After a good bind: disabled flags, VPN and admin group membership of entry e. */
-static int user_facts(struct kw_ldap *d, struct ldap_slot *s, LDAPMessage *e, const char *dn,
-		      struct kw_ldap_login *out)
-{
-	struct kw_ldap_flags f;
-	int r;
-
-	kwl_read_flags(s->svc, e, &f);
-	out->disabled = ldap_disabled_reasons(&f, d->cfg->disabled_checks, time(NULL));
-	r = kwl_user_in_group(d, s->svc, e, dn, out->username, d->cfg->vpn_group);
-	if (r < 0)
-		return r;
-	out->in_vpn_group = r;
-	if (d->cfg->admin_group && *d->cfg->admin_group) {
-		r = kwl_user_in_group(d, s->svc, e, dn, out->username, d->cfg->admin_group);
-		if (r < 0)
-			return r;
-		out->is_admin = r;
-	}
-	return 0;
-}
-
 int ldap_dir_login(struct kw_ldap *d, const char *username, const char *password, size_t password_len,
 		   struct kw_ldap_login *out)
 {
@@ -100,10 +66,8 @@ int ldap_dir_login_gated(struct kw_ldap *d, const char *username, const char *pa
 {
 	struct ldap_slot *s = NULL;
 	LDAPMessage *res = NULL, *e;
-	struct berval **uv = NULL;
-	char *filter = NULL, *dn = NULL;
+	char *dn = NULL;
 	size_t ulen = strlen(username);
-	bool fresh;
 	int r, rc = LDAP_SUCCESS, n;
 
 	memset(out, 0, sizeof(*out));
@@ -112,25 +76,11 @@ int ldap_dir_login_gated(struct kw_ldap *d, const char *username, const char *pa
 		return -EINVAL;
 	if (ulen == 0 || ulen > KW_LDAP_USERNAME_MAX)
 		return -EACCES;
-	r = ldap_filter_from_template(d->cfg->user_filter, username, &filter);
-	if (r < 0)
-		return r;
 
 	s = kwl_slot_acquire(d);
-	for (int attempt = 0; attempt < 2; attempt++) {
-		r = kwl_conn_ensure(d, &s->svc, true, &fresh);
-		if (r < 0)
-			goto out;
-		login_search(d, s->svc, filter, &res, &rc);
-		if (kwl_rc_is_down(rc) || rc == LDAP_TIMEOUT) {
-			ldap_msgfree(res);
-			res = NULL;
-			kwl_conn_drop(&s->svc);
-			if (!fresh && rc != LDAP_TIMEOUT)
-				continue; /* a reused connection to a restarted server: once more */
-		}
-		break;
-	}
+	r = kwl_user_search(d, s, username, &res, &rc);
+	if (r < 0)
+		goto out;
 	if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED) {
 		r = kwl_rc_to_errno(rc);
 		log_warn("ldap: user search failed error=\"%s\"", ldap_err2string(rc));
@@ -145,16 +95,11 @@ int ldap_dir_login_gated(struct kw_ldap *d, const char *username, const char *pa
 		goto out;
 	}
 	e = ldap_first_entry(s->svc, res);
-	dn = ldap_get_dn(s->svc, e);
-	uv = ldap_get_values_len(s->svc, e, d->cfg->user_attribute);
-	if (!dn || !uv || !uv[0] || uv[0]->bv_len == 0 || uv[0]->bv_len > KW_LDAP_USERNAME_MAX ||
-	    memchr(uv[0]->bv_val, '\0', uv[0]->bv_len)) {
+	if (kwl_user_entry_name(d, s->svc, e, &dn, out->username) < 0) {
 		log_warn("ldap: entry has no usable %s; refused", d->cfg->user_attribute);
 		r = -EACCES;
 		goto out;
 	}
-	memcpy(out->username, uv[0]->bv_val, uv[0]->bv_len);
-	out->username[uv[0]->bv_len] = '\0';
 	if (gate && gate(gate_arg, out->username) != 0) {
 		r = -EAGAIN; /* the entry's own name is at its limit: no bind */
 		goto out;
@@ -171,10 +116,7 @@ int ldap_dir_login_gated(struct kw_ldap *d, const char *username, const char *pa
 		goto out;
 	}
 
-	r = user_facts(d, s, e, dn, out);
-	if (r < 0)
-		goto out;
-	r = 0;
+	r = kwl_user_facts(d, s, e, dn, out);
 out:
 	if (r == -EHOSTUNREACH || r == -ETIMEDOUT) {
 		kwl_conn_drop(&s->svc);
@@ -182,11 +124,9 @@ out:
 	}
 	if (s)
 		kwl_slot_release(s);
-	ldap_value_free_len(uv);
 	if (dn)
 		ldap_memfree(dn);
 	ldap_msgfree(res);
-	free(filter);
 	if (r < 0)
 		memset(out, 0, sizeof(*out));
 	return r;

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "ldap_escape.h"
 #include "ldap_int.h"
 #include "log.h"
 
@@ -23,24 +22,16 @@ int ldap_dir_publish_keys(struct kw_ldap *d, const char *username, const char *c
 	const struct kw_ldap_config *cfg = d->cfg;
 	struct ldap_slot *s;
 	LDAPMessage *res = NULL;
-	char *filter = NULL, *dn = NULL, *attrs[2] = { "1.1", NULL };
-	struct timeval tv = kwl_op_timeout(d);
-	bool fresh;
+	char *dn = NULL;
 	int r, rc;
 
 	if (!cfg->publish_attribute || !*cfg->publish_attribute)
 		return 0;
-	r = ldap_filter_from_template(cfg->user_filter, username, &filter);
-	if (r < 0)
-		return r;
 	s = kwl_slot_acquire(d);
-	r = kwl_conn_ensure(d, &s->svc, true, &fresh);
+	r = kwl_user_search(d, s, username, &res, &rc);
 	if (r < 0)
 		goto out;
-	rc = ldap_search_ext_s(s->svc, cfg->user_base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL, NULL, &tv, 2, &res);
 	if (rc != LDAP_SUCCESS || ldap_count_entries(s->svc, res) != 1) {
-		if (kwl_rc_is_down(rc) || rc == LDAP_TIMEOUT)
-			kwl_conn_drop(&s->svc);
 		r = rc != LDAP_SUCCESS ? kwl_rc_to_errno(rc) : -ENOENT;
 		goto out;
 	}
@@ -55,7 +46,6 @@ out:
 	if (dn)
 		ldap_memfree(dn);
 	ldap_msgfree(res);
-	free(filter);
 	return r;
 }
 

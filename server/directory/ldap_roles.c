@@ -5,36 +5,18 @@
 #include <ldap.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "ldap_escape.h"
 #include "ldap_int.h"
 #include "log.h"
 
 /* The user's entry, searched as the service account (size limit 2: two mean ambiguous). */
-static int roles_search(struct kw_ldap *d, struct ldap_slot *s, const char *filter, LDAPMessage **res)
+static int roles_search(struct kw_ldap *d, struct ldap_slot *s, const char *username, LDAPMessage **res)
 {
-	char *attrs[A_END + 1];
-	struct timeval tv = kwl_op_timeout(d);
-	bool fresh;
-	int r, rc = LDAP_SUCCESS;
+	int rc;
+	int r = kwl_user_search(d, s, username, res, &rc);
 
-	kwl_user_attrs(d, attrs);
-	for (int attempt = 0; attempt < 2; attempt++) {
-		r = kwl_conn_ensure(d, &s->svc, true, &fresh);
-		if (r < 0)
-			return r;
-		rc = ldap_search_ext_s(s->svc, d->cfg->user_base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL, NULL,
-				       &tv, 2, res);
-		if (kwl_rc_is_down(rc) || rc == LDAP_TIMEOUT) {
-			ldap_msgfree(*res);
-			*res = NULL;
-			kwl_conn_drop(&s->svc);
-			if (!fresh && rc != LDAP_TIMEOUT)
-				continue;
-		}
-		break;
-	}
+	if (r < 0)
+		return r;
 	if (rc == LDAP_SIZELIMIT_EXCEEDED)
 		return -ENOENT;
 	return rc == LDAP_SUCCESS ? 0 : kwl_rc_to_errno(rc);
@@ -44,18 +26,14 @@ int ldap_dir_user_roles(struct kw_ldap *d, const char *username, struct kw_ldap_
 {
 	struct ldap_slot *s;
 	LDAPMessage *res = NULL, *e;
-	struct berval **uv = NULL;
-	char *filter = NULL, *dn = NULL;
+	char *dn = NULL;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	if (!*username || strlen(username) > KW_LDAP_USERNAME_MAX)
 		return -ENOENT;
-	r = ldap_filter_from_template(d->cfg->user_filter, username, &filter);
-	if (r < 0)
-		return r;
 	s = kwl_slot_acquire(d);
-	r = roles_search(d, s, filter, &res);
+	r = roles_search(d, s, username, &res);
 	if (r < 0)
 		goto out;
 	if (ldap_count_entries(s->svc, res) != 1) {
@@ -63,39 +41,15 @@ int ldap_dir_user_roles(struct kw_ldap *d, const char *username, struct kw_ldap_
 		goto out;
 	}
 	e = ldap_first_entry(s->svc, res);
-	dn = ldap_get_dn(s->svc, e);
-	uv = ldap_get_values_len(s->svc, e, d->cfg->user_attribute);
-	if (!dn || !uv || !uv[0] || uv[0]->bv_len == 0 || uv[0]->bv_len > KW_LDAP_USERNAME_MAX) {
-		r = -ENOENT;
-		goto out;
-	}
-	memcpy(out->username, uv[0]->bv_val, uv[0]->bv_len);
-	out->username[uv[0]->bv_len] = '\0';
-	{
-		struct kw_ldap_flags f;
-
-		kwl_read_flags(s->svc, e, &f);
-		out->disabled = ldap_disabled_reasons(&f, d->cfg->disabled_checks, time(NULL));
-	}
-	r = kwl_user_in_group(d, s->svc, e, dn, out->username, d->cfg->vpn_group);
-	if (r < 0)
-		goto out;
-	out->in_vpn_group = r;
-	if (d->cfg->admin_group && *d->cfg->admin_group) {
-		r = kwl_user_in_group(d, s->svc, e, dn, out->username, d->cfg->admin_group);
-		if (r < 0)
-			goto out;
-		out->is_admin = r;
-	}
-	r = 0;
+	r = kwl_user_entry_name(d, s->svc, e, &dn, out->username);
+	if (r == 0)
+		r = kwl_user_facts(d, s, e, dn, out);
 out:
 	if (r == -EHOSTUNREACH || r == -ETIMEDOUT)
 		kwl_conn_drop(&s->svc);
 	kwl_slot_release(s);
-	ldap_value_free_len(uv);
 	if (dn)
 		ldap_memfree(dn);
 	ldap_msgfree(res);
-	free(filter);
 	return r;
 }

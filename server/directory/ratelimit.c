@@ -109,19 +109,23 @@ static struct rl_entry *lookup(struct kw_ratelimit *rl, const char *key, int64_t
 	return victim;
 }
 
+/* Whether e (may be NULL) has used up its window; *retry_after then says in how many seconds (at least 1). */
+static bool entry_spent(const struct kw_ratelimit *rl, const struct rl_entry *e, int64_t now, int64_t *retry_after)
+{
+	if (!e || e->failures < rl->max_failures)
+		return false;
+	*retry_after = e->window_start + rl->window - now;
+	if (*retry_after < 1)
+		*retry_after = 1;
+	return true;
+}
+
 bool ratelimit_blocked(struct kw_ratelimit *rl, const char *key, int64_t now, int64_t *retry_after)
 {
-	struct rl_entry *e;
-	bool blocked = false;
+	bool blocked;
 
 	pthread_mutex_lock(&rl->lock);
-	e = lookup(rl, key, now, false);
-	if (e && e->failures >= rl->max_failures) {
-		blocked = true;
-		*retry_after = e->window_start + rl->window - now;
-		if (*retry_after < 1)
-			*retry_after = 1;
-	}
+	blocked = entry_spent(rl, lookup(rl, key, now, false), now, retry_after);
 	pthread_mutex_unlock(&rl->lock);
 	return blocked;
 }
@@ -151,18 +155,13 @@ void ratelimit_success(struct kw_ratelimit *rl, const char *key)
 bool ratelimit_take(struct kw_ratelimit *rl, const char *key, int64_t now, int64_t *retry_after)
 {
 	struct rl_entry *e;
-	bool ok = true;
+	bool ok;
 
 	pthread_mutex_lock(&rl->lock);
 	e = lookup(rl, key, now, true);
-	if (e && e->failures >= rl->max_failures) {
-		ok = false;
-		*retry_after = e->window_start + rl->window - now;
-		if (*retry_after < 1)
-			*retry_after = 1;
-	} else if (e) {
+	ok = !entry_spent(rl, e, now, retry_after);
+	if (ok && e)
 		e->failures++;
-	}
 	pthread_mutex_unlock(&rl->lock);
 	return ok;
 }

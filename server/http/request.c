@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "request.h"
+#include "core/server.h"
 #include "key.h"
 #include "log.h"
 
@@ -44,6 +45,30 @@ int api_error_errno(json_t **out, int err, const char *what)
 		log_error("api: internal error what=\"%s\" errno=%d", what, -err);
 		return api_error(out, 500, "internal_error", "internal error");
 	}
+}
+
+int api_list_reply(json_t **out, int ret, json_t *a, const char *key, const char *what)
+{
+	if (ret < 0) {
+		json_decref(a);
+		return api_error_errno(out, ret, what);
+	}
+	*out = json_pack("{s:o}", key, a);
+	if (!*out)
+		return api_error(out, 500, "internal_error", "out of memory");
+	return 200;
+}
+
+int api_delete_by_id(struct kw_req *req, json_t **out,
+		     int (*del)(struct kw_store *st, int64_t id, const char *actor, int64_t now), const char *what)
+{
+	int64_t id;
+	int ret;
+
+	if (!req_param_id(req, 0, &id))
+		return api_error(out, 404, "not_found", "no such %s", what);
+	ret = del(req->srv->store, id, req->principal.actor, req->now);
+	return ret < 0 ? api_error_errno(out, ret, what) : 204;
 }
 
 static const char *kv_find(const struct kw_kv *kv, size_t n, const char *name, bool icase)

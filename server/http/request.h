@@ -142,6 +142,14 @@ int api_error(json_t **out, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* Map a negative errno from the store to a status + error (one table for the API). */
 int api_error_errno(json_t **out, int err, const char *what);
+/* The answer of a list handler that filled array a (ret: 0 or the store's negative errno): {key: a} with 200, or
+ * the error (what: as for api_error_errno) with a freed. */
+int api_list_reply(json_t **out, int ret, json_t *a, const char *key, const char *what);
+struct kw_store;
+/* DELETE of the item whose id is the first path parameter: del(store, id, actor, now), then 204; a malformed id
+ * is 404 "no such <what>", a store error is answered as by api_error_errno. */
+int api_delete_by_id(struct kw_req *req, json_t **out,
+		     int (*del)(struct kw_store *st, int64_t id, const char *actor, int64_t now), const char *what);
 
 /* Query argument, request header (case-insensitive), cookie; NULL when absent. */
 const char *req_query(const struct kw_req *req, const char *name);

@@ -279,10 +279,10 @@ const char *const kw_sql_pg[KW_SQL__COUNT] =  {
 		"p.updated_at FROM policies p JOIN sites s ON s.id = p.site_id WHERE p.id = $1",
 	[KW_SQL_SITE_EXISTS] =
 		"SELECT count(*) FROM sites WHERE id = $1",
-	[KW_SQL_POLICY_CREATE_INS] =
-		"INSERT INTO policies (name, site_id, groups, users, destinations, created_at, updated_at) VALUES"
-		" ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
-	[KW_SQL_POLICY_UPDATE_UPD] =
+	[KW_SQL_POLICY_WRITE_INS] =
+		"INSERT INTO policies (name, site_id, groups, users, destinations, created_at, updated_at) "
+		"VALUES ($2, $3, $4, $5, $6, $7, $7) RETURNING id, $1::bigint",
+	[KW_SQL_POLICY_WRITE_UPD] =
 		"UPDATE policies SET name = $2, site_id = $3, groups = $4, users = $5, destinations = $6, "
 		"updated_at = $7 WHERE id = $1",
 	[KW_SQL_POLICY_DELETE_DEL] =

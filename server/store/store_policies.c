@@ -57,14 +57,15 @@ int store_policy_get(struct kw_store *st, int64_t id, int (*fn)(const struct kw_
 	return store_query_one(st, KW_SQL_POLICY_GET, STORE_BINDS(STORE_INT(id)), policy_row, &e);
 }
 
-static int policy_audit(struct kw_conn *c, const char *actor, const char *action, int64_t id, const char *name,
-			int64_t site_id, int64_t now)
+/* store_sites_commit() with the audit row of policy id: its name (NULL: not named) and site. */
+static int policy_commit(struct kw_store *st, struct kw_conn *c, int ret, const char *actor, const char *action,
+			 int64_t id, const char *name, int64_t site_id, int64_t now)
 {
 	char object[48], detail[KW_STORE_NAME_MAX + 48];
 
 	snprintf(object, sizeof(object), "policy:%lld", (long long)id);
 	snprintf(detail, sizeof(detail), "name=%s site=%lld", name ? name : "", (long long)site_id);
-	return store_audit_insert(c, now, actor, action, object, "success", detail);
+	return store_sites_commit(st, c, ret, actor, action, object, detail, now);
 }
 
 /* A site that is gone is -ENOENT rather than a constraint failure (-EEXIST: name taken). */
@@ -76,9 +77,15 @@ static int site_exists(struct kw_conn *c, int64_t site_id)
 	return ret < 0 ? ret : n == 1 ? 0 : -ENOENT;
 }
 
-int store_policy_create(struct kw_store *st, const struct kw_policy_row *p, const char *actor, int64_t now,
+/* Inserts p (id not NULL: *id is its new id) or updates the row p->id; its site must exist. */
+static int policy_write(struct kw_store *st, const struct kw_policy_row *p, const char *actor, int64_t now,
 			int64_t *id)
 {
+	/* ?1 is the row to update; an insert leaves it out. */
+	const struct kw_bind b[] = { STORE_INT(id ? 0 : p->id), STORE_TEXT(p->name), STORE_INT(p->site_id),
+				     STORE_TEXT(p->groups), STORE_TEXT(p->users), STORE_TEXT(p->destinations),
+				     STORE_INT(now) };
+	const unsigned nb = sizeof(b) / sizeof(b[0]);
 	struct kw_conn *c;
 	int ret;
 
@@ -86,43 +93,27 @@ int store_policy_create(struct kw_store *st, const struct kw_policy_row *p, cons
 	if (ret < 0)
 		return ret;
 	ret = site_exists(c, p->site_id);
-	if (ret == 0)
-		ret = store_exec_int(c, KW_SQL_POLICY_CREATE_INS,
-				     STORE_BINDS(STORE_TEXT(p->name), STORE_INT(p->site_id), STORE_TEXT(p->groups),
-						 STORE_TEXT(p->users), STORE_TEXT(p->destinations), STORE_INT(now)),
-				     id);
-	if (ret == 0)
-		ret = store_bump_all(c);
-	if (ret == 0)
-		ret = policy_audit(c, actor, "policy_create", *id, p->name, p->site_id, now);
-	store_tx_notify(c, KW_CHANGE_ALL);
-	ret = store_write_end(st, c, ret);
-	return ret;
+	if (ret == 0 && id) {
+		ret = store_exec_int(c, KW_SQL_POLICY_WRITE_INS, b, nb, id);
+	} else if (ret == 0) {
+		ret = store_exec(c, KW_SQL_POLICY_WRITE_UPD, b, nb);
+		if (ret == 0 && store_changes(c) != 1)
+			ret = -ENOENT;
+	}
+	if (id)
+		return policy_commit(st, c, ret, actor, "policy_create", ret == 0 ? *id : 0, p->name, p->site_id, now);
+	return policy_commit(st, c, ret, actor, "policy_update", p->id, p->name, p->site_id, now);
+}
+
+int store_policy_create(struct kw_store *st, const struct kw_policy_row *p, const char *actor, int64_t now,
+			int64_t *id)
+{
+	return policy_write(st, p, actor, now, id);
 }
 
 int store_policy_update(struct kw_store *st, const struct kw_policy_row *p, const char *actor, int64_t now)
 {
-	struct kw_conn *c;
-	int ret;
-
-	ret = store_write_begin(st, &c);
-	if (ret < 0)
-		return ret;
-	ret = site_exists(c, p->site_id);
-	if (ret == 0)
-		ret = store_exec(c, KW_SQL_POLICY_UPDATE_UPD,
-				 STORE_BINDS(STORE_INT(p->id), STORE_TEXT(p->name), STORE_INT(p->site_id),
-					     STORE_TEXT(p->groups), STORE_TEXT(p->users), STORE_TEXT(p->destinations),
-					     STORE_INT(now)));
-	if (ret == 0 && store_changes(c) != 1)
-		ret = -ENOENT;
-	if (ret == 0)
-		ret = store_bump_all(c);
-	if (ret == 0)
-		ret = policy_audit(c, actor, "policy_update", p->id, p->name, p->site_id, now);
-	store_tx_notify(c, KW_CHANGE_ALL);
-	ret = store_write_end(st, c, ret);
-	return ret;
+	return policy_write(st, p, actor, now, NULL);
 }
 
 int store_policy_delete(struct kw_store *st, int64_t id, const char *actor, int64_t now)
@@ -136,13 +127,7 @@ int store_policy_delete(struct kw_store *st, int64_t id, const char *actor, int6
 	ret = store_exec(c, KW_SQL_POLICY_DELETE_DEL, STORE_BINDS(STORE_INT(id)));
 	if (ret == 0 && store_changes(c) != 1)
 		ret = -ENOENT;
-	if (ret == 0)
-		ret = store_bump_all(c);
-	if (ret == 0)
-		ret = policy_audit(c, actor, "policy_delete", id, NULL, 0, now);
-	store_tx_notify(c, KW_CHANGE_ALL);
-	ret = store_write_end(st, c, ret);
-	return ret;
+	return policy_commit(st, c, ret, actor, "policy_delete", id, NULL, 0, now);
 }
 
 struct name_each {
@@ -241,17 +226,10 @@ int store_group_members_replace(struct kw_store *st, const char *group, const ch
 		ret = store_exec(c, KW_SQL_GROUP_MEMBERS_REPLACE_DEL, STORE_BINDS(STORE_TEXT(group)));
 	for (size_t i = 0; ret == 0 && i < k; i++)
 		ret = store_exec(c, KW_SQL_GROUP_MEMBERS_REPLACE_INS, STORE_BINDS(STORE_TEXT(group), STORE_TEXT(v[i])));
+	snprintf(detail, sizeof(detail), "members=%zu", k);
+	ret = store_sites_commit(st, c, ret, "ldap-sync", "group_members", group, detail, now);
 	if (ret == 0)
-		ret = store_bump_all(c);
-	if (ret == 0) {
-		snprintf(detail, sizeof(detail), "members=%zu", k);
-		ret = store_audit_insert(c, now, "ldap-sync", "group_members", group, "success", detail);
-	}
-	store_tx_notify(c, KW_CHANGE_ALL);
-	ret = store_write_end(st, c, ret);
-	if (ret == 0) {
 		ret = 1;
-	}
 free:
 	free(v);
 	return ret;

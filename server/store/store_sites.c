@@ -41,6 +41,36 @@ int store_bump_all(struct kw_conn *c)
 	return ret < 0 ? ret : store_exec(c, KW_SQL_BUMP_ALL_BUMP, STORE_BINDS(STORE_INT(seq)));
 }
 
+int store_sites_commit(struct kw_store *st, struct kw_conn *c, int ret, const char *actor, const char *action,
+		       const char *object, const char *detail, int64_t now)
+{
+	if (ret == 0)
+		ret = store_bump_all(c);
+	if (ret == 0)
+		ret = store_audit_insert(c, now, actor, action, object, "success", detail);
+	store_tx_notify(c, KW_CHANGE_ALL);
+	return store_write_end(st, c, ret);
+}
+
+/*
+ * store_query() with its per-row state in a zeroed heap block of size bytes (a site row holds its routes:
+ * too large for a request thread's stack). The block starts with the head_size bytes of head, the caller's
+ * callback and argument; row gets the block for every row.
+ */
+static int query_heap(struct kw_store *st, enum kw_sql sql, const struct kw_bind *b, unsigned n,
+		      int (*row)(const struct kw_row *s, void *arg), const void *head, size_t head_size, size_t size)
+{
+	void *e = calloc(1, size);
+	int ret;
+
+	if (!e)
+		return -ENOMEM;
+	memcpy(e, head, head_size);
+	ret = store_query(st, sql, b, n, row, e);
+	free(e);
+	return ret;
+}
+
 /* "a,b,c" -> routes (canonical networks). -EINVAL on anything else. */
 static int routes_parse(const char *text, struct kw_cidr *routes, int *n)
 {
@@ -118,9 +148,13 @@ int store_site_by_name(struct kw_store *st, const char *name, struct kw_site *ou
 	return store_query_one(st, KW_SQL_SITE_BY_NAME, STORE_BINDS(STORE_TEXT(name)), site_row, out);
 }
 
-struct site_each {
+struct site_cb {
 	int (*fn)(const struct kw_site *s, void *arg);
 	void *arg;
+};
+
+struct site_each {
+	struct site_cb cb; /* first: query_heap's head */
 	struct kw_site s;
 };
 
@@ -129,21 +163,14 @@ static int site_each(const struct kw_row *s, void *arg)
 	struct site_each *e = arg;
 
 	site_row(s, &e->s);
-	return e->fn(&e->s, e->arg);
+	return e->cb.fn(&e->s, e->cb.arg);
 }
 
 int store_site_list(struct kw_store *st, int (*fn)(const struct kw_site *s, void *arg), void *arg)
 {
-	struct site_each *e = malloc(sizeof(*e));
-	int ret;
+	const struct site_cb cb = { fn, arg };
 
-	if (!e)
-		return -ENOMEM;
-	e->fn = fn;
-	e->arg = arg;
-	ret = store_query(st, KW_SQL_SITE_LIST, NULL, 0, site_each, e);
-	free(e);
-	return ret;
+	return query_heap(st, KW_SQL_SITE_LIST, NULL, 0, site_each, &cb, sizeof(cb), sizeof(struct site_each));
 }
 
 /* The overlap check against every other site, inside the write transaction. */
@@ -200,14 +227,15 @@ static int check_overlap(struct kw_conn *c, int64_t self, const struct kw_cidr *
 	return ret;
 }
 
-static int site_audit(struct kw_conn *c, const char *actor, const char *action, int64_t id, const char *name,
-		      const char *routes, int64_t now)
+/* store_sites_commit() with the audit row of site id: its name and routes (NULL: not named). */
+static int site_commit(struct kw_store *st, struct kw_conn *c, int ret, const char *actor, const char *action,
+		       int64_t id, const char *name, const char *routes, int64_t now)
 {
 	char object[48], detail[KW_SITE_ROUTES_MAX * KW_CIDR_STRLEN + 300];
 
 	snprintf(object, sizeof(object), "site:%lld", (long long)id);
 	snprintf(detail, sizeof(detail), "name=%s%s%s", name, routes ? " routes=" : "", routes ? routes : "");
-	return store_audit_insert(c, now, actor, action, object, "success", detail);
+	return store_sites_commit(st, c, ret, actor, action, object, detail, now);
 }
 
 int store_site_create(struct kw_store *st, const struct kw_site_change *in, const char *actor, int64_t now,
@@ -230,20 +258,14 @@ int store_site_create(struct kw_store *st, const struct kw_site_change *in, cons
 												   : KW_SITE_ALLOW)),
 						 STORE_INT(now)),
 				     id);
-	if (ret == 0)
-		ret = store_bump_all(c);
-	if (ret == 0)
-		ret = site_audit(c, actor, "site_create", *id, in->name, routes, now);
-	store_tx_notify(c, KW_CHANGE_ALL);
-	ret = store_write_end(st, c, ret);
-	return ret;
+	return site_commit(st, c, ret, actor, "site_create", ret == 0 ? *id : 0, in->name, routes, now);
 }
 
 int store_site_update(struct kw_store *st, int64_t id, const struct kw_site_change *in, const char *actor,
 		      int64_t now, char other[256])
 {
-	char routes[KW_SITE_ROUTES_MAX * KW_CIDR_STRLEN];
-	struct kw_site *cur = malloc(sizeof(*cur));
+	char routes[KW_SITE_ROUTES_MAX * KW_CIDR_STRLEN] = "";
+	struct kw_site *cur = calloc(1, sizeof(*cur)); /* zeroed: site_commit may name it after an error */
 	struct kw_conn *c;
 	int ret;
 
@@ -276,14 +298,9 @@ int store_site_update(struct kw_store *st, int64_t id, const struct kw_site_chan
 				 STORE_BINDS(STORE_INT(id), STORE_TEXT(cur->name), STORE_TEXT(routes),
 					     STORE_INT(cur->routes_from_conf), STORE_TEXT(store_site_action_name(cur->default_action)),
 					     STORE_INT(now)));
-	if (ret == 0)
-		ret = store_bump_all(c);
-	if (ret == 0)
-		ret = site_audit(c, actor, "site_update", id, cur->name, cur->routes_from_conf ? "[network]" : routes,
-				 now);
 out:
-	store_tx_notify(c, KW_CHANGE_ALL);
-	ret = store_write_end(st, c, ret);
+	ret = site_commit(st, c, ret, actor, "site_update", id, cur->name,
+			  cur->routes_from_conf ? "[network]" : routes, now);
 free:
 	free(cur);
 	return ret;
@@ -297,6 +314,7 @@ static int count_row(const struct kw_row *s, void *arg)
 	v[1] = (int)store_col_int(s, 1);
 	return 0;
 }
+
 
 int store_site_usage(struct kw_store *st, int64_t id, int *gateways, int *policies)
 {
@@ -312,7 +330,7 @@ int store_site_delete(struct kw_store *st, int64_t id, const char *actor, int64_
 {
 	/* Revoked gateways keep their row (the audit trail names their site): drop only those. */
 	/* A gateway token of the site, not used up: revoked (it must not enroll into 'default'). */
-	struct kw_site *cur = malloc(sizeof(*cur));
+	struct kw_site *cur = calloc(1, sizeof(*cur)); /* zeroed: site_commit may name it after an error */
 	struct kw_conn *c;
 	int v[2] = { 0, 0 };
 	int ret;
@@ -335,12 +353,7 @@ int store_site_delete(struct kw_store *st, int64_t id, const char *actor, int64_
 		ret = store_exec(c, KW_SQL_SITE_DELETE_UNTOKEN, STORE_BINDS(STORE_INT(id)));
 	if (ret == 0)
 		ret = store_exec(c, KW_SQL_SITE_DELETE_DEL, STORE_BINDS(STORE_INT(id)));
-	if (ret == 0)
-		ret = store_bump_all(c);
-	if (ret == 0)
-		ret = site_audit(c, actor, "site_delete", id, cur->name, NULL, now);
-	store_tx_notify(c, KW_CHANGE_ALL);
-	ret = store_write_end(st, c, ret);
+	ret = site_commit(st, c, ret, actor, "site_delete", id, cur->name, NULL, now);
 free:
 	free(cur);
 	return ret;
@@ -395,9 +408,13 @@ int store_site_token_list(struct kw_store *st, int (*fn)(int64_t token_id, const
 	return store_query(st, KW_SQL_SITE_TOKEN_LIST, NULL, 0, token_site_row, &e);
 }
 
-struct gateway_each {
+struct gateway_cb {
 	int (*fn)(const struct kw_site_gateway *g, void *arg);
 	void *arg;
+};
+
+struct gateway_each {
+	struct gateway_cb cb; /* first: query_heap's head */
 	struct kw_site_gateway g;
 };
 
@@ -419,22 +436,16 @@ static int gateway_row(const struct kw_row *s, void *arg)
 	g->listen_port = (int)store_col_int(s, 9);
 	g->online = store_col_int(s, 10) != 0;
 	g->last_seen = store_col_int(s, 11);
-	return e->fn(g, e->arg);
+	return e->cb.fn(g, e->cb.arg);
 }
 
 int store_site_gateways(struct kw_store *st, int64_t site_id,
 			int (*fn)(const struct kw_site_gateway *g, void *arg), void *arg)
 {
-	struct gateway_each *e = malloc(sizeof(*e));
-	int ret;
+	const struct gateway_cb cb = { fn, arg };
 
-	if (!e)
-		return -ENOMEM;
-	e->fn = fn;
-	e->arg = arg;
-	ret = store_query(st, KW_SQL_SITE_GATEWAYS, STORE_BINDS(STORE_INT(site_id)), gateway_row, e);
-	free(e);
-	return ret;
+	return query_heap(st, KW_SQL_SITE_GATEWAYS, STORE_BINDS(STORE_INT(site_id)), gateway_row, &cb, sizeof(cb),
+			  sizeof(struct gateway_each));
 }
 
 static int online_row(const struct kw_row *s, void *arg)
@@ -479,9 +490,13 @@ int store_gateway_set_online(struct kw_store *st, int64_t id, bool online, int64
 	return 1;
 }
 
-struct peer_each {
+struct peer_cb {
 	int (*fn)(const struct kw_device_peer *p, void *arg);
 	void *arg;
+};
+
+struct peer_each {
+	struct peer_cb cb; /* first: query_heap's head */
 	struct kw_device_peer p;
 };
 
@@ -494,19 +509,12 @@ static int device_peer_row(const struct kw_row *s, void *arg)
 	store_col_text(s, 2, e->p.public_key, sizeof(e->p.public_key));
 	store_col_text(s, 3, e->p.address, sizeof(e->p.address));
 	store_col_text(s, 4, e->p.address6, sizeof(e->p.address6));
-	return e->fn(&e->p, e->arg);
+	return e->cb.fn(&e->p, e->cb.arg);
 }
 
 int store_site_device_peers(struct kw_store *st, int (*fn)(const struct kw_device_peer *p, void *arg), void *arg)
 {
-	struct peer_each *e = malloc(sizeof(*e));
-	int ret;
+	const struct peer_cb cb = { fn, arg };
 
-	if (!e)
-		return -ENOMEM;
-	e->fn = fn;
-	e->arg = arg;
-	ret = store_query(st, KW_SQL_SITE_DEVICE_PEERS, NULL, 0, device_peer_row, e);
-	free(e);
-	return ret;
+	return query_heap(st, KW_SQL_SITE_DEVICE_PEERS, NULL, 0, device_peer_row, &cb, sizeof(cb), sizeof(struct peer_each));
 }

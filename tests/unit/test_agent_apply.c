@@ -284,18 +284,14 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("agent_apply");
-	TCase *tc = tcase_create("apply");
+	const TTest *const tests[] = {
+		test_from_nothing,
+		test_unchanged_peers_untouched,
+		test_same_config_is_noop,
+		test_teardown,
+		test_routes_dedup,
+		test_gateway_scale,
+	};
 
-	if (sodium_init() < 0)
-		return 1;
-	tcase_add_test(tc, test_from_nothing);
-	tcase_add_test(tc, test_unchanged_peers_untouched);
-	tcase_add_test(tc, test_same_config_is_noop);
-	tcase_add_test(tc, test_teardown);
-	tcase_add_test(tc, test_routes_dedup);
-	tcase_add_test(tc, test_gateway_scale);
-	tcase_set_timeout(tc, 30);
-	suite_add_tcase(s, tc);
-	return check_run_suite(s);
+	return CHECK_RUN_SODIUM_TESTS("agent_apply", NULL, NULL, 30, tests);
 }

@@ -122,14 +122,11 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("agent_cli");
-	TCase *tc = tcase_create("cli");
+	const TTest *const tests[] = {
+		test_parse_long,
+		test_parse,
+		test_enroll_body,
+	};
 
-	if (sodium_init() < 0)
-		return 1;
-	tcase_add_test(tc, test_parse_long);
-	tcase_add_test(tc, test_parse);
-	tcase_add_test(tc, test_enroll_body);
-	suite_add_tcase(s, tc);
-	return check_run_suite(s);
+	return CHECK_RUN_SODIUM_TESTS("agent_cli", NULL, NULL, 0, tests);
 }

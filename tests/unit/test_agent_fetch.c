@@ -214,9 +214,10 @@ START_TEST(test_requests)
 				       &status, &reply), 0);
 	ck_assert_int_eq(status, 403);
 	ck_assert_str_eq(fetch_error_code(reply), "device_suspended");
-	ck_assert_ptr_nonnull(strstr(c.last_request, "PUT /api/v1/devices/3/public-key"));
-	ck_assert_ptr_nonnull(strstr(c.last_request, "Authorization: Bearer tok123"));
-	ck_assert_ptr_nonnull(strstr(c.last_request, "{\"public_key\":\"x\"}"));
+	CHECK_HAS_ALL(c.last_request,
+		      "PUT /api/v1/devices/3/public-key",
+		      "Authorization: Bearer tok123",
+		      "{\"public_key\":\"x\"}");
 	json_decref(reply);
 
 	/* The long-poll path: 304 means nothing new. */
@@ -267,20 +268,18 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("agent_fetch");
-	TCase *tc = tcase_create("fetch");
+	const TTest *const tests[] = {
+		test_url_policy,
+		test_backoff,
+		test_pin,
+		test_read_secret,
+		test_requests,
+	};
 	int ret;
 
 	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return 1;
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_url_policy);
-	tcase_add_test(tc, test_backoff);
-	tcase_add_test(tc, test_pin);
-	tcase_add_test(tc, test_read_secret);
-	tcase_add_test(tc, test_requests);
-	suite_add_tcase(s, tc);
-	ret = check_run_suite(s);
+	ret = CHECK_RUN_TESTS("agent_fetch", NULL, NULL, 30, tests);
 	curl_global_cleanup();
 	return ret;
 }

@@ -315,18 +315,17 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("agent_gwpol");
-	TCase *tc = tcase_create("gwpol");
+	const TTest *const tests[] = {
+		test_role,
+		test_laptop_never_touches_nftables,
+		test_start_removes_only_on_gateway,
+		test_gateway_without_access_loads_nothing,
+		test_load_replace_remove,
+		test_refresh_at_most_every_refresh_ms,
+		test_malformed_access_refused,
+		test_apply_failure_keeps_old,
+		test_role_change_removes,
+	};
 
-	tcase_add_test(tc, test_role);
-	tcase_add_test(tc, test_laptop_never_touches_nftables);
-	tcase_add_test(tc, test_start_removes_only_on_gateway);
-	tcase_add_test(tc, test_gateway_without_access_loads_nothing);
-	tcase_add_test(tc, test_load_replace_remove);
-	tcase_add_test(tc, test_refresh_at_most_every_refresh_ms);
-	tcase_add_test(tc, test_malformed_access_refused);
-	tcase_add_test(tc, test_apply_failure_keeps_old);
-	tcase_add_test(tc, test_role_change_removes);
-	suite_add_tcase(s, tc);
-	return check_run_suite(s);
+	return CHECK_RUN_TESTS("agent_gwpol", NULL, NULL, 0, tests);
 }

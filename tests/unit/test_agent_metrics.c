@@ -74,12 +74,13 @@ START_TEST(test_render)
 	ck_assert_ptr_nonnull(strstr(out, line)); /* unknown peer: no identity labels */
 	snprintf(line, sizeof(line), "wireguard_peer_last_handshake_seconds{public_key=\"%s\"} 500\n", b64);
 	ck_assert_ptr_nonnull(strstr(out, line));
-	ck_assert_ptr_nonnull(strstr(out, "# TYPE wireguard_peer_sent_bytes_total counter\n"));
-	ck_assert_ptr_nonnull(strstr(out, "} 678\n"));
-	ck_assert_ptr_nonnull(strstr(out, "\nkeyway_agent_config_version 42\n"));
-	ck_assert_ptr_nonnull(strstr(out, "\nkeyway_agent_config_expires_seconds 3600\n"));
-	ck_assert_ptr_nonnull(strstr(out, "keyway_agent_state{state=\"up\"} 1\n"));
-	ck_assert_ptr_nonnull(strstr(out, "keyway_agent_state{state=\"suspended\"} 0\n"));
+	CHECK_HAS_ALL(out,
+		      "# TYPE wireguard_peer_sent_bytes_total counter\n",
+		      "} 678\n",
+		      "\nkeyway_agent_config_version 42\n",
+		      "\nkeyway_agent_config_expires_seconds 3600\n",
+		      "keyway_agent_state{state=\"up\"} 1\n",
+		      "keyway_agent_state{state=\"suspended\"} 0\n");
 	free(out);
 
 	/* No config, no peers: still a valid page; an expired config counts 0 s. */
@@ -150,10 +151,11 @@ START_TEST(test_listener)
 	metrics_publish(m, "suspended", 9, NULL);
 	page = scrape(port, "/metrics");
 	ck_assert_msg(strstr(page, " 200 ") != NULL, "%s", page);
-	ck_assert_ptr_nonnull(strstr(page, "text/plain; version=0.0.4"));
-	ck_assert_ptr_nonnull(strstr(page, "} 111\n"));
-	ck_assert_ptr_nonnull(strstr(page, "keyway_agent_config_version 9\n"));
-	ck_assert_ptr_nonnull(strstr(page, "keyway_agent_state{state=\"suspended\"} 1\n"));
+	CHECK_HAS_ALL(page,
+		      "text/plain; version=0.0.4",
+		      "} 111\n",
+		      "keyway_agent_config_version 9\n",
+		      "keyway_agent_state{state=\"suspended\"} 1\n");
 	rx = 222; /* read again at each scrape */
 	page = scrape(port, "/metrics");
 	ck_assert_ptr_nonnull(strstr(page, "} 222\n"));
@@ -195,14 +197,11 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("agent_metrics");
-	TCase *tc = tcase_create("metrics");
+	const TTest *const tests[] = {
+		test_escape,
+		test_render,
+		test_listener,
+	};
 
-	if (sodium_init() < 0)
-		return 1;
-	tcase_add_test(tc, test_escape);
-	tcase_add_test(tc, test_render);
-	tcase_add_test(tc, test_listener);
-	suite_add_tcase(s, tc);
-	return check_run_suite(s);
+	return CHECK_RUN_SODIUM_TESTS("agent_metrics", NULL, NULL, 0, tests);
 }

@@ -76,14 +76,9 @@ START_TEST(test_private_key_malformed)
 {
 	char path[PATH_MAX];
 	uint8_t back[KW_KEY_LEN];
-	FILE *f;
 
 	ck_assert_int_eq(state_path(path, dir, "private.key"), 0);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("not a key\n", f);
-	fclose(f);
-	ck_assert_int_eq(chmod(path, 0600), 0);
+	check_write_file(path, "not a key\n", 0600);
 	ck_assert_int_eq(state_private_key_load(dir, "private.key", back), -EINVAL);
 }
 END_TEST
@@ -227,35 +222,25 @@ START_TEST(test_config_persist)
 	ck_assert_int_eq(state_path(path, dir, "config.json.tmp"), 0);
 	ck_assert_int_ne(access(path, F_OK), 0);
 	/* A corrupt file is an error, not a crash. */
-	{
-		FILE *f;
-
-		ck_assert_int_eq(state_path(path, dir, "config.json"), 0);
-		f = fopen(path, "w");
-		fputs("{broken", f);
-		fclose(f);
-		ck_assert_int_eq(state_config_load(dir, &back), -EINVAL);
-		ck_assert_ptr_null(back);
-	}
+	ck_assert_int_eq(state_path(path, dir, "config.json"), 0);
+	check_write_file(path, "{broken", 0600);
+	ck_assert_int_eq(state_config_load(dir, &back), -EINVAL);
+	ck_assert_ptr_null(back);
 	json_decref(env);
 }
 END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("agent_state");
-	TCase *tc = tcase_create("state");
+	const TTest *const tests[] = {
+		test_keypair,
+		test_private_key_file,
+		test_private_key_malformed,
+		test_enrollment_roundtrip,
+		test_config_persist,
+		test_state_dir_tightened,
+		test_state_dir_foreign_owner,
+	};
 
-	if (sodium_init() < 0)
-		return 1;
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_keypair);
-	tcase_add_test(tc, test_private_key_file);
-	tcase_add_test(tc, test_private_key_malformed);
-	tcase_add_test(tc, test_enrollment_roundtrip);
-	tcase_add_test(tc, test_config_persist);
-	tcase_add_test(tc, test_state_dir_tightened);
-	tcase_add_test(tc, test_state_dir_foreign_owner);
-	suite_add_tcase(s, tc);
-	return check_run_suite(s);
+	return CHECK_RUN_SODIUM_TESTS("agent_state", setup, teardown, 0, tests);
 }

@@ -401,26 +401,22 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("agent_verify");
-	TCase *tc = tcase_create("verify");
+	const TTest *const tests[] = {
+		test_good_config,
+		test_string_device_id,
+		test_flipped_byte,
+		test_foreign_key,
+		test_wrong_device,
+		test_rollback,
+		test_expired,
+		test_malformed,
+		test_gateway_listen_port,
+		test_result_names,
+		test_state_change_verified,
+		test_state_change_refused,
+		test_replay_after_suspension,
+		test_peer_identity,
+	};
 
-	if (sodium_init() < 0)
-		return 1;
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, test_good_config);
-	tcase_add_test(tc, test_string_device_id);
-	tcase_add_test(tc, test_flipped_byte);
-	tcase_add_test(tc, test_foreign_key);
-	tcase_add_test(tc, test_wrong_device);
-	tcase_add_test(tc, test_rollback);
-	tcase_add_test(tc, test_expired);
-	tcase_add_test(tc, test_malformed);
-	tcase_add_test(tc, test_gateway_listen_port);
-	tcase_add_test(tc, test_result_names);
-	tcase_add_test(tc, test_state_change_verified);
-	tcase_add_test(tc, test_state_change_refused);
-	tcase_add_test(tc, test_replay_after_suspension);
-	tcase_add_test(tc, test_peer_identity);
-	suite_add_tcase(s, tc);
-	return check_run_suite(s);
+	return CHECK_RUN_SODIUM_TESTS("agent_verify", setup, NULL, 0, tests);
 }

@@ -1,4 +1,4 @@
-/* Check suite for common/: keys, envelope signing and verification, CIDR, files. */
+/* Check suite for common/: keys, envelope signing and verification, CIDR, files, buffers. */
 #include "config.h"
 
 #include <check.h>
@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "check_run.h"
 #include "cidr.h"
 #include "envelope.h"
@@ -171,6 +172,56 @@ START_TEST(test_vec_and_strvec)
 }
 END_TEST
 
+START_TEST(test_cidr_host_is_loopback)
+{
+	ck_assert(cidr_host_is_loopback("localhost"));
+	ck_assert(cidr_host_is_loopback("LocalHost"));
+	ck_assert(cidr_host_is_loopback("127.0.0.1"));
+	ck_assert(cidr_host_is_loopback("127.200.3.4"));
+	ck_assert(cidr_host_is_loopback("[::1]"));
+	ck_assert(!cidr_host_is_loopback("128.0.0.1"));
+	ck_assert(!cidr_host_is_loopback("192.0.2.1"));
+	ck_assert(!cidr_host_is_loopback("::1")); /* a URL's IPv6 host is bracketed */
+	ck_assert(!cidr_host_is_loopback("[2001:db8::1]"));
+	ck_assert(!cidr_host_is_loopback("localhost.example"));
+	ck_assert(!cidr_host_is_loopback("[]"));
+	ck_assert(!cidr_host_is_loopback(""));
+}
+END_TEST
+
+START_TEST(test_buf_append_limit)
+{
+	struct kw_buf b = { .max = 1000 };
+	char chunk[300];
+
+	memset(chunk, 'x', sizeof(chunk));
+	ck_assert_int_eq(kw_buf_append(&b, "", 0), 0);
+	ck_assert_str_eq(b.data, "");
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(kw_buf_append(&b, chunk, sizeof(chunk)), 0);
+	ck_assert_uint_eq(b.len, 900);
+	ck_assert_int_eq(b.data[900], '\0');
+	ck_assert(!b.overflow);
+	/* 1200 > max: refused whole, the buffer as it was */
+	ck_assert_int_eq(kw_buf_append(&b, chunk, sizeof(chunk)), -EFBIG);
+	ck_assert(b.overflow);
+	ck_assert_uint_eq(b.len, 900);
+	ck_assert_int_eq(kw_buf_append(&b, chunk, 100), 0); /* exactly max fits */
+	ck_assert_uint_eq(b.len, 1000);
+	ck_assert_uint_eq(strspn(b.data, "x"), 1000);
+	ck_assert_int_eq(kw_buf_append(&b, "y", 1), -EFBIG);
+	kw_buf_free(&b);
+	ck_assert_ptr_null(b.data);
+	ck_assert_uint_eq(b.len, 0);
+	ck_assert_uint_eq(b.max, 1000);
+	b.max = 0; /* no limit */
+	ck_assert_int_eq(kw_buf_append(&b, "ab", 2), 0);
+	ck_assert_int_eq(kw_buf_append(&b, "cd", 2), 0);
+	ck_assert_str_eq(b.data, "abcd");
+	kw_buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_file_write_atomic_mode)
 {
 	char dir[] = "/tmp/kwtestXXXXXX", path[256], *data = NULL;
@@ -216,27 +267,21 @@ START_TEST(test_log_escapes_values)
 }
 END_TEST
 
-static Suite *common_suite(void)
-{
-	Suite *s = suite_create("common");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, test_key_base64_roundtrip);
-	tcase_add_test(tc, test_log_escapes_values);
-	tcase_add_test(tc, test_key_base64_rejects);
-	tcase_add_test(tc, test_envelope_sign_verify);
-	tcase_add_test(tc, test_envelope_flipped_byte_fails);
-	tcase_add_test(tc, test_envelope_malformed);
-	tcase_add_test(tc, test_cidr);
-	tcase_add_test(tc, test_file_write_atomic_mode);
-	tcase_add_test(tc, test_vec_and_strvec);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	if (sodium_init() < 0)
-		return 1;
-	return check_run_suite(common_suite());
+	const TTest *const tests[] = {
+		test_key_base64_roundtrip,
+		test_log_escapes_values,
+		test_key_base64_rejects,
+		test_envelope_sign_verify,
+		test_envelope_flipped_byte_fails,
+		test_envelope_malformed,
+		test_cidr,
+		test_file_write_atomic_mode,
+		test_vec_and_strvec,
+		test_buf_append_limit,
+		test_cidr_host_is_loopback,
+	};
+
+	return CHECK_RUN_SODIUM_TESTS("common", NULL, NULL, 0, tests);
 }

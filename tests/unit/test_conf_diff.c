@@ -172,21 +172,15 @@ START_TEST(test_store_net_refresh_bumps_versions)
 }
 END_TEST
 
-static Suite *conf_diff_suite(void)
-{
-	Suite *s = suite_create("conf_diff");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, test_same_file_no_change);
-	tcase_add_test(tc, test_each_key_classified);
-	tcase_add_test(tc, test_merge_keeps_restart_only_values);
-	tcase_add_test(tc, test_fingerprint_follows_payload_keys);
-	tcase_add_test(tc, test_store_net_refresh_bumps_versions);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return check_run_suite(conf_diff_suite());
+	const TTest *const tests[] = {
+		test_same_file_no_change,
+		test_each_key_classified,
+		test_merge_keeps_restart_only_values,
+		test_fingerprint_follows_payload_keys,
+		test_store_net_refresh_bumps_versions,
+	};
+
+	return CHECK_RUN_TESTS("conf_diff", NULL, NULL, 0, tests);
 }

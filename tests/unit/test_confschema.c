@@ -363,9 +363,10 @@ START_TEST(test_docs)
 	ck_assert_int_eq(cs_doc_markdown(f, one, 1), 0);
 	ck_assert_int_eq(cs_doc_mdoc(f, one, 1), 0);
 	fclose(f);
-	ck_assert_ptr_nonnull(strstr(buf, "| `[t] small` | integer -5..5 | `1` | live, configs re-issued | int |"));
-	ck_assert_ptr_nonnull(strstr(buf, "| `[t] dur` | duration 1m..30d | `1h` | live | time |"));
-	ck_assert_ptr_nonnull(strstr(buf, "| `[t] name` | text | `anon` | restart | a name |"));
+	CHECK_HAS_ALL(buf,
+		      "| `[t] small` | integer -5..5 | `1` | live, configs re-issued | int |",
+		      "| `[t] dur` | duration 1m..30d | `1h` | live | time |",
+		      "| `[t] name` | text | `anon` | restart | a name |");
 	ck_assert_ptr_nonnull(strstr(buf, "one of `red`, `green` |")); /* no alias */
 	ck_assert_ptr_nonnull(strstr(buf, "words of `a`, `b`, `c`, `none`"));
 	ck_assert_ptr_null(strstr(buf, "secret")); /* CS_NODOC */
@@ -463,25 +464,19 @@ START_TEST(test_packaged_example)
 }
 END_TEST
 
-static Suite *confschema_suite(void)
-{
-	Suite *s = suite_create("confschema");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, test_defaults);
-	tcase_add_test(tc, test_every_type_parses);
-	tcase_add_test(tc, test_bad_values_and_bounds);
-	tcase_add_test(tc, test_file_errors_name_their_line);
-	tcase_add_test(tc, test_duplicate_key_last_wins);
-	tcase_add_test(tc, test_diff_live_and_restart);
-	tcase_add_test(tc, test_docs);
-	tcase_add_test(tc, test_real_tables);
-	tcase_add_test(tc, test_packaged_example);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return check_run_suite(confschema_suite());
+	const TTest *const tests[] = {
+		test_defaults,
+		test_every_type_parses,
+		test_bad_values_and_bounds,
+		test_file_errors_name_their_line,
+		test_duplicate_key_last_wins,
+		test_diff_live_and_restart,
+		test_docs,
+		test_real_tables,
+		test_packaged_example,
+	};
+
+	return CHECK_RUN_TESTS("confschema", NULL, NULL, 0, tests);
 }

@@ -29,6 +29,7 @@
 #include "http/guard.h"
 #include "http/request.h"
 #include "server_fixture.h"
+#include "server_helpers.h"
 #include "store/store.h"
 #include "core/token.h"
 
@@ -49,36 +50,13 @@ static int call(kw_handler_fn fn, const char *method, const char *param, enum kw
 		enum kw_role role, int64_t id, const char *user, const char *body, json_t **out)
 {
 	struct kw_req req;
-	json_t *in = body ? json_loads(body, 0, NULL) : NULL;
-	int st;
 
-	fixture_req(&F, &req, method, "/", kind, role, id, user);
-	if (param) {
-		snprintf(req.param_buf[0], sizeof(req.param_buf[0]), "%s", param);
-		req.params[0] = req.param_buf[0];
-		req.nparams = 1;
-	}
-	*out = NULL;
-	st = fn(&req, in, out);
-	json_decref(in);
-	req_release(&req);
-	return st;
-}
-
-static const char *err_code(json_t *out)
-{
-	return json_string_value(json_object_get(json_object_get(out, "error"), "code"));
-}
-
-static void random_pub(char pub[45])
-{
-	uint8_t k[32];
-
-	randombytes_buf(k, sizeof(k));
-	sodium_bin2base64(pub, 45, k, 32, sodium_base64_VARIANT_ORIGINAL);
+	srvtest_req(&F, &req, method, "/", param, kind, role, id, user);
+	return srvtest_invoke(fn, &req, body, out, NULL);
 }
 
 #define SESSION(user) KW_PRINCIPAL_SESSION, KW_ROLE_USER, 1, user
+#define DEVICE(dev_id) KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, dev_id, "dev"
 
 /* One user session enrolling and deleting in a loop is refused after the hourly limit, and
  * an admin's enrollment token still gets an address. */
@@ -90,7 +68,7 @@ START_TEST(test_session_enroll_loop_is_limited)
 	int st = 0, i;
 
 	for (i = 0; i < 300; i++) {
-		random_pub(pub);
+		srvtest_random_pub(pub);
 		snprintf(body, sizeof(body), "{\"public_key\":\"%s\"}", pub);
 		st = call(api_enroll_post, "POST", NULL, SESSION("mallory"), body, &out);
 		if (st != 201)
@@ -101,7 +79,7 @@ START_TEST(test_session_enroll_loop_is_limited)
 		json_decref(out);
 	}
 	ck_assert_int_eq(st, 429);
-	ck_assert_str_eq(err_code(out), "enroll_rate_limited");
+	ck_assert_str_eq(srvtest_err_code(out), "enroll_rate_limited");
 	json_decref(out);
 	ck_assert_int_eq(i, F.conf.user_enrollments_per_hour);
 	fixture_enroll_token(&F, "laptop-admin", KW_DEV_DEVICE, 1, tok);
@@ -117,7 +95,7 @@ static int enroll_user(const char *user, int max_devices, int max_per_hour, int6
 				      .max_per_hour = max_per_hour, .hostname = "h", .public_key = pub,
 				      .device_token_hash = th, .actor = "test", .now = now };
 
-	random_pub(pub);
+	srvtest_random_pub(pub);
 	randombytes_buf(th, sizeof(th));
 	return store_enroll(F.srv.store, &p, d);
 }
@@ -258,15 +236,15 @@ START_TEST(test_rotation_limit)
 	ck_assert_int_eq(fixture_enroll(&F, tok, time(NULL), &d, NULL), 0);
 	snprintf(id, sizeof(id), "%lld", (long long)d.id);
 	for (i = 0; i < 50; i++) {
-		random_pub(pub);
+		srvtest_random_pub(pub);
 		snprintf(body, sizeof(body), "{\"public_key\":\"%s\"}", pub);
-		st = call(api_device_key_put, "PUT", id, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, d.id, "dev", body, &out);
+		st = call(api_device_key_put, "PUT", id, DEVICE(d.id), body, &out);
 		if (st != 200)
 			break;
 		json_decref(out);
 	}
 	ck_assert_int_eq(st, 429);
-	ck_assert_str_eq(err_code(out), "rotation_rate_limited");
+	ck_assert_str_eq(srvtest_err_code(out), "rotation_rate_limited");
 	json_decref(out);
 	ck_assert_int_eq(i, F.conf.rotations_per_hour);
 }
@@ -293,7 +271,7 @@ static int guard_with(const char *method, const char *ctype, const char *origin,
 	req.nheaders = n;
 	st = guard_api_request(&req, &route, body_len, &out);
 	if (st)
-		ck_assert_ptr_nonnull(err_code(out));
+		ck_assert_ptr_nonnull(srvtest_err_code(out));
 	json_decref(out);
 	req_release(&req);
 	return st;
@@ -384,7 +362,7 @@ START_TEST(test_label_invisible)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		in = json_pack("{s:s}", "hostname", bad[i]);
 		ck_assert_int_eq(json_get_label(in, "hostname", true, 253, &v, &err), 400);
-		ck_assert_str_eq(err_code(err), "invalid_field");
+		ck_assert_str_eq(srvtest_err_code(err), "invalid_field");
 		json_decref(err);
 		err = NULL;
 		json_decref(in);
@@ -406,6 +384,20 @@ static json_t *signed_status_of(json_t *out)
 	return payload;
 }
 
+/* The device's config fetch, refused with want_status and want_code; the verified signed status it carries
+ * (*out keeps the whole answer). */
+static json_t *signed_status_call(const char *id, int64_t dev_id, int want_status, const char *want_code,
+				  json_t **out)
+{
+	json_t *p;
+
+	ck_assert_int_eq(call(api_device_config_get, "GET", id, DEVICE(dev_id), NULL, out), want_status);
+	ck_assert_str_eq(srvtest_err_code(*out), want_code);
+	p = signed_status_of(*out);
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
 /* Suspension and revocation answers are signed, name the device, and carry a version above
  * every config the device was served before. */
 START_TEST(test_signed_status)
@@ -420,12 +412,7 @@ START_TEST(test_signed_status)
 	snprintf(id, sizeof(id), "%lld", (long long)d.id);
 	v0 = d.version;
 	ck_assert_int_eq(store_device_suspend(F.srv.store, d.id, "lost", "test", time(NULL)), 0);
-	ck_assert_int_eq(call(api_device_config_get, "GET", id, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, d.id, "dev", NULL,
-			      &out),
-			 403);
-	ck_assert_str_eq(err_code(out), "device_suspended");
-	p = signed_status_of(out);
-	ck_assert_ptr_nonnull(p);
+	p = signed_status_call(id, d.id, 403, "device_suspended", &out);
 	ck_assert_int_eq(json_integer_value(json_object_get(p, "device_id")), d.id);
 	ck_assert_str_eq(json_string_value(json_object_get(p, "state")), "suspended");
 	v1 = json_integer_value(json_object_get(p, "version"));
@@ -443,12 +430,7 @@ START_TEST(test_signed_status)
 	}
 	json_decref(out);
 	ck_assert_int_eq(store_device_revoke(F.srv.store, d.id, "test", time(NULL)), 0);
-	ck_assert_int_eq(call(api_device_config_get, "GET", id, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, d.id, "dev", NULL,
-			      &out),
-			 401);
-	ck_assert_str_eq(err_code(out), "device_revoked");
-	p = signed_status_of(out);
-	ck_assert_ptr_nonnull(p);
+	p = signed_status_call(id, d.id, 401, "device_revoked", &out);
 	ck_assert_str_eq(json_string_value(json_object_get(p, "state")), "revoked");
 	ck_assert_int_gt(json_integer_value(json_object_get(p, "version")), v1);
 	ck_assert_int_eq(store_device_get(F.srv.store, d.id, &now_d), 0);
@@ -483,35 +465,27 @@ START_TEST(test_api_token_owner_expiry)
 	ck_assert_int_eq(auth_resolve(&F.srv, tok, now, &p, NULL, &err), 0);
 	ck_assert_int_eq(p.kind, KW_PRINCIPAL_API_TOKEN);
 	ck_assert_int_eq(auth_resolve(&F.srv, tok, now + 60, &p, NULL, &err), 401);
-	ck_assert_str_eq(err_code(err), "token_expired");
+	ck_assert_str_eq(srvtest_err_code(err), "token_expired");
 	json_decref(err);
 	sodium_memzero(tok, sizeof(tok));
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("hardening");
-	TCase *tc = tcase_create("server");
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_session_enroll_loop_is_limited);
-	tcase_add_test(tc, test_quarantine_counts_and_pool_reserve);
-	tcase_add_test(tc, test_login_keys);
-	tcase_add_test(tc, test_ratelimit_take_exact);
-	tcase_add_test(tc, test_audit_retention);
-	tcase_add_test(tc, test_rotation_limit);
-	tcase_add_test(tc, test_json_type_and_origin);
-	tcase_add_test(tc, test_state_modes);
-	tcase_add_test(tc, test_label_invisible);
-	tcase_add_test(tc, test_signed_status);
-	tcase_add_test(tc, test_api_token_owner_expiry);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return check_run_suite(suite());
+	const TTest *const tests[] = {
+		test_session_enroll_loop_is_limited,
+		test_quarantine_counts_and_pool_reserve,
+		test_login_keys,
+		test_ratelimit_take_exact,
+		test_audit_retention,
+		test_rotation_limit,
+		test_json_type_and_origin,
+		test_state_modes,
+		test_label_invisible,
+		test_signed_status,
+		test_api_token_owner_expiry,
+	};
+
+	return CHECK_RUN_TESTS("hardening", setup, teardown, 60, tests);
 }

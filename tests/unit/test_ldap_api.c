@@ -22,6 +22,7 @@
 #include "directory/directory_int.h"
 #include "directory/directory.h"
 #include "server_fixture.h"
+#include "server_helpers.h"
 #include "store/store.h"
 
 static struct fixture F;
@@ -46,11 +47,7 @@ static void write_conf(const char *extra, mode_t secret_mode)
 	FILE *f;
 
 	snprintf(secret_path, sizeof(secret_path), "%s/ldap.secret", F.dir);
-	f = fopen(secret_path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("s3cret\n", f);
-	fclose(f);
-	ck_assert_int_eq(chmod(secret_path, secret_mode), 0);
+	check_write_file(secret_path, "s3cret\n", secret_mode);
 	snprintf(conf_path, sizeof(conf_path), "%s/keywayd.conf", F.dir);
 	f = fopen(conf_path, "w");
 	ck_assert_ptr_nonnull(f);
@@ -80,36 +77,20 @@ static int call(kw_handler_fn fn, enum kw_principal_kind kind, enum kw_role role
 		struct kw_req *keep)
 {
 	struct kw_req req;
-	json_t *in = body ? json_loads(body, 0, NULL) : NULL;
-	int st;
 
-	if (body)
-		ck_assert_msg(in != NULL, "bad test JSON %s", body);
 	fixture_req(&F, &req, "POST", "/", kind, role, 7, "alice");
 	snprintf(req.client_addr, sizeof(req.client_addr), "192.0.2.9");
-	*out = NULL;
-	st = fn(&req, in, out);
-	json_decref(in);
-	if (keep)
-		*keep = req;
-	else
-		req_release(&req);
-	return st;
+	return srvtest_invoke(fn, &req, body, out, keep);
 }
 
 #define ANON KW_PRINCIPAL_NONE, KW_ROLE_NONE
 #define ADMIN KW_PRINCIPAL_API_TOKEN, KW_ROLE_ADMIN
 
-static const char *err_code(json_t *out)
-{
-	return json_string_value(json_object_get(json_object_get(out, "error"), "code"));
-}
-
 static void expect_error(int st, json_t *out, int want_status, const char *want_code)
 {
 	ck_assert_int_eq(st, want_status);
 	ck_assert_ptr_nonnull(out);
-	ck_assert_str_eq(err_code(out), want_code);
+	ck_assert_str_eq(srvtest_err_code(out), want_code);
 	json_decref(out);
 }
 
@@ -274,14 +255,11 @@ END_TEST
 START_TEST(test_module_off_without_uri)
 {
 	struct kw_server srv = F.srv;
-	FILE *f = fopen(conf_path, "w");
 	json_t *out;
 	struct kw_req req;
 	int st;
 
-	ck_assert_ptr_nonnull(f);
-	fputs("[server]\nlisten = 127.0.0.1:1\n", f);
-	fclose(f);
+	check_write_file(conf_path, "[server]\nlisten = 127.0.0.1:1\n", 0644);
 	srv.dir = (void *)1;
 	ck_assert_int_eq(directory_init(&srv, conf_path), 0);
 	ck_assert_ptr_null(srv.dir);
@@ -300,26 +278,18 @@ START_TEST(test_module_off_without_uri)
 }
 END_TEST
 
-static Suite *ldap_api_suite(void)
-{
-	Suite *s = suite_create("ldap_api");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_login_validation);
-	tcase_add_test(tc, test_login_directory_down_is_503);
-	tcase_add_test(tc, test_enroll_hooks_directory_down);
-	tcase_add_test(tc, test_logout_needs_a_session);
-	tcase_add_test(tc, test_sync_fails_safe_when_down);
-	tcase_add_test(tc, test_users_directory_down);
-	tcase_add_test(tc, test_module_config_errors);
-	tcase_add_test(tc, test_module_off_without_uri);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return check_run_suite(ldap_api_suite());
+	const TTest *const tests[] = {
+		test_login_validation,
+		test_login_directory_down_is_503,
+		test_enroll_hooks_directory_down,
+		test_logout_needs_a_session,
+		test_sync_fails_safe_when_down,
+		test_users_directory_down,
+		test_module_config_errors,
+		test_module_off_without_uri,
+	};
+
+	return CHECK_RUN_TESTS("ldap_api", setup, teardown, 30, tests);
 }

@@ -18,14 +18,9 @@ static char dir[] = "/tmp/kwl-unit-XXXXXX";
 static void write_file(const char *name, const char *text, mode_t mode)
 {
 	char path[256];
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-	ck_assert_int_eq(chmod(path, mode), 0);
+	check_write_file(path, text, mode);
 }
 
 static int load(const char *text, struct kw_ldap_config *cfg, char *err, size_t errlen)
@@ -283,27 +278,20 @@ START_TEST(test_ratelimit_set_limits)
 }
 END_TEST
 
-static Suite *ldap_config_suite(void)
-{
-	Suite *s = suite_create("ldap_config");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_defaults_and_contract_keys);
-	tcase_add_test(tc, test_no_section_means_disabled);
-	tcase_add_test(tc, test_password_file_must_be_private);
-	tcase_add_test(tc, test_inline_password_refused);
-	tcase_add_test(tc, test_bad_values_name_line);
-	tcase_add_test(tc, test_ad_filter_derives_attribute);
-	tcase_add_test(tc, test_mass_limit);
-	tcase_add_test(tc, test_nested_keys);
-	tcase_add_test(tc, test_config_diff);
-	tcase_add_test(tc, test_ratelimit_set_limits);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return check_run_suite(ldap_config_suite());
+	const TTest *const tests[] = {
+		test_defaults_and_contract_keys,
+		test_no_section_means_disabled,
+		test_password_file_must_be_private,
+		test_inline_password_refused,
+		test_bad_values_name_line,
+		test_ad_filter_derives_attribute,
+		test_mass_limit,
+		test_nested_keys,
+		test_config_diff,
+		test_ratelimit_set_limits,
+	};
+
+	return CHECK_RUN_TESTS("ldap_config", setup, teardown, 0, tests);
 }

@@ -76,6 +76,15 @@ static void assert_one_equality(const char *username)
 	free(f);
 }
 
+/* tmpl expanded with value is exactly want. */
+static void assert_filter(const char *tmpl, const char *value, const char *want)
+{
+	char *f = NULL;
+	int ret = ldap_filter_from_template(tmpl, value, &f);
+
+	check_str_answer(ret, f, want);
+}
+
 START_TEST(test_filter_injections)
 {
 	char *f = NULL;
@@ -87,19 +96,11 @@ START_TEST(test_filter_injections)
 	assert_one_equality("\\00");
 	assert_one_equality("admin*");
 	assert_one_equality("*)(|(objectClass=*))(&(uid=x");
-	ck_assert_int_eq(ldap_filter_from_template("(uid=%s)", "*)(uid=*", &f), 0);
-	ck_assert_str_eq(f, "(uid=\\2a\\29\\28uid=\\2a)");
-	free(f);
-	ck_assert_int_eq(ldap_filter_from_template("(uid=%s)", "admin)(|(uid=*", &f), 0);
-	ck_assert_str_eq(f, "(uid=admin\\29\\28|\\28uid=\\2a)");
-	free(f);
-	ck_assert_int_eq(ldap_filter_from_template("(uid=%s)", "\\00", &f), 0);
-	ck_assert_str_eq(f, "(uid=\\5c00)");
-	free(f);
+	assert_filter("(uid=%s)", "*)(uid=*", "(uid=\\2a\\29\\28uid=\\2a)");
+	assert_filter("(uid=%s)", "admin)(|(uid=*", "(uid=admin\\29\\28|\\28uid=\\2a)");
+	assert_filter("(uid=%s)", "\\00", "(uid=\\5c00)");
 	/* several %s */
-	ck_assert_int_eq(ldap_filter_from_template("(|(uid=%s)(mail=%s))", "a*", &f), 0);
-	ck_assert_str_eq(f, "(|(uid=a\\2a)(mail=a\\2a))");
-	free(f);
+	assert_filter("(|(uid=%s)(mail=%s))", "a*", "(|(uid=a\\2a)(mail=a\\2a))");
 	/* absurdly long values are refused, not truncated */
 	memset(longname, 'a', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
@@ -111,10 +112,9 @@ END_TEST
 static void assert_dn_escape(const char *in, size_t len, const char *want)
 {
 	char *out = NULL;
+	int ret = ldap_dn_escape_dup(in, len, &out);
 
-	ck_assert_int_eq(ldap_dn_escape_dup(in, len, &out), 0);
-	ck_assert_str_eq(out, want);
-	free(out);
+	check_str_answer(ret, out, want);
 }
 
 START_TEST(test_dn_escape)
@@ -169,21 +169,15 @@ START_TEST(test_disabled_detectors)
 }
 END_TEST
 
-static Suite *ldap_escape_suite(void)
-{
-	Suite *s = suite_create("ldap_escape");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, test_filter_escape_specials);
-	tcase_add_test(tc, test_filter_escape_nul);
-	tcase_add_test(tc, test_filter_injections);
-	tcase_add_test(tc, test_dn_escape);
-	tcase_add_test(tc, test_disabled_detectors);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return check_run_suite(ldap_escape_suite());
+	const TTest *const tests[] = {
+		test_filter_escape_specials,
+		test_filter_escape_nul,
+		test_filter_injections,
+		test_dn_escape,
+		test_disabled_detectors,
+	};
+
+	return CHECK_RUN_TESTS("ldap_escape", NULL, NULL, 0, tests);
 }

@@ -77,6 +77,17 @@ static int walk(struct fake_dir *f, unsigned max, struct kw_nest_result *res)
 	return r;
 }
 
+/* A walk to depth max that completes and finds person. */
+static void assert_walk_finds(struct fake_dir *f, unsigned max, const char *person)
+{
+	struct kw_nest_result r;
+
+	ck_assert_int_eq(walk(f, max, &r), 0);
+	ck_assert(!r.incomplete);
+	ck_assert(group_nest_has(&r, person));
+	group_nest_result_free(&r);
+}
+
 #define DIR(...)                                                                   \
 	static const char *const lines_[] = { __VA_ARGS__ };                       \
 	struct fake_dir f = { .lines = lines_, .n = sizeof(lines_) / sizeof(lines_[0]) }
@@ -163,10 +174,7 @@ START_TEST(test_depth_limit)
 	group_nest_result_free(&r);
 
 	f.reads = 0;
-	ck_assert_int_eq(walk(&f, 4, &r), 0);
-	ck_assert(!r.incomplete);
-	ck_assert(group_nest_has(&r, "pete"));
-	group_nest_result_free(&r);
+	assert_walk_finds(&f, 4, "pete");
 }
 END_TEST
 
@@ -174,12 +182,8 @@ END_TEST
 START_TEST(test_depth_is_the_shortest_path)
 {
 	DIR("root: a c", "a: c", "c: p");
-	struct kw_nest_result r;
 
-	ck_assert_int_eq(walk(&f, 1, &r), 0);
-	ck_assert(!r.incomplete);
-	ck_assert(group_nest_has(&r, "p"));
-	group_nest_result_free(&r);
+	assert_walk_finds(&f, 1, "p");
 }
 END_TEST
 
@@ -218,24 +222,18 @@ START_TEST(test_no_groups)
 }
 END_TEST
 
-static Suite *nest_suite(void)
-{
-	Suite *s = suite_create("ldap_nest");
-	TCase *tc = tcase_create("walk");
-
-	tcase_add_test(tc, test_nested_members_reached);
-	tcase_add_test(tc, test_cycle_terminates);
-	tcase_add_test(tc, test_cycle_through_root);
-	tcase_add_test(tc, test_diamond_is_no_cycle);
-	tcase_add_test(tc, test_depth_limit);
-	tcase_add_test(tc, test_depth_is_the_shortest_path);
-	tcase_add_test(tc, test_unreadable_group);
-	tcase_add_test(tc, test_no_groups);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return check_run_suite(nest_suite());
+	const TTest *const tests[] = {
+		test_nested_members_reached,
+		test_cycle_terminates,
+		test_cycle_through_root,
+		test_diamond_is_no_cycle,
+		test_depth_limit,
+		test_depth_is_the_shortest_path,
+		test_unreadable_group,
+		test_no_groups,
+	};
+
+	return CHECK_RUN_TESTS("ldap_nest", NULL, NULL, 0, tests);
 }

@@ -253,25 +253,19 @@ START_TEST(test_ratelimit_flood)
 }
 END_TEST
 
-static Suite *sync_suite(void)
-{
-	Suite *s = suite_create("ldap_sync");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, test_rules);
-	tcase_add_test(tc, test_revoke_after_boundary);
-	tcase_add_test(tc, test_group_unknown_changes_nothing);
-	tcase_add_test(tc, test_directory_failure_changes_nothing);
-	tcase_add_test(tc, test_mass_change_guard);
-	tcase_add_test(tc, test_guard_counts_revocations);
-	tcase_add_test(tc, test_restores_not_guarded_alone);
-	tcase_add_test(tc, test_ratelimit);
-	tcase_add_test(tc, test_ratelimit_flood);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return check_run_suite(sync_suite());
+	const TTest *const tests[] = {
+		test_rules,
+		test_revoke_after_boundary,
+		test_group_unknown_changes_nothing,
+		test_directory_failure_changes_nothing,
+		test_mass_change_guard,
+		test_guard_counts_revocations,
+		test_restores_not_guarded_alone,
+		test_ratelimit,
+		test_ratelimit_flood,
+	};
+
+	return CHECK_RUN_TESTS("ldap_sync", NULL, NULL, 0, tests);
 }

@@ -82,20 +82,17 @@ START_TEST(test_registry_render)
 	s.devices[1][1] = 2;
 	ck_assert_int_eq(metrics_render(&s, &text, &len), 0);
 	ck_assert_uint_eq(len, strlen(text));
-	ck_assert_ptr_nonnull(strstr(text, "keyway_build_info{version=\"1.2\\\"3\"} 1\n"));
-	ck_assert_ptr_nonnull(
-		strstr(text, "keyway_http_requests_total{method=\"GET\",route=\"/api/v1/devices/{}\",status=\"200\"} 2\n"));
-	ck_assert_ptr_nonnull(
-		strstr(text, "keyway_http_requests_total{method=\"GET\",route=\"/api/v1/devices/{}\",status=\"404\"} 1\n"));
-	ck_assert_ptr_nonnull(
-		strstr(text, "keyway_http_requests_total{method=\"other\",route=\"unmatched\",status=\"404\"} 1\n"));
-	ck_assert_ptr_nonnull(strstr(
-		text, "keyway_http_request_duration_seconds_count{method=\"GET\",route=\"/api/v1/devices/{}\"} 3\n"));
-	ck_assert_ptr_nonnull(strstr(text, "keyway_enrollments_total{outcome=\"success\"} 1\n"));
-	ck_assert_ptr_nonnull(strstr(text, "keyway_enrollments_total{outcome=\"conflict\"} 1\n"));
-	ck_assert_ptr_nonnull(strstr(text, "keyway_devices{state=\"suspended\",role=\"gateway\"} 2\n"));
-	ck_assert_ptr_nonnull(strstr(text, "keyway_longpolls_parked 7\n"));
-	ck_assert_ptr_nonnull(strstr(text, "keyway_store_busy_total 1\n"));
+	CHECK_HAS_ALL(text,
+		      "keyway_build_info{version=\"1.2\\\"3\"} 1\n",
+		      "keyway_http_requests_total{method=\"GET\",route=\"/api/v1/devices/{}\",status=\"200\"} 2\n",
+		      "keyway_http_requests_total{method=\"GET\",route=\"/api/v1/devices/{}\",status=\"404\"} 1\n",
+		      "keyway_http_requests_total{method=\"other\",route=\"unmatched\",status=\"404\"} 1\n",
+		      "keyway_http_request_duration_seconds_count{method=\"GET\",route=\"/api/v1/devices/{}\"} 3\n",
+		      "keyway_enrollments_total{outcome=\"success\"} 1\n",
+		      "keyway_enrollments_total{outcome=\"conflict\"} 1\n",
+		      "keyway_devices{state=\"suspended\",role=\"gateway\"} 2\n",
+		      "keyway_longpolls_parked 7\n",
+		      "keyway_store_busy_total 1\n");
 	/* No directory: no sync series (a "last success" of 0 would look like a stale sync). */
 	ck_assert_ptr_null(strstr(text, "keyway_ldap_sync"));
 	free(text);
@@ -105,30 +102,25 @@ START_TEST(test_registry_render)
 	metrics_sync_run(METRICS_SYNC_HELD, 0.2, 1700000100);
 	metrics_login_failure(METRICS_LOGIN_INVALID_CREDENTIALS);
 	ck_assert_int_eq(metrics_render(&s, &text, &len), 0);
-	ck_assert_ptr_nonnull(strstr(text, "keyway_ldap_sync_runs_total{outcome=\"ok\"} 1\n"));
-	ck_assert_ptr_nonnull(strstr(text, "keyway_ldap_sync_held_mass_changes_total 1\n"));
-	ck_assert_ptr_nonnull(strstr(text, "keyway_ldap_sync_last_success_timestamp_seconds 1700000000\n"));
-	ck_assert_ptr_nonnull(strstr(text, "keyway_ldap_sync_duration_seconds_count 2\n"));
-	ck_assert_ptr_nonnull(strstr(text, "keyway_login_failures_total{reason=\"invalid_credentials\"} 1\n"));
+	CHECK_HAS_ALL(text,
+		      "keyway_ldap_sync_runs_total{outcome=\"ok\"} 1\n",
+		      "keyway_ldap_sync_held_mass_changes_total 1\n",
+		      "keyway_ldap_sync_last_success_timestamp_seconds 1700000000\n",
+		      "keyway_ldap_sync_duration_seconds_count 2\n",
+		      "keyway_login_failures_total{reason=\"invalid_credentials\"} 1\n");
 	free(text);
 	metrics_reset();
 }
 END_TEST
 
-static Suite *metrics_suite(void)
-{
-	Suite *s = suite_create("metrics");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, test_escape_label_values);
-	tcase_add_test(tc, test_help_escape_and_type);
-	tcase_add_test(tc, test_histogram_buckets);
-	tcase_add_test(tc, test_registry_render);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return check_run_suite(metrics_suite());
+	const TTest *const tests[] = {
+		test_escape_label_values,
+		test_help_escape_and_type,
+		test_histogram_buckets,
+		test_registry_render,
+	};
+
+	return CHECK_RUN_TESTS("metrics", NULL, NULL, 0, tests);
 }

@@ -170,19 +170,13 @@ START_TEST(test_operations_have_responses)
 }
 END_TEST
 
-static Suite *openapi_suite(void)
-{
-	Suite *s = suite_create("openapi");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, test_every_route_is_documented);
-	tcase_add_test(tc, test_every_documented_operation_is_routed);
-	tcase_add_test(tc, test_operations_have_responses);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return check_run_suite(openapi_suite());
+	const TTest *const tests[] = {
+		test_every_route_is_documented,
+		test_every_documented_operation_is_routed,
+		test_operations_have_responses,
+	};
+
+	return CHECK_RUN_TESTS("openapi", NULL, NULL, 0, tests);
 }

@@ -17,6 +17,7 @@
 #include "envelope.h"
 #include "http/router.h"
 #include "server_fixture.h"
+#include "server_helpers.h"
 #include "core/signer.h"
 #include "store/store.h"
 #include "core/token.h"
@@ -39,41 +40,33 @@ static int call(kw_handler_fn fn, const char *method, const char *path, const ch
 		json_t **out, struct kw_req *keep)
 {
 	struct kw_req req;
-	json_t *in = body ? json_loads(body, 0, NULL) : NULL;
-	int st;
 
-	if (body)
-		ck_assert_msg(in != NULL, "bad test JSON %s", body);
-	fixture_req(&F, &req, method, path, kind, role, id, user);
-	if (param) {
-		snprintf(req.param_buf[0], sizeof(req.param_buf[0]), "%s", param);
-		req.params[0] = req.param_buf[0];
-		req.nparams = 1;
-	}
-	*out = NULL;
-	st = fn(&req, in, out);
-	json_decref(in);
-	if (keep)
-		*keep = req;
-	else
-		req_release(&req);
-	return st;
+	srvtest_req(&F, &req, method, path, param, kind, role, id, user);
+	return srvtest_invoke(fn, &req, body, out, keep);
 }
 
 #define ADMIN KW_PRINCIPAL_API_TOKEN, KW_ROLE_ADMIN, 1, "ci"
 #define ANON KW_PRINCIPAL_NONE, KW_ROLE_NONE, 0, NULL
 
-static const char *err_code(json_t *out)
-{
-	return json_string_value(json_object_get(json_object_get(out, "error"), "code"));
-}
-
+/* An error answer: status, code and a message; out is freed. */
 static void expect_error(int st, json_t *out, int want_status, const char *want_code)
 {
 	ck_assert_int_eq(st, want_status);
 	ck_assert_ptr_nonnull(out);
-	ck_assert_str_eq(err_code(out), want_code);
+	ck_assert_str_eq(srvtest_err_code(out), want_code);
 	ck_assert_ptr_nonnull(json_string_value(json_object_get(json_object_get(out, "error"), "message")));
+	json_decref(out);
+}
+
+/* The list that fn answers holds one token under key, without its secret text. */
+static void expect_one_token_listed(kw_handler_fn fn, const char *key)
+{
+	json_t *out;
+
+	ck_assert_int_eq(call(fn, "GET", "/", NULL, ADMIN, NULL, &out, NULL), 200);
+	ck_assert_int_eq(json_array_size(json_object_get(out, key)), 1);
+	ck_assert_ptr_null(json_object_get(json_array_get(json_object_get(out, key), 0), "token"));
+	json_decref(out);
 }
 
 /* Create an enrollment token through the handler, return its text. */
@@ -92,14 +85,6 @@ static int enroll(const char *tok, const char *pub, json_t **out)
 
 	snprintf(body, sizeof(body), "{\"token\":\"%s\",\"public_key\":\"%s\",\"hostname\":\"laptop\"}", tok, pub);
 	return call(api_enroll_post, "POST", "/api/v1/enroll", NULL, ANON, body, out, NULL);
-}
-
-static void random_pub(char pub[45])
-{
-	uint8_t k[32];
-
-	randombytes_buf(k, sizeof(k));
-	sodium_bin2base64(pub, 45, k, 32, sodium_base64_VARIANT_ORIGINAL);
 }
 
 START_TEST(test_health_info)
@@ -139,7 +124,6 @@ START_TEST(test_enrollment_tokens_validation)
 		int st = call(api_enrollment_tokens_post, "POST", "/", NULL, ADMIN, bad[i].body, &out, NULL);
 
 		expect_error(st, out, 400, bad[i].code);
-		json_decref(out);
 	}
 	after = fixture_dump(&F);
 	ck_assert_str_eq(before, after);
@@ -152,10 +136,7 @@ START_TEST(test_enrollment_tokens_validation)
 	ck_assert(token_has_prefix(json_string_value(json_object_get(out, "token")), KW_TOKEN_PREFIX_ENROLL));
 	ck_assert_str_eq(json_string_value(json_object_get(out, "role")), "gateway");
 	json_decref(out);
-	ck_assert_int_eq(call(api_enrollment_tokens_list, "GET", "/", NULL, ADMIN, NULL, &out, NULL), 200);
-	ck_assert_int_eq(json_array_size(json_object_get(out, "enrollment_tokens")), 1);
-	ck_assert_ptr_null(json_object_get(json_array_get(json_object_get(out, "enrollment_tokens"), 0), "token"));
-	json_decref(out);
+	expect_one_token_listed(api_enrollment_tokens_list, "enrollment_tokens");
 	ck_assert_int_eq(call(api_enrollment_tokens_delete, "DELETE", "/", "1", ADMIN, NULL, &out, NULL), 204);
 	ck_assert_int_eq(call(api_enrollment_tokens_delete, "DELETE", "/", "1", ADMIN, NULL, &out, NULL), 404);
 	json_decref(out);
@@ -171,35 +152,28 @@ START_TEST(test_enroll_validation_and_conflicts)
 	int st;
 
 	make_token("{\"username\":\"alice\",\"uses\":10}", tok);
-	random_pub(pub);
+	srvtest_random_pub(pub);
 	before = fixture_dump(&F);
 	st = call(api_enroll_post, "POST", "/", NULL, ANON, "{\"token\":\"x\"}", &out, NULL);
 	expect_error(st, out, 400, "missing_field");
-	json_decref(out);
 	st = call(api_enroll_post, "POST", "/", NULL, ANON, "{\"token\":\"x\",\"public_key\":\"!!!notbase64!!!\"}", &out,
 		  NULL);
 	expect_error(st, out, 400, "invalid_public_key");
-	json_decref(out);
 	/* base64 of 31 bytes */
 	st = call(api_enroll_post, "POST", "/", NULL, ANON,
 		  "{\"token\":\"x\",\"public_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\"}", &out, NULL);
 	expect_error(st, out, 400, "invalid_public_key");
-	json_decref(out);
 	st = call(api_enroll_post, "POST", "/", NULL, ANON, "{\"token\":7,\"public_key\":\"x\"}", &out, NULL);
 	expect_error(st, out, 400, "invalid_field");
-	json_decref(out);
 	st = enroll("kwe_doesnotexist", pub, &out);
 	expect_error(st, out, 401, "invalid_enrollment_token");
-	json_decref(out);
 	st = call(api_enroll_post, "POST", "/", NULL, ANON, "{\"public_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE=\"}",
 		  &out, NULL);
 	expect_error(st, out, 401, "missing_credential");
-	json_decref(out);
 	st = call(api_enroll_post, "POST", "/", NULL, ANON,
 		  "{\"username\":\"a\",\"password\":\"b\",\"public_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE=\"}",
 		  &out, NULL);
 	expect_error(st, out, 400, "ldap_not_configured"); /* no LDAP module in this build */
-	json_decref(out);
 	after = fixture_dump(&F);
 	ck_assert_str_eq(before, after);
 	free(before);
@@ -217,42 +191,49 @@ START_TEST(test_enroll_validation_and_conflicts)
 	json_decref(out);
 	st = enroll(tok, pub, &out);
 	expect_error(st, out, 409, "public_key_in_use");
-	json_decref(out);
 	/* /29: four more addresses, then the pool is full. */
 	for (int i = 0; i < 4; i++) {
-		random_pub(pub);
+		srvtest_random_pub(pub);
 		ck_assert_int_eq(enroll(tok, pub, &out), 201);
 		json_decref(out);
 	}
-	random_pub(pub);
+	srvtest_random_pub(pub);
 	st = enroll(tok, pub, &out);
 	expect_error(st, out, 409, "pool_exhausted");
-	json_decref(out);
 }
 END_TEST
 
+/* A device of alice's with a fresh key (in pub) from a token of her own; its id, also as text in path. */
+static int64_t enroll_alice(char pub[45], char path[32])
+{
+	char tok[64];
+	json_t *out;
+	int64_t id;
+
+	make_token("{\"username\":\"alice\"}", tok);
+	srvtest_random_pub(pub);
+	ck_assert_int_eq(enroll(tok, pub, &out), 201);
+	id = json_integer_value(json_object_get(out, "device_id"));
+	json_decref(out);
+	snprintf(path, 32, "%lld", (long long)id);
+	return id;
+}
+
 START_TEST(test_device_config_and_rotation)
 {
-	char tok[64], pub[45], path[64];
+	char pub[45], path[32];
 	struct kw_req keep;
 	json_t *out, *payload = NULL, *env;
 	int64_t id, version;
 	int st;
 
-	make_token("{\"username\":\"alice\"}", tok);
-	random_pub(pub);
-	ck_assert_int_eq(enroll(tok, pub, &out), 201);
-	id = json_integer_value(json_object_get(out, "device_id"));
-	json_decref(out);
-	snprintf(path, sizeof(path), "%lld", (long long)id);
+	id = enroll_alice(pub, path);
 
 	st = call(api_device_config_get, "GET", "/", path, ADMIN, NULL, &out, NULL);
 	expect_error(st, out, 403, "forbidden");
-	json_decref(out);
 	st = call(api_device_config_get, "GET", "/", path, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id + 1, "alice", NULL,
 		  &out, NULL);
 	expect_error(st, out, 403, "forbidden");
-	json_decref(out);
 
 	st = call(api_device_config_get, "GET", "/", path, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice", NULL, &out,
 		  &keep);
@@ -291,7 +272,6 @@ START_TEST(test_device_config_and_rotation)
 		req.wait_deadline_ms = 0;
 		st = api_device_config_get(&req, NULL, &out);
 		expect_error(st, out, 400, "invalid_query");
-		json_decref(out);
 		req_release(&req);
 	}
 
@@ -299,14 +279,12 @@ START_TEST(test_device_config_and_rotation)
 	st = call(api_device_key_put, "PUT", "/", path, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice",
 		  "{\"public_key\":\"short\"}", &out, NULL);
 	expect_error(st, out, 400, "invalid_public_key");
-	json_decref(out);
 	st = call(api_device_key_put, "PUT", "/", path, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice", "{}", &out, NULL);
 	expect_error(st, out, 400, "missing_field");
-	json_decref(out);
 	{
 		char body[128], pub2[45];
 
-		random_pub(pub2);
+		srvtest_random_pub(pub2);
 		snprintf(body, sizeof(body), "{\"public_key\":\"%s\"}", pub2);
 		ck_assert_int_eq(call(api_device_key_put, "PUT", "/", path, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice",
 				      body, &out, NULL),
@@ -317,7 +295,6 @@ START_TEST(test_device_config_and_rotation)
 		st = call(api_device_key_put, "PUT", "/", path, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice", body,
 			  &out, NULL);
 		expect_error(st, out, 409, "public_key_in_use");
-		json_decref(out);
 	}
 
 	/* Suspended: 403 device_suspended; revoked: 401 device_revoked. */
@@ -326,39 +303,30 @@ START_TEST(test_device_config_and_rotation)
 	json_decref(out);
 	st = call(api_devices_suspend, "POST", "/", path, ADMIN, NULL, &out, NULL);
 	expect_error(st, out, 409, "invalid_state");
-	json_decref(out);
 	st = call(api_device_config_get, "GET", "/", path, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice", NULL, &out,
 		  NULL);
 	expect_error(st, out, 403, "device_suspended");
-	json_decref(out);
 	ck_assert_int_eq(call(api_devices_restore, "POST", "/", path, ADMIN, NULL, &out, NULL), 200);
 	json_decref(out);
 	ck_assert_int_eq(call(api_devices_delete, "DELETE", "/", path, ADMIN, NULL, &out, NULL), 204);
 	st = call(api_devices_delete, "DELETE", "/", path, ADMIN, NULL, &out, NULL);
 	expect_error(st, out, 409, "invalid_state");
-	json_decref(out);
 	st = call(api_device_config_get, "GET", "/", path, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice", NULL, &out,
 		  NULL);
 	expect_error(st, out, 401, "device_revoked");
-	json_decref(out);
 }
 END_TEST
 
 /* Past half its lifetime a config is renewed: a greater version, a fresh expiry. */
 START_TEST(test_config_renewal)
 {
-	char tok[64], pub[45], path[32];
+	char pub[45], path[32];
 	struct kw_req req;
 	json_t *out, *env, *payload = NULL;
 	int64_t id, v1, v2, exp1, exp2;
 
 	F.conf.config_lifetime = 120;
-	make_token("{\"username\":\"alice\"}", tok);
-	random_pub(pub);
-	ck_assert_int_eq(enroll(tok, pub, &out), 201);
-	id = json_integer_value(json_object_get(out, "device_id"));
-	json_decref(out);
-	snprintf(path, sizeof(path), "%lld", (long long)id);
+	id = enroll_alice(pub, path);
 	for (int round = 0; round < 2; round++) {
 		fixture_req(&F, &req, "GET", "/", KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, id, "alice");
 		snprintf(req.param_buf[0], 256, "%s", path);
@@ -394,10 +362,10 @@ START_TEST(test_user_session_scope)
 
 	make_token("{\"username\":\"alice\"}", tok_a);
 	make_token("{\"username\":\"bob\"}", tok_b);
-	random_pub(pub);
+	srvtest_random_pub(pub);
 	ck_assert_int_eq(enroll(tok_a, pub, &out), 201);
 	json_decref(out);
-	random_pub(pub);
+	srvtest_random_pub(pub);
 	ck_assert_int_eq(enroll(tok_b, pub, &out), 201);
 	id_b = json_integer_value(json_object_get(out, "device_id"));
 	json_decref(out);
@@ -416,16 +384,14 @@ START_TEST(test_user_session_scope)
 	st = call(api_devices_delete, "DELETE", "/", path_b, KW_PRINCIPAL_SESSION, KW_ROLE_USER, 1, "alice", NULL, &out,
 		  NULL);
 	expect_error(st, out, 404, "not_found");
-	json_decref(out);
 	st = call(api_devices_list, "GET", "/", NULL, KW_PRINCIPAL_DEVICE, KW_ROLE_DEVICE, 1, "alice", NULL, &out, NULL);
 	expect_error(st, out, 403, "forbidden");
-	json_decref(out);
 	ck_assert_int_eq(call(api_devices_delete, "DELETE", "/", path_b, KW_PRINCIPAL_SESSION, KW_ROLE_USER, 2, "bob",
 			      NULL, &out, NULL),
 			 204);
 
 	/* Self-service enrollment by a user session. */
-	random_pub(pub);
+	srvtest_random_pub(pub);
 	{
 		char body[128];
 
@@ -457,18 +423,13 @@ START_TEST(test_audit_and_api_tokens)
 
 	st = call(api_tokens_post, "POST", "/", NULL, ADMIN, "{}", &out, NULL);
 	expect_error(st, out, 400, "missing_field");
-	json_decref(out);
 	ck_assert_int_eq(call(api_tokens_post, "POST", "/", NULL, ADMIN, "{\"name\":\"deploy\"}", &out, NULL), 201);
 	ck_assert(token_has_prefix(json_string_value(json_object_get(out, "token")), KW_TOKEN_PREFIX_API));
 	json_decref(out);
-	ck_assert_int_eq(call(api_tokens_list, "GET", "/", NULL, ADMIN, NULL, &out, NULL), 200);
-	ck_assert_int_eq(json_array_size(json_object_get(out, "api_tokens")), 1);
-	ck_assert_ptr_null(json_object_get(json_array_get(json_object_get(out, "api_tokens"), 0), "token"));
-	json_decref(out);
+	expect_one_token_listed(api_tokens_list, "api_tokens");
 	ck_assert_int_eq(call(api_tokens_delete, "DELETE", "/", "1", ADMIN, NULL, &out, NULL), 204);
 	st = call(api_tokens_delete, "DELETE", "/", "1", ADMIN, NULL, &out, NULL);
 	expect_error(st, out, 404, "not_found");
-	json_decref(out);
 
 	{
 		struct kw_req req;
@@ -480,7 +441,6 @@ START_TEST(test_audit_and_api_tokens)
 		out = NULL;
 		st = api_audit_list(&req, NULL, &out);
 		expect_error(st, out, 400, "invalid_query");
-		json_decref(out);
 		q[0].value = "1";
 		out = NULL;
 		ck_assert_int_eq(api_audit_list(&req, NULL, &out), 200);
@@ -545,13 +505,11 @@ START_TEST(test_audit_filters)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		out = audit_query(bad[i][0], bad[i][1], NULL, NULL, NULL, NULL, 400);
 		expect_error(400, out, 400, "invalid_query");
-		json_decref(out);
 	}
 	memset(long_actor, 'a', sizeof(long_actor) - 1);
 	long_actor[sizeof(long_actor) - 1] = '\0';
 	out = audit_query("actor", long_actor, NULL, NULL, NULL, NULL, 400);
 	expect_error(400, out, 400, "invalid_query");
-	json_decref(out);
 
 	/* actor only: alice's 6 rows, newest first */
 	out = audit_query("actor", "alice", NULL, NULL, NULL, NULL, 200);
@@ -663,28 +621,20 @@ START_TEST(test_req_helpers)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("server_api");
-	TCase *tc = tcase_create("handlers");
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_health_info);
-	tcase_add_test(tc, test_enrollment_tokens_validation);
-	tcase_add_test(tc, test_enroll_validation_and_conflicts);
-	tcase_add_test(tc, test_device_config_and_rotation);
-	tcase_add_test(tc, test_user_session_scope);
-	tcase_add_test(tc, test_config_renewal);
-	tcase_add_test(tc, test_audit_and_api_tokens);
-	tcase_add_test(tc, test_audit_filters);
-	tcase_add_test(tc, test_routes);
-	tcase_add_test(tc, test_req_helpers);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return check_run_suite(suite());
+	const TTest *const tests[] = {
+		test_health_info,
+		test_enrollment_tokens_validation,
+		test_enroll_validation_and_conflicts,
+		test_device_config_and_rotation,
+		test_user_session_scope,
+		test_config_renewal,
+		test_audit_and_api_tokens,
+		test_audit_filters,
+		test_routes,
+		test_req_helpers,
+	};
+
+	return CHECK_RUN_TESTS("server_api", setup, teardown, 60, tests);
 }

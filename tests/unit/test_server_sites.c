@@ -22,6 +22,7 @@
 #include "core/wgconf.h"
 #include "http/request.h"
 #include "server_fixture.h"
+#include "server_helpers.h"
 #include "store/store.h"
 #include "store/store_migrations.h"
 
@@ -43,27 +44,9 @@ static void teardown(void)
 static int call(kw_handler_fn fn, const char *method, const char *param, const char *body, json_t **out)
 {
 	struct kw_req req;
-	json_t *in = body ? json_loads(body, 0, NULL) : NULL;
-	int st;
 
-	if (body)
-		ck_assert_msg(in != NULL, "bad test JSON %s", body);
-	fixture_req(&F, &req, method, "/api/v1/x", KW_PRINCIPAL_API_TOKEN, KW_ROLE_ADMIN, 1, "ci");
-	if (param) {
-		snprintf(req.param_buf[0], sizeof(req.param_buf[0]), "%s", param);
-		req.params[0] = req.param_buf[0];
-		req.nparams = 1;
-	}
-	*out = NULL;
-	st = fn(&req, in, out);
-	json_decref(in);
-	req_release(&req);
-	return st;
-}
-
-static const char *err_code(json_t *out)
-{
-	return json_string_value(json_object_get(json_object_get(out, "error"), "code"));
+	srvtest_req(&F, &req, method, "/api/v1/x", param, KW_PRINCIPAL_API_TOKEN, KW_ROLE_ADMIN, 1, "ci");
+	return srvtest_invoke(fn, &req, body, out, NULL);
 }
 
 static const char *err_msg(json_t *out)
@@ -225,7 +208,7 @@ START_TEST(test_site_crud_and_conflicts)
 	/* overlapping routes: 409 naming the other site, nothing written */
 	ck_assert_int_eq(call(api_sites_post, "POST", NULL, "{\"name\":\"dc\",\"routes\":[\"10.1.0.128/25\"]}", &out),
 			 409);
-	ck_assert_str_eq(err_code(out), "conflict");
+	ck_assert_str_eq(srvtest_err_code(out), "conflict");
 	ck_assert_ptr_nonnull(strstr(err_msg(out), "'hq'"));
 	json_decref(out);
 	/* overlapping the default site's [network] routes */
@@ -236,7 +219,7 @@ START_TEST(test_site_crud_and_conflicts)
 	ck_assert_int_eq(call(api_sites_post, "POST", NULL, "{\"name\":\"hq\"}", &out), 409);
 	json_decref(out);
 	ck_assert_int_eq(call(api_sites_post, "POST", NULL, "{\"name\":\"a b\"}", &out), 400);
-	ck_assert_str_eq(err_code(out), "invalid_field");
+	ck_assert_str_eq(srvtest_err_code(out), "invalid_field");
 	json_decref(out);
 	ck_assert_int_eq(call(api_sites_post, "POST", NULL, "{\"name\":\"x\",\"routes\":[\"10.2.0.1/24\"]}", &out), 400);
 	json_decref(out);
@@ -261,14 +244,14 @@ START_TEST(test_site_crud_and_conflicts)
 	ck_assert_str_eq(json_string_value(json_object_get(out, "default")), "deny");
 	json_decref(out);
 	ck_assert_int_eq(call(api_sites_put, "PUT", "1", "{\"name\":\"main\"}", &out), 409);
-	ck_assert_str_eq(err_code(out), "invalid_state");
+	ck_assert_str_eq(srvtest_err_code(out), "invalid_state");
 	json_decref(out);
 	ck_assert_int_eq(call(api_sites_delete, "DELETE", "1", NULL, &out), 409);
 	json_decref(out);
 	/* a site with a gateway cannot go */
 	make_gateway("hq", &gw);
 	ck_assert_int_eq(call(api_sites_delete, "DELETE", id, NULL, &out), 409);
-	ck_assert_str_eq(err_code(out), "invalid_state");
+	ck_assert_str_eq(srvtest_err_code(out), "invalid_state");
 	json_decref(out);
 	ck_assert_int_eq(call(api_sites_get, "GET", id, NULL, &out), 200);
 	ck_assert_int_eq(json_array_size(json_object_get(out, "gateways")), 1);
@@ -618,44 +601,39 @@ START_TEST(test_ports_and_destinations)
 }
 END_TEST
 
+/* A policy's group named relative to the VPN group's DN is want. */
+static void assert_group_dn(const char *group, const char *vpn_group, const char *want)
+{
+	char *dn = NULL;
+	int ret = sync_group_dn(group, vpn_group, &dn);
+
+	check_str_answer(ret, dn, want);
+}
+
 START_TEST(test_group_dn)
 {
 	char *dn = NULL;
 
-	ck_assert_int_eq(sync_group_dn("eng", "cn=vpn,ou=groups,dc=example,dc=com", &dn), 0);
-	ck_assert_str_eq(dn, "cn=eng,ou=groups,dc=example,dc=com");
-	free(dn);
-	ck_assert_int_eq(sync_group_dn("a,b", "cn=v\\,pn,ou=g,dc=x", &dn), 0);
-	ck_assert_str_eq(dn, "cn=a\\,b,ou=g,dc=x");
-	free(dn);
-	ck_assert_int_eq(sync_group_dn("cn=ops,dc=x", "cn=vpn,dc=y", &dn), 0);
-	ck_assert_str_eq(dn, "cn=ops,dc=x");
-	free(dn);
+	assert_group_dn("eng", "cn=vpn,ou=groups,dc=example,dc=com", "cn=eng,ou=groups,dc=example,dc=com");
+	assert_group_dn("a,b", "cn=v\\,pn,ou=g,dc=x", "cn=a\\,b,ou=g,dc=x");
+	assert_group_dn("cn=ops,dc=x", "cn=vpn,dc=y", "cn=ops,dc=x");
 	ck_assert_int_eq(sync_group_dn("eng", "cn=vpn", &dn), -EINVAL);
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("server_sites");
-	TCase *tc = tcase_create("sites");
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_migration_of_an_install_without_sites);
-	tcase_add_test(tc, test_ports_and_destinations);
-	tcase_add_test(tc, test_group_dn);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_site_crud_and_conflicts);
-	tcase_add_test(tc, test_device_config_one_peer_per_site_with_candidates);
-	tcase_add_test(tc, test_policies_narrow_and_enforce);
-	tcase_add_test(tc, test_gateway_health_timeout);
-	tcase_add_test(tc, test_cache_follows_changes);
-	tcase_add_test(tc, test_conf_routes_overlap_warned);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return check_run_suite(suite());
+	const TTest *const tests[] = {
+		test_migration_of_an_install_without_sites,
+		test_ports_and_destinations,
+		test_group_dn,
+		test_site_crud_and_conflicts,
+		test_device_config_one_peer_per_site_with_candidates,
+		test_policies_narrow_and_enforce,
+		test_gateway_health_timeout,
+		test_cache_follows_changes,
+		test_conf_routes_overlap_warned,
+	};
+
+	return CHECK_RUN_TESTS("server_sites", setup, teardown, 60, tests);
 }

@@ -155,20 +155,12 @@ START_TEST(test_allow_site_and_upgraded_default)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("sites_contract");
-	TCase *tc = tcase_create("contract");
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_every_destination_kind_is_accepted);
-	tcase_add_test(tc, test_allow_site_and_upgraded_default);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return check_run_suite(suite());
+	const TTest *const tests[] = {
+		test_every_destination_kind_is_accepted,
+		test_allow_site_and_upgraded_default,
+	};
+
+	return CHECK_RUN_TESTS("sites_contract", setup, teardown, 60, tests);
 }

@@ -17,6 +17,7 @@
 #include "http/request.h"
 #include "http/auth.h"
 #include "core/conf.h"
+#include "bench_time.h"
 #include "key.h"
 #include "core/signer.h"
 #include "store/store.h"
@@ -25,21 +26,6 @@
 
 #define ITER 20000
 #define ROUNDS 5
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int cmp64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static char (*tokens)[KW_TOKEN_TEXT_MAX];
 static long ntokens;
@@ -75,14 +61,14 @@ static int64_t one_fetch(struct kw_server *srv, const char *tok)
 	json_t *err = NULL;
 	char *text = NULL;
 	size_t len;
-	int64_t t0 = now_ns(), t1;
+	int64_t t0 = bench_now_ns(), t1;
 
 	if (auth_resolve_device(srv, tok, (int64_t)time(NULL), &pr, NULL, &d, &err) != 0 ||
 	    wgconf_envelope(srv, &d, (int64_t)time(NULL), &text, &len) < 0) {
 		fprintf(stderr, "fetch failed\n");
 		exit(1);
 	}
-	t1 = now_ns();
+	t1 = bench_now_ns();
 	free(text);
 	return t1 - t0;
 }
@@ -98,7 +84,7 @@ static void measure(struct kw_server *srv, const char *what, bool random_device)
 
 			ns[i] = one_fetch(srv, tokens[k]);
 		}
-		qsort(ns, ITER, sizeof(ns[0]), cmp64);
+		qsort(ns, ITER, sizeof(ns[0]), bench_cmp64);
 		p50s[r] = (double)ns[ITER / 2] / 1000.0;
 		p99s[r] = (double)ns[ITER * 99 / 100] / 1000.0;
 	}
@@ -182,13 +168,13 @@ int main(int argc, char **argv)
 
 		if (store_device_get(srv.store, gw.id, &g) < 0)
 			return 1;
-		t0 = now_ns();
+		t0 = bench_now_ns();
 		if (wgconf_payload(&srv, &g, (int64_t)time(NULL), &payload) < 0)
 			return 1;
-		t1 = now_ns();
+		t1 = bench_now_ns();
 		if (wgconf_envelope(&srv, &g, (int64_t)time(NULL), &text, &len) < 0)
 			return 1;
-		t2 = now_ns();
+		t2 = bench_now_ns();
 		printf("GATEWAYCONF devices=%ld payload_bytes=%zu payload_ms=%.0f envelope_bytes=%zu signed_envelope_ms=%.0f\n",
 		       ntokens, strlen(payload), (double)(t1 - t0) / 1e6, len, (double)(t2 - t1) / 1e6);
 		free(payload);

@@ -22,23 +22,9 @@
 #include "core/token.h"
 #include "core/wgconf.h"
 #include "http/request.h"
+#include "bench_time.h"
 #include "key.h"
 #include "store/store.h"
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int cmp64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static int enroll_one(struct kw_store *st, const char *user, enum kw_device_role role, int64_t site,
 		      struct kw_device *d)
@@ -114,15 +100,15 @@ static int64_t time_payload(struct kw_server *srv, struct kw_device *d, size_t *
 	char *text = NULL;
 
 	for (int r = 0; r < 5; r++) {
-		int64_t t0 = now_ns();
+		int64_t t0 = bench_now_ns();
 
 		if (wgconf_payload(srv, d, (int64_t)time(NULL), &text) < 0)
 			return -1;
-		t[r] = now_ns() - t0;
+		t[r] = bench_now_ns() - t0;
 		*len = strlen(text);
 		free(text);
 	}
-	qsort(t, 5, sizeof(t[0]), cmp64);
+	qsort(t, 5, sizeof(t[0]), bench_cmp64);
 	return t[2];
 }
 
@@ -160,7 +146,7 @@ int main(int argc, char **argv)
 		ret = signer_open(dir, &srv.signer);
 	if (ret == 0)
 		ret = store_site_create(srv.store, &sc, "bench", (int64_t)time(NULL), &site, other);
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	if (ret == 0)
 		ret = enroll_one(srv.store, "ops", KW_DEV_GATEWAY, site, &gw);
 	if (ret == 0)
@@ -174,7 +160,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("setup: %ld devices, %ld policies (3 destinations each), 3 groups per user: %.1f s\n", devices,
-	       policies, (double)(now_ns() - t0) / 1e9);
+	       policies, (double)(bench_now_ns() - t0) / 1e9);
 	gw_ns = time_payload(&srv, &gw, &gw_len);
 	dev_ns = time_payload(&srv, &dev, &dev_len);
 	printf("gateway config (every device with its access): %.1f ms, %zu bytes\n", (double)gw_ns / 1e6, gw_len);

@@ -17,39 +17,19 @@
 #  10. pinning on a terminal, plain http refused, https verified against --ca-file
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
-. "$top_srcdir/tests/integration/lib.sh"
-. "$top_srcdir/tests/integration/ldap/slapd.sh"
 . "$top_srcdir/tests/integration/e2e/env.sh"
-kw_need_root
 # A name prefix of our own for this run (kwa + 4 hex): helpers and CI may run this test
 # at the same time, and each run purges only its own namespaces.
-[ "${1:-}" = --inside ] || export KWE_P=kwa$(printf %04x $((RANDOM)))t
-if [ "${1:-}" != --inside ]; then
-	for b in "$KWE_AGENT" "$KWE_KEYWAYD"; do
-		[ -x "$b" ] || { echo "not ok - $b is not built"; exit 1; }
-	done
-	kwe_enter "$0"
-	exit $?
-fi
-
-KWE_DIR=$(kw_tmpdir)
-trap 'kw_cleanup' EXIT
+kwe_begin "kwa$(printf %04x $((RANDOM)))t" "$0" "$@"
 fails() { ! "$@" >/dev/null 2>&1; }
 
 kwe_topology || fatal "network namespaces"
 kwe_ldap_start || fatal "slapd"
 kwe_keywayd_config 3600
-kwe_keywayd_start || fatal "keywayd did not start"
-kwe_admin_token || fatal "admin token"
-kwe_pin || fatal "signing key from /api/v1/info"
+kwe_controller_start
 
 # A man in the middle for bob's laptop (cases 2 and 4).
-PROXY_PORT=$(kw_free_port)
-MODE="$KWE_DIR/proxy.mode"
-echo pass >"$MODE"
-kw_spawn python3 "$top_srcdir/tests/integration/e2e/tamper_proxy.py" "$KWE_CTL_IP" "$PROXY_PORT" "$KWE_URL" "$MODE" \
-	"$KWE_DIR/keywayd/signing.key" 2>>"$KWE_DIR/proxy.log"
-kw_wait_port "$KWE_CTL_IP" "$PROXY_PORT" 10 || fatal "tamper proxy"
+kwe_proxy_start
 
 # Enrollment: the gateway and bob with admin-made tokens, alice with her LDAP password.
 T_GW=$(kwe_token gateway erin) && [ -n "$T_GW" ] || fatal "gateway enrollment token"

@@ -1,6 +1,6 @@
-# The end-to-end world, shared by tests/integration/e2e/e2e.sh, tests/bench/e2e and
-# packaging/demo. Sourced, never run; tests/integration/lib.sh and
-# tests/integration/ldap/slapd.sh must be sourced first.
+# The end-to-end world, shared by the scripts in tests/integration/e2e/, tests/bench/e2e
+# and packaging/demo. Sourced, never run; it loads tests/integration/lib.sh and
+# tests/integration/ldap/slapd.sh itself unless the caller already did (top_srcdir set).
 #
 # Everything runs inside one "controller" network namespace (created by the caller,
 # see kwe_enter) with its own loopback: slapd, keywayd, the tamper proxy. The other
@@ -12,6 +12,9 @@
 #
 # VPN network 10.77.0.0/16; the laptops route 198.51.100.0/24 through the gateway.
 # P is the name prefix (kwa-t for the test, kwa-b for the bench, kwa- for the demo).
+
+declare -F kw_ok >/dev/null || . "$top_srcdir/tests/integration/lib.sh"
+declare -F kwl_slapd_start >/dev/null || . "$top_srcdir/tests/integration/ldap/slapd.sh"
 
 KWE_P=${KWE_P:-kwa-t}
 KWE_CTL_IP=192.0.2.1
@@ -37,6 +40,28 @@ kwe_enter() { # kwe_enter "$0" ARGS...
 	rc=$?
 	kwe_purge
 	return $rc
+}
+
+# The start of every end-to-end test script: kwe_begin PREFIX "$0" "$@". Outside, it
+# needs root, checks that keyway-agent, keywayd and the extra binaries in KWE_NEED are
+# built, runs the script again inside its own controller namespace with the name prefix
+# PREFIX (unique per run: tests run at the same time) and exits with its status. Inside
+# (--inside) it makes KWE_DIR and the EXIT trap that stops the children and removes it.
+kwe_begin() {
+	local prefix=$1 script=$2 b
+	shift 2
+	if [ "${1:-}" = --inside ]; then
+		KWE_DIR=$(kw_tmpdir)
+		trap 'kw_cleanup' EXIT
+		return 0
+	fi
+	kw_need_root
+	export KWE_P=$prefix
+	for b in "$KWE_AGENT" "$KWE_KEYWAYD" ${KWE_NEED:-}; do
+		[ -x "$b" ] || { echo "not ok - $b is not built"; exit 1; }
+	done
+	kwe_enter "$script" "$@"
+	exit $?
 }
 
 kwe_purge() {
@@ -65,13 +90,15 @@ kwe_wait_ms() {
 	done
 }
 
-kwe_topology() {
+# kwe_bridge NAME:N... : the bridge kwe-br (192.0.2.1, here) and on it, for each NAME, a
+# namespace ${P}NAME whose eth0 is 192.0.2.N/24.
+kwe_bridge() {
 	local n ip
 	ip link set lo up
 	ip link add kwe-br type bridge
 	ip addr add "$KWE_CTL_IP/24" dev kwe-br
 	ip link set kwe-br up
-	for n in gw:2 l1:11 l2:12; do
+	for n in "$@"; do
 		ip=${n#*:}; n=${n%%:*}
 		kw_netns_add "${KWE_P}$n"
 		ip link add "${KWE_P}$n-v" type veth peer name eth0 netns "${KWE_P}$n"
@@ -79,13 +106,41 @@ kwe_topology() {
 		ip -n "${KWE_P}$n" addr add "192.0.2.$ip/24" dev eth0
 		ip -n "${KWE_P}$n" link set eth0 up
 	done
-	kw_netns_add "${KWE_P}corp"
-	ip -n "${KWE_P}gw" link add corp0 type veth peer name eth0 netns "${KWE_P}corp"
-	ip -n "${KWE_P}gw" addr add 198.51.100.1/24 dev corp0
-	ip -n "${KWE_P}gw" link set corp0 up
-	ip -n "${KWE_P}corp" addr add "$KWE_CORP_HOST/24" dev eth0
-	ip -n "${KWE_P}corp" link set eth0 up
-	ip -n "${KWE_P}corp" route add default via 198.51.100.1
+}
+
+# kwe_lan GW IF GW_CIDR HOST HOST_CIDR [ROUTER] : a namespace ${P}HOST behind the gateway
+# namespace ${P}GW on one veth (IF in GW, eth0 in HOST), both ends addressed and up; with
+# ROUTER, HOST's default route goes there.
+kwe_lan() {
+	kw_netns_add "${KWE_P}$4"
+	ip -n "${KWE_P}$1" link add "$2" type veth peer name eth0 netns "${KWE_P}$4"
+	ip -n "${KWE_P}$1" addr add "$3" dev "$2"
+	ip -n "${KWE_P}$1" link set "$2" up
+	ip -n "${KWE_P}$4" addr add "$5" dev eth0
+	ip -n "${KWE_P}$4" link set eth0 up
+	[ -z "${6:-}" ] || ip -n "${KWE_P}$4" route add default via "$6"
+}
+
+# kwe_site_lan HOST GW:N... : a namespace ${P}HOST with a bridge br0 (up, no address yet)
+# holding the LAN side of each gateway GW: its lan0, 198.51.100.N/25.
+kwe_site_lan() {
+	local host=$1 n ip
+	shift
+	kw_netns_add "${KWE_P}$host"
+	ip -n "${KWE_P}$host" link add br0 type bridge
+	ip -n "${KWE_P}$host" link set br0 up
+	for n in "$@"; do
+		ip=${n#*:}; n=${n%%:*}
+		ip -n "${KWE_P}$n" link add lan0 type veth peer name "p$n" netns "${KWE_P}$host"
+		ip -n "${KWE_P}$host" link set "p$n" master br0 up
+		ip -n "${KWE_P}$n" addr add "198.51.100.$ip/25" dev lan0
+		ip -n "${KWE_P}$n" link set lan0 up
+	done
+}
+
+kwe_topology() {
+	kwe_bridge gw:2 l1:11 l2:12
+	kwe_lan gw corp0 198.51.100.1/24 corp "$KWE_CORP_HOST/24" 198.51.100.1
 	ip netns exec "${KWE_P}gw" sysctl -qw net.ipv4.ip_forward=1
 }
 
@@ -109,6 +164,34 @@ kwe_keywayd_start() {
 	KWE_KEYWAYD_PID=$!
 	KW_PIDS="$KW_PIDS $KWE_KEYWAYD_PID"
 	kw_wait_port "$KWE_CTL_IP" "$port" 10
+}
+
+# kwe_controller CONF_ARGS... : keywayd configured by kw_keywayd_conf with these arguments
+# on a free port of $KWE_CTL_IP, then kwe_controller_start.
+kwe_controller() {
+	local port
+	port=$(kw_free_port)
+	KWE_URL="http://$KWE_CTL_IP:$port"
+	kw_keywayd_conf "$KWE_DIR/keywayd.conf" "$KWE_CTL_IP:$port" "$KWE_DIR/keywayd" "$@"
+	kwe_controller_start
+}
+
+# keywayd started, an admin token in KWE_ADMIN, its signing key in KWE_PIN; fatal otherwise.
+kwe_controller_start() {
+	kwe_keywayd_start || fatal "keywayd did not start"
+	kwe_admin_token || fatal "admin token"
+	kwe_pin || fatal "signing key from /api/v1/info"
+}
+
+# tamper_proxy.py between agents and keywayd on PROXY_PORT; what it does is the word in
+# the file $MODE ("pass" to begin with).
+kwe_proxy_start() {
+	PROXY_PORT=$(kw_free_port)
+	MODE="$KWE_DIR/proxy.mode"
+	echo pass >"$MODE"
+	kw_spawn python3 "$top_srcdir/tests/integration/e2e/tamper_proxy.py" "$KWE_CTL_IP" "$PROXY_PORT" "$KWE_URL" \
+		"$MODE" "$KWE_DIR/keywayd/signing.key" 2>>"$KWE_DIR/proxy.log"
+	kw_wait_port "$KWE_CTL_IP" "$PROXY_PORT" 10 || fatal "tamper proxy"
 }
 
 kwe_keywayd_kill() {
@@ -145,9 +228,10 @@ kwe_pin() {
 	[ -n "$KWE_PIN" ]
 }
 
-# kwe_token ROLE USERNAME : a one-use enrollment token
+# kwe_token ROLE USERNAME [SITE] : a one-use enrollment token (a gateway's names its site)
 kwe_token() {
-	kwe_api POST /api/v1/enrollment-tokens "{\"username\":\"$2\",\"role\":\"$1\",\"expires_in\":600,\"uses\":1}" |
+	kwe_api POST /api/v1/enrollment-tokens \
+		"{\"username\":\"$2\",\"role\":\"$1\"${3:+,\"site\":\"$3\"},\"expires_in\":600,\"uses\":1}" |
 		kwe_json token
 }
 
@@ -157,6 +241,19 @@ kwe_enroll() {
 	shift 2
 	ip netns exec "${KWE_P}$n" "$KWE_AGENT" enroll --server "$url" --insecure-http --pin "$KWE_PIN" \
 		--state "$KWE_DIR/$n" --hostname "$n" "$@"
+}
+
+# kwe_enroll_gateways USER GW:SITE:N... : each gateway agent ${P}GW enrolls with a token
+# of USER naming SITE, its WireGuard endpoint on 192.0.2.N; fatal otherwise.
+kwe_enroll_gateways() {
+	local user=$1 g ip site t
+	shift
+	for g in "$@"; do
+		ip=${g##*:}; site=${g#*:}; site=${site%%:*}; g=${g%%:*}
+		t=$(kwe_token gateway "$user" "$site") && [ -n "$t" ] || fatal "gateway token for $site"
+		kwe_enroll "$g" "$KWE_URL" --token "$t" --endpoint "192.0.2.$ip:$KWE_WG_PORT" \
+			>"$KWE_DIR/enroll-$g.out" 2>&1 || { cat "$KWE_DIR/enroll-$g.out"; fatal "gateway $g enrolls"; }
+	done
 }
 
 # kwe_run NAME ARGS... : start its agent in the background (log in $KWE_DIR/NAME.log)

@@ -15,41 +15,17 @@
 #   6. the agent stops: the table is gone, nothing else is left in the ruleset
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
-. "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/e2e/env.sh"
-kw_need_root
 command -v nft >/dev/null || { echo "SKIP: nft (nftables) missing"; exit 77; }
-[ "${1:-}" = --inside ] || export KWE_P=kwp$(printf %04x $((RANDOM)))t
-if [ "${1:-}" != --inside ]; then
-	for b in "$KWE_AGENT" "$KWE_KEYWAYD"; do
-		[ -x "$b" ] || { echo "not ok - $b is not built"; exit 1; }
-	done
-	kwe_enter "$0"
-	exit $?
-fi
-
-KWE_DIR=$(kw_tmpdir)
-trap 'kw_cleanup' EXIT
+kwe_begin "kwp$(printf %04x $((RANDOM)))t" "$0" "$@"
 PROBE=$top_srcdir/tests/integration/gateway/netprobe.py
 GW=${KWE_P}gw
 TABLE=keyway_$GW
 CORP=$KWE_CORP_HOST
 
 kwe_topology || fatal "network namespaces"
-PORT=$(kw_free_port)
-KWE_URL="http://$KWE_CTL_IP:$PORT"
-kw_keywayd_conf "$KWE_DIR/keywayd.conf" "$KWE_CTL_IP:$PORT" "$KWE_DIR/keywayd" \
-	network.routes=198.51.100.0/24 network.gateway_endpoint="$KWE_GW_IP:$KWE_WG_PORT"
-kwe_keywayd_start || fatal "keywayd did not start"
-kwe_admin_token || fatal "admin token"
-kwe_pin || fatal "signing key from /api/v1/info"
-
-PROXY_PORT=$(kw_free_port)
-MODE="$KWE_DIR/proxy.mode"
-echo pass >"$MODE"
-kw_spawn python3 "$top_srcdir/tests/integration/e2e/tamper_proxy.py" "$KWE_CTL_IP" "$PROXY_PORT" "$KWE_URL" \
-	"$MODE" "$KWE_DIR/keywayd/signing.key" 2>>"$KWE_DIR/proxy.log"
-kw_wait_port "$KWE_CTL_IP" "$PROXY_PORT" 10 || fatal "tamper proxy"
+kwe_controller network.routes=198.51.100.0/24 network.gateway_endpoint="$KWE_GW_IP:$KWE_WG_PORT"
+kwe_proxy_start
 kw_spawn ip netns exec "${KWE_P}corp" python3 "$PROBE" serve 22,443 53
 
 T_GW=$(kwe_token gateway erin) && [ -n "$T_GW" ] || fatal "gateway enrollment token"

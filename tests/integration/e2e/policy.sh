@@ -22,22 +22,9 @@
 #   5. the gateway agents stop: their tables are gone, the rulesets empty
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
-. "$top_srcdir/tests/integration/lib.sh"
-. "$top_srcdir/tests/integration/ldap/slapd.sh"
 . "$top_srcdir/tests/integration/e2e/env.sh"
-kw_need_root
-[ "${1:-}" = --inside ] || export KWE_P=kwq$(printf %04x $((RANDOM)))
-if [ "${1:-}" != --inside ]; then
-	for b in "$KWE_AGENT" "$KWE_KEYWAYD" "$KWL_SLAPD_BIN"; do
-		[ -x "$b" ] || { echo "not ok - $b is not built"; exit 1; }
-	done
-	command -v nft >/dev/null || { echo "SKIP: nft (nftables) missing"; exit 77; }
-	kwe_enter "$0"
-	exit $?
-fi
-
-KWE_DIR=$(kw_tmpdir)
-trap 'kw_cleanup' EXIT
+command -v nft >/dev/null || { echo "SKIP: nft (nftables) missing"; exit 77; }
+KWE_NEED=$KWL_SLAPD_BIN kwe_begin "kwq$(printf %04x $((RANDOM)))" "$0" "$@"
 PROBE=$top_srcdir/tests/integration/gateway/netprobe.py
 HQ=198.51.100.10
 DC=198.51.100.130
@@ -45,38 +32,12 @@ GROUPS_DN=ou=groups,dc=example,dc=com
 PEOPLE_DN=ou=people,dc=example,dc=com
 
 topology() {
-	local n ip
-	ip link set lo up
-	ip link add kwe-br type bridge
-	ip addr add "$KWE_CTL_IP/24" dev kwe-br
-	ip link set kwe-br up
-	for n in g1:2 g2:3 g3:4 l1:11 l2:12; do
-		ip=${n#*:}; n=${n%%:*}
-		kw_netns_add "${KWE_P}$n"
-		ip link add "${KWE_P}$n-v" type veth peer name eth0 netns "${KWE_P}$n"
-		ip link set "${KWE_P}$n-v" master kwe-br up
-		ip -n "${KWE_P}$n" addr add "192.0.2.$ip/24" dev eth0
-		ip -n "${KWE_P}$n" link set eth0 up
-	done
-	kw_netns_add "${KWE_P}hq"
-	ip -n "${KWE_P}hq" link add br0 type bridge
+	local n
+	kwe_bridge g1:2 g2:3 g3:4 l1:11 l2:12
+	kwe_site_lan hq g1:2 g2:3
 	ip -n "${KWE_P}hq" addr add "$HQ/25" dev br0
-	ip -n "${KWE_P}hq" link set br0 up
 	ip -n "${KWE_P}hq" route add default via 198.51.100.2 # g1, hq's active gateway
-	for n in g1:2 g2:3; do
-		ip=${n#*:}; n=${n%%:*}
-		ip -n "${KWE_P}$n" link add lan0 type veth peer name "p$n" netns "${KWE_P}hq"
-		ip -n "${KWE_P}hq" link set "p$n" master br0 up
-		ip -n "${KWE_P}$n" addr add "198.51.100.$ip/25" dev lan0
-		ip -n "${KWE_P}$n" link set lan0 up
-	done
-	kw_netns_add "${KWE_P}dc"
-	ip -n "${KWE_P}g3" link add lan0 type veth peer name eth0 netns "${KWE_P}dc"
-	ip -n "${KWE_P}g3" addr add 198.51.100.129/25 dev lan0
-	ip -n "${KWE_P}g3" link set lan0 up
-	ip -n "${KWE_P}dc" addr add "$DC/25" dev eth0
-	ip -n "${KWE_P}dc" link set eth0 up
-	ip -n "${KWE_P}dc" route add default via 198.51.100.129
+	kwe_lan g3 lan0 198.51.100.129/25 dc "$DC/25" 198.51.100.129
 	for n in g1 g2 g3; do ip netns exec "${KWE_P}$n" sysctl -qw net.ipv4.ip_forward=1; done
 }
 
@@ -85,10 +46,6 @@ api_ok() { # api_ok DESCRIPTION STATUS METHOD PATH JSON
 	shift 2
 	kwe_api "$@" >"$KWE_DIR/api.out"
 	[ "$KWE_STATUS" = "$want" ] && kw_ok "$d" || { kw_not_ok "$d"; cat "$KWE_DIR/api.out"; }
-}
-site_token() { # site_token SITE: a gateway enrollment token (alice, always in vpn-nested, holds it)
-	kwe_api POST /api/v1/enrollment-tokens \
-		"{\"username\":\"alice\",\"role\":\"gateway\",\"site\":\"$1\",\"expires_in\":600,\"uses\":1}" | kwe_json token
 }
 dest() { printf '{"cidr":"%s/32","protocol":"%s"%s}' "$1" "$2" "${3:+,\"ports\":\"$3\"}"; }
 probe() { ip netns exec "${KWE_P}$1" python3 "$PROBE" "$2" "$3" "$4"; } # probe LAPTOP PROTO HOST PORT
@@ -118,14 +75,8 @@ DEEP_DC="tcp/22=pass udp/53=pass tcp/443=drop"
 
 topology || fatal "network namespaces"
 kwe_ldap_start || fatal "slapd"
-PORT=$(kw_free_port)
-KWE_URL="http://$KWE_CTL_IP:$PORT"
-kw_keywayd_conf "$KWE_DIR/keywayd.conf" "$KWE_CTL_IP:$PORT" "$KWE_DIR/keywayd" \
-	network.gateway_endpoint="$KWE_CTL_IP:$KWE_WG_PORT" --ldap ldap.group_style=member \
+kwe_controller network.gateway_endpoint="$KWE_CTL_IP:$KWE_WG_PORT" --ldap ldap.group_style=member \
 	ldap.vpn_group="cn=vpn-nested,$GROUPS_DN" ldap.nested_groups=yes ldap.sync_interval=3600
-kwe_keywayd_start || fatal "keywayd did not start"
-kwe_admin_token || fatal "admin token"
-kwe_pin || fatal "signing key from /api/v1/info"
 for n in hq dc; do
 	kw_spawn ip netns exec "${KWE_P}$n" python3 "$PROBE" serve 22,443 53
 done
@@ -143,12 +94,7 @@ api_ok "policy deep-hq: group cn=nest-deep-1 (a DN), hq tcp/443" 201 POST /api/v
 api_ok "policy deep-dc: group cn=nest-deep-1, dc tcp/22 + udp/53" 201 POST /api/v1/policies \
 	"{\"name\":\"deep-dc\",\"site\":\"dc\",\"groups\":[\"cn=nest-deep-1,$GROUPS_DN\"],\"destinations\":[$(dest $DC tcp 22),$(dest $DC udp 53)]}"
 
-for g in g1:hq:2 g2:hq:3 g3:dc:4; do
-	ip=${g##*:}; site=${g#*:}; site=${site%%:*}; g=${g%%:*}
-	T=$(site_token "$site") && [ -n "$T" ] || fatal "gateway token for $site"
-	kwe_enroll "$g" "$KWE_URL" --token "$T" --endpoint "192.0.2.$ip:$KWE_WG_PORT" >"$KWE_DIR/enroll-$g.out" 2>&1 ||
-		{ cat "$KWE_DIR/enroll-$g.out"; fatal "gateway $g enrolls"; }
-done
+kwe_enroll_gateways alice g1:hq:2 g2:hq:3 g3:dc:4 # alice is always in vpn-nested
 kw_ok "gateways enroll into their sites (g1, g2: hq; g3: dc)"
 for u in l1:nina l2:pete; do
 	echo 'Passw0rd!' | kwe_enroll "${u%%:*}" "$KWE_URL" --user "${u#*:}" >"$KWE_DIR/enroll-${u%%:*}.out" 2>&1 ||

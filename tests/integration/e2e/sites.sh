@@ -20,22 +20,9 @@
 # The gateway agents' nftables tables are tested further in policy.sh and gateway_policy.sh.
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
-. "$top_srcdir/tests/integration/lib.sh"
-. "$top_srcdir/tests/integration/ldap/slapd.sh"
 . "$top_srcdir/tests/integration/e2e/env.sh"
-kw_need_root
-[ "${1:-}" = --inside ] || export KWE_P=kws$(printf %04x $((RANDOM)))
-if [ "${1:-}" != --inside ]; then
-	for b in "$KWE_AGENT" "$KWE_KEYWAYD"; do
-		[ -x "$b" ] || { echo "not ok - $b is not built"; exit 1; }
-	done
-	command -v nft >/dev/null || { echo "SKIP: nft is not installed (masquerade on the test gateways)"; exit 77; }
-	kwe_enter "$0"
-	exit $?
-fi
-
-KWE_DIR=$(kw_tmpdir)
-trap 'kw_cleanup' EXIT
+command -v nft >/dev/null || { echo "SKIP: nft is not installed (masquerade on the test gateways)"; exit 77; }
+kwe_begin "kws$(printf %04x $((RANDOM)))" "$0" "$@"
 GW_TIMEOUT=${KW_SITES_GATEWAY_TIMEOUT:-4} # keywayd's gateway_timeout for this run
 HQ_HOST=198.51.100.10
 HQ_OTHER=198.51.100.11
@@ -43,9 +30,7 @@ DC_HOST=198.51.100.130
 DC_OTHER=198.51.100.131
 
 # A gateway namespace forwards and masquerades towards its LAN (lan0).
-gw_lan() { # gw_lan NAME LAN_ADDR
-	ip -n "${KWE_P}$1" addr add "$2/25" dev lan0
-	ip -n "${KWE_P}$1" link set lan0 up
+gw_nat() { # gw_nat NAME
 	ip netns exec "${KWE_P}$1" sysctl -qw net.ipv4.ip_forward=1
 	ip netns exec "${KWE_P}$1" nft -f - <<-EOF
 	table ip kwtest_nat {
@@ -55,42 +40,16 @@ gw_lan() { # gw_lan NAME LAN_ADDR
 }
 
 topology() {
-	local n ip
-	ip link set lo up
-	ip link add kwe-br type bridge
-	ip addr add "$KWE_CTL_IP/24" dev kwe-br
-	ip link set kwe-br up
-	for n in g1:2 g2:3 g3:4 l1:11; do
-		ip=${n#*:}; n=${n%%:*}
-		kw_netns_add "${KWE_P}$n"
-		ip link add "${KWE_P}$n-v" type veth peer name eth0 netns "${KWE_P}$n"
-		ip link set "${KWE_P}$n-v" master kwe-br up
-		ip -n "${KWE_P}$n" addr add "192.0.2.$ip/24" dev eth0
-		ip -n "${KWE_P}$n" link set eth0 up
-	done
-	kw_netns_add "${KWE_P}hq"
-	ip -n "${KWE_P}hq" link add br0 type bridge
+	local n
+	kwe_bridge g1:2 g2:3 g3:4 l1:11
+	kwe_site_lan hq g1:2 g2:3
 	ip -n "${KWE_P}hq" addr add "$HQ_HOST/25" dev br0
 	ip -n "${KWE_P}hq" addr add "$HQ_OTHER/25" dev br0
-	ip -n "${KWE_P}hq" link set br0 up
-	for n in g1:2 g2:3; do
-		ip=${n#*:}; n=${n%%:*}
-		ip -n "${KWE_P}$n" link add lan0 type veth peer name "p$n" netns "${KWE_P}hq"
-		ip -n "${KWE_P}hq" link set "p$n" master br0 up
-		gw_lan "$n" "198.51.100.$ip"
-	done
-	kw_netns_add "${KWE_P}dc"
-	ip -n "${KWE_P}g3" link add lan0 type veth peer name eth0 netns "${KWE_P}dc"
-	ip -n "${KWE_P}dc" addr add "$DC_HOST/25" dev eth0
+	kwe_lan g3 lan0 198.51.100.129/25 dc "$DC_HOST/25"
 	ip -n "${KWE_P}dc" addr add "$DC_OTHER/25" dev eth0
-	ip -n "${KWE_P}dc" link set eth0 up
-	gw_lan g3 198.51.100.129
+	for n in g1 g2 g3; do gw_nat "$n" || return 1; done
 }
 
-site_token() { # site_token SITE
-	kwe_api POST /api/v1/enrollment-tokens "{\"username\":\"ops\",\"role\":\"gateway\",\"site\":\"$1\",\"expires_in\":600,\"uses\":1}" |
-		kwe_json token
-}
 ping_from_l1() { ip netns exec "${KWE_P}l1" ping -c 1 -W 1 -q "$1" >/dev/null 2>&1; }
 l1_peers() { wg show "${KWE_P}l1" peers 2>/dev/null; }
 l1_has_peer() { l1_peers | grep -qxF "$1"; }
@@ -106,13 +65,7 @@ kill_agent() { # SIGKILL: the gateway dies with its data plane, nothing said to 
 }
 
 topology || fatal "network namespaces"
-PORT=$(kw_free_port)
-KWE_URL="http://$KWE_CTL_IP:$PORT"
-kw_keywayd_conf "$KWE_DIR/keywayd.conf" "$KWE_CTL_IP:$PORT" "$KWE_DIR/keywayd" \
-	network.gateway_endpoint="$KWE_CTL_IP:51820" network.gateway_timeout="$GW_TIMEOUT"
-kwe_keywayd_start || fatal "keywayd did not start"
-kwe_admin_token || fatal "admin token"
-kwe_pin || fatal "signing key from /api/v1/info"
+kwe_controller network.gateway_endpoint="$KWE_CTL_IP:51820" network.gateway_timeout="$GW_TIMEOUT"
 
 kwe_api POST /api/v1/sites '{"name":"hq","routes":["198.51.100.0/25"]}' >/dev/null
 kw_check "site hq created" test "$KWE_STATUS" = 201
@@ -134,12 +87,7 @@ threading.Event().wait()' &
 KW_PIDS="$KW_PIDS $!"
 tcp_from_l1() { ip netns exec "${KWE_P}l1" timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
 
-for g in g1:hq:2 g2:hq:3 g3:dc:4; do
-	ip=${g##*:}; site=${g#*:}; site=${site%%:*}; g=${g%%:*}
-	T=$(site_token "$site") && [ -n "$T" ] || fatal "gateway token for $site"
-	kwe_enroll "$g" "$KWE_URL" --token "$T" --endpoint "192.0.2.$ip:$KWE_WG_PORT" >"$KWE_DIR/enroll-$g.out" 2>&1 ||
-		{ cat "$KWE_DIR/enroll-$g.out"; fatal "gateway $g enrolls"; }
-done
+kwe_enroll_gateways ops g1:hq:2 g2:hq:3 g3:dc:4
 kw_ok "three gateways enroll with tokens naming their site (g1, g2: hq; g3: dc)"
 T=$(kwe_token device alice) && [ -n "$T" ] || fatal "device token"
 kwe_enroll l1 "$KWE_URL" --token "$T" >"$KWE_DIR/enroll-l1.out" 2>&1 || { cat "$KWE_DIR/enroll-l1.out"; fatal "laptop enrolls"; }

@@ -135,3 +135,16 @@ class Keywayd(kwtest.Keywayd):
         self.write_server_conf("[network]\ncidr = %s\nroutes = 192.168.10.0/24\n"
                                "gateway_endpoint = vpn.example.com:51820\n"
                                "[log]\nlevel = info\n%s%s" % (cidr, ldap, extra), threads=4)
+
+
+def with_keywayd(tmp, section, run):
+    """A slapd with the fixed tree only (no generated users) and a keywayd "k" on it, its [ldap] section
+    from section(d); calls run(d, k, admin_token), then stops both whatever happened."""
+    d = Slapd(tmp, users=0).start()
+    k = Keywayd(tmp, "k", ldap=section(d))
+    try:
+        k.start()
+        run(d, k, k.admin_token())
+    finally:
+        k.stop()
+        d.stop()

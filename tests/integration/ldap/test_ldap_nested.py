@@ -67,15 +67,7 @@ def restart(k, d, **over):
 
 
 def main(tmp):
-    d = kwl.Slapd(tmp, users=0).start()
-    k = kwl.Keywayd(tmp, "k", ldap=section(d))
-    try:
-        k.start()
-        admin = k.admin_token()
-        run(d, k, admin)
-    finally:
-        k.stop()
-        d.stop()
+    kwl.with_keywayd(tmp, section, run)
 
 
 def run(d, k, admin):

@@ -54,15 +54,7 @@ def version_of(env):
 
 
 def main(tmp):
-    d = kwl.Slapd(tmp, users=0).start()
-    k = kwl.Keywayd(tmp, "k", ldap=section(d))
-    try:
-        k.start()
-        admin = k.admin_token()
-        run(d, k, admin)
-    finally:
-        k.stop()
-        d.stop()
+    kwl.with_keywayd(tmp, section, run)
 
 
 def setup(k, admin):

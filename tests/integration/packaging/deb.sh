@@ -100,15 +100,11 @@ echo "# systemd-analyze security --offline=true keywayd.service: exposure $expos
 kw_check "keywayd.service exposure ${exposure:-?} <= 2.0" \
 	eval '[ -n "$exposure" ] && awk "BEGIN { exit !($exposure <= 2.0) }"'
 
-# keywayd --version; a keywayd without that option (it predates it) answers --help instead.
 ver=$(/usr/sbin/keywayd --version 2>&1)
 rc=$?
-if echo "$ver" | grep -q 'unknown option'; then
-	echo "# this keywayd has no --version option; checking that --help runs instead"
-	kw_check "the installed keywayd runs (--help)" eval '/usr/sbin/keywayd --help | grep -q usage'
-else
-	kw_check "keywayd --version runs and names the version: $ver" eval '[ $rc = 0 ] && echo "$ver" | grep -q "0\.[0-9]"'
-fi
+pkgver=$(dpkg-query -W -f='${Version}' keyway-server)
+kw_check "keywayd --version names the package's version ($pkgver): $ver" \
+	eval '[ $rc = 0 ] && [ "$ver" = "keywayd ${pkgver%-*}" ]'
 kw_check "keywayctl --version" eval '/usr/bin/keywayctl --version | grep -q "^keywayctl "'
 kw_check "keyway-agent --help runs" eval '/usr/bin/keyway-agent --help 2>&1 | grep -q usage'
 

@@ -107,6 +107,20 @@ def run_sites(k, admin):
     return hq, dc
 
 
+def wait_hq_peer(k, alice, key, tmp, va, public_key, limit):
+    """Long-polls alice's config (after version va) until hq's peer is public_key, for limit seconds at most:
+    (the seconds it took or None, the last version, the last payload)."""
+    t0 = time.time()
+    p = None
+    while time.time() - t0 < limit:
+        st, q = payload(k, alice, key, tmp, "?after=%d&wait=%d" % (va, limit))
+        if st == 200:
+            va, p = q["version"], q
+            if peer_of(p, "hq")["public_key"] == public_key:
+                return time.time() - t0, va, p
+    return None, va, p
+
+
 def health_of(k, admin, site_id):
     st, j, _ = k.req("GET", "/api/v1/sites/%d" % site_id, token=admin)
     return {g["id"]: g for g in j["gateways"]} if st == 200 else {}
@@ -225,14 +239,7 @@ def run_failover(k, admin, key, tmp, hq, g1, g2, alice):
     # g1 dies: it stops asking. The laptop's long-poll wakes with g2 as hq's peer.
     stop1.set()
     t1.join(timeout=10)
-    t_dead = time.time()
-    moved = None
-    while time.time() - t_dead < 15 and moved is None:
-        st, p = payload(k, alice, key, tmp, "?after=%d&wait=15" % va)
-        if st == 200:
-            va = p["version"]
-            if peer_of(p, "hq")["public_key"] == g2["public_key"]:
-                moved = time.time() - t_dead
+    moved, va, p = wait_hq_peer(k, alice, key, tmp, va, g2["public_key"], 15)
     print("# failover: the laptop's config names the standby %.1f s after the active gateway went silent"
           % (moved or -1))
     check("a silent gateway is replaced within gateway_timeout + 2 s, carrying hq's prefixes",
@@ -245,14 +252,7 @@ def run_failover(k, admin, key, tmp, hq, g1, g2, alice):
     stop1.clear()
     t1 = threading.Thread(target=poller, args=(k, g1, stop1), daemon=True)
     t1.start()
-    back = None
-    t_back = time.time()
-    while time.time() - t_back < 10 and back is None:
-        st, p = payload(k, alice, key, tmp, "?after=%d&wait=10" % va)
-        if st == 200:
-            va = p["version"]
-            if peer_of(p, "hq")["public_key"] == g1["public_key"]:
-                back = time.time() - t_back
+    back, va, p = wait_hq_peer(k, alice, key, tmp, va, g1["public_key"], 10)
     check("a restarted gateway takes traffic again", back is not None and back < 3, back)
     stop1.set()
     stop2.set()

@@ -1,5 +1,6 @@
 // Pieces shared by several views.
 import { api, listOf } from '../api.js';
+import { h, confirmAction, announce, showError } from '../dom.js';
 import { getSession, isAdmin } from '../session.js';
 
 // Admins see every device; an employee asks for their own (the server enforces it).
@@ -52,4 +53,63 @@ export function normaliseLdapStatus(st) {
 		pending,
 		raw: st,
 	};
+}
+
+// Runs save() when the form is submitted, its submit button disabled meanwhile; an error is shown in the form.
+export function onSubmit(form, submit, save) {
+	form.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		submit.disabled = true;
+		try {
+			await save();
+		} catch (e) {
+			showError(form, e);
+		} finally {
+			submit.disabled = false;
+		}
+	});
+}
+
+// The array GET path answers (under one of keys), or null once the error is shown in slot.
+export async function fetchList(slot, path, ...keys) {
+	try {
+		return listOf(await api('GET', path), ...keys);
+	} catch (e) {
+		showError(slot, e);
+		return null;
+	}
+}
+
+// A small danger button labelled ok that asks first (title, body), then DELETEs path, announces done and
+// awaits redraw(); an error is shown in slot.
+export function deleteButton({ label, title, body, ok = 'Delete', path, done, slot, redraw }) {
+	return h('button', {
+		type: 'button', class: 'small danger', 'aria-label': label,
+		onclick: async () => {
+			if (!await confirmAction({ title, body, ok })) return;
+			try {
+				await api('DELETE', path);
+				announce(done);
+				await redraw();
+			} catch (e) { showError(slot, e); }
+		},
+	}, ok);
+}
+
+// A create-or-edit card form (id) for a noun ('site') holding fields in a grid, with its heading (id
+// prefix-form-h), submit button (prefix-submit) and "Cancel edit" button; mode(null) shows it as new,
+// mode(name) as editing that item.
+export function editForm(id, prefix, noun, ...fields) {
+	const title = h('h2', { id: `${prefix}-form-h` }, `New ${noun}`);
+	const submit = h('button', { type: 'submit', class: 'primary', id: `${prefix}-submit` }, `Create ${noun}`);
+	const cancel = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Cancel edit');
+	const form = h('form', { class: 'card', id, 'aria-labelledby': `${prefix}-form-h` }, title,
+		h('div', { class: 'grid' }, ...fields),
+		h('div', { class: 'actions' }, submit, cancel));
+	const mode = (editName) => {
+		title.textContent = editName === null ? `New ${noun}` : `Edit ${noun} ${editName}`;
+		submit.textContent = editName === null ? `Create ${noun}` : `Save ${noun}`;
+		cancel.hidden = editName === null;
+	};
+	return { form, submit, cancel, mode };
 }

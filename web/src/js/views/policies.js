@@ -1,5 +1,6 @@
-import { h, clear, confirmAction, announce, showError, field } from '../dom.js';
+import { h, clear, announce, showError, field } from '../dom.js';
 import { api, listOf } from '../api.js';
+import { onSubmit, fetchList, deleteButton, editForm } from './common.js';
 
 // Access policies: who (directory groups, or user names) reaches what (networks,
 // protocol, ports) on which site.
@@ -23,18 +24,13 @@ export async function policiesView(body) {
 	const groups = h('textarea', { id: 'pol-groups', rows: '2', spellcheck: 'false', placeholder: 'engineering' });
 	const users = h('textarea', { id: 'pol-users', rows: '2', spellcheck: 'false' });
 	const dests = h('textarea', { id: 'pol-dests', rows: '3', spellcheck: 'false', placeholder: '10.1.0.10/32 tcp 22,443' });
-	const submit = h('button', { type: 'submit', class: 'primary', id: 'pol-submit' }, 'Create policy');
-	const cancel = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Cancel edit');
-	const title = h('h2', { id: 'pol-form-h' }, 'New policy');
 	let editing = null;
-	const form = h('form', { class: 'card', id: 'policy-form', 'aria-labelledby': 'pol-form-h' }, title,
-		h('div', { class: 'grid' },
-			field('Name', name),
-			field('Site', site),
-			field('Directory groups', groups, 'One per line: a group name (next to the VPN group) or a full DN. Members count at the next directory sync.'),
-			field('Users', users, 'One user name per line (works without a directory).'),
-			field('Destinations', dests, 'One per line: network, protocol (tcp, udp, icmp, any), ports (tcp/udp), e.g. "10.1.0.10/32 tcp 22,443".')),
-		h('div', { class: 'actions' }, submit, cancel));
+	const { form, submit, cancel, mode } = editForm('policy-form', 'pol', 'policy',
+		field('Name', name),
+		field('Site', site),
+		field('Directory groups', groups, 'One per line: a group name (next to the VPN group) or a full DN. Members count at the next directory sync.'),
+		field('Users', users, 'One user name per line (works without a directory).'),
+		field('Destinations', dests, 'One per line: network, protocol (tcp, udp, icmp, any), ports (tcp/udp), e.g. "10.1.0.10/32 tcp 22,443".'));
 	const listSlot = h('section', { class: 'card', 'aria-labelledby': 'pol-list-h' });
 	body.append(form, listSlot);
 
@@ -45,9 +41,7 @@ export async function policiesView(body) {
 	const resetForm = () => {
 		editing = null;
 		form.reset();
-		title.textContent = 'New policy';
-		submit.textContent = 'Create policy';
-		cancel.hidden = true;
+		mode(null);
 	};
 	cancel.addEventListener('click', resetForm);
 	const edit = (p) => {
@@ -57,38 +51,23 @@ export async function policiesView(body) {
 		groups.value = p.groups.join('\n');
 		users.value = p.users.join('\n');
 		dests.value = p.destinations.map(destText).join('\n');
-		title.textContent = `Edit policy ${p.name}`;
-		submit.textContent = 'Save policy';
-		cancel.hidden = false;
+		mode(p.name);
 		name.focus();
 	};
-	form.addEventListener('submit', async (ev) => {
-		ev.preventDefault();
-		submit.disabled = true;
+	onSubmit(form, submit, async () => {
 		const b = { name: name.value.trim(), site: site.value, groups: lines(groups.value), users: lines(users.value), destinations: parseDestinations(dests.value) };
-		try {
-			if (editing) await api('PUT', `/policies/${encodeURIComponent(editing.id)}`, b);
-			else await api('POST', '/policies', b);
-			announce(`Policy ${b.name} ${editing ? 'saved' : 'created'}.`);
-			resetForm();
-			await draw();
-		} catch (e) {
-			showError(form, e);
-		} finally {
-			submit.disabled = false;
-		}
+		if (editing) await api('PUT', `/policies/${encodeURIComponent(editing.id)}`, b);
+		else await api('POST', '/policies', b);
+		announce(`Policy ${b.name} ${editing ? 'saved' : 'created'}.`);
+		resetForm();
+		await draw();
 	});
 
 	const draw = async () => {
 		clear(listSlot);
 		listSlot.appendChild(h('h2', { id: 'pol-list-h' }, 'Policies'));
-		let pols;
-		try {
-			pols = listOf(await api('GET', '/policies'), 'policies');
-		} catch (e) {
-			showError(listSlot, e);
-			return;
-		}
+		const pols = await fetchList(listSlot, '/policies', 'policies');
+		if (!pols) return;
 		if (!pols.length) { listSlot.appendChild(h('p', { class: 'empty' }, 'No policies: sites that allow everything need none.')); return; }
 		listSlot.appendChild(h('div', { class: 'table-wrap' }, h('table', { class: 'data', id: 'policies-table' },
 			h('thead', {}, h('tr', {}, ['Name', 'Site', 'Who', 'Destinations', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
@@ -99,17 +78,10 @@ export async function policiesView(body) {
 				h('td', { 'data-label': 'Destinations' }, p.destinations.length ? p.destinations.map(destText).join('; ') : '—'),
 				h('td', { 'data-label': 'Actions' },
 					h('button', { type: 'button', class: 'small secondary', 'aria-label': `Edit policy ${p.name}`, onclick: () => edit(p) }, 'Edit'), ' ',
-					h('button', {
-						type: 'button', class: 'small danger', 'aria-label': `Delete policy ${p.name}`,
-						onclick: async () => {
-							if (!await confirmAction({ title: `Delete policy ${p.name}?`, body: 'Whoever it grants loses that access at once.', ok: 'Delete' })) return;
-							try {
-								await api('DELETE', `/policies/${encodeURIComponent(p.id)}`);
-								announce(`Policy ${p.name} deleted.`);
-								await draw();
-							} catch (e) { showError(listSlot, e); }
-						},
-					}, 'Delete'))))))));
+					deleteButton({
+						label: `Delete policy ${p.name}`, title: `Delete policy ${p.name}?`, body: 'Whoever it grants loses that access at once.',
+						path: `/policies/${encodeURIComponent(p.id)}`, done: `Policy ${p.name} deleted.`, slot: listSlot, redraw: draw,
+					}))))))));
 	};
 	await draw();
 }

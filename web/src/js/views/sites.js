@@ -1,5 +1,6 @@
-import { h, clear, fmtTime, confirmAction, announce, showError, field, badge } from '../dom.js';
-import { api, listOf } from '../api.js';
+import { h, clear, fmtTime, announce, field, badge } from '../dom.js';
+import { api } from '../api.js';
+import { onSubmit, fetchList, deleteButton, editForm } from './common.js';
 
 // Sites: the networks behind a set of gateways, each gateway's health (online, last seen,
 // active or standby) and the site's default (allow everything, or only what policies grant).
@@ -22,16 +23,11 @@ export async function sitesView(body) {
 	const name = h('input', { id: 'site-name', required: true, autocapitalize: 'none', spellcheck: 'false', pattern: '[A-Za-z0-9._-]{1,64}' });
 	const routes = h('textarea', { id: 'site-routes', rows: '3', spellcheck: 'false', placeholder: '10.1.0.0/24' });
 	const def = h('select', { id: 'site-default' }, h('option', { value: 'allow' }, 'allow everything'), h('option', { value: 'deny' }, 'only what policies grant'));
-	const submit = h('button', { type: 'submit', class: 'primary', id: 'site-submit' }, 'Create site');
-	const cancel = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Cancel edit');
-	const title = h('h2', { id: 'site-form-h' }, 'New site');
 	let editing = null;
-	const form = h('form', { class: 'card', id: 'site-form', 'aria-labelledby': 'site-form-h' }, title,
-		h('div', { class: 'grid' },
-			field('Name', name, 'Letters, digits, "-", "_" or "."; gateway tokens name it.'),
-			field('Routes', routes, 'The networks behind the site\'s gateways, one per line. They may not overlap another site\'s.'),
-			field('Default', def, 'Under "only what policies grant", a device reaches nothing of the site that no policy gives its user.')),
-		h('div', { class: 'actions' }, submit, cancel));
+	const { form, submit, cancel, mode } = editForm('site-form', 'site', 'site',
+		field('Name', name, 'Letters, digits, "-", "_" or "."; gateway tokens name it.'),
+		field('Routes', routes, 'The networks behind the site\'s gateways, one per line. They may not overlap another site\'s.'),
+		field('Default', def, 'Under "only what policies grant", a device reaches nothing of the site that no policy gives its user.'));
 	const listSlot = h('div', { id: 'sites-list' });
 	body.append(form, listSlot);
 
@@ -39,9 +35,7 @@ export async function sitesView(body) {
 		editing = null;
 		form.reset();
 		name.disabled = false;
-		title.textContent = 'New site';
-		submit.textContent = 'Create site';
-		cancel.hidden = true;
+		mode(null);
 	};
 	cancel.addEventListener('click', resetForm);
 	const edit = (s) => {
@@ -50,45 +44,30 @@ export async function sitesView(body) {
 		name.disabled = s.name === 'default';
 		routes.value = s.routes.join('\n');
 		def.value = s.default;
-		title.textContent = `Edit site ${s.name}`;
-		submit.textContent = 'Save site';
-		cancel.hidden = false;
+		mode(s.name);
 		name.focus();
 	};
-	form.addEventListener('submit', async (ev) => {
-		ev.preventDefault();
-		submit.disabled = true;
+	onSubmit(form, submit, async () => {
 		const b = { routes: splitList(routes.value), default: def.value };
-		try {
-			if (editing) {
-				if (!name.disabled) b.name = name.value.trim();
-				// the default site keeps following [network] routes until its routes are changed here
-				if (editing.routes_from_config && b.routes.join(',') === editing.routes.join(',')) delete b.routes;
-				await api('PUT', `/sites/${encodeURIComponent(editing.id)}`, b);
-				announce(`Site ${name.value.trim()} saved.`);
-			} else {
-				b.name = name.value.trim();
-				await api('POST', '/sites', b);
-				announce(`Site ${b.name} created.`);
-			}
-			resetForm();
-			await draw();
-		} catch (e) {
-			showError(form, e);
-		} finally {
-			submit.disabled = false;
+		if (editing) {
+			if (!name.disabled) b.name = name.value.trim();
+			// the default site keeps following [network] routes until its routes are changed here
+			if (editing.routes_from_config && b.routes.join(',') === editing.routes.join(',')) delete b.routes;
+			await api('PUT', `/sites/${encodeURIComponent(editing.id)}`, b);
+			announce(`Site ${name.value.trim()} saved.`);
+		} else {
+			b.name = name.value.trim();
+			await api('POST', '/sites', b);
+			announce(`Site ${b.name} created.`);
 		}
+		resetForm();
+		await draw();
 	});
 
 	const draw = async () => {
 		clear(listSlot);
-		let sites;
-		try {
-			sites = listOf(await api('GET', '/sites'), 'sites');
-		} catch (e) {
-			showError(listSlot, e);
-			return;
-		}
+		const sites = await fetchList(listSlot, '/sites', 'sites');
+		if (!sites) return;
 		for (const s of sites) {
 			listSlot.appendChild(h('section', { class: 'card site', dataset: { site: s.name, id: String(s.id) }, 'aria-labelledby': `site-${s.id}-h` },
 				h('h2', { id: `site-${s.id}-h` }, `Site ${s.name}`),
@@ -98,17 +77,11 @@ export async function sitesView(body) {
 				gatewayRows(s),
 				h('div', { class: 'actions' },
 					h('button', { type: 'button', class: 'small secondary', 'aria-label': `Edit site ${s.name}`, onclick: () => edit(s) }, 'Edit'),
-					s.name === 'default' ? null : h('button', {
-						type: 'button', class: 'small danger', 'aria-label': `Delete site ${s.name}`,
-						onclick: async () => {
-							if (!await confirmAction({ title: `Delete site ${s.name}?`, body: 'Its routes leave every device\'s config. A site with gateways or policies cannot be deleted.', ok: 'Delete' })) return;
-							try {
-								await api('DELETE', `/sites/${encodeURIComponent(s.id)}`);
-								announce(`Site ${s.name} deleted.`);
-								await draw();
-							} catch (e) { showError(listSlot, e); }
-						},
-					}, 'Delete'))));
+					s.name === 'default' ? null : deleteButton({
+						label: `Delete site ${s.name}`, title: `Delete site ${s.name}?`,
+						body: 'Its routes leave every device\'s config. A site with gateways or policies cannot be deleted.',
+						path: `/sites/${encodeURIComponent(s.id)}`, done: `Site ${s.name} deleted.`, slot: listSlot, redraw: draw,
+					}))));
 		}
 	};
 	await draw();

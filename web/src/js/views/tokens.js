@@ -1,5 +1,6 @@
-import { h, clear, fmtTime, confirmAction, announce, showError, field, copyText, badge } from '../dom.js';
-import { api, listOf } from '../api.js';
+import { h, clear, fmtTime, announce, showError, field, copyText, badge } from '../dom.js';
+import { api } from '../api.js';
+import { onSubmit, fetchList, deleteButton } from './common.js';
 import { serverInfo, shq } from './info.js';
 
 function tokenState(t) {
@@ -32,34 +33,21 @@ export async function tokensView(body, ctx) {
 	const listSlot = h('section', { class: 'card', 'aria-labelledby': 'tok-list-h' });
 	body.append(form, created, listSlot);
 
-	form.addEventListener('submit', async (ev) => {
-		ev.preventDefault();
-		submit.disabled = true;
-		try {
-			const n = Number(uses.value);
-			const b = { username: username.value.trim(), role: role.value, expires_in: Number(expiry.value), uses: n };
-			if (role.value === 'gateway' && site.value.trim()) b.site = site.value.trim();
-			const r = await api('POST', '/enrollment-tokens', b);
-			await showCreated(created, r, role.value);
-			announce('Enrollment token created. It is shown only once.');
-			await drawList();
-		} catch (e) {
-			showError(form, e);
-		} finally {
-			submit.disabled = false;
-		}
+	onSubmit(form, submit, async () => {
+		const n = Number(uses.value);
+		const b = { username: username.value.trim(), role: role.value, expires_in: Number(expiry.value), uses: n };
+		if (role.value === 'gateway' && site.value.trim()) b.site = site.value.trim();
+		const r = await api('POST', '/enrollment-tokens', b);
+		await showCreated(created, r, role.value);
+		announce('Enrollment token created. It is shown only once.');
+		await drawList();
 	});
 
 	const drawList = async () => {
 		clear(listSlot);
 		listSlot.appendChild(h('h2', { id: 'tok-list-h' }, 'Tokens'));
-		let tokens;
-		try {
-			tokens = listOf(await api('GET', '/enrollment-tokens'), 'tokens', 'enrollment_tokens');
-		} catch (e) {
-			showError(listSlot, e);
-			return;
-		}
+		const tokens = await fetchList(listSlot, '/enrollment-tokens', 'tokens', 'enrollment_tokens');
+		if (!tokens) return;
 		if (!tokens.length) { listSlot.appendChild(h('p', { class: 'empty' }, 'No enrollment tokens.')); return; }
 		listSlot.appendChild(h('div', { class: 'table-wrap' }, h('table', { class: 'data', id: 'tokens-table' },
 			h('thead', {}, h('tr', {}, ['ID', 'User', 'Role', 'State', 'Uses left', 'Created', 'Expires', 'By', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
@@ -72,17 +60,11 @@ export async function tokensView(body, ctx) {
 				h('td', { 'data-label': 'Created' }, fmtTime(t.created_at)),
 				h('td', { 'data-label': 'Expires' }, fmtTime(t.expires_at)),
 				h('td', { 'data-label': 'By' }, t.created_by || '—'),
-				h('td', { 'data-label': 'Actions' }, tokenState(t) !== 'active' ? '—' : h('button', {
-					type: 'button', class: 'small danger', 'aria-label': `Revoke token ${t.id}`,
-					onclick: async () => {
-						if (!await confirmAction({ title: `Revoke token ${t.id}?`, body: `Nobody can enroll with it any more. Devices already enrolled keep working.`, ok: 'Revoke' })) return;
-						try {
-							await api('DELETE', `/enrollment-tokens/${encodeURIComponent(t.id)}`);
-							announce(`Token ${t.id} revoked.`);
-							await drawList();
-						} catch (e) { showError(listSlot, e); }
-					},
-				}, 'Revoke'))))))));
+				h('td', { 'data-label': 'Actions' }, tokenState(t) !== 'active' ? '—' : deleteButton({
+					label: `Revoke token ${t.id}`, title: `Revoke token ${t.id}?`, ok: 'Revoke',
+					body: 'Nobody can enroll with it any more. Devices already enrolled keep working.',
+					path: `/enrollment-tokens/${encodeURIComponent(t.id)}`, done: `Token ${t.id} revoked.`, slot: listSlot, redraw: drawList,
+				}))))))));
 	};
 	await drawList();
 	username.focus();
