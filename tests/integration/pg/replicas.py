@@ -6,6 +6,11 @@ slapd for the directory sync), on three ports, checked for what sharing must not
   - 50 concurrent enrollments spread over the replicas: all answered 201, none lost, every
     address distinct;
   - a change made on one replica wakes a long-poll parked on another within 1 s;
+  - the mass-change guard from any replica: an admin's sync on one replica that is not the
+    lock's holder holds a mass cut-off (a manual sync runs wherever it is asked, the lock only
+    elects the periodic one); the holder's own periodic run holds it too and its status shows
+    it pending (status is each replica's own, in memory); nothing changes until an admin
+    confirms on a third replica, and then every replica sees the devices suspended;
   - the LDAP sync's advisory lock is held by exactly one replica; kill -9 it and another
     takes over within a few sync intervals, and enrollments racing the kill lose or duplicate
     nothing;
@@ -34,6 +39,7 @@ from kwtest import wg_pub  # noqa: E402
 R = kwtest.Report()
 check = R.check
 PG_SH = os.path.join(HERE, "pg.sh")
+MASS_USERS = 11  # directory users cut off at once: over the mass-change limit (never below 10)
 SYNC_LOCK_CLASS = 1801812343  # backend_pg.c: pg_try_advisory_lock(1801812343, hashtext(name))
 
 
@@ -201,13 +207,13 @@ def run(tmp, pgdir):
             env[k] = v.strip('"')
     os.environ.update(KW_STORE_BACKEND="postgresql", KW_STORE_CONNINFO=env["KW_PG_CONNINFO_BASE"],
                       KW_STORE_PASSWORD_FILE=env["KW_PG_PASSWORD_FILE"])
-    slapd = kwl.Slapd(tmp).start()
+    slapd = kwl.Slapd(tmp, users=MASS_USERS).start()
     reps = []
     try:
         store = kwtest.Store(os.path.join(tmp, "r0", "state"))
         ldap = slapd.ldap_section(sync_interval=2)
         reps = [kwl.Keywayd(tmp, "r%d" % i, ldap=ldap, store=store) for i in range(3)]
-        checks(tmp, store, reps, ldap, pgdir)
+        checks(tmp, store, reps, ldap, pgdir, slapd)
     finally:
         for r in reps:
             r.stop()
@@ -252,7 +258,7 @@ def start_replicas(tmp, store, reps, ldap):
     return admin
 
 
-def checks(tmp, store, reps, ldap, pgdir):
+def checks(tmp, store, reps, ldap, pgdir, slapd):
     admin = start_replicas(tmp, store, reps, ldap)
     st, tok, _ = reps[0].req("POST", "/api/v1/enrollment-tokens", {"username": "alice", "uses": 200}, token=admin)
     check("201 enrollment token", st == 201, (st, tok))
@@ -280,6 +286,7 @@ def checks(tmp, store, reps, ldap, pgdir):
         return
     victim = [r for r in reps if r.name == holders[0]][0]
     living = [r for r in reps if r is not victim]
+    mass_change(slapd, reps[0], victim, living, admin)
     ngx = Nginx(tmp, reps) if shutil.which("nginx") else None
     try:
         nginx_and_kill(store, reps, victim, living, ngx, tok, admin, dev, gw)
@@ -287,6 +294,65 @@ def checks(tmp, store, reps, ldap, pgdir):
         if ngx:
             ngx.stop()
     outage(pgdir, store, living, admin, tok, dev, gw)
+
+
+def device_states(rep, admin, ids):
+    out = []
+    for i in ids:
+        st, j, _ = rep.req("GET", "/api/v1/devices/%d" % i, token=admin)
+        out.append(j["state"] if st == 200 else st)
+    return out
+
+
+def pending(rep, admin):
+    st, j, _ = rep.req("GET", "/api/v1/ldap/status", token=admin)
+    return j["pending_confirmation"] if st == 200 else ("status", st)
+
+
+def mass_change(slapd, rep0, holder, others, admin):
+    """Hold a mass change on one replica (not the sync lock's holder), confirm it on another,
+    see it from the third."""
+    users = ["user%05d" % i for i in range(1, MASS_USERS + 1)]
+    ids = []
+    for u in users:
+        st, t, _ = rep0.req("POST", "/api/v1/enrollment-tokens", {"username": u}, token=admin)
+        st, e, _ = rep0.req("POST", "/api/v1/enroll", {"token": t["token"], "public_key": wg_pub()})
+        if st != 201:
+            check("201 enrollment of a directory user's device", False, (u, st, e))
+            return
+        ids.append(e["device_id"])
+    # one modification takes all of them out of the VPN group at once: no periodic run in
+    # between sees only a few (which it would cut without asking)
+    slapd.modify("dn: %s\nchangetype: modify\ndelete: member\n%s" % (
+        slapd.env["KWL_LDAP_VPN_GROUP"], "".join("member: uid=%s,%s\n" % (u, kwl.PEOPLE) for u in users)))
+    asker, confirmer = others
+    st, j, _ = asker.req("POST", "/api/v1/ldap/sync", {}, token=admin)
+    check("an admin's sync on a replica not holding the sync lock runs: held, would_cut %d" % MASS_USERS,
+          st == 200 and j["outcome"] == "held" and j.get("would_cut") == MASS_USERS and j["pending_confirmation"],
+          (asker.name, st, j))
+    p = pending(asker, admin)
+    check("... that replica's status shows it pending", isinstance(p, dict) and p.get("would_cut") == MASS_USERS, p)
+    p = wait_for(lambda: pending(holder, admin), 15, 0.2)
+    check("... the lock holder's periodic run holds it too: pending in its status", isinstance(p, dict) and
+          p.get("would_cut") == MASS_USERS, (holder.name, p))
+    print("# status is per replica: %s (no sync run of its own yet) shows pending_confirmation=%s" % (
+        confirmer.name, json.dumps(pending(confirmer, admin))))
+    states = device_states(confirmer, admin, ids)
+    check("... nothing changed before the confirmation, as seen from a third replica",
+          states == ["active"] * MASS_USERS, states)
+    st, j, _ = confirmer.req("POST", "/api/v1/ldap/sync", {"confirm_mass_change": True}, token=admin)
+    check("confirm_mass_change on another replica than the one that held it: ok, %d suspended" % MASS_USERS,
+          st == 200 and j["outcome"] == "ok" and j["suspended"] == MASS_USERS and not j["pending_confirmation"],
+          (confirmer.name, st, j))
+    states = device_states(holder, admin, ids)
+    check("... the devices are suspended as seen from the third replica", states == ["suspended"] * MASS_USERS,
+          (holder.name, states))
+    p = wait_for(lambda: pending(holder, admin) is None, 15, 0.2)
+    check("... and the lock holder's next periodic run finds nothing held", p, pending(holder, admin))
+    st, j, _ = holder.req("GET", "/api/v1/audit?action=ldap_sync", token=admin)
+    outcomes = [a["outcome"] for a in j["audit"]] if st == 200 else st
+    check("the shared audit, read on a third replica, has the hold and the confirmation",
+          st == 200 and "held" in outcomes and "confirmed" in outcomes, outcomes)
 
 
 def nginx_and_kill(store, reps, victim, living, ngx, tok, admin, dev, gw):
