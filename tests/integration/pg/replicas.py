@@ -16,6 +16,10 @@ slapd for the directory sync), on three ports, checked for what sharing must not
     nothing;
   - through nginx (packaging/nginx-keyway.conf's upstream, Debian's nginx-light) in front of
     the three: config fetches and a long-poll keep working after that replica is killed;
+  - a real keyway-agent in a network namespace of its own, enrolled through nginx, whose
+    requests nginx sends to that replica while it lives (the others are backups): after the
+    kill, a change made on another replica reaches it (its status version grows to the
+    device's config version);
   - PostgreSQL stopped: 503 busy with Retry-After, nothing written; started again: the
     replicas recover by themselves and cross-replica wake-ups work again.
 """
@@ -138,6 +142,18 @@ http {
 	upstream keyway_replicas {
 %(servers)s		keepalive 16;
 	}
+	upstream keyway_agent {
+%(agent_servers)s	}
+	server {
+		listen %(agent_listen)s;
+		location / {
+			proxy_pass http://keyway_agent;
+			proxy_http_version 1.1;
+			proxy_read_timeout 90s;
+			proxy_buffering off;
+			proxy_next_upstream error timeout http_502 http_503;
+		}
+	}
 	server {
 		listen 127.0.0.1:%(port)d;
 		location / {
@@ -157,13 +173,20 @@ http {
 class Nginx:
     """nginx in front of the replicas, as packaging/nginx-keyway.conf puts it."""
 
-    def __init__(self, tmp, reps):
+    def __init__(self, tmp, reps, agent_net):
+        """agent_net: the address (on the agent's veth) where a second server takes the agent to
+        reps[0] while it lives, to the others (backup) once it is dead."""
         self.dir = os.path.join(tmp, "nginx")
         os.makedirs(self.dir, exist_ok=True)
         self.port = kwtest.free_port()
         servers = "".join("\t\tserver 127.0.0.1:%d max_fails=1 fail_timeout=5s;\n" % r.port for r in reps)
+        agent = "".join("\t\tserver 127.0.0.1:%d max_fails=1 fail_timeout=30s%s;\n" % (r.port, " backup" if i else "")
+                        for i, r in enumerate(reps))
+        self.agent_url = "http://%s:%d" % (agent_net, self.port) if agent_net else None
+        listen = "%s:%d" % (agent_net, self.port) if agent_net else "127.0.0.1:%d" % kwtest.free_port()
         with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
-            f.write(NGINX_CONF % {"d": self.dir, "servers": servers, "port": self.port})
+            f.write(NGINX_CONF % {"d": self.dir, "servers": servers, "port": self.port, "agent_servers": agent,
+                                  "agent_listen": listen})
         self.proc = subprocess.Popen(["nginx", "-p", self.dir, "-c", os.path.join(self.dir, "nginx.conf")],
                                      stderr=subprocess.DEVNULL)
         self.k = kwtest.Keywayd.__new__(kwtest.Keywayd)  # only for req(): host, port, no TLS
@@ -287,10 +310,16 @@ def checks(tmp, store, reps, ldap, pgdir, slapd):
     victim = [r for r in reps if r.name == holders[0]][0]
     living = [r for r in reps if r is not victim]
     mass_change(slapd, reps[0], victim, living, admin)
-    ngx = Nginx(tmp, reps) if shutil.which("nginx") else None
+    ag = Agent(tmp)
+    ngx = None
     try:
-        nginx_and_kill(store, reps, victim, living, ngx, tok, admin, dev, gw)
+        if shutil.which("nginx"):
+            ngx = Nginx(tmp, [victim] + living, ag.host_ip if ag.net else None)
+        if ngx and ag.net:
+            ag.enroll_and_run(ngx, reps[0], admin)
+        nginx_and_kill(store, reps, victim, living, ngx, tok, admin, dev, gw, ag)
     finally:
+        ag.stop()
         if ngx:
             ngx.stop()
     outage(pgdir, store, living, admin, tok, dev, gw)
@@ -355,7 +384,7 @@ def mass_change(slapd, rep0, holder, others, admin):
           st == 200 and "held" in outcomes and "confirmed" in outcomes, outcomes)
 
 
-def nginx_and_kill(store, reps, victim, living, ngx, tok, admin, dev, gw):
+def nginx_and_kill(store, reps, victim, living, ngx, tok, admin, dev, gw, ag):
     if ngx:
         seen = through_nginx(ngx, dev, gw)
         check("through nginx over three replicas: fetches and a woken long-poll answer",
@@ -376,6 +405,94 @@ def nginx_and_kill(store, reps, victim, living, ngx, tok, admin, dev, gw):
         seen = through_nginx(ngx, dev, gw)
         check("... and through nginx the agents' fetches and long-polls keep working", all(x == 200 for x in seen),
               seen)
+    if ag.proc:
+        agent_after_kill(ag, living, gw, admin)
+
+
+def agent_after_kill(ag, living, gw, admin):
+    """The real agent's replica is dead: a change made on a living one still reaches it."""
+    def server_version():
+        st, j, _ = living[0].req("GET", "/api/v1/devices/%s" % ag.device_id(), token=admin)
+        return j["config_version"] if st == 200 else None
+
+    # the gateway asks for its config (online, so in the agent's config); then the agent has
+    # caught up with every change so far (the kill's and through_nginx's)
+    living[0].req("GET", "/api/v1/devices/%d/config" % gw["device_id"], token=gw["device_token"])
+    before = wait_for(lambda: ag.version() == server_version() and ag.version(), 30, 0.2)
+    check("the real agent has caught up with its config after the kill (version %s)" % before, before,
+          (ag.version(), server_version(), ag.log_tail()))
+    st, _, _ = living[1].req("PUT", "/api/v1/devices/%d/public-key" % gw["device_id"], {"public_key": wg_pub()},
+                             token=gw["device_token"])
+    want = server_version()
+    after = wait_for(lambda: want and ag.version() == want and want, 30, 0.2)
+    check("a real keyway-agent behind nginx, its replica killed: a change made on another reaches it "
+          "(status.json version %s -> %s)" % (before, after), st == 200 and before and after and after > before,
+          (st, before, want, ag.version(), ag.log_tail()))
+
+
+class Agent:
+    """One real keyway-agent in a network namespace of its own, reaching nginx over a veth pair
+    (198.51.100.0/24, a /30 picked by the PID); net is None where that cannot be made."""
+
+    def __init__(self, tmp):
+        self.ns = "kwr%d" % os.getpid()
+        self.state = os.path.join(tmp, "agent")
+        self.proc = None
+        self.net = None
+        k = os.getpid() % 64
+        self.host_ip, self.ns_ip = "198.51.100.%d" % (4 * k + 1), "198.51.100.%d" % (4 * k + 2)
+        cmds = [["ip", "netns", "add", self.ns],
+                ["ip", "link", "add", self.ns + "h", "type", "veth", "peer", "name", "eth0", "netns", self.ns],
+                ["ip", "addr", "add", self.host_ip + "/30", "dev", self.ns + "h"],
+                ["ip", "link", "set", self.ns + "h", "up"],
+                ["ip", "-n", self.ns, "addr", "add", self.ns_ip + "/30", "dev", "eth0"],
+                ["ip", "-n", self.ns, "link", "set", "eth0", "up"],
+                ["ip", "-n", self.ns, "link", "set", "lo", "up"]]
+        if not os.path.exists("/dev/net/tun"):
+            return
+        for c in cmds:
+            if subprocess.run(c, capture_output=True).returncode != 0:
+                return
+        self.net = True
+
+    def enroll_and_run(self, ngx, rep, admin):
+        pin = rep.req("GET", "/api/v1/info")[1]["signing_key"]
+        st, t, _ = rep.req("POST", "/api/v1/enrollment-tokens", {"username": "alice"}, token=admin)
+        r = subprocess.run(["ip", "netns", "exec", self.ns, os.path.join(kwtest.BUILD, "keyway-agent"), "enroll",
+                            "--server", ngx.agent_url, "--insecure-http", "--pin", pin, "--token", t["token"],
+                            "--state", self.state, "--hostname", "real-agent"], capture_output=True, text=True,
+                           timeout=60)
+        check("a real keyway-agent enrolls through nginx", r.returncode == 0, r.stderr[-400:])
+        if r.returncode != 0:
+            return
+        self.log = open(os.path.join(self.state, "run.log"), "ab")
+        self.proc = subprocess.Popen(["ip", "netns", "exec", self.ns, os.path.join(kwtest.BUILD, "keyway-agent"), "run",
+                                      "--state", self.state, "--interface", self.ns + "a", "--backoff-max", "2"],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        v = wait_for(self.version, 20, 0.2)
+        check("... and runs: a config applied (status version %s)" % v, v, self.log_tail())
+
+    def version(self):
+        r = subprocess.run([os.path.join(kwtest.BUILD, "keyway-agent"), "status", "--state", self.state, "--json"],
+                           capture_output=True, text=True, timeout=10)
+        try:
+            return (json.loads(r.stdout).get("config") or {}).get("version")
+        except ValueError:
+            return None
+
+    def device_id(self):
+        r = subprocess.run([os.path.join(kwtest.BUILD, "keyway-agent"), "status", "--state", self.state, "--json"],
+                           capture_output=True, text=True, timeout=10)
+        return json.loads(r.stdout)["device_id"]
+
+    def log_tail(self):
+        with open(os.path.join(self.state, "run.log"), errors="replace") as f:
+            return f.read()[-600:]
+
+    def stop(self):
+        kwtest.stop_process(self.proc)
+        self.proc = None
+        subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
 
 
 def outage(pgdir, store, living, admin, tok, dev, gw):
