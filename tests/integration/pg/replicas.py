@@ -134,6 +134,7 @@ error_log %(d)s/error.log warn;
 events { worker_connections 256; }
 http {
 	access_log off;
+	log_format upstreams '$upstream_addr $status';
 	client_body_temp_path %(d)s;
 	proxy_temp_path %(d)s;
 	fastcgi_temp_path %(d)s;
@@ -146,6 +147,7 @@ http {
 %(agent_servers)s	}
 	server {
 		listen %(agent_listen)s;
+		access_log %(d)s/agent.log upstreams;
 		location / {
 			proxy_pass http://keyway_agent;
 			proxy_http_version 1.1;
@@ -199,6 +201,15 @@ class Nginx:
             return self.k.req("GET", "/api/v1/health", timeout=2)[0] == 200
         except OSError:
             return False
+
+    def agent_upstreams(self):
+        """The upstream address of each of the agent's requests answered so far (the last one
+        tried, when nginx went on to the next)."""
+        try:
+            with open(os.path.join(self.dir, "agent.log")) as f:
+                return [line.split()[-2] for line in f if line.strip()]
+        except OSError:
+            return []
 
     def stop(self):
         kwtest.stop_process(self.proc)
@@ -389,6 +400,10 @@ def nginx_and_kill(store, reps, victim, living, ngx, tok, admin, dev, gw, ag):
         seen = through_nginx(ngx, dev, gw)
         check("through nginx over three replicas: fetches and a woken long-poll answer",
               seen and all(x == 200 for x in seen), seen)
+    if ag.proc:
+        ups = ngx.agent_upstreams()
+        check("the real agent's requests so far all went to the replica about to be killed",
+              ups and set(ups) == {"127.0.0.1:%d" % victim.port}, (victim.port, ups[-5:]))
     res = enroll_many(reps, tok["token"], 30, alive=lambda: victim.proc.kill())
     victim.proc.wait()
     victim.proc = None
@@ -407,6 +422,9 @@ def nginx_and_kill(store, reps, victim, living, ngx, tok, admin, dev, gw, ag):
               seen)
     if ag.proc:
         agent_after_kill(ag, living, gw, admin)
+        last = ngx.agent_upstreams()[-1:]
+        check("... its requests now go to a living replica", last and last[0] in
+              {"127.0.0.1:%d" % r.port for r in living}, last)
 
 
 def agent_after_kill(ag, living, gw, admin):
@@ -495,7 +513,16 @@ class Agent:
         subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
 
 
+def gateways_online(rep, admin):
+    st, j, _ = rep.req("GET", "/api/v1/sites", token=admin)
+    return [g["online"] for s in j["sites"] for g in s["gateways"]] if st == 200 else None
+
+
 def outage(pgdir, store, living, admin, tok, dev, gw):
+    # the gateway asks for nothing any more: once its timeout has marked it offline (a write
+    # that moves every device's config version), the devices stay as they are
+    off = wait_for(lambda: gateways_online(living[0], admin) == [False], 60, 0.2)
+    check("the silent gateway is offline before the outage", off, gateways_online(living[0], admin))
     before = living[0].req("GET", "/api/v1/devices", token=admin)[1]["devices"]
     pg("stop", pgdir)
     st, j, h = living[0].req("GET", "/api/v1/devices", token=admin)
@@ -507,7 +534,8 @@ def outage(pgdir, store, living, admin, tok, dev, gw):
     back = wait_for(lambda: all(r.req("GET", "/api/v1/devices", token=admin)[0] == 200 for r in living), 30, 0.2)
     check("PostgreSQL back: every replica answers again by itself", back)
     after = living[1].req("GET", "/api/v1/devices", token=admin)[1]["devices"]
-    check("... and nothing was written during the outage", after == before, (len(before), len(after)))
+    check("... and nothing was written during the outage", after == before,
+          (len(before), len(after), [(a, b) for a, b in zip(before, after) if a != b][:2]))
     w = wake_once(living, 0, 1, dev, gw)
     check("... cross-replica wake-up works again (listener reconnected)", w is not None and w < 1.0, w)
 
